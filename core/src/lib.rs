@@ -1,1 +1,27 @@
-pub fn placeholder() {}
+//! Footfall's core: an offline-first event queue in SQLite, consent-ready, synced to any backend over HTTPS.
+//!
+//! Architecture (one module per concern):
+//! - [`event`]: what the app records and the checks at the edge;
+//! - [`queue`]: the bounded hand-off from `track()` and the group-commit writer thread;
+//! - [`storage`]: the one type that owns the SQLite database;
+//! - [`sync`]: transport port, wire format, status-table policy, upload pass and scheduler;
+//! - [`sdk`]: [`Footfall`], the object an app holds.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod queue;
+pub mod sdk;
+pub mod status;
+pub mod storage;
+pub mod sync;
+
+pub use clock::{Clock, ManualClock, Random, SeededRandom, SystemClock};
+pub use config::{Config, FlushPolicy, HandoffLimits, RetryPolicy, StorageLimits};
+pub use error::{Error, Result, ValidationError};
+pub use event::Event;
+pub use sdk::{read_status, Builder, Footfall};
+pub use status::{Evicted, Status};
+pub use storage::DeadLetter;
+pub use sync::{FlushOutcome, FlushReport, HttpRequest, HttpResponse, HttpTransport, TransportError};

@@ -1,0 +1,137 @@
+//! SDK configuration with the defaults a production app wants. Everything has a default except the data directory.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How an SDK instance is set up. Build with [`Config::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory the SDK owns; the database file `footfall.db` lives inside it.
+    pub data_dir: PathBuf,
+    /// Base URL of the collector (`https://…`; `http://` only to 127.0.0.0/8 or ::1). `None`: record only, never upload.
+    pub endpoint: Option<String>,
+    /// Sent as `Authorization: Basic base64(key + ":")`.
+    pub api_key: Option<String>,
+    pub limits: StorageLimits,
+    pub flush: FlushPolicy,
+    pub retry: RetryPolicy,
+    pub handoff: HandoffLimits,
+    /// A new session starts after this long without events.
+    pub session_timeout: Duration,
+    /// Extra trust anchors (PEM) for the built-in HTTPS transport, e.g. a private CA in a staging environment.
+    pub extra_root_certs_pem: Vec<String>,
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            endpoint: None,
+            api_key: None,
+            limits: StorageLimits::default(),
+            flush: FlushPolicy::default(),
+            retry: RetryPolicy::default(),
+            handoff: HandoffLimits::default(),
+            session_timeout: Duration::from_secs(30 * 60),
+            extra_root_certs_pem: Vec::new(),
+        }
+    }
+
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+}
+
+/// Bounds on what the queue keeps on disk; the oldest events are evicted first and every eviction is counted.
+#[derive(Debug, Clone, Copy)]
+pub struct StorageLimits {
+    pub max_events: u64,
+    pub max_bytes: u64,
+    /// Events older than this are given up on: moved to the dead-letter table, never silently dropped.
+    pub max_age: Duration,
+    /// Dead-lettered events kept for inspection.
+    pub max_dead_letters: u64,
+}
+
+impl Default for StorageLimits {
+    fn default() -> Self {
+        StorageLimits {
+            max_events: 10_000,
+            max_bytes: 10 * 1024 * 1024,
+            max_age: Duration::from_secs(30 * 24 * 3600),
+            max_dead_letters: 1_000,
+        }
+    }
+}
+
+/// When uploads happen and how big a batch is.
+#[derive(Debug, Clone, Copy)]
+pub struct FlushPolicy {
+    /// Upload once this many events are pending.
+    pub count_threshold: u64,
+    /// Upload at least this often while events are pending.
+    pub interval: Duration,
+    /// Upload at start-up when events are pending.
+    pub on_start: bool,
+    /// Upload on the background triggers above; an explicit flush works either way.
+    pub automatic: bool,
+    pub max_batch_events: usize,
+    /// Measured on the JSON body before compression.
+    pub max_batch_bytes: usize,
+}
+
+impl Default for FlushPolicy {
+    fn default() -> Self {
+        FlushPolicy {
+            count_threshold: 20,
+            interval: Duration::from_secs(30),
+            on_start: true,
+            automatic: true,
+            max_batch_events: 100,
+            max_batch_bytes: 500 * 1024,
+        }
+    }
+}
+
+/// Backoff and time-outs for uploads.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// First backoff ceiling; doubles per consecutive failure (full jitter draws below it).
+    pub base: Duration,
+    pub cap: Duration,
+    /// `Retry-After` is clamped into [min_retry_after, max_retry_after].
+    pub min_retry_after: Duration,
+    pub max_retry_after: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(5 * 60),
+            min_retry_after: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(10 * 60),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Bounds on the in-memory hand-off from `track()` to the storage writer.
+#[derive(Debug, Clone, Copy)]
+pub struct HandoffLimits {
+    pub max_events: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for HandoffLimits {
+    fn default() -> Self {
+        HandoffLimits { max_events: 10_000, max_bytes: 16 * 1024 * 1024 }
+    }
+}

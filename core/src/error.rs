@@ -1,0 +1,58 @@
+//! The one error type of the core. Every public fallible function returns [`Error`]; the FFI facade maps it
+//! one-to-one onto a foreign exception, so variants are few and each says what the app can do about it.
+
+use std::fmt;
+
+/// Why an event, identity or configuration value was refused at the edge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("event name is empty")]
+    EmptyName,
+    #[error("event name is {len} characters; the limit is {max}")]
+    NameTooLong { len: usize, max: usize },
+    #[error("properties must be a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    #[error("properties are not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("properties are {size} bytes serialized; the limit is {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("properties are nested {depth} levels deep; the limit is {max}")]
+    TooDeep { depth: usize, max: usize },
+    #[error("purpose '{0}' is not a valid purpose id (1-64 chars of a-z, 0-9, '_' or '-')")]
+    InvalidPurpose(String),
+    #[error("user id is empty")]
+    EmptyUserId,
+    #[error("user id is {len} characters; the limit is {max}")]
+    UserIdTooLong { len: usize, max: usize },
+}
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The input was refused; nothing was recorded.
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] ValidationError),
+    /// The in-memory hand-off to the storage writer is full; the event was not recorded (counted in status).
+    #[error("the hand-off queue is full; the event was not recorded")]
+    QueueFull,
+    /// The configuration cannot work (bad endpoint, plain HTTP to a non-loopback host, no endpoint for a flush).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be used. `retryable` is true when the file is locked or the disk is busy.
+    #[error("storage: {message}")]
+    Storage { message: String, retryable: bool },
+    /// The network or the server failed; data is kept and retried.
+    #[error("network: {0}")]
+    Network(String),
+    /// The SDK instance was closed.
+    #[error("the SDK is closed")]
+    Closed,
+}
+
+impl Error {
+    pub(crate) fn storage(message: impl fmt::Display) -> Self {
+        Error::Storage { message: message.to_string(), retryable: false }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

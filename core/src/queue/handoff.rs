@@ -1,0 +1,83 @@
+//! The bounded hand-off between the app's threads and the writer. `track()` never blocks on it: when either the
+//! message count or the byte budget is exhausted the caller gets [`Error::QueueFull`] and the rejection is counted.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::event::PendingMessage;
+
+pub(crate) enum Command {
+    Append(PendingMessage),
+    /// Forget the user: new anonymous id, no user id, new session.
+    Reset { anonymous_id: String },
+    /// Answered once everything sent before it is committed.
+    Barrier(mpsc::Sender<Result<()>>),
+    Shutdown,
+}
+
+/// State shared by the hand-off's senders and the writer.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// Bytes of messages accepted but not yet committed.
+    pub in_memory_bytes: AtomicUsize,
+    /// Rejections not yet written to the persistent counters.
+    pub queue_full: AtomicU64,
+    pub closed: AtomicBool,
+}
+
+pub struct Handoff {
+    tx: SyncSender<Command>,
+    pub(crate) shared: Arc<Shared>,
+    max_bytes: usize,
+}
+
+impl Handoff {
+    pub(crate) fn new(max_events: usize, max_bytes: usize) -> (Handoff, mpsc::Receiver<Command>, Arc<Shared>) {
+        let (tx, rx) = mpsc::sync_channel(max_events.max(1));
+        let shared = Arc::new(Shared::default());
+        (Handoff { tx, shared: shared.clone(), max_bytes }, rx, shared)
+    }
+
+    /// Hands a validated message to the writer without waiting.
+    pub(crate) fn send(&self, message: PendingMessage) -> Result<()> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let size = message.size();
+        let before = self.shared.in_memory_bytes.fetch_add(size, Ordering::AcqRel);
+        if before + size > self.max_bytes {
+            return Err(self.reject(size));
+        }
+        match self.tx.try_send(Command::Append(message)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(self.reject(size)),
+            Err(TrySendError::Disconnected(_)) => {
+                self.shared.in_memory_bytes.fetch_sub(size, Ordering::AcqRel);
+                Err(Error::Closed)
+            }
+        }
+    }
+
+    fn reject(&self, size: usize) -> Error {
+        self.shared.in_memory_bytes.fetch_sub(size, Ordering::AcqRel);
+        self.shared.queue_full.fetch_add(1, Ordering::Relaxed);
+        Error::QueueFull
+    }
+
+    /// Sends a control command; these may wait for room because losing them would be wrong.
+    pub(crate) fn send_control(&self, command: Command) -> Result<()> {
+        if self.shared.closed.load(Ordering::Acquire) && !matches!(command, Command::Shutdown) {
+            return Err(Error::Closed);
+        }
+        self.tx.send(command).map_err(|_| Error::Closed)
+    }
+
+    /// Returns once everything handed off before this call is durable on disk.
+    pub fn barrier(&self) -> Result<()> {
+        let (reply, done) = mpsc::channel();
+        self.send_control(Command::Barrier(reply))?;
+        done.recv().map_err(|_| Error::Closed)?
+    }
+}

@@ -1,0 +1,9 @@
+//! The path from `track()` to disk: a bounded in-memory hand-off ([`handoff`]) feeding one writer thread
+//! ([`writer`]) that commits in group transactions and owns identity and sessions.
+
+pub mod handoff;
+pub mod storage_cell;
+pub mod writer;
+
+pub use handoff::Handoff;
+pub use storage_cell::StorageCell;

@@ -1,0 +1,226 @@
+//! The one writer thread: opens the storage, then commits whatever the hand-off holds in group transactions.
+//! It also owns identity and sessions, so every message carries the identity in force when it was tracked.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::handoff::{Command, Shared};
+use super::storage_cell::StorageCell;
+use crate::clock::Clock;
+use crate::config::StorageLimits;
+use crate::error::{Error, Result};
+use crate::event::{MessageKind, PendingMessage};
+use crate::storage::{Counter, Identity, Storage};
+
+/// Most commands folded into one transaction: big enough to amortise the commit, small enough to keep
+/// `flush_to_disk()` latency low.
+const MAX_GROUP: usize = 2_048;
+/// Age limits are checked at most this often (they need a scan).
+const AGE_CHECK_EVERY_MS: i64 = 60_000;
+
+pub(crate) struct WriterSetup {
+    pub data_dir: PathBuf,
+    pub limits: StorageLimits,
+    pub session_timeout_ms: i64,
+    pub count_threshold: u64,
+    pub clock: Arc<dyn Clock>,
+    /// Called when enough new events are durable to be worth an upload.
+    pub on_threshold: Box<dyn Fn() + Send>,
+}
+
+pub(crate) struct Writer {
+    setup: WriterSetup,
+    rx: Receiver<Command>,
+    shared: Arc<Shared>,
+    cell: Arc<StorageCell>,
+    storage: Option<Arc<Storage>>,
+    identity: Option<(Identity, i64)>,
+    /// Committed since the last upload trigger.
+    since_trigger: u64,
+    /// An upper bound on queued rows and bytes (deliveries only lower the truth), so the exact, scanning limit
+    /// check runs only when the bound crosses a limit.
+    approx_rows: u64,
+    approx_bytes: u64,
+    last_age_check_ms: i64,
+    /// Messages whose commit failed; retried ahead of newer ones (their bytes stay charged to the hand-off).
+    backlog: Vec<(PendingMessage, Identity)>,
+}
+
+impl Writer {
+    pub(crate) fn new(setup: WriterSetup, rx: Receiver<Command>, shared: Arc<Shared>, cell: Arc<StorageCell>) -> Self {
+        Writer {
+            setup,
+            rx,
+            shared,
+            cell,
+            storage: None,
+            identity: None,
+            since_trigger: 0,
+            approx_rows: 0,
+            approx_bytes: 0,
+            last_age_check_ms: i64::MIN,
+            backlog: Vec::new(),
+        }
+    }
+
+    pub(crate) fn run(mut self) {
+        if let Err(e) = self.open() {
+            tracing::error!(error = %e, "storage could not be opened; events are not recorded");
+            self.cell.fail(e.clone());
+            self.refuse_all(e);
+            return;
+        }
+        let mut stopping = false;
+        while !stopping {
+            let Ok(first) = self.rx.recv() else { break };
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match self.rx.try_recv() {
+                    Ok(command) => group.push(command),
+                    Err(_) => break,
+                }
+            }
+            stopping = self.commit(group);
+        }
+        // Whatever raced with close() is still committed.
+        let rest: Vec<Command> = std::iter::from_fn(|| self.rx.try_recv().ok()).collect();
+        if !rest.is_empty() || !self.backlog.is_empty() {
+            self.commit(rest);
+        }
+    }
+
+    /// Opens the storage, retrying while the file is locked or the disk is busy.
+    fn open(&mut self) -> Result<()> {
+        let mut delay = Duration::from_millis(50);
+        let storage = loop {
+            match Storage::open(&self.setup.data_dir) {
+                Ok(storage) => break Arc::new(storage),
+                Err(Error::Storage { retryable: true, message }) => {
+                    if self.shared.closed.load(Ordering::Acquire) {
+                        return Err(Error::Closed);
+                    }
+                    tracing::warn!(error = %message, "database busy; retrying");
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        storage.release_all()?;
+        storage.prune_contexts()?;
+        let now = self.setup.clock.now_ms();
+        self.identity = Some(match storage.load_identity()? {
+            Some(state) => state,
+            None => (new_identity(Uuid::new_v4().to_string(), None), now),
+        });
+        storage.enforce_limits(&self.setup.limits, now)?;
+        self.last_age_check_ms = now;
+        let counts = storage.queue_counts(now)?;
+        self.approx_rows = counts.pending + counts.in_flight;
+        self.approx_bytes = counts.queued_bytes;
+        self.storage = Some(storage.clone());
+        self.cell.ready(storage);
+        Ok(())
+    }
+
+    /// Commits one group; returns true when a shutdown was requested.
+    fn commit(&mut self, group: Vec<Command>) -> bool {
+        let Some(storage) = self.storage.clone() else { return true };
+        let (identity, last_ms) = self.identity.get_or_insert_with(|| (new_identity(Uuid::new_v4().to_string(), None), 0));
+        let mut messages = std::mem::take(&mut self.backlog);
+        let mut barriers = Vec::new();
+        let mut stop = false;
+        for command in group {
+            match command {
+                Command::Append(message) => {
+                    let timeout = self.setup.session_timeout_ms;
+                    if message.timestamp_ms - *last_ms > timeout {
+                        identity.session_id = Uuid::now_v7().to_string();
+                    }
+                    *last_ms = (*last_ms).max(message.timestamp_ms);
+                    if message.kind == MessageKind::Identify {
+                        identity.user_id = message.user_id.clone();
+                    }
+                    messages.push((message, identity.clone()));
+                }
+                Command::Reset { anonymous_id } => *identity = new_identity(anonymous_id, None),
+                Command::Barrier(reply) => barriers.push(reply),
+                Command::Shutdown => stop = true,
+            }
+        }
+        let state = (identity.clone(), *last_ms);
+        let bytes: usize = messages.iter().map(|(m, _)| m.size()).sum();
+        let result = if messages.is_empty() && barriers.is_empty() && !stop {
+            Ok(())
+        } else {
+            storage.append(&messages, &state)
+        };
+        match result {
+            Ok(()) => {
+                self.shared.in_memory_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                self.after_commit(&storage, messages.len() as u64, bytes as u64);
+                for reply in barriers {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, count = messages.len(), "commit failed; keeping the events in memory to retry");
+                let _ = storage.add_counters(&[(Counter::StorageErrors, 1)]);
+                self.backlog = messages;
+                for reply in barriers {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                if !stop {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        stop
+    }
+
+    fn after_commit(&mut self, storage: &Storage, appended: u64, bytes: u64) {
+        let rejected = self.shared.queue_full.swap(0, Ordering::Relaxed);
+        if rejected > 0 {
+            let _ = storage.add_counters(&[(Counter::QueueFullRejections, rejected)]);
+        }
+        self.approx_rows += appended;
+        self.approx_bytes += bytes;
+        let now = self.setup.clock.now_ms();
+        let limits = &self.setup.limits;
+        let over = self.approx_rows > limits.max_events || self.approx_bytes > limits.max_bytes;
+        if over || now - self.last_age_check_ms >= AGE_CHECK_EVERY_MS {
+            self.last_age_check_ms = now;
+            let _ = storage.enforce_limits(limits, now);
+            if let Ok(counts) = storage.queue_counts(now) {
+                self.approx_rows = counts.pending + counts.in_flight;
+                self.approx_bytes = counts.queued_bytes;
+            }
+        }
+        self.since_trigger += appended;
+        if self.since_trigger >= self.setup.count_threshold.max(1) {
+            self.since_trigger = 0;
+            (self.setup.on_threshold)();
+        }
+    }
+
+    fn refuse_all(&self, error: Error) {
+        while let Ok(command) = self.rx.recv() {
+            match command {
+                Command::Barrier(reply) => {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                Command::Shutdown => break,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn new_identity(anonymous_id: String, user_id: Option<String>) -> Identity {
+    Identity { anonymous_id, user_id, session_id: Uuid::now_v7().to_string() }
+}

@@ -1,0 +1,238 @@
+//! `Footfall`, the one long-lived object an app holds. It wires the hand-off, the writer thread and the sync
+//! thread together; the constructor does no disk or network I/O on the caller's thread.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::clock::{Clock, Random, SeededRandom, SystemClock};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::event::{self, Event, MessageKind, PendingMessage};
+use crate::queue::handoff::Command;
+use crate::queue::writer::{Writer, WriterSetup};
+use crate::queue::{Handoff, StorageCell};
+use crate::status::Status;
+use crate::storage::{DeadLetter, Storage};
+use crate::sync::scheduler::{Reply, SyncHandle};
+use crate::sync::uploader::UploaderSetup;
+use crate::sync::{Endpoint, FlushReport, HttpTransport};
+
+pub struct Footfall {
+    handoff: Arc<Handoff>,
+    cell: Arc<StorageCell>,
+    sync: Option<SyncHandle>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Sets up an instance with injected clock, randomness or transport (tests, custom HTTP stacks).
+pub struct Builder {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    transport: Option<Arc<dyn HttpTransport>>,
+}
+
+impl Builder {
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// Sends uploads through the app's own HTTP stack instead of the built-in one.
+    pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    pub fn open(self) -> Result<Footfall> {
+        let Builder { config, clock, random, transport } = self;
+        let endpoint = config.endpoint.as_deref().map(Endpoint::parse).transpose()?;
+        let (handoff, rx, shared) = Handoff::new(config.handoff.max_events, config.handoff.max_bytes);
+        let handoff = Arc::new(handoff);
+        let cell = Arc::new(StorageCell::default());
+        let sync = match endpoint {
+            Some(endpoint) => {
+                let transport = match transport {
+                    Some(t) => t,
+                    None => default_transport(&config)?,
+                };
+                let setup = UploaderSetup {
+                    endpoint,
+                    api_key: config.api_key.clone(),
+                    transport,
+                    clock: clock.clone(),
+                    random,
+                    flush: config.flush,
+                    retry: config.retry,
+                    limits: config.limits,
+                };
+                Some(SyncHandle::start(setup, cell.clone(), handoff.clone())?)
+            }
+            None => None,
+        };
+        let wake = sync.as_ref().map(|s| s.wake_handle());
+        let setup = WriterSetup {
+            data_dir: config.data_dir.clone(),
+            limits: config.limits,
+            session_timeout_ms: config.session_timeout.as_millis() as i64,
+            count_threshold: config.flush.count_threshold,
+            clock: clock.clone(),
+            on_threshold: Box::new(move || {
+                if let Some(wake) = &wake {
+                    wake.notify_one();
+                }
+            }),
+        };
+        let writer = Writer::new(setup, rx, shared, cell.clone());
+        let thread = std::thread::Builder::new()
+            .name("footfall-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| Error::Config(format!("cannot start the writer thread: {e}")))?;
+        Ok(Footfall { handoff, cell, sync, writer: Mutex::new(Some(thread)), clock })
+    }
+}
+
+#[cfg(feature = "reqwest-transport")]
+fn default_transport(config: &Config) -> Result<Arc<dyn HttpTransport>> {
+    Ok(Arc::new(crate::sync::reqwest_transport::ReqwestTransport::new(&config.extra_root_certs_pem)?))
+}
+
+#[cfg(not(feature = "reqwest-transport"))]
+fn default_transport(_: &Config) -> Result<Arc<dyn HttpTransport>> {
+    Err(Error::Config("built without the reqwest transport: supply an HttpTransport".into()))
+}
+
+impl Footfall {
+    pub fn open(config: Config) -> Result<Footfall> {
+        Footfall::builder(config).open()
+    }
+
+    pub fn builder(config: Config) -> Builder {
+        Builder {
+            config,
+            clock: Arc::new(SystemClock::default()),
+            random: Arc::new(SeededRandom::default()),
+            transport: None,
+        }
+    }
+
+    /// Records an event and returns its id at once; it never waits for disk or network.
+    pub fn track(&self, event: Event) -> Result<Uuid> {
+        event::validate_name(&event.name)?;
+        event::validate_purpose(&event.purpose)?;
+        let payload = event::serialize_object(&event.properties)?;
+        self.enqueue(MessageKind::Track, event.name, payload, event.purpose, None)
+    }
+
+    /// `track` with properties as JSON text, the form foreign callers pass.
+    pub fn track_json(&self, name: &str, properties_json: &str, purpose: Option<&str>) -> Result<Uuid> {
+        let properties = event::parse_object(properties_json)?;
+        let mut event = Event::new(name).properties(properties);
+        if let Some(purpose) = purpose {
+            event = event.purpose(purpose);
+        }
+        self.track(event)
+    }
+
+    /// Links what follows to a known shopper and records an `identify` message with the traits.
+    pub fn identify(&self, user_id: &str, traits: Value) -> Result<Uuid> {
+        event::validate_user_id(user_id)?;
+        let payload = event::serialize_object(&traits)?;
+        self.enqueue(MessageKind::Identify, String::new(), payload, event::DEFAULT_PURPOSE.into(), Some(user_id.into()))
+    }
+
+    /// Forgets the shopper: a new anonymous id, no user id and a new session for everything tracked after.
+    pub fn reset(&self) -> Result<()> {
+        self.handoff.send_control(Command::Reset { anonymous_id: Uuid::new_v4().to_string() })
+    }
+
+    fn enqueue(&self, kind: MessageKind, name: String, payload: String, purpose: String, user_id: Option<String>) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let timestamp_ms = self.clock.now_ms();
+        self.handoff.send(PendingMessage { id, kind, name, payload, purpose, timestamp_ms, user_id })?;
+        Ok(id)
+    }
+
+    /// Returns once everything tracked before this call is durable on disk.
+    pub fn flush_to_disk(&self) -> Result<()> {
+        self.handoff.barrier()
+    }
+
+    /// Uploads what is queued now and reports the outcome. Blocks the calling thread; see [`Self::flush_async`].
+    pub fn flush(&self) -> Result<FlushReport> {
+        let sync = self.sync()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        sync.flush(Reply::Blocking(tx));
+        rx.recv().map_err(|_| Error::Closed)?
+    }
+
+    /// Uploads what is queued now; cancel-safe (dropping the future leaves the pass to finish on its own).
+    pub async fn flush_async(&self) -> Result<FlushReport> {
+        let sync = self.sync()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        sync.flush(Reply::Async(tx));
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    fn sync(&self) -> Result<&SyncHandle> {
+        if self.handoff.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        self.sync.as_ref().ok_or_else(|| Error::Config("no endpoint configured: nothing to upload to".into()))
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        let storage = self.storage()?;
+        Status::collect(&storage, self.clock.now_ms(), self.handoff.shared.queue_full.load(Ordering::Relaxed))
+    }
+
+    /// The most recent dead letters, newest first.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>> {
+        self.storage()?.dead_letters(limit)
+    }
+
+    fn storage(&self) -> Result<Arc<Storage>> {
+        if self.handoff.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        self.cell.wait(Some(std::time::Duration::from_secs(5)))
+    }
+
+    /// Commits everything tracked so far, stops the threads and releases the database. Safe to call twice.
+    pub fn close(&self) {
+        if self.handoff.shared.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.cell.close();
+        let _ = self.handoff.send_control(Command::Shutdown);
+        if let Some(writer) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = writer.join();
+        }
+        if let Some(sync) = &self.sync {
+            sync.stop();
+        }
+    }
+}
+
+impl Drop for Footfall {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Status of the database in `data_dir` without starting an SDK instance (for tools).
+pub fn read_status(data_dir: &Path) -> Result<Status> {
+    let storage = Storage::open(data_dir)?;
+    Status::collect(&storage, SystemClock::default().now_ms(), 0)
+}

@@ -1,0 +1,67 @@
+//! The one type that owns the SQLite database. Domain modules use its methods (grouped per domain in the
+//! sibling files); nothing else opens the file.
+
+mod counters;
+mod open;
+mod queue;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+pub use counters::{Counter, Counters};
+pub use open::{classify, OpenFailure};
+pub use queue::{DeadLetter, Evictions, Identity, LeasedMessage, QueueCounts};
+
+use crate::error::{Error, Result};
+
+pub const DB_FILE: &str = "footfall.db";
+
+pub struct Storage {
+    inner: Mutex<Inner>,
+    path: PathBuf,
+}
+
+struct Inner {
+    conn: Connection,
+    /// The context row the latest appended message used, so consecutive messages share it.
+    current_ctx: Option<(Identity, i64)>,
+}
+
+impl Storage {
+    /// Opens (creating, migrating or recovering) the database in `dir`. A corrupt or incompatible file is moved
+    /// aside and recreated, and the recovery counted; a locked file returns a retryable error and is left alone.
+    pub fn open(dir: &Path) -> Result<Storage> {
+        let (conn, recovered) = open::open_or_recover(dir)?;
+        let storage = Storage { inner: Mutex::new(Inner { conn, current_ctx: None }), path: dir.join(DB_FILE) };
+        if recovered {
+            storage.add_counters(&[(Counter::StorageRecoveries, 1)])?;
+        }
+        Ok(storage)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes the database occupies on disk, write-ahead log included.
+    pub fn bytes_on_disk(&self) -> u64 {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{}{}", self.path.display(), suffix)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back), so keep going.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
+    let retryable = matches!(classify(&e), OpenFailure::Busy(_) | OpenFailure::Io(_));
+    Error::Storage { message: e.to_string(), retryable }
+}

@@ -1,0 +1,411 @@
+//! The event queue's tables: `events`, `dead_letters` and the identity `contexts` they point to.
+//! Rows are appended by the writer, leased and deleted by the uploader, evicted by the limits.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use uuid::Uuid;
+
+use super::counters::{self, get_meta, set_meta, Counter};
+use super::{sql_err, Storage};
+use crate::config::StorageLimits;
+use crate::error::Result;
+use crate::event::{MessageKind, PendingMessage};
+
+/// Who the events are about at a point in time. Consecutive events share one `contexts` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub anonymous_id: String,
+    pub user_id: Option<String>,
+    pub session_id: String,
+}
+
+/// A queued message taken out for upload, with the identity it was recorded under.
+#[derive(Debug, Clone)]
+pub struct LeasedMessage {
+    pub seq: i64,
+    pub id: Uuid,
+    pub kind: MessageKind,
+    pub name: String,
+    pub payload: String,
+    pub purpose: String,
+    pub timestamp_ms: i64,
+    pub identity: Identity,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub pending: u64,
+    pub in_flight: u64,
+    pub dead_lettered: u64,
+    pub queued_bytes: u64,
+}
+
+/// What one enforcement of the storage limits removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evictions {
+    pub max_events: u64,
+    pub max_bytes: u64,
+    pub max_age: u64,
+    pub dead_letters_dropped: u64,
+}
+
+/// A dead-lettered message, for inspection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub id: Uuid,
+    pub name: String,
+    pub status: Option<u16>,
+    pub reason: String,
+}
+
+const META_ANONYMOUS_ID: &str = "anonymous_id";
+const META_USER_ID: &str = "user_id";
+const META_SESSION_ID: &str = "session_id";
+const META_SESSION_LAST_MS: &str = "session_last_ms";
+
+impl Storage {
+    /// The identity and the time of the last event, as the writer left them.
+    pub fn load_identity(&self) -> Result<Option<(Identity, i64)>> {
+        let inner = self.lock();
+        let conn = &inner.conn;
+        let read = || -> rusqlite::Result<Option<(Identity, i64)>> {
+            let (Some(anonymous_id), Some(session_id)) =
+                (get_meta(conn, META_ANONYMOUS_ID)?, get_meta(conn, META_SESSION_ID)?)
+            else {
+                return Ok(None);
+            };
+            let user_id = get_meta(conn, META_USER_ID)?;
+            let last = get_meta(conn, META_SESSION_LAST_MS)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+            Ok(Some((Identity { anonymous_id, user_id, session_id }, last)))
+        };
+        read().map_err(sql_err)
+    }
+
+    /// Appends messages (each with the identity it was recorded under) and saves the writer's identity state,
+    /// all in one transaction.
+    pub fn append(&self, messages: &[(PendingMessage, Identity)], state: &(Identity, i64)) -> Result<()> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
+        let mut current = inner.current_ctx.clone();
+        let result = (|| -> rusqlite::Result<()> {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            )?;
+            for (message, identity) in messages {
+                let ctx = match &current {
+                    Some((known, id)) if known == identity => *id,
+                    _ => {
+                        let id = context_id(&tx, identity)?;
+                        current = Some((identity.clone(), id));
+                        id
+                    }
+                };
+                insert.execute(params![
+                    message.id.as_bytes().as_slice(),
+                    message.kind as i64,
+                    message.name,
+                    message.payload,
+                    message.purpose,
+                    message.timestamp_ms,
+                    ctx,
+                    message.size() as i64,
+                ])?;
+            }
+            let (identity, last_ms) = state;
+            set_meta(&tx, META_ANONYMOUS_ID, Some(&identity.anonymous_id))?;
+            set_meta(&tx, META_USER_ID, identity.user_id.as_deref())?;
+            set_meta(&tx, META_SESSION_ID, Some(&identity.session_id))?;
+            set_meta(&tx, META_SESSION_LAST_MS, Some(&last_ms.to_string()))?;
+            counters::add(&tx, &[(Counter::Tracked, messages.len() as u64)])?;
+            Ok(())
+        })();
+        match result.and_then(|_| tx.commit()) {
+            Ok(()) => {
+                inner.current_ctx = current;
+                Ok(())
+            }
+            Err(e) => {
+                inner.current_ctx = None;
+                Err(sql_err(e))
+            }
+        }
+    }
+
+    /// Leases the oldest available messages, in sequence order, while `take` accepts them (it sees each message
+    /// and decides whether it still fits the batch). Leased rows are in flight until `lease_until_ms`.
+    pub fn lease(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        max_events: usize,
+        mut take: impl FnMut(&LeasedMessage) -> bool,
+    ) -> Result<Vec<LeasedMessage>> {
+        let inner = self.lock();
+        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
+        let mut leased = Vec::new();
+        {
+            let mut select = tx
+                .prepare_cached(
+                    "SELECT e.seq, e.id, e.kind, e.name, e.payload, e.purpose, e.ts,
+                            c.anonymous_id, c.user_id, c.session_id
+                     FROM events e JOIN contexts c ON c.id = e.ctx
+                     WHERE e.lease_until IS NULL OR e.lease_until <= ?1
+                     ORDER BY e.seq LIMIT ?2",
+                )
+                .map_err(sql_err)?;
+            let rows = select.query_map(params![now_ms, max_events as i64], leased_from_row).map_err(sql_err)?;
+            for row in rows {
+                let message = row.map_err(sql_err)?;
+                if !take(&message) {
+                    break;
+                }
+                leased.push(message);
+            }
+            let mut mark = tx
+                .prepare_cached("UPDATE events SET lease_until = ?1, attempts = attempts + 1 WHERE seq = ?2")
+                .map_err(sql_err)?;
+            for message in &leased {
+                mark.execute(params![lease_until_ms, message.seq]).map_err(sql_err)?;
+            }
+        }
+        tx.commit().map_err(sql_err)?;
+        Ok(leased)
+    }
+
+    /// Returns leased rows to pending (the upload failed and will be retried).
+    pub fn release(&self, seqs: &[i64]) -> Result<()> {
+        self.for_each_seq("UPDATE events SET lease_until = NULL WHERE seq = ?1", seqs).map(|_| ())
+    }
+
+    /// Returns every lease to pending; at start-up no upload of this instance can be in flight.
+    pub fn release_all(&self) -> Result<()> {
+        let inner = self.lock();
+        inner.conn.execute("UPDATE events SET lease_until = NULL WHERE lease_until IS NOT NULL", []).map_err(sql_err)?;
+        Ok(())
+    }
+
+    /// Deletes exactly these delivered rows and counts them; returns how many were still there.
+    pub fn delete_delivered(&self, seqs: &[i64], duplicates_reported: u64) -> Result<u64> {
+        let inner = self.lock();
+        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
+        let deleted = delete_seqs(&tx, seqs).map_err(sql_err)?;
+        counters::add(&tx, &[(Counter::Delivered, deleted), (Counter::DuplicatesReported, duplicates_reported)])
+            .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(deleted)
+    }
+
+    /// Moves rows to the dead-letter table with the server's reason; never a silent drop.
+    pub fn dead_letter(&self, seqs: &[i64], status: Option<u16>, reason: &str, now_ms: i64) -> Result<u64> {
+        let inner = self.lock();
+        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
+        let mut moved = 0;
+        {
+            let mut copy = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO dead_letters(seq, id, kind, name, payload, purpose, ts, ctx, attempts, status, reason, dead_at)
+                     SELECT seq, id, kind, name, payload, purpose, ts, ctx, attempts, ?2, ?3, ?4 FROM events WHERE seq = ?1",
+                )
+                .map_err(sql_err)?;
+            for seq in seqs {
+                moved += copy.execute(params![seq, status, reason, now_ms]).map_err(sql_err)? as u64;
+            }
+        }
+        delete_seqs(&tx, seqs).map_err(sql_err)?;
+        counters::add(&tx, &[(Counter::DeadLettered, moved)]).map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(moved)
+    }
+
+    /// Enforces count, byte and age bounds, oldest first, and counts every eviction by reason.
+    pub fn enforce_limits(&self, limits: &StorageLimits, now_ms: i64) -> Result<Evictions> {
+        let inner = self.lock();
+        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
+        let evictions = enforce(&tx, limits, now_ms).map_err(sql_err)?;
+        counters::add(
+            &tx,
+            &[
+                (Counter::EvictedMaxEvents, evictions.max_events),
+                (Counter::EvictedMaxBytes, evictions.max_bytes),
+                (Counter::EvictedMaxAge, evictions.max_age),
+                (Counter::DeadLettered, evictions.max_age),
+                (Counter::DeadLettersDropped, evictions.dead_letters_dropped),
+            ],
+        )
+        .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        if evictions != Evictions::default() {
+            tracing::warn!(?evictions, "storage limits evicted events");
+        }
+        Ok(evictions)
+    }
+
+    pub fn queue_counts(&self, now_ms: i64) -> Result<QueueCounts> {
+        let inner = self.lock();
+        let read = || -> rusqlite::Result<QueueCounts> {
+            let (pending, in_flight, queued_bytes) = inner.conn.query_row(
+                "SELECT COALESCE(SUM(lease_until IS NULL OR lease_until <= ?1), 0),
+                        COALESCE(SUM(lease_until > ?1), 0),
+                        COALESCE(SUM(size), 0) FROM events",
+                params![now_ms],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+            )?;
+            let dead: i64 = inner.conn.query_row("SELECT COUNT(*) FROM dead_letters", [], |r| r.get(0))?;
+            Ok(QueueCounts {
+                pending: pending as u64,
+                in_flight: in_flight as u64,
+                dead_lettered: dead as u64,
+                queued_bytes: queued_bytes as u64,
+            })
+        };
+        read().map_err(sql_err)
+    }
+
+    /// Number of rows in the queue, leased or not.
+    pub fn queued(&self) -> Result<u64> {
+        let inner = self.lock();
+        inner.conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(sql_err)
+    }
+
+    /// The newest dead letters first.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>> {
+        let inner = self.lock();
+        let mut stmt = inner
+            .conn
+            .prepare_cached("SELECT id, name, status, reason FROM dead_letters ORDER BY seq DESC LIMIT ?1")
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![limit as i64], |r| {
+                Ok(DeadLetter {
+                    id: uuid_from(r.get::<_, Vec<u8>>(0)?),
+                    name: r.get(1)?,
+                    status: r.get::<_, Option<i64>>(2)?.map(|s| s as u16),
+                    reason: r.get(3)?,
+                })
+            })
+            .map_err(sql_err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
+    }
+
+    /// Removes identity contexts no queued or dead-lettered row refers to.
+    pub fn prune_contexts(&self) -> Result<()> {
+        let mut inner = self.lock();
+        inner.current_ctx = None;
+        inner
+            .conn
+            .execute(
+                "DELETE FROM contexts WHERE id NOT IN (SELECT ctx FROM events UNION SELECT ctx FROM dead_letters)",
+                [],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    fn for_each_seq(&self, sql: &str, seqs: &[i64]) -> Result<u64> {
+        let inner = self.lock();
+        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
+        let mut changed = 0;
+        {
+            let mut stmt = tx.prepare_cached(sql).map_err(sql_err)?;
+            for seq in seqs {
+                changed += stmt.execute(params![seq]).map_err(sql_err)? as u64;
+            }
+        }
+        tx.commit().map_err(sql_err)?;
+        Ok(changed)
+    }
+}
+
+fn context_id(conn: &Connection, identity: &Identity) -> rusqlite::Result<i64> {
+    let existing = conn
+        .prepare_cached("SELECT id FROM contexts WHERE anonymous_id = ?1 AND user_id IS ?2 AND session_id = ?3")?
+        .query_row(params![identity.anonymous_id, identity.user_id, identity.session_id], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    conn.prepare_cached("INSERT INTO contexts(anonymous_id, user_id, session_id) VALUES (?1, ?2, ?3)")?
+        .execute(params![identity.anonymous_id, identity.user_id, identity.session_id])?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn delete_seqs(conn: &Connection, seqs: &[i64]) -> rusqlite::Result<u64> {
+    let mut stmt = conn.prepare_cached("DELETE FROM events WHERE seq = ?1")?;
+    let mut deleted = 0;
+    for seq in seqs {
+        deleted += stmt.execute(params![seq])? as u64;
+    }
+    Ok(deleted)
+}
+
+fn enforce(conn: &Connection, limits: &StorageLimits, now_ms: i64) -> rusqlite::Result<Evictions> {
+    let mut ev = Evictions::default();
+    let cutoff = now_ms - limits.max_age.as_millis() as i64;
+    ev.max_age = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO dead_letters(seq, id, kind, name, payload, purpose, ts, ctx, attempts, status, reason, dead_at)
+             SELECT seq, id, kind, name, payload, purpose, ts, ctx, attempts, NULL, 'expired: not delivered within max_age', ?2
+             FROM events WHERE ts < ?1",
+        )?
+        .execute(params![cutoff, now_ms])? as u64;
+    if ev.max_age > 0 {
+        conn.execute("DELETE FROM events WHERE ts < ?1", params![cutoff])?;
+    }
+    let (count, bytes): (i64, i64) =
+        conn.query_row("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let excess_events = count - limits.max_events as i64;
+    if excess_events > 0 {
+        ev.max_events = conn.execute(
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?1)",
+            params![excess_events],
+        )? as u64;
+    }
+    let bytes_left = if ev.max_events > 0 {
+        conn.query_row("SELECT COALESCE(SUM(size), 0) FROM events", [], |r| r.get::<_, i64>(0))?
+    } else {
+        bytes
+    };
+    let mut excess_bytes = bytes_left - limits.max_bytes as i64;
+    if excess_bytes > 0 {
+        let mut last_seq = None;
+        let mut stmt = conn.prepare_cached("SELECT seq, size FROM events ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            last_seq = Some(row.get::<_, i64>(0)?);
+            excess_bytes -= row.get::<_, i64>(1)?;
+            if excess_bytes <= 0 {
+                break;
+            }
+        }
+        drop(rows);
+        if let Some(seq) = last_seq {
+            ev.max_bytes = conn.execute("DELETE FROM events WHERE seq <= ?1", params![seq])? as u64;
+        }
+    }
+    let dead: i64 = conn.query_row("SELECT COUNT(*) FROM dead_letters", [], |r| r.get(0))?;
+    let excess_dead = dead - limits.max_dead_letters as i64;
+    if excess_dead > 0 {
+        ev.dead_letters_dropped = conn.execute(
+            "DELETE FROM dead_letters WHERE seq IN (SELECT seq FROM dead_letters ORDER BY seq LIMIT ?1)",
+            params![excess_dead],
+        )? as u64;
+    }
+    Ok(ev)
+}
+
+fn leased_from_row(r: &Row<'_>) -> rusqlite::Result<LeasedMessage> {
+    Ok(LeasedMessage {
+        seq: r.get(0)?,
+        id: uuid_from(r.get::<_, Vec<u8>>(1)?),
+        kind: MessageKind::from_i64(r.get(2)?),
+        name: r.get(3)?,
+        payload: r.get(4)?,
+        purpose: r.get(5)?,
+        timestamp_ms: r.get(6)?,
+        identity: Identity { anonymous_id: r.get(7)?, user_id: r.get(8)?, session_id: r.get(9)? },
+    })
+}
+
+fn uuid_from(bytes: Vec<u8>) -> Uuid {
+    Uuid::from_slice(&bytes).unwrap_or(Uuid::nil())
+}

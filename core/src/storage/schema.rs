@@ -1,0 +1,45 @@
+//! Versioned schema. Each entry upgrades from the version before it; `PRAGMA user_version` records where a file is.
+//! Never edit a released migration: append a new one (the migration test opens every earlier version).
+
+pub const MIGRATIONS: &[&str] = &[
+    // v1: the event queue, its dead letters, identity contexts, counters and small settings.
+    "
+    CREATE TABLE contexts (
+        id INTEGER PRIMARY KEY,
+        anonymous_id TEXT NOT NULL,
+        user_id TEXT,
+        session_id TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,   -- the per-install monotonic sequence
+        id BLOB NOT NULL,                        -- UUIDv7, fixed at track(); the server dedupes by it
+        kind INTEGER NOT NULL,                   -- 0 track, 1 identify
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,                   -- properties (track) or traits (identify), JSON
+        purpose TEXT NOT NULL,
+        ts INTEGER NOT NULL,                     -- when it happened, ms since epoch
+        ctx INTEGER NOT NULL REFERENCES contexts(id),
+        size INTEGER NOT NULL,
+        lease_until INTEGER,                     -- NULL: pending; else in flight until this time (ms)
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE dead_letters (
+        seq INTEGER PRIMARY KEY,
+        id BLOB NOT NULL,
+        kind INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        ctx INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        status INTEGER,                          -- HTTP status that condemned it, NULL for expiry
+        reason TEXT NOT NULL,
+        dead_at INTEGER NOT NULL
+    );
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    ",
+];
+
+pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,15 @@
+//! Getting queued events to the backend: the transport port, the wire format, the status-table policy, the
+//! upload pass and the background scheduler that decides when a pass runs.
+
+pub mod endpoint;
+pub mod policy;
+#[cfg(feature = "reqwest-transport")]
+pub mod reqwest_transport;
+pub(crate) mod scheduler;
+pub mod transport;
+pub(crate) mod uploader;
+pub mod wire;
+
+pub use endpoint::Endpoint;
+pub use transport::{HttpRequest, HttpResponse, HttpTransport, TransportError};
+pub use uploader::{FlushOutcome, FlushReport};

@@ -1,0 +1,156 @@
+//! The sync thread: a small single-threaded runtime that runs upload passes when a trigger fires (count
+//! threshold, interval, start-up, retry due) or the app flushes. Triggers coalesce; one pass runs at a time.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+use super::uploader::{FlushReport, Uploader, UploaderSetup};
+use crate::error::{Error, Result};
+use crate::queue::{Handoff, StorageCell};
+
+pub(crate) enum Reply {
+    Blocking(std::sync::mpsc::Sender<Result<FlushReport>>),
+    Async(oneshot::Sender<Result<FlushReport>>),
+}
+
+impl Reply {
+    fn send(self, report: Result<FlushReport>) {
+        match self {
+            Reply::Blocking(tx) => drop(tx.send(report)),
+            Reply::Async(tx) => drop(tx.send(report)),
+        }
+    }
+}
+
+pub(crate) struct SyncHandle {
+    flushes: mpsc::UnboundedSender<Reply>,
+    wake: Arc<Notify>,
+    shutdown: watch::Sender<bool>,
+    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl SyncHandle {
+    pub fn start(setup: UploaderSetup, cell: Arc<StorageCell>, handoff: Arc<Handoff>) -> Result<SyncHandle> {
+        let (flushes, flush_rx) = mpsc::unbounded_channel();
+        let wake = Arc::new(Notify::new());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start the sync runtime: {e}")))?;
+        let loop_state = SyncLoop { setup: Some(setup), cell, handoff, flush_rx, wake: wake.clone(), shutdown: shutdown_rx };
+        let thread = std::thread::Builder::new()
+            .name("footfall-sync".into())
+            .spawn(move || runtime.block_on(loop_state.run()))
+            .map_err(|e| Error::Config(format!("cannot start the sync thread: {e}")))?;
+        Ok(SyncHandle { flushes, wake, shutdown, thread: std::sync::Mutex::new(Some(thread)) })
+    }
+
+    /// The trigger the writer pulls when enough events are durable (coalesced with any pending one).
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    pub fn flush(&self, reply: Reply) {
+        if let Err(mpsc::error::SendError(reply)) = self.flushes.send(reply) {
+            reply.send(Err(Error::Closed));
+        }
+    }
+
+    /// Stops the thread; an upload in flight is abandoned (its rows stay queued and are re-sent later).
+    pub fn stop(&self) {
+        let _ = self.shutdown.send(true);
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct SyncLoop {
+    setup: Option<UploaderSetup>,
+    cell: Arc<StorageCell>,
+    handoff: Arc<Handoff>,
+    flush_rx: mpsc::UnboundedReceiver<Reply>,
+    wake: Arc<Notify>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl SyncLoop {
+    async fn run(mut self) {
+        let storage = loop {
+            match self.cell.wait(Some(Duration::from_millis(200))) {
+                Ok(storage) => break storage,
+                Err(Error::Storage { retryable: true, .. }) if !*self.shutdown.borrow() => continue,
+                Err(e) => {
+                    self.flush_rx.close();
+                    while let Some(reply) = self.flush_rx.recv().await {
+                        reply.send(Err(e.clone()));
+                    }
+                    return;
+                }
+            }
+        };
+        let Some(setup) = self.setup.take() else { return };
+        let policy = setup.flush;
+        let mut uploader = Uploader::new(setup, storage.clone());
+        if policy.automatic && policy.on_start && storage.queued().unwrap_or(0) > 0 {
+            self.wake.notify_one();
+        }
+        let mut next_tick = tokio::time::Instant::now() + policy.interval;
+        loop {
+            let retry_due = uploader.retry_in_ms().map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+            let deadline = match retry_due {
+                Some(due) if !uploader.is_paused() => due.min(next_tick),
+                _ => next_tick,
+            };
+            let background = tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => break,
+                reply = self.flush_rx.recv() => match reply {
+                    Some(reply) => {
+                        let mut replies = vec![reply];
+                        while let Ok(more) = self.flush_rx.try_recv() {
+                            replies.push(more);
+                        }
+                        // Everything tracked before the flush call must be on disk before the pass leases.
+                        let report = match self.handoff.barrier() {
+                            Ok(()) => self.cancellable(uploader.pass(true)).await,
+                            Err(e) => Some(Err(e)),
+                        };
+                        let Some(report) = report else { break };
+                        for reply in replies {
+                            reply.send(report.clone());
+                        }
+                        false
+                    }
+                    None => break,
+                },
+                _ = self.wake.notified(), if policy.automatic => true,
+                _ = tokio::time::sleep_until(deadline), if policy.automatic => {
+                    next_tick = tokio::time::Instant::now() + policy.interval;
+                    true
+                }
+            };
+            if background && self.cancellable(uploader.pass(false)).await.is_none() {
+                break;
+            }
+        }
+    }
+
+    /// Runs a pass unless shutdown comes first (then the pass is dropped at its next await point).
+    async fn cancellable(&self, pass: impl std::future::Future<Output = Result<FlushReport>>) -> Option<Result<FlushReport>> {
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            report = pass => {
+                if let Err(e) = &report {
+                    tracing::error!(error = %e, "upload pass failed");
+                }
+                Some(report)
+            }
+            _ = shutdown.changed() => None,
+        }
+    }
+}

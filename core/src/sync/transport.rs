@@ -1,0 +1,47 @@
+//! The port through which every byte leaves the device. The built-in implementation is reqwest + rustls; an app
+//! can bring its own HTTP stack (OkHttp, URLSession) by implementing [`HttpTransport`].
+
+use std::time::Duration;
+
+/// One HTTP request, fully assembled by the SDK (body already compressed, headers final).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The transport should give up after this long; the SDK also enforces it.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// First header with this name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Failures below HTTP: all of them are retried with backoff.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransportError {
+    #[error("request timed out")]
+    Timeout,
+    #[error("could not connect: {0}")]
+    Connect(String),
+    #[error("connection failed: {0}")]
+    Io(String),
+}
+
+#[async_trait::async_trait]
+pub trait HttpTransport: Send + Sync + 'static {
+    /// Sends the request and returns whatever status the server answered; only failures to get an answer are
+    /// errors. Must not follow redirects.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}

@@ -1,0 +1,270 @@
+//! One upload pass: lease the oldest messages into a batch, send it, and act on the status table until the queue
+//! is empty or the server says to stop. Rejected batches are bisected to isolate poison messages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::endpoint::Endpoint;
+use super::policy::{self, Verdict};
+use super::transport::{HttpRequest, HttpTransport, TransportError};
+use super::wire;
+use crate::clock::{rfc3339_ms, Clock, Random};
+use crate::config::{FlushPolicy, RetryPolicy, StorageLimits};
+use crate::error::Result;
+use crate::storage::{Counter, Storage};
+
+const META_LAST_ERROR: &str = "last_error";
+const META_LAST_ERROR_AT: &str = "last_error_at";
+const META_LAST_SUCCESS_AT: &str = "last_success_at";
+
+/// What a flush achieved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlushReport {
+    pub delivered: u64,
+    pub dead_lettered: u64,
+    /// Duplicates the server reported (it had these ids already).
+    pub duplicates: u64,
+    /// Messages still queued after the pass.
+    pub remaining: u64,
+    pub outcome: FlushOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlushOutcome {
+    /// Nothing is left to send.
+    Drained,
+    /// A transient failure; the next attempt is due after this delay.
+    RetryLater { after: Duration, reason: String },
+    /// Uploads are paused (auth or configuration); data is kept.
+    Paused { reason: String },
+}
+
+pub(crate) struct UploaderSetup {
+    pub endpoint: Endpoint,
+    pub api_key: Option<String>,
+    pub transport: Arc<dyn HttpTransport>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub flush: FlushPolicy,
+    pub retry: RetryPolicy,
+    pub limits: StorageLimits,
+}
+
+pub(crate) struct Uploader {
+    setup: UploaderSetup,
+    storage: Arc<Storage>,
+    consecutive_failures: u32,
+    /// Monotonic ms before which background passes do not send (our backoff).
+    backoff_until: Option<u64>,
+    /// Monotonic ms before which nothing is sent, not even on explicit flush (the server's Retry-After).
+    server_hold_until: Option<u64>,
+    paused: Option<String>,
+}
+
+enum Stop {
+    Retry { after: Option<Duration>, reason: String },
+    Pause { reason: String },
+}
+
+struct Encoded {
+    seq: i64,
+    json: String,
+}
+
+impl Uploader {
+    pub fn new(setup: UploaderSetup, storage: Arc<Storage>) -> Self {
+        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None }
+    }
+
+    /// Milliseconds until the next background attempt is allowed, if one is being held back.
+    pub fn retry_in_ms(&self) -> Option<u64> {
+        let now = self.setup.clock.monotonic_ms();
+        [self.backoff_until, self.server_hold_until].into_iter().flatten().max().map(|t| t.saturating_sub(now))
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.is_some()
+    }
+
+    /// Runs one pass. `explicit` (the app asked to flush) ignores our own backoff and a pause, but never the
+    /// server's `Retry-After`.
+    pub async fn pass(&mut self, explicit: bool) -> Result<FlushReport> {
+        let mut report =
+            FlushReport { delivered: 0, dead_lettered: 0, duplicates: 0, remaining: 0, outcome: FlushOutcome::Drained };
+        let now_mono = self.setup.clock.monotonic_ms();
+        if let Some(hold) = self.server_hold_until.filter(|h| *h > now_mono) {
+            report.outcome = FlushOutcome::RetryLater {
+                after: Duration::from_millis(hold - now_mono),
+                reason: "the server asked to retry later (Retry-After)".into(),
+            };
+        } else if !explicit && self.paused.is_some() {
+            report.outcome = FlushOutcome::Paused { reason: self.paused.clone().unwrap_or_default() };
+        } else if let Some(until) = self.backoff_until.filter(|b| !explicit && *b > now_mono) {
+            report.outcome = FlushOutcome::RetryLater {
+                after: Duration::from_millis(until - now_mono),
+                reason: "backing off after a failure".into(),
+            };
+        } else {
+            self.storage.enforce_limits(&self.setup.limits, self.setup.clock.now_ms())?;
+            report.outcome = self.send_all(&mut report).await?;
+        }
+        report.remaining = self.storage.queued()?;
+        Ok(report)
+    }
+
+    async fn send_all(&mut self, report: &mut FlushReport) -> Result<FlushOutcome> {
+        loop {
+            let batch = self.lease_batch()?;
+            if batch.is_empty() {
+                return Ok(FlushOutcome::Drained);
+            }
+            match self.deliver(batch, report).await? {
+                None => self.on_success()?,
+                Some(Stop::Retry { after, reason }) => return self.on_retry(after, reason),
+                Some(Stop::Pause { reason }) => {
+                    tracing::warn!(reason = %reason, "uploads paused; events are kept");
+                    self.record_error(&reason)?;
+                    self.paused = Some(reason.clone());
+                    return Ok(FlushOutcome::Paused { reason });
+                }
+            }
+        }
+    }
+
+    /// Leases the oldest messages that fit the batch's count and byte limits (at least one).
+    fn lease_batch(&self) -> Result<Vec<Encoded>> {
+        let now = self.setup.clock.now_ms();
+        // Long enough to outlive the request, short enough that a stuck lease recovers within this process.
+        let lease_until = now + 2 * self.setup.retry.request_timeout.as_millis() as i64 + 10_000;
+        let budget = self.setup.flush.max_batch_bytes;
+        let mut used = wire::FRAME_OVERHEAD;
+        let mut encoded = Vec::new();
+        self.storage.lease(now, lease_until, self.setup.flush.max_batch_events.max(1), |message| {
+            let json = wire::encode_message(message);
+            let cost = json.len() + 1;
+            if !encoded.is_empty() && used + cost > budget {
+                return false;
+            }
+            used += cost;
+            encoded.push(Encoded { seq: message.seq, json });
+            true
+        })?;
+        Ok(encoded)
+    }
+
+    /// Sends a batch, splitting it on 400/413 until every message is delivered or dead-lettered.
+    /// Returns the reason to stop early; the leases of everything unsent are released then.
+    async fn deliver(&mut self, batch: Vec<Encoded>, report: &mut FlushReport) -> Result<Option<Stop>> {
+        let mut parts = vec![batch];
+        while let Some(mut part) = parts.pop() {
+            let verdict = self.attempt(&part).await?;
+            let seqs: Vec<i64> = part.iter().map(|m| m.seq).collect();
+            match verdict {
+                Verdict::Delivered { duplicates } => {
+                    report.delivered += self.storage.delete_delivered(&seqs, duplicates)?;
+                    report.duplicates += duplicates;
+                }
+                Verdict::Rejected { status, reason } if part.len() == 1 => {
+                    tracing::warn!(status, "server rejected a message; moved to dead letters");
+                    report.dead_lettered += self.storage.dead_letter(&seqs, Some(status), &reason, self.setup.clock.now_ms())?;
+                }
+                Verdict::TooLarge { reason } if part.len() == 1 => {
+                    report.dead_lettered += self.storage.dead_letter(&seqs, Some(413), &reason, self.setup.clock.now_ms())?;
+                }
+                Verdict::Rejected { .. } | Verdict::TooLarge { .. } => {
+                    let right = part.split_off(part.len() / 2);
+                    parts.push(right);
+                    parts.push(part);
+                }
+                Verdict::Retry { after, reason } => {
+                    self.release(&seqs, &parts)?;
+                    return Ok(Some(Stop::Retry { after, reason }));
+                }
+                Verdict::Pause { reason } => {
+                    self.release(&seqs, &parts)?;
+                    return Ok(Some(Stop::Pause { reason }));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn attempt(&self, part: &[Encoded]) -> Result<Verdict> {
+        let now = self.setup.clock.now_ms();
+        let body = wire::batch_body(part.iter().map(|m| m.json.as_str()), now);
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: self.setup.endpoint.url(wire::BATCH_PATH),
+            headers: self.headers(),
+            body: wire::gzip(&body),
+            timeout: self.setup.retry.request_timeout,
+        };
+        self.storage.add_counters(&[(Counter::UploadAttempts, 1)])?;
+        let timeout = self.setup.retry.request_timeout;
+        let result = match tokio::time::timeout(timeout, self.setup.transport.send(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::Timeout),
+        };
+        let verdict = policy::classify(&result, now, &self.setup.retry);
+        if !matches!(verdict, Verdict::Delivered { .. }) {
+            self.storage.add_counters(&[(Counter::UploadFailures, 1)])?;
+        }
+        tracing::debug!(messages = part.len(), status = result.as_ref().map(|r| r.status).ok(), "upload attempt");
+        Ok(verdict)
+    }
+
+    fn headers(&self) -> Vec<(String, String)> {
+        use base64::Engine;
+        let mut headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("Content-Encoding".to_string(), "gzip".to_string()),
+            ("X-Footfall-Protocol".to_string(), wire::PROTOCOL_VERSION.to_string()),
+            (
+                "User-Agent".to_string(),
+                format!("{}/{} ({})", wire::LIBRARY_NAME, wire::LIBRARY_VERSION, std::env::consts::OS),
+            ),
+        ];
+        if let Some(key) = &self.setup.api_key {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+            headers.push(("Authorization".to_string(), format!("Basic {token}")));
+        }
+        headers
+    }
+
+    fn release(&self, current: &[i64], waiting: &[Vec<Encoded>]) -> Result<()> {
+        let mut seqs = current.to_vec();
+        seqs.extend(waiting.iter().flatten().map(|m| m.seq));
+        self.storage.release(&seqs)
+    }
+
+    fn on_success(&mut self) -> Result<()> {
+        self.consecutive_failures = 0;
+        self.backoff_until = None;
+        self.server_hold_until = None;
+        self.paused = None;
+        self.storage.set_meta(META_LAST_SUCCESS_AT, Some(&rfc3339_ms(self.setup.clock.now_ms())))
+    }
+
+    fn on_retry(&mut self, server_delay: Option<Duration>, reason: String) -> Result<FlushOutcome> {
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        let delay = server_delay
+            .unwrap_or_else(|| policy::backoff(self.consecutive_failures, &self.setup.retry, self.setup.random.next_f64()));
+        let now = self.setup.clock.monotonic_ms();
+        self.backoff_until = Some(now + delay.as_millis() as u64);
+        self.server_hold_until = server_delay.map(|d| now + d.as_millis() as u64);
+        self.storage.add_counters(&[(Counter::Retries, 1)])?;
+        self.record_error(&reason)?;
+        tracing::info!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "upload failed; will retry");
+        Ok(FlushOutcome::RetryLater { after: delay, reason })
+    }
+
+    fn record_error(&self, reason: &str) -> Result<()> {
+        self.storage.set_meta(META_LAST_ERROR, Some(reason))?;
+        self.storage.set_meta(META_LAST_ERROR_AT, Some(&rfc3339_ms(self.setup.clock.now_ms())))
+    }
+}
+
+/// The last error and last success recorded by any instance on this database.
+pub(crate) fn sync_history(storage: &Storage) -> Result<(Option<String>, Option<String>, Option<String>)> {
+    Ok((storage.meta(META_LAST_ERROR)?, storage.meta(META_LAST_ERROR_AT)?, storage.meta(META_LAST_SUCCESS_AT)?))
+}
