@@ -22,6 +22,8 @@ use crate::storage::{Counter, Identity, Storage};
 const MAX_GROUP: usize = 2_048;
 /// Age limits are checked at most this often (they need a scan).
 const AGE_CHECK_EVERY_MS: i64 = 60_000;
+/// Session anchor of a fresh identity: its first event continues the session it was created with.
+const NO_EVENT_YET: i64 = i64::MIN;
 
 pub(crate) struct WriterSetup {
     pub data_dir: PathBuf,
@@ -116,7 +118,7 @@ impl Writer {
         let now = self.setup.clock.now_ms();
         self.identity = Some(match storage.load_identity()? {
             Some(state) => state,
-            None => (new_identity(Uuid::new_v4().to_string(), None), now),
+            None => (new_identity(Uuid::new_v4().to_string(), None), NO_EVENT_YET),
         });
         storage.enforce_limits(&self.setup.limits, now)?;
         self.last_age_check_ms = now;
@@ -131,7 +133,7 @@ impl Writer {
     /// Commits one group; returns true when a shutdown was requested.
     fn commit(&mut self, group: Vec<Command>) -> bool {
         let Some(storage) = self.storage.clone() else { return true };
-        let (identity, last_ms) = self.identity.get_or_insert_with(|| (new_identity(Uuid::new_v4().to_string(), None), 0));
+        let (identity, last_ms) = self.identity.get_or_insert_with(|| (new_identity(Uuid::new_v4().to_string(), None), NO_EVENT_YET));
         let mut messages = std::mem::take(&mut self.backlog);
         let mut barriers = Vec::new();
         let mut stop = false;
@@ -139,7 +141,7 @@ impl Writer {
             match command {
                 Command::Append(message) => {
                     let timeout = self.setup.session_timeout_ms;
-                    if message.timestamp_ms - *last_ms > timeout {
+                    if *last_ms != NO_EVENT_YET && message.timestamp_ms - *last_ms > timeout {
                         identity.session_id = Uuid::now_v7().to_string();
                     }
                     *last_ms = (*last_ms).max(message.timestamp_ms);

@@ -65,3 +65,6 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
     let retryable = matches!(classify(&e), OpenFailure::Busy(_) | OpenFailure::Io(_));
     Error::Storage { message: e.to_string(), retryable }
 }
+
+#[cfg(test)]
+mod tests;

@@ -353,7 +353,7 @@ fn enforce(conn: &Connection, limits: &StorageLimits, now_ms: i64) -> rusqlite::
     }
     let (count, bytes): (i64, i64) =
         conn.query_row("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let excess_events = count - limits.max_events as i64;
+    let excess_events = count - clamp_i64(limits.max_events);
     if excess_events > 0 {
         ev.max_events = conn.execute(
             "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?1)",
@@ -365,7 +365,7 @@ fn enforce(conn: &Connection, limits: &StorageLimits, now_ms: i64) -> rusqlite::
     } else {
         bytes
     };
-    let mut excess_bytes = bytes_left - limits.max_bytes as i64;
+    let mut excess_bytes = bytes_left - clamp_i64(limits.max_bytes);
     if excess_bytes > 0 {
         let mut last_seq = None;
         let mut stmt = conn.prepare_cached("SELECT seq, size FROM events ORDER BY seq")?;
@@ -383,7 +383,7 @@ fn enforce(conn: &Connection, limits: &StorageLimits, now_ms: i64) -> rusqlite::
         }
     }
     let dead: i64 = conn.query_row("SELECT COUNT(*) FROM dead_letters", [], |r| r.get(0))?;
-    let excess_dead = dead - limits.max_dead_letters as i64;
+    let excess_dead = dead - clamp_i64(limits.max_dead_letters);
     if excess_dead > 0 {
         ev.dead_letters_dropped = conn.execute(
             "DELETE FROM dead_letters WHERE seq IN (SELECT seq FROM dead_letters ORDER BY seq LIMIT ?1)",
@@ -391,6 +391,10 @@ fn enforce(conn: &Connection, limits: &StorageLimits, now_ms: i64) -> rusqlite::
         )? as u64;
     }
     Ok(ev)
+}
+
+fn clamp_i64(limit: u64) -> i64 {
+    limit.min(i64::MAX as u64) as i64
 }
 
 fn leased_from_row(r: &Row<'_>) -> rusqlite::Result<LeasedMessage> {

@@ -1,0 +1,191 @@
+use std::time::Duration;
+
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use super::schema::{LATEST, MIGRATIONS};
+use super::*;
+use crate::config::StorageLimits;
+use crate::event::{MessageKind, PendingMessage};
+
+fn message(name: &str, ts: i64) -> PendingMessage {
+    PendingMessage {
+        id: Uuid::now_v7(),
+        kind: MessageKind::Track,
+        name: name.into(),
+        payload: r#"{"sku":"1"}"#.into(),
+        purpose: "analytics".into(),
+        timestamp_ms: ts,
+        user_id: None,
+    }
+}
+
+fn identity() -> Identity {
+    Identity { anonymous_id: "anon".into(), user_id: None, session_id: "s1".into() }
+}
+
+fn append(storage: &Storage, names: &[&str], ts: i64) {
+    let rows: Vec<_> = names.iter().map(|n| (message(n, ts), identity())).collect();
+    storage.append(&rows, &(identity(), ts)).unwrap();
+}
+
+fn names_in_queue(storage: &Storage) -> Vec<String> {
+    storage.lease(i64::MAX - 1, 0, 1000, |_| true).unwrap().into_iter().map(|m| m.name).collect()
+}
+
+#[test]
+fn migrates_from_every_earlier_version_keeping_data() {
+    for from in 0..LATEST {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            for (i, sql) in MIGRATIONS.iter().enumerate().take(from as usize) {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+            }
+            if from >= 1 {
+                conn.execute_batch(
+                    "INSERT INTO contexts(id, anonymous_id, session_id) VALUES (1, 'a', 's');
+                     INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size)
+                     VALUES (x'00', 0, 'kept', '{}', 'analytics', 1, 1, 10);",
+                )
+                .unwrap();
+            }
+        }
+        let storage = Storage::open(dir.path()).unwrap();
+        let version: i64 = storage.lock().conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, LATEST, "from v{from}");
+        if from >= 1 {
+            assert_eq!(names_in_queue(&storage), vec!["kept"], "data survives migration from v{from}");
+        }
+        assert_eq!(storage.counters().unwrap().get("storage_recoveries"), None);
+    }
+}
+
+#[test]
+fn garbage_file_is_moved_aside_recreated_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(DB_FILE), b"this is not a database, it is a shopping list".repeat(200)).unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    append(&storage, &["after_recovery"], 1);
+    assert_eq!(names_in_queue(&storage), vec!["after_recovery"]);
+    assert_eq!(storage.counters().unwrap()["storage_recoveries"], 1);
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("footfall.db.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged file is kept for diagnosis: {aside:?}");
+}
+
+#[test]
+fn damaged_pages_are_detected_and_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let storage = Storage::open(dir.path()).unwrap();
+        let names: Vec<String> = (0..2000).map(|i| format!("event_{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        append(&storage, &refs, 1);
+        storage.lock().conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    }
+    let path = dir.path().join(DB_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 16 * 4096);
+    for b in &mut bytes[8 * 4096..12 * 4096] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    assert_eq!(storage.counters().unwrap()["storage_recoveries"], 1);
+    assert_eq!(storage.queued().unwrap(), 0);
+}
+
+#[test]
+fn schema_from_a_newer_sdk_is_set_aside_not_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", LATEST + 5).unwrap();
+    }
+    let storage = Storage::open(dir.path()).unwrap();
+    assert_eq!(storage.counters().unwrap()["storage_recoveries"], 1);
+}
+
+#[test]
+fn a_locked_file_is_retryable_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let storage = Storage::open(dir.path()).unwrap();
+        append(&storage, &["precious"], 1);
+    }
+    let locker = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    locker.execute_batch("PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;").unwrap();
+    let err = Storage::open(dir.path()).err().expect("locked");
+    assert!(matches!(err, crate::Error::Storage { retryable: true, .. }), "{err}");
+    locker.execute_batch("COMMIT").unwrap();
+    drop(locker);
+    let storage = Storage::open(dir.path()).unwrap();
+    assert_eq!(names_in_queue(&storage), vec!["precious"]);
+    assert_eq!(storage.counters().unwrap().get("storage_recoveries"), None);
+}
+
+#[test]
+fn evicts_oldest_first_by_count_and_bytes_and_dead_letters_by_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    let day = 86_400_000;
+    append(&storage, &["ancient"], 0);
+    append(&storage, &["a", "b", "c", "d", "e"], 40 * day);
+    let limits = StorageLimits { max_events: 3, max_bytes: u64::MAX, max_age: Duration::from_secs(30 * 86_400), max_dead_letters: 10 };
+    let ev = storage.enforce_limits(&limits, 40 * day).unwrap();
+    assert_eq!((ev.max_age, ev.max_events, ev.max_bytes), (1, 2, 0));
+    assert_eq!(names_in_queue(&storage), vec!["c", "d", "e"]);
+    let dead = storage.dead_letters(10).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].name.as_str(), dead[0].status), ("ancient", None));
+    assert!(dead[0].reason.contains("max_age"));
+
+    let one = message("x", 0).size() as u64;
+    let limits = StorageLimits { max_bytes: one, ..limits };
+    let ev = storage.enforce_limits(&limits, 40 * day).unwrap();
+    assert_eq!(ev.max_bytes, 2);
+    assert_eq!(names_in_queue(&storage), vec!["e"]);
+    let counters = storage.counters().unwrap();
+    assert_eq!(
+        (counters["evicted_max_age"], counters["evicted_max_events"], counters["evicted_max_bytes"]),
+        (1, 2, 2)
+    );
+}
+
+#[test]
+fn leases_hide_rows_until_released_or_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    append(&storage, &["a", "b", "c"], 1);
+    let first = storage.lease(100, 200, 2, |_| true).unwrap();
+    assert_eq!(first.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    let counts = storage.queue_counts(100).unwrap();
+    assert_eq!((counts.pending, counts.in_flight), (1, 2));
+    assert_eq!(storage.lease(150, 300, 10, |_| true).unwrap().len(), 1, "only c is free");
+    assert_eq!(storage.lease(250, 300, 10, |_| true).unwrap().len(), 2, "a and b's lease expired at 200");
+    storage.release_all().unwrap();
+    assert_eq!(storage.queue_counts(250).unwrap().in_flight, 0);
+    let seqs: Vec<i64> = first.iter().map(|m| m.seq).collect();
+    assert_eq!(storage.delete_delivered(&seqs, 0).unwrap(), 2);
+    assert_eq!(storage.delete_delivered(&seqs, 0).unwrap(), 0, "deleting twice is a no-op");
+    assert_eq!(names_in_queue(&storage), vec!["c"]);
+}
+
+#[test]
+fn sequence_never_goes_back_even_after_the_queue_empties() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    append(&storage, &["a", "b"], 1);
+    let leased = storage.lease(1, 2, 10, |_| true).unwrap();
+    let last = leased.last().unwrap().seq;
+    storage.delete_delivered(&leased.iter().map(|m| m.seq).collect::<Vec<_>>(), 0).unwrap();
+    drop(storage);
+    let storage = Storage::open(dir.path()).unwrap();
+    append(&storage, &["c"], 1);
+    assert!(storage.lease(1, 2, 10, |_| true).unwrap()[0].seq > last);
+}
