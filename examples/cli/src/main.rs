@@ -1,1 +1,103 @@
-fn main() {}
+//! `footfall`: drives the real core exactly as an app would, plus the reference collector and the benchmark.
+
+mod bench;
+mod commands;
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "footfall", version, about = "Footfall SDK: demo, reference collector, queue tools and benchmark")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A shopper browses offline, the network recovers, everything arrives exactly once.
+    Demo,
+    /// The reference collector.
+    Collector {
+        #[command(subcommand)]
+        command: CollectorCommand,
+    },
+    /// Enqueue events and exit as soon as they are durable.
+    Track(commands::TrackArgs),
+    /// Upload everything pending; exit 0 when the queue is empty.
+    Flush(commands::FlushArgs),
+    /// The queue's status as JSON.
+    Status {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Measure track() latency, durable throughput and bytes per event against plain SQLite baselines.
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum CollectorCommand {
+    /// Serve the protocol (HTTP on loopback, optional fault injection).
+    Serve(commands::ServeArgs),
+    /// `{"events":N,"duplicates":N,"batches":N}`
+    Stats {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// One JSON object per stored event.
+    Events {
+        #[arg(long)]
+        db: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    // A bug must end in one line, not a trace in the user's terminal.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        eprintln!("footfall: internal error: {message}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) => e.exit(),
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("footfall: {first} (see footfall --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Demo => demo::run(),
+        Command::Collector { command } => match command {
+            CollectorCommand::Serve(args) => commands::serve(args),
+            CollectorCommand::Stats { db } => commands::collector_stats(&db),
+            CollectorCommand::Events { db } => commands::collector_events(&db),
+        },
+        Command::Track(args) => commands::track(args),
+        Command::Flush(args) => commands::flush(args),
+        Command::Status { data_dir } => commands::status(&data_dir),
+        Command::Bench { events } => bench::run(events),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("footfall: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Command results: an exit code, or a one-line reason to print.
+pub type CmdResult = Result<ExitCode, String>;

@@ -1,0 +1,192 @@
+//! `footfall bench`: the SDK against plain-SQLite baselines measured in the same run, printed as one JSON object.
+//! Ratios matter more than absolutes: the baselines run on the same disk, the same core, a minute apart.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use footfall_core::{Config, Error, Event, Footfall, HttpRequest, HttpResponse, HttpTransport, TransportError};
+use serde_json::{json, Value};
+
+use crate::CmdResult;
+
+/// The autocommit baseline is ~1000× slower; this many inserts measure its rate well enough.
+const AUTOCOMMIT_SAMPLE: usize = 2_000;
+
+fn properties(i: usize) -> Value {
+    json!({"sku": format!("49{:011}", 1_234_567_894u64 + i as u64), "price": 1980, "currency": "JPY", "store_id": "tokyo-shibuya-01", "list": "search"})
+}
+
+fn event(i: usize) -> Event {
+    Event::new("product_viewed").properties(properties(i))
+}
+
+pub fn run(events: usize) -> CmdResult {
+    if events < 1_000 {
+        return Err("--events must be at least 1000".into());
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    warm_up(&dir.path().join("warm-up"))?;
+    let sdk_dir = dir.path().join("sdk");
+    let (latencies, durable_per_s, queue_full_retries) = track_and_persist(&sdk_dir, events)?;
+    let disk_bytes_per_event = db_bytes(&sdk_dir.join(footfall_core::storage::DB_FILE)) as f64 / events as f64;
+    let (wire_bytes_per_event, upload_per_s) = upload(&sdk_dir, events)?;
+    let one_tx = sqlite_one_transaction(&dir.path().join("one-tx.db"), events)?;
+    let autocommit = sqlite_autocommit(&dir.path().join("autocommit.db"), AUTOCOMMIT_SAMPLE.min(events))?;
+
+    let p50 = percentile(&latencies, 0.50);
+    let p99 = percentile(&latencies, 0.99);
+    let report = json!({
+        "events": events,
+        "track_p50_ns": p50,
+        "track_p99_ns": p99,
+        "durable_events_per_s": durable_per_s.round(),
+        "sqlite_one_tx_events_per_s": one_tx.round(),
+        "sqlite_autocommit_events_per_s": autocommit.round(),
+        "disk_bytes_per_event": (disk_bytes_per_event * 10.0).round() / 10.0,
+        "wire_bytes_per_event": (wire_bytes_per_event * 10.0).round() / 10.0,
+        "upload_pass_events_per_s": upload_per_s.round(),
+        "queue_full_retries": queue_full_retries,
+        "durable_vs_one_tx": ratio(durable_per_s, one_tx),
+        "durable_vs_autocommit": ratio(durable_per_s, autocommit),
+        "targets": {
+            "track_p50_le_2000_ns": p50 <= 2_000,
+            "durable_ge_0_3_of_one_tx": durable_per_s >= 0.3 * one_tx,
+            "durable_ge_20x_autocommit": durable_per_s >= 20.0 * autocommit,
+        },
+        "notes": "one_tx: plain rusqlite, WAL + synchronous=NORMAL, one transaction; autocommit: SQLite defaults (rollback journal, synchronous=FULL), one transaction per insert"
+    });
+    println!("{report}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { (a / b * 100.0).round() / 100.0 } else { 0.0 }
+}
+
+fn open(dir: &Path, events: usize) -> Result<Footfall, String> {
+    let mut config = Config::new(dir);
+    config.limits.max_events = (events as u64) * 2;
+    config.limits.max_bytes = u64::MAX / 2;
+    Footfall::open(config).map_err(|e| e.to_string())
+}
+
+/// Page in the code paths and the allocator before anything is timed.
+fn warm_up(dir: &Path) -> Result<(), String> {
+    let sdk = open(dir, 20_000)?;
+    for i in 0..5_000 {
+        let _ = sdk.track(event(i));
+    }
+    sdk.flush_to_disk().map_err(|e| e.to_string())
+}
+
+/// Tracks `events` events as fast as one thread can and times each call; returns the latencies, the durable
+/// rate (until `flush_to_disk()` returns) and how often the hand-off was full.
+fn track_and_persist(dir: &Path, events: usize) -> Result<(Vec<u64>, f64, u64), String> {
+    let sdk = open(dir, events)?;
+    sdk.flush_to_disk().map_err(|e| e.to_string())?;
+    let prepared: Vec<Event> = (0..events).map(event).collect();
+    let mut latencies = Vec::with_capacity(events);
+    let mut queue_full = 0u64;
+    let started = Instant::now();
+    for (i, event) in prepared.into_iter().enumerate() {
+        let mut next = Some(event);
+        while let Some(event) = next.take() {
+            let t = Instant::now();
+            let result = sdk.track(event);
+            let elapsed = t.elapsed().as_nanos() as u64;
+            match result {
+                Ok(_) => latencies.push(elapsed),
+                Err(Error::QueueFull) => {
+                    queue_full += 1;
+                    std::thread::yield_now();
+                    next = Some(self::event(i));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+    sdk.flush_to_disk().map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    sdk.close();
+    Ok((latencies, events as f64 / seconds, queue_full))
+}
+
+/// Counts the bytes the SDK puts on the wire, answering 200 to everything.
+struct CountingTransport {
+    bytes: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl HttpTransport for CountingTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.bytes.fetch_add(request.body.len() as u64, Ordering::Relaxed);
+        Ok(HttpResponse { status: 200, headers: vec![], body: b"{}".to_vec() })
+    }
+}
+
+fn upload(dir: &Path, events: usize) -> Result<(f64, f64), String> {
+    let transport = Arc::new(CountingTransport { bytes: AtomicU64::new(0) });
+    let mut config = Config::new(dir).with_endpoint("https://bench.invalid");
+    config.flush.automatic = false;
+    config.limits.max_events = (events as u64) * 2;
+    config.limits.max_bytes = u64::MAX / 2;
+    let sdk = Footfall::builder(config).transport(transport.clone()).open().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let report = sdk.flush().map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    if report.delivered as usize != events {
+        return Err(format!("bench upload delivered {} of {events}", report.delivered));
+    }
+    Ok((transport.bytes.load(Ordering::Relaxed) as f64 / events as f64, events as f64 / seconds))
+}
+
+fn baseline_rows(events: usize) -> Vec<(Vec<u8>, String, i64)> {
+    (0..events).map(|i| (uuid::Uuid::now_v7().as_bytes().to_vec(), properties(i).to_string(), i as i64)).collect()
+}
+
+const BASELINE_TABLE: &str =
+    "CREATE TABLE events (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL, purpose TEXT NOT NULL, ts INTEGER NOT NULL)";
+const BASELINE_INSERT: &str = "INSERT INTO events (id, name, payload, purpose, ts) VALUES (?1, 'product_viewed', ?2, 'analytics', ?3)";
+
+fn sqlite_one_transaction(path: &Path, events: usize) -> Result<f64, String> {
+    let rows = baseline_rows(events);
+    let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| e.to_string())?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| e.to_string())?;
+    conn.execute_batch(BASELINE_TABLE).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let tx = conn.unchecked_transaction().map_err(|e| e.to_string())?;
+    {
+        let mut insert = tx.prepare(BASELINE_INSERT).map_err(|e| e.to_string())?;
+        for (id, payload, ts) in &rows {
+            insert.execute(rusqlite::params![id, payload, ts]).map_err(|e| e.to_string())?;
+        }
+    }
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(events as f64 / started.elapsed().as_secs_f64())
+}
+
+fn sqlite_autocommit(path: &Path, events: usize) -> Result<f64, String> {
+    let rows = baseline_rows(events);
+    let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+    conn.execute_batch(BASELINE_TABLE).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut insert = conn.prepare(BASELINE_INSERT).map_err(|e| e.to_string())?;
+    for (id, payload, ts) in &rows {
+        insert.execute(rusqlite::params![id, payload, ts]).map_err(|e| e.to_string())?;
+    }
+    Ok(events as f64 / started.elapsed().as_secs_f64())
+}
+
+fn db_bytes(path: &Path) -> u64 {
+    ["", "-wal"].iter().filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok()).map(|m| m.len()).sum()
+}
+
+fn percentile(samples: &[u64], q: f64) -> u64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0)
+}

@@ -1,0 +1,193 @@
+//! The queue tools (`track`, `flush`, `status`) and the collector commands.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use footfall_collector::{Collector, CollectorConfig, FaultConfig};
+use footfall_core::{Config, Error, Event, FlushOutcome, Footfall};
+
+use crate::CmdResult;
+
+#[derive(Args)]
+pub struct TrackArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
+    #[arg(long)]
+    endpoint: String,
+    #[arg(long)]
+    api_key: Option<String>,
+    #[arg(long)]
+    name: String,
+    /// Properties as a JSON object.
+    #[arg(long, default_value = "{}")]
+    props: String,
+    #[arg(long)]
+    purpose: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    count: u64,
+    /// Print each event id, flushed, once that event is durable on disk.
+    #[arg(long)]
+    print_ids: bool,
+}
+
+#[derive(Args)]
+pub struct FlushArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
+    #[arg(long)]
+    endpoint: String,
+    #[arg(long)]
+    api_key: Option<String>,
+    #[arg(long, default_value_t = 60)]
+    timeout_s: u64,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[arg(long)]
+    db: PathBuf,
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Fraction of batch requests that fail (0–1).
+    #[arg(long, default_value_t = 0.0)]
+    fail_rate: f64,
+    #[arg(long, default_value_t = 503)]
+    fail_status: u16,
+    /// Delay before each answer (after the batch is stored).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn sdk_config(data_dir: &Path, endpoint: &str, api_key: Option<String>) -> Config {
+    let mut config = Config::new(data_dir).with_endpoint(endpoint);
+    config.api_key = api_key;
+    config
+}
+
+/// Events per durability barrier when printing ids: small enough to print promptly, big enough to group-commit.
+const PRINT_CHUNK: u64 = 64;
+
+pub fn track(args: TrackArgs) -> CmdResult {
+    let properties = footfall_core::event::parse_object(&args.props).map_err(|e| format!("--props: {e}"))?;
+    let sdk = Footfall::open(sdk_config(&args.data_dir, &args.endpoint, args.api_key)).map_err(|e| e.to_string())?;
+    let mut event = Event::new(args.name).properties(properties);
+    if let Some(purpose) = args.purpose {
+        event = event.purpose(purpose);
+    }
+    let stdout = std::io::stdout();
+    let mut tracked = 0u64;
+    let mut unprinted = Vec::new();
+    while tracked < args.count {
+        match sdk.track(event.clone()) {
+            Ok(id) => {
+                tracked += 1;
+                if args.print_ids {
+                    unprinted.push(id);
+                }
+            }
+            // The CLI can afford to wait for the writer; an app's thread would not.
+            Err(Error::QueueFull) => sdk.flush_to_disk().map_err(|e| e.to_string())?,
+            Err(e) => return Err(e.to_string()),
+        }
+        if args.print_ids && (unprinted.len() as u64 >= PRINT_CHUNK || tracked == args.count) {
+            sdk.flush_to_disk().map_err(|e| e.to_string())?;
+            let mut out = stdout.lock();
+            for id in unprinted.drain(..) {
+                writeln!(out, "{id}").map_err(|e| e.to_string())?;
+            }
+            out.flush().map_err(|e| e.to_string())?;
+        }
+    }
+    sdk.flush_to_disk().map_err(|e| e.to_string())?;
+    sdk.close();
+    if !args.print_ids {
+        println!("{{\"tracked\":{tracked}}}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn flush(args: FlushArgs) -> CmdResult {
+    let mut config = sdk_config(&args.data_dir, &args.endpoint, args.api_key);
+    config.flush.automatic = false;
+    let sdk = Footfall::open(config).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let (mut delivered, mut dead_lettered, mut attempts) = (0, 0, 0);
+    loop {
+        attempts += 1;
+        let report = sdk.flush().map_err(|e| e.to_string())?;
+        delivered += report.delivered;
+        dead_lettered += report.dead_lettered;
+        match report.outcome {
+            FlushOutcome::Drained if report.remaining == 0 => {
+                println!("{{\"delivered\":{delivered},\"dead_lettered\":{dead_lettered},\"passes\":{attempts},\"pending\":0}}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            FlushOutcome::Drained => continue,
+            FlushOutcome::Paused { reason } => {
+                return Err(format!("uploads paused with {} pending: {reason}", report.remaining));
+            }
+            FlushOutcome::RetryLater { after, reason } => {
+                let now = Instant::now();
+                if now + after > deadline {
+                    return Err(format!(
+                        "timed out after {}s with {} pending; last error: {reason}",
+                        args.timeout_s, report.remaining
+                    ));
+                }
+                std::thread::sleep(after);
+            }
+        }
+    }
+}
+
+pub fn status(data_dir: &Path) -> CmdResult {
+    if !data_dir.join(footfall_core::storage::DB_FILE).exists() {
+        return Err(format!("no Footfall database in {}", data_dir.display()));
+    }
+    let status = footfall_core::read_status(data_dir).map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&status).map_err(|e| e.to_string())?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn serve(args: ServeArgs) -> CmdResult {
+    if !(0.0..=1.0).contains(&args.fail_rate) {
+        return Err(format!("--fail-rate must be between 0 and 1, got {}", args.fail_rate));
+    }
+    let mut config = CollectorConfig::new(args.listen, args.db);
+    config.api_key = args.api_key;
+    config.faults = FaultConfig {
+        fail_rate: args.fail_rate,
+        fail_status: args.fail_status,
+        latency_ms: args.latency_ms,
+        seed: args.seed,
+        retry_after: None,
+    };
+    let collector = Collector::start(config).map_err(|e| e.to_string())?;
+    println!("footfall collector listening on {}", collector.base_url());
+    let _ = std::io::stdout().flush();
+    collector.wait();
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn collector_stats(db: &Path) -> CmdResult {
+    let stats = footfall_collector::read_stats(db).map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string(&stats).map_err(|e| e.to_string())?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn collector_events(db: &Path) -> CmdResult {
+    let events = footfall_collector::read_events(db).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    for event in events {
+        writeln!(out, "{}", serde_json::to_string(&event).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

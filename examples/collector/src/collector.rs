@@ -1,0 +1,129 @@
+//! The running server handle: owns a tokio runtime on background threads so callers need no runtime of their own.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use crate::config::{CollectorConfig, FaultConfig, ScriptedFault};
+use crate::error::CollectorError;
+use crate::faults::Faults;
+use crate::server::{accept_loop, Shared};
+use crate::store::{Stats, Store, StoredEvent};
+
+/// A collector serving on a bound socket until [`Collector::shutdown`] or drop.
+pub struct Collector {
+    addr: SocketAddr,
+    https: bool,
+    shared: Arc<Shared>,
+    runtime: Option<tokio::runtime::Runtime>,
+    /// Disconnects when the accept loop ends (runtime shut down); `wait` blocks on it.
+    stopped: Mutex<mpsc::Receiver<()>>,
+}
+
+impl Collector {
+    /// Opens the database and binds the socket before returning, so `addr()` is immediately connectable.
+    pub fn start(config: CollectorConfig) -> Result<Collector, CollectorError> {
+        let store = Arc::new(Store::open(&config.db_path)?);
+        let acceptor = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+        let listener = std::net::TcpListener::bind(config.listen).map_err(|source| CollectorError::Bind { addr: config.listen, source })?;
+        let bind_err = |source| CollectorError::Bind { addr: config.listen, source };
+        listener.set_nonblocking(true).map_err(bind_err)?;
+        let addr = listener.local_addr().map_err(bind_err)?;
+
+        // Two workers: enough for tests with a slow (Delay) request in flight, small on a 2-core machine.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("footfall-collector")
+            .enable_all()
+            .build()
+            .map_err(CollectorError::Runtime)?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).map_err(bind_err)?
+        };
+        let shared = Arc::new(Shared {
+            api_key: config.api_key,
+            max_body_bytes: config.max_body_bytes,
+            reject_event_names: config.reject_event_names,
+            faults: Faults::new(config.faults),
+            requests: AtomicU64::new(0),
+            store,
+        });
+        let (running, stopped) = mpsc::channel();
+        runtime.spawn(accept_loop(listener, acceptor, shared.clone(), running));
+        Ok(Collector { addr, https: config.tls.is_some(), shared, runtime: Some(runtime), stopped: Mutex::new(stopped) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (or `https://`); a wildcard listen address is reported as loopback so the URL
+    /// is one a local client can use.
+    pub fn base_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// Replaces the standing fault knobs (and reseeds the failure rolls with `faults.seed`).
+    pub fn set_faults(&self, faults: FaultConfig) {
+        self.shared.faults.set(faults);
+    }
+
+    /// Appends one-shot faults for the next batch requests.
+    pub fn script(&self, faults: Vec<ScriptedFault>) {
+        self.shared.faults.script(faults);
+    }
+
+    pub fn stats(&self) -> Result<Stats, CollectorError> {
+        self.shared.store.stats()
+    }
+
+    /// Every stored event, in received order.
+    pub fn events(&self) -> Result<Vec<StoredEvent>, CollectorError> {
+        self.shared.store.events()
+    }
+
+    /// Batch requests received, whatever their outcome (401s, injected faults and dropped connections included).
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving: open connections and delayed responses are dropped, the socket is closed.
+    pub fn shutdown(self) {
+        // Drop does the work.
+    }
+
+    /// Blocks the calling thread while the collector serves, i.e. until the process is killed
+    /// (`footfall collector serve`).
+    pub fn wait(self) {
+        let stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        // Returns only when the accept loop's sender is dropped.
+        let _ = stopped.recv();
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Inside another runtime a blocking shutdown would panic; there, let the threads wind down alone.
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            } else {
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector").field("base_url", &self.base_url()).field("requests", &self.requests()).finish()
+    }
+}

@@ -1,0 +1,73 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Decompressed body limit when none is configured; twice the SDK's default batch cap of 500 KB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How a collector listens, stores and misbehaves.
+#[derive(Clone, Debug)]
+pub struct CollectorConfig {
+    /// e.g. `127.0.0.1:0` for an ephemeral port; [`crate::Collector::addr`] tells the bound one.
+    pub listen: SocketAddr,
+    /// SQLite file holding accepted events (created if missing).
+    pub db_path: PathBuf,
+    /// If set, requests need `Authorization: Basic base64(key + ":")`, else 401.
+    pub api_key: Option<String>,
+    pub faults: FaultConfig,
+    /// Decompressed body limit; over it -> 413.
+    pub max_body_bytes: usize,
+    /// Poison knob: a batch holding a track event with one of these names -> 400 `invalid_event`.
+    pub reject_event_names: Vec<String>,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<TlsConfig>,
+}
+
+impl CollectorConfig {
+    pub fn new(listen: SocketAddr, db_path: impl Into<PathBuf>) -> Self {
+        CollectorConfig {
+            listen,
+            db_path: db_path.into(),
+            api_key: None,
+            faults: FaultConfig::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            reject_event_names: Vec::new(),
+            tls: None,
+        }
+    }
+}
+
+/// Standing fault knobs, changeable at runtime with [`crate::Collector::set_faults`].
+#[derive(Clone, Debug, Default)]
+pub struct FaultConfig {
+    /// Probability (0..=1) that a batch request gets an injected failure and nothing is stored.
+    pub fail_rate: f64,
+    /// Status of injected failures; 0 (the `Default`) means 503.
+    pub fail_status: u16,
+    /// Added before every batch response, after storing: a client timeout then means stored-but-unacknowledged.
+    pub latency_ms: u64,
+    /// Seed of the failure rolls: the same seed gives the same sequence of decisions.
+    pub seed: u64,
+    /// `Retry-After` header value added to injected failures.
+    pub retry_after: Option<String>,
+}
+
+/// One-shot faults, consumed in order by the next batch requests before `fail_rate` applies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScriptedFault {
+    /// Respond with this status, store nothing.
+    Status { status: u16, retry_after: Option<String> },
+    /// Store the batch as normal, then answer with this status: a lost response, so the SDK re-sends and the
+    /// collector counts duplicates.
+    StoreThenStatus { status: u16 },
+    /// Close the connection without any response: the client sees a transport error. Nothing is stored.
+    DropConnection,
+    /// Store, then wait `ms` before answering 200 (client timeouts).
+    Delay { ms: u64 },
+}
+
+/// PEM certificate chain (leaf first) and private key for HTTPS.
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    pub cert_pem: String,
+    pub key_pem: String,
+}

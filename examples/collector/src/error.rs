@@ -1,0 +1,25 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything that can go wrong outside a request; bad requests become HTTP error responses instead.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectorError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot start the collector runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("no collector database at {0}")]
+    MissingDatabase(PathBuf),
+    #[error("collector database {path}: {source}")]
+    Database { path: PathBuf, source: rusqlite::Error },
+    #[error("invalid TLS configuration: {0}")]
+    Tls(String),
+    #[error("the collector has stopped")]
+    Stopped,
+}
+
+impl CollectorError {
+    pub(crate) fn db(path: &std::path::Path) -> impl FnOnce(rusqlite::Error) -> CollectorError + '_ {
+        move |source| CollectorError::Database { path: path.to_path_buf(), source }
+    }
+}
