@@ -109,7 +109,11 @@ pub fn serialize_object(value: &Value) -> Result<String, ValidationError> {
     if depth > MAX_DEPTH {
         return Err(ValidationError::TooDeep { depth, max: MAX_DEPTH });
     }
-    let json = serde_json::to_string(value).map_err(|e| ValidationError::InvalidJson(e.to_string()))?;
+    // Sized for a typical retail event so serialization does not grow the buffer several times.
+    let mut buf = Vec::with_capacity(256);
+    serde_json::to_writer(&mut buf, value).map_err(|e| ValidationError::InvalidJson(e.to_string()))?;
+    // serde_json writes UTF-8 only.
+    let json = String::from_utf8(buf).map_err(|e| ValidationError::InvalidJson(e.to_string()))?;
     if json.len() > MAX_PROPERTIES_BYTES {
         return Err(ValidationError::TooLarge { size: json.len(), max: MAX_PROPERTIES_BYTES });
     }

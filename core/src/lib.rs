@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event;
+mod ids;
 pub mod queue;
 pub mod sdk;
 pub mod status;

@@ -13,6 +13,7 @@ use crate::clock::{Clock, Random, SeededRandom, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
+use crate::ids::IdGenerator;
 use crate::queue::handoff::Command;
 use crate::queue::writer::{Writer, WriterSetup};
 use crate::queue::{Handoff, StorageCell};
@@ -28,6 +29,7 @@ pub struct Footfall {
     sync: Option<SyncHandle>,
     writer: Mutex<Option<JoinHandle<()>>>,
     clock: Arc<dyn Clock>,
+    ids: IdGenerator,
 }
 
 /// Sets up an instance with injected clock, randomness or transport (tests, custom HTTP stacks).
@@ -99,7 +101,7 @@ impl Builder {
             .name("footfall-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| Error::Config(format!("cannot start the writer thread: {e}")))?;
-        Ok(Footfall { handoff, cell, sync, writer: Mutex::new(Some(thread)), clock })
+        Ok(Footfall { handoff, cell, sync, writer: Mutex::new(Some(thread)), clock, ids: IdGenerator::default() })
     }
 }
 
@@ -158,8 +160,8 @@ impl Footfall {
     }
 
     fn enqueue(&self, kind: MessageKind, name: String, payload: String, purpose: String, user_id: Option<String>) -> Result<Uuid> {
-        let id = Uuid::now_v7();
         let timestamp_ms = self.clock.now_ms();
+        let id = self.ids.next(timestamp_ms);
         self.handoff.send(PendingMessage { id, kind, name, payload, purpose, timestamp_ms, user_id })?;
         Ok(id)
     }

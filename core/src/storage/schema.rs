@@ -40,6 +40,10 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     ",
+    // v2: the age limit is enforced before every upload pass; an index keeps that a range scan, not a table scan.
+    "
+    CREATE INDEX events_by_ts ON events(ts);
+    ",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
