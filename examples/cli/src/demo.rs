@@ -1,4 +1,4 @@
-//! `footfall demo`: a shopper browses with no signal, the app is killed, the network comes back with a lost
+//! `footfall demo`: a shopper browses with no signal, the app is closed, the network comes back with a lost
 //! answer on the way, and every event still arrives exactly once. Real core, real collector on loopback.
 
 use std::collections::BTreeSet;
@@ -49,7 +49,7 @@ pub fn run() -> CmdResult {
     }
 
     println!();
-    println!("2. The OS kills the app in the background. Nothing was sent; nothing is lost.");
+    println!("2. The shopper swipes the app away. Nothing was sent; the queue stays in SQLite.");
     sdk.close();
     drop(sdk);
     let sdk = demo.open()?;

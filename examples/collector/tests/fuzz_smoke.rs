@@ -1,0 +1,110 @@
+//! A deterministic fuzz pass over the batch parser, run in the suite: seeded mutations of a valid body (bit flips,
+//! truncation, splices, type swaps) must each give a batch or a typed 400 — never a panic. The coverage-guided
+//! version of this target is `tests/fuzz` (`cargo +nightly fuzz run collector_batch`).
+
+use footfall_collector::fuzzing::parse_batch;
+use serde_json::{json, Value};
+
+const ITERATIONS: usize = 20_000;
+
+fn valid_body() -> Value {
+    json!({
+        "batch": [
+            {"type": "track", "messageId": "01936f2e-8c1a-7cc4-9a53-6f3f8e0f6f7a", "timestamp": "2026-11-22T10:15:30.123Z",
+             "anonymousId": "a", "event": "product_viewed", "properties": {"sku": "4901234567894", "price": 1980},
+             "context": {"library": {"name": "footfall", "version": "0.1.0"},
+                         "footfall": {"purpose": "analytics", "seq": 1, "sessionId": "s"}}},
+            {"type": "identify", "messageId": "01936f2e-8c1a-7cc4-9a53-6f3f8e0f6f7b", "timestamp": "2026-11-22T10:15:31.000Z",
+             "anonymousId": "a", "userId": "u", "traits": {"tier": "gold"}}
+        ],
+        "sentAt": "2026-11-22T10:20:00.000Z"
+    })
+}
+
+fn random_value(rng: &mut fastrand::Rng) -> Value {
+    match rng.u8(0..7) {
+        0 => Value::Null,
+        1 => json!(rng.bool()),
+        2 => json!(rng.i64(..)),
+        3 => json!(rng.f64() * 1e300),
+        4 => json!((0..rng.usize(0..40)).map(|_| rng.char(..)).collect::<String>()),
+        5 => json!([rng.u8(..)]),
+        _ => json!({"k": rng.u32(..)}),
+    }
+}
+
+/// Replaces one randomly chosen node of the JSON tree with a random value.
+fn mutate_tree(value: &mut Value, rng: &mut fastrand::Rng) {
+    match value {
+        Value::Object(map) if !map.is_empty() && rng.u8(0..4) > 0 => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = &keys[rng.usize(0..keys.len())];
+            if rng.u8(0..5) == 0 {
+                map.remove(key);
+            } else {
+                mutate_tree(map.get_mut(key).expect("key exists"), rng);
+            }
+        }
+        Value::Array(items) if !items.is_empty() && rng.u8(0..4) > 0 => {
+            let i = rng.usize(0..items.len());
+            mutate_tree(&mut items[i], rng);
+        }
+        other => *other = random_value(rng),
+    }
+}
+
+fn mutate_bytes(bytes: &mut Vec<u8>, rng: &mut fastrand::Rng) {
+    for _ in 0..rng.usize(1..8) {
+        if bytes.is_empty() {
+            bytes.push(rng.u8(..));
+            continue;
+        }
+        let at = rng.usize(0..bytes.len());
+        match rng.u8(0..4) {
+            0 => bytes[at] ^= 1 << rng.u8(0..8),
+            1 => bytes.truncate(at),
+            2 => bytes.insert(at, rng.u8(..)),
+            _ => {
+                let end = (at + rng.usize(0..16)).min(bytes.len());
+                let chunk = bytes[at..end].to_vec();
+                let to = rng.usize(0..=bytes.len());
+                bytes.splice(to..to, chunk);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_valid_body_parses() {
+    assert_eq!(parse_batch(valid_body().to_string().as_bytes(), &[]), Ok(2));
+}
+
+#[test]
+fn mutated_bodies_never_panic_and_errors_are_typed() {
+    let mut rng = fastrand::Rng::with_seed(0xF007_FA11);
+    let (mut accepted, mut rejected) = (0, 0);
+    for i in 0..ITERATIONS {
+        let body = if i % 2 == 0 {
+            let mut tree = valid_body();
+            mutate_tree(&mut tree, &mut rng);
+            tree.to_string().into_bytes()
+        } else {
+            let mut bytes = valid_body().to_string().into_bytes();
+            mutate_bytes(&mut bytes, &mut rng);
+            bytes
+        };
+        match parse_batch(&body, &["poison".into()]) {
+            Ok(n) => {
+                accepted += 1;
+                assert!(n <= 2, "a mutation cannot add messages to the batch");
+            }
+            Err((code, message)) => {
+                rejected += 1;
+                assert!(matches!(code, "invalid_batch" | "invalid_event"), "{code}");
+                assert!(!message.is_empty());
+            }
+        }
+    }
+    // The mutations must exercise both paths, or this test proves nothing.
+    assert!(accepted > ITERATIONS / 50 && rejected > ITERATIONS / 2, "accepted {accepted}, rejected {rejected}");
+}
