@@ -160,6 +160,10 @@ impl Footfall {
     }
 
     fn enqueue(&self, kind: MessageKind, name: String, payload: String, purpose: String, user_id: Option<String>) -> Result<Uuid> {
+        if self.handoff.shared.storage_failed.load(Ordering::Acquire) {
+            // Say why instead of accepting what cannot be kept.
+            return Err(self.cell.wait(Some(std::time::Duration::ZERO)).err().unwrap_or(Error::Closed));
+        }
         let timestamp_ms = self.clock.now_ms();
         let id = self.ids.next(timestamp_ms);
         self.handoff.send(PendingMessage { id, kind, name, payload, purpose, timestamp_ms, user_id })?;

@@ -223,3 +223,18 @@ fn undelivered_events_expire_into_dead_letters_by_age() {
     assert!(dead[0].reason.starts_with("expired"));
     assert_eq!(sdk.status().unwrap().evicted.max_age, 1);
 }
+
+#[test]
+fn a_data_directory_that_cannot_be_used_is_reported_by_track_not_swallowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("a-file");
+    std::fs::write(&not_a_dir, b"x").unwrap();
+    let sdk = Footfall::open(Config::new(&not_a_dir)).unwrap();
+    // The writer opens storage off the caller's thread; once it has failed, every call says why.
+    let err = sdk.flush_to_disk().unwrap_err();
+    assert!(matches!(err, Error::Config(ref m) if m.contains("not a directory")), "{err}");
+    let err = sdk.track(Event::new("lost?")).unwrap_err();
+    assert!(matches!(err, Error::Config(ref m) if m.contains("not a directory")), "{err}");
+    assert!(matches!(sdk.status(), Err(Error::Config(_))));
+    sdk.close();
+}

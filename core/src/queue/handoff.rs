@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     /// Rejections not yet written to the persistent counters.
     pub queue_full: AtomicU64,
     pub closed: AtomicBool,
+    /// The database could not be opened at all: `track()` says so instead of accepting what cannot be kept.
+    pub storage_failed: AtomicBool,
 }
 
 pub struct Handoff {

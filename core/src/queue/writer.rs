@@ -73,6 +73,7 @@ impl Writer {
     pub(crate) fn run(mut self) {
         if let Err(e) = self.open() {
             tracing::error!(error = %e, "storage could not be opened; events are not recorded");
+            self.shared.storage_failed.store(true, Ordering::Release);
             self.cell.fail(e.clone());
             self.refuse_all(e);
             return;

@@ -34,6 +34,10 @@ pub fn classify(e: &rusqlite::Error) -> OpenFailure {
 
 /// Returns the connection and whether a damaged file had to be moved aside.
 pub fn open_or_recover(dir: &Path) -> Result<(Connection, bool)> {
+    if dir.exists() && !dir.is_dir() {
+        // A configuration mistake, not a transient condition: retrying cannot fix it.
+        return Err(Error::Config(format!("data directory {} is not a directory", dir.display())));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::Storage {
         message: format!("cannot create data directory: {e}"),
         retryable: true,
