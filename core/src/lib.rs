@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod consent;
 pub mod error;
 pub mod event;
 mod ids;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod commands;
+mod consent;
 mod demo;
 
 use std::path::PathBuf;
@@ -38,6 +39,11 @@ enum Command {
     Bench {
         #[arg(long, default_value_t = 100_000)]
         events: usize,
+    },
+    /// Consent tools: decode an IAB TCF TC string.
+    Consent {
+        #[command(subcommand)]
+        command: consent::ConsentCommand,
     },
 }
 
@@ -89,6 +95,7 @@ fn main() -> ExitCode {
         Command::Flush(args) => commands::flush(args),
         Command::Status { data_dir } => commands::status(&data_dir),
         Command::Bench { events } => bench::run(events),
+        Command::Consent { command } => consent::run(command),
     };
     match result {
         Ok(code) => code,
