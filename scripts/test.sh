@@ -9,8 +9,27 @@ cargo build --locked -p footfall-cli
 echo "== unit, integration, fault and crash tests"
 cargo test --locked --workspace
 
+echo "== the FFI facade without the built-in transport (apps that bring OkHttp/URLSession)"
+cargo test --locked -p footfall-ffi --no-default-features
+
 echo "== the demo must tell its story and exit 0"
 ./target/debug/footfall demo
 
+echo "== the benchmark runs end to end (figures come from a release build: see docs/benchmarks.md)"
+./target/debug/footfall bench --events 1000 > /dev/null
+
 echo "== the OpenAPI document is valid and matches what the SDK sends"
 python3 scripts/check_openapi.py
+
+echo "== Kotlin package: bindings generated from the library, compiled and JUnit-tested on the JVM"
+bash scripts/test-kotlin.sh
+
+echo "== Android glue compiles against the Kotlin layer (AndroidX stubbed: no Android SDK here)"
+bash android/src/android/check/check-glue.sh
+
+echo "== Swift: the committed bindings match the library; the hand-written Swift parses (not compiled here)"
+bash scripts/check-swift-bindings.sh
+python3 ios/check-swift-syntax.py
+
+echo "== the 16 KB ELF alignment check refuses 4 KB and accepts 16 KB libraries"
+bash scripts/check-elf-alignment.sh --self-test

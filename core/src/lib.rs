@@ -5,6 +5,7 @@
 //! - [`queue`]: the bounded hand-off from `track()` and the group-commit writer thread;
 //! - [`storage`]: the one type that owns the SQLite database;
 //! - [`sync`]: transport port, wire format, status-table policy, upload pass and scheduler;
+//! - [`listener`]: what the SDK tells the app after each upload pass;
 //! - [`sdk`]: [`Footfall`], the object an app holds.
 
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod consent;
 pub mod error;
 pub mod event;
 mod ids;
+pub mod listener;
 pub mod queue;
 pub mod sdk;
 pub mod status;
@@ -23,6 +25,7 @@ pub use clock::{Clock, ManualClock, Random, SeededRandom, SystemClock};
 pub use config::{Config, FlushPolicy, HandoffLimits, RetryPolicy, StorageLimits};
 pub use error::{Error, Result, ValidationError};
 pub use event::Event;
+pub use listener::{SdkEvent, SdkListener};
 pub use sdk::{read_status, Builder, Footfall};
 pub use status::{Evicted, Status};
 pub use storage::DeadLetter;

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
 use crate::ids::IdGenerator;
+use crate::listener::SdkListener;
 use crate::queue::handoff::Command;
 use crate::queue::writer::{Writer, WriterSetup};
 use crate::queue::{Handoff, StorageCell};
@@ -38,6 +39,7 @@ pub struct Builder {
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     transport: Option<Arc<dyn HttpTransport>>,
+    listener: Option<Arc<dyn SdkListener>>,
 }
 
 impl Builder {
@@ -57,8 +59,14 @@ impl Builder {
         self
     }
 
+    /// Tells `listener` what each upload pass did (see [`crate::listener`]).
+    pub fn listener(mut self, listener: Arc<dyn SdkListener>) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
     pub fn open(self) -> Result<Footfall> {
-        let Builder { config, clock, random, transport } = self;
+        let Builder { config, clock, random, transport, listener } = self;
         let endpoint = config.endpoint.as_deref().map(Endpoint::parse).transpose()?;
         let (handoff, rx, shared) = Handoff::new(config.handoff.max_events, config.handoff.max_bytes);
         let handoff = Arc::new(handoff);
@@ -78,6 +86,7 @@ impl Builder {
                     flush: config.flush,
                     retry: config.retry,
                     limits: config.limits,
+                    listener,
                 };
                 Some(SyncHandle::start(setup, cell.clone(), handoff.clone())?)
             }
@@ -126,6 +135,7 @@ impl Footfall {
             clock: Arc::new(SystemClock::default()),
             random: Arc::new(SeededRandom::default()),
             transport: None,
+            listener: None,
         }
     }
 

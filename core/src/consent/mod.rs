@@ -1,4 +1,12 @@
-//! Consent: reading decisions made elsewhere. Today the IAB TCF v2.2 TC string ([`tcf`]); Footfall's own consent
-//! domain (stable purposes, versioned policies, the hash-chained consent log) will join it here.
+//! Consent: what the shopper allowed, provably, and decisions made elsewhere.
+//! - [`purpose`]: stable purpose ids, jurisdictions and their defaults, Google Consent Mode v2 mapping;
+//! - [`policy`]: the remotely edited policy (versions, material changes, prompts);
+//! - [`record`]: the append-only, hash-chained consent log;
+//! - [`state`]: gating and re-prompt decisions derived from the log (pure functions);
+//! - [`tcf`]: reading another CMP's IAB TCF v2.2 TC string.
 
+pub mod policy;
+pub mod purpose;
+pub mod record;
+pub mod state;
 pub mod tcf;

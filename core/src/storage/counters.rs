@@ -24,6 +24,7 @@ pub enum Counter {
     QueueFullRejections,
     StorageRecoveries,
     StorageErrors,
+    PurgedByConsent,
 }
 
 impl Counter {
@@ -43,6 +44,7 @@ impl Counter {
             Counter::QueueFullRejections => "queue_full_rejections",
             Counter::StorageRecoveries => "storage_recoveries",
             Counter::StorageErrors => "storage_errors",
+            Counter::PurgedByConsent => "purged_by_consent",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The one type that owns the SQLite database. Domain modules use its methods (grouped per domain in the
 //! sibling files); nothing else opens the file.
 
+mod consent;
 mod counters;
 mod open;
 mod queue;
@@ -11,6 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+pub use consent::StoredConsent;
 pub use counters::{Counter, Counters};
 pub use open::{classify, OpenFailure};
 pub use queue::{DeadLetter, Evictions, Identity, LeasedMessage, QueueCounts};

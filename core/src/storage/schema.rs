@@ -44,6 +44,18 @@ pub const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX events_by_ts ON events(ts);
     ",
+    // v3: the consent log (append-only, hash-chained; `body` is the sealed record as JSON, what the hash covers)
+    // and small consent settings (cached policy, its ETag, jurisdiction).
+    "
+    CREATE TABLE consent_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        record_id TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        synced INTEGER NOT NULL DEFAULT 0        -- 1 once the backend acknowledged the receipt
+    );
+    CREATE INDEX events_by_purpose ON events(purpose);
+    ",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -189,3 +189,101 @@ fn sequence_never_goes_back_even_after_the_queue_empties() {
     append(&storage, &["c"], 1);
     assert!(storage.lease(1, 2, 10, |_| true).unwrap()[0].seq > last);
 }
+
+mod consent_log {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::consent::purpose::Jurisdiction;
+    use crate::consent::record::{verify_chain, ConsentRecord, Method, NewRecord, RecordKind};
+
+    fn decision(id: &str, purpose: &str, granted: bool) -> NewRecord {
+        NewRecord {
+            record_id: id.into(),
+            kind: RecordKind::Decision,
+            subject_id: "anon".into(),
+            timestamp_ms: 1_795_000_000_000,
+            policy_version: 1,
+            notice_hash: String::new(),
+            decisions: BTreeMap::from([(purpose.to_string(), granted)]),
+            method: Method::Settings,
+            jurisdiction: Jurisdiction::Gdpr,
+            app_version: "1".into(),
+        }
+    }
+
+    fn parsed(storage: &Storage) -> Vec<ConsentRecord> {
+        storage.consent_log().unwrap().iter().map(|s| serde_json::from_str(&s.body).unwrap()).collect()
+    }
+
+    fn append_with_purpose(storage: &Storage, name: &str, purpose: &str) {
+        let mut m = message(name, 1);
+        m.purpose = purpose.into();
+        storage.append(&[(m, identity())], &(identity(), 1)).unwrap();
+    }
+
+    #[test]
+    fn records_chain_across_restarts_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let storage = Storage::open(dir.path()).unwrap();
+            storage.append_consent(decision("r1", "analytics", true), &[]).unwrap();
+        }
+        let storage = Storage::open(dir.path()).unwrap();
+        let (second, _) = storage.append_consent(decision("r2", "analytics", false), &[]).unwrap();
+        let records = parsed(&storage);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].prev_hash, records[0].hash);
+        assert_eq!(verify_chain(&records), Ok(second.hash));
+    }
+
+    #[test]
+    fn editing_a_stored_record_fails_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        storage.append_consent(decision("r1", "marketing", false), &[]).unwrap();
+        storage.append_consent(decision("r2", "analytics", true), &[]).unwrap();
+        // What an attacker (or a bug) with access to the file would do.
+        storage
+            .lock()
+            .conn
+            .execute("UPDATE consent_log SET body = replace(body, '\"marketing\":false', '\"marketing\":true') WHERE record_id = 'r1'", [])
+            .unwrap();
+        let records = parsed(&storage);
+        assert_eq!(records[0].decisions["marketing"], true, "the edit took");
+        assert!(verify_chain(&records).is_err());
+    }
+
+    #[test]
+    fn a_denial_purges_pending_and_leased_events_of_that_purpose_in_the_same_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        append_with_purpose(&storage, "leased_analytics", "analytics");
+        append_with_purpose(&storage, "kept_marketing", "marketing");
+        // The first row goes in flight, as if an upload had leased it.
+        let leased = storage.lease(10, 1_000_000, 1, |_| true).unwrap();
+        assert_eq!(leased[0].name, "leased_analytics");
+        append_with_purpose(&storage, "pending_analytics", "analytics");
+
+        let (_, purged) = storage.append_consent(decision("r1", "analytics", false), &["analytics".into()]).unwrap();
+        assert_eq!(purged, 2);
+        assert_eq!(names_in_queue(&storage), vec!["kept_marketing"]);
+        assert_eq!(storage.counters().unwrap()["purged_by_consent"], 2);
+        // Deleting what was delivered meanwhile finds nothing: the in-flight rows are gone, not re-sendable.
+        assert_eq!(storage.delete_delivered(&[leased[0].seq], 0).unwrap(), 0);
+    }
+
+    #[test]
+    fn receipts_are_marked_synced_once_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        storage.append_consent(decision("r1", "analytics", true), &[]).unwrap();
+        storage.append_consent(decision("r2", "analytics", false), &[]).unwrap();
+        let unsynced = storage.unsynced_consent(10).unwrap();
+        assert_eq!(unsynced.len(), 2);
+        storage.mark_consent_synced(&[unsynced[0].seq]).unwrap();
+        let left = storage.unsynced_consent(10).unwrap();
+        assert_eq!(left.len(), 1);
+        assert!(left[0].body.contains("\"r2\""));
+    }
+}

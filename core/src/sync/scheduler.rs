@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::uploader::{FlushReport, Uploader, UploaderSetup};
 use crate::error::{Error, Result};
+use crate::listener::{self, SdkListener};
 use crate::queue::{Handoff, StorageCell};
 
 pub(crate) enum Reply {
@@ -95,6 +96,7 @@ impl SyncLoop {
         };
         let Some(setup) = self.setup.take() else { return };
         let policy = setup.flush;
+        let listener = setup.listener.clone();
         let mut uploader = Uploader::new(setup, storage.clone());
         if policy.automatic && policy.on_start && storage.queued().unwrap_or(0) > 0 {
             self.wake.notify_one();
@@ -121,6 +123,8 @@ impl SyncLoop {
                             Err(e) => Some(Err(e)),
                         };
                         let Some(report) = report else { break };
+                        // Before the replies, so a flush returns after its pass's events were told.
+                        notify(listener.as_deref(), &mut uploader);
                         for reply in replies {
                             reply.send(report.clone());
                         }
@@ -134,8 +138,11 @@ impl SyncLoop {
                     true
                 }
             };
-            if background && self.cancellable(uploader.pass(false)).await.is_none() {
-                break;
+            if background {
+                if self.cancellable(uploader.pass(false)).await.is_none() {
+                    break;
+                }
+                notify(listener.as_deref(), &mut uploader);
             }
         }
     }
@@ -152,5 +159,13 @@ impl SyncLoop {
             }
             _ = shutdown.changed() => None,
         }
+    }
+}
+
+/// Tells the listener what the last pass did: on the sync thread, between passes, with no lock held.
+fn notify(listener: Option<&dyn SdkListener>, uploader: &mut Uploader) {
+    let events = uploader.take_events();
+    if let Some(listener) = listener {
+        listener::dispatch(listener, events);
     }
 }

@@ -11,6 +11,7 @@ use super::wire;
 use crate::clock::{rfc3339_ms, Clock, Random};
 use crate::config::{FlushPolicy, RetryPolicy, StorageLimits};
 use crate::error::Result;
+use crate::listener::{PassEvents, SdkEvent, SdkListener};
 use crate::storage::{Counter, Storage};
 
 const META_LAST_ERROR: &str = "last_error";
@@ -48,6 +49,8 @@ pub(crate) struct UploaderSetup {
     pub flush: FlushPolicy,
     pub retry: RetryPolicy,
     pub limits: StorageLimits,
+    /// Told what each pass did, on the sync thread after the pass.
+    pub listener: Option<Arc<dyn SdkListener>>,
 }
 
 pub(crate) struct Uploader {
@@ -59,6 +62,8 @@ pub(crate) struct Uploader {
     /// Monotonic ms before which nothing is sent, not even on explicit flush (the server's Retry-After).
     server_hold_until: Option<u64>,
     paused: Option<String>,
+    /// What the current pass did, for the listener.
+    events: PassEvents,
 }
 
 enum Stop {
@@ -73,7 +78,7 @@ struct Encoded {
 
 impl Uploader {
     pub fn new(setup: UploaderSetup, storage: Arc<Storage>) -> Self {
-        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None }
+        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None, events: PassEvents::default() }
     }
 
     /// Milliseconds until the next background attempt is allowed, if one is being held back.
@@ -84,6 +89,11 @@ impl Uploader {
 
     pub fn is_paused(&self) -> bool {
         self.paused.is_some()
+    }
+
+    /// What the passes since the last call did (emptied by the call).
+    pub fn take_events(&mut self) -> Vec<SdkEvent> {
+        self.events.take()
     }
 
     /// Runs one pass. `explicit` (the app asked to flush) ignores our own backoff and a pause, but never the
@@ -125,6 +135,7 @@ impl Uploader {
                     tracing::warn!(reason = %reason, "uploads paused; events are kept");
                     self.record_error(&reason)?;
                     self.paused = Some(reason.clone());
+                    self.events.push(SdkEvent::Paused { reason: reason.clone() });
                     return Ok(FlushOutcome::Paused { reason });
                 }
             }
@@ -161,15 +172,21 @@ impl Uploader {
             let seqs: Vec<i64> = part.iter().map(|m| m.seq).collect();
             match verdict {
                 Verdict::Delivered { duplicates } => {
-                    report.delivered += self.storage.delete_delivered(&seqs, duplicates)?;
+                    let delivered = self.storage.delete_delivered(&seqs, duplicates)?;
+                    report.delivered += delivered;
                     report.duplicates += duplicates;
+                    self.events.delivered(delivered, duplicates);
                 }
                 Verdict::Rejected { status, reason } if part.len() == 1 => {
                     tracing::warn!(status, "server rejected a message; moved to dead letters");
-                    report.dead_lettered += self.storage.dead_letter(&seqs, Some(status), &reason, self.setup.clock.now_ms())?;
+                    let count = self.storage.dead_letter(&seqs, Some(status), &reason, self.setup.clock.now_ms())?;
+                    report.dead_lettered += count;
+                    self.events.dead_lettered(count, Some(status), &reason);
                 }
                 Verdict::TooLarge { reason } if part.len() == 1 => {
-                    report.dead_lettered += self.storage.dead_letter(&seqs, Some(413), &reason, self.setup.clock.now_ms())?;
+                    let count = self.storage.dead_letter(&seqs, Some(413), &reason, self.setup.clock.now_ms())?;
+                    report.dead_lettered += count;
+                    self.events.dead_lettered(count, Some(413), &reason);
                 }
                 Verdict::Rejected { .. } | Verdict::TooLarge { .. } => {
                     let right = part.split_off(part.len() / 2);
@@ -255,6 +272,7 @@ impl Uploader {
         self.storage.add_counters(&[(Counter::Retries, 1)])?;
         self.record_error(&reason)?;
         tracing::info!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "upload failed; will retry");
+        self.events.push(SdkEvent::RetryScheduled { after: delay, reason: reason.clone() });
         Ok(FlushOutcome::RetryLater { after: delay, reason })
     }
 

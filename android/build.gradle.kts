@@ -1,0 +1,139 @@
+// The Footfall Android library (AAR): the idiomatic Kotlin layer (src/main/kotlin, shared with the Maven JVM build),
+// the UniFFI-generated bindings (generated here before compiling, never committed), the Android-only glue
+// (src/android/kotlin: lifecycle flush, WorkManager upload; the Maven build never sees it) and libfootfall_ffi.so
+// for arm64-v8a, armeabi-v7a and x86_64, built by cargo-ndk with 16 KB page alignment.
+//
+//   gradle -p android assembleRelease   ->  android/build/outputs/aar/footfall-android-release.aar
+//
+// Needs: JDK 17, the Android SDK (platform 35) and NDK 28.0.13004108, cargo with the three Android targets
+// (rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android) and cargo-ndk
+// (cargo install cargo-ndk). .github/workflows/android.yml sets all of this up.
+
+import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+
+plugins {
+    id("com.android.library") version "8.7.3"
+    id("org.jetbrains.kotlin.android") version "2.1.21"
+}
+
+val repoRoot: File = rootDir.parentFile
+val cargo: String = System.getenv("CARGO") ?: "cargo"
+val cargoTargetDir: File = System.getenv("CARGO_TARGET_DIR")?.let { File(it) } ?: repoRoot.resolve("target")
+val hostLibraryName: String =
+    if (System.getProperty("os.name").lowercase().contains("mac")) "libfootfall_ffi.dylib" else "libfootfall_ffi.so"
+val generatedBindingsDir: File = layout.buildDirectory.get().asFile.resolve("generated/source/uniffi/main")
+val rustJniLibsDir: File = layout.buildDirectory.get().asFile.resolve("rustJniLibs")
+val buildRust: Boolean = providers.gradleProperty("footfall.buildRust").map { it.toBoolean() }.getOrElse(true)
+
+// NDK r28+ links 16 KB aligned by default; the flag below makes older NDKs do the same.
+val ndkVersionPinned = "28.0.13004108"
+val androidAbis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
+
+android {
+    namespace = "dev.footfall"
+    compileSdk = 35
+    ndkVersion = ndkVersionPinned
+
+    defaultConfig {
+        minSdk = 24
+        consumerProguardFiles("consumer-rules.pro")
+    }
+
+    buildTypes {
+        release {
+            // A library is shrunk by the app that uses it (consumer-rules.pro travels in the AAR).
+            isMinifyEnabled = false
+            proguardFiles(getDefaultProguardFile("proguard-android-optimize.txt"), "proguard-rules.pro")
+        }
+    }
+
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+
+    sourceSets {
+        getByName("main") {
+            // Outside src/main so the Maven build (which reads src/main/kotlin only) is unaffected.
+            manifest.srcFile("src/android/AndroidManifest.xml")
+            java.srcDirs("src/main/kotlin", "src/android/kotlin", generatedBindingsDir)
+            jniLibs.srcDir(rustJniLibsDir)
+        }
+    }
+}
+
+// src/test/kotlin holds the JVM tests that Maven runs against the host library and the reference collector
+// (scripts/test-kotlin.sh); they are not Android unit tests, so Gradle creates no unit or instrumented test tasks.
+androidComponents {
+    beforeVariants { variant ->
+        variant.enableUnitTest = false
+        variant.enableAndroidTest = false
+    }
+}
+
+kotlin {
+    compilerOptions {
+        jvmTarget.set(JvmTarget.JVM_17)
+    }
+}
+
+dependencies {
+    // The generated bindings call the native library through JNA (>= 5.12); the @aar carries JNA's own native
+    // dispatch library for each ABI. Same version as android/pom.xml, which the JVM tests run with.
+    implementation("net.java.dev.jna:jna:5.17.0@aar")
+    // Rust async functions are suspend functions; Footfall.events is a SharedFlow.
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
+    // Android glue: flush when the app goes to the background, upload later with WorkManager.
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
+    implementation("androidx.work:work-runtime-ktx:2.10.0")
+}
+
+// --- Rust: host library + bindings, then the Android libraries -----------------------------------------------
+
+val buildHostLibrary by tasks.registering(Exec::class) {
+    group = "footfall"
+    description = "Builds the host footfall-ffi library (debug, unstripped) and uniffi-bindgen."
+    workingDir(repoRoot)
+    commandLine(cargo, "build", "--locked", "-p", "footfall-ffi", "-p", "uniffi-bindgen")
+}
+
+val generateUniffiBindings by tasks.registering(Exec::class) {
+    group = "footfall"
+    description = "Generates the Kotlin bindings (package dev.footfall.ffi) from the host library."
+    dependsOn(buildHostLibrary)
+    val hostLibrary = cargoTargetDir.resolve("debug/$hostLibraryName")
+    inputs.file(hostLibrary)
+    inputs.file(repoRoot.resolve("bindings/ffi/uniffi.toml"))
+    outputs.dir(generatedBindingsDir)
+    workingDir(repoRoot) // uniffi-bindgen reads `cargo metadata` to find uniffi.toml
+    doFirst { generatedBindingsDir.deleteRecursively() }
+    commandLine(
+        cargoTargetDir.resolve("debug/uniffi-bindgen").path,
+        "generate", hostLibrary.path,
+        "--language", "kotlin",
+        "--no-format",
+        "--out-dir", generatedBindingsDir.path,
+    )
+}
+
+val cargoNdkBuild by tasks.registering(Exec::class) {
+    group = "footfall"
+    description = "Builds libfootfall_ffi.so for ${androidAbis.joinToString()} with cargo-ndk (release, 16 KB pages)."
+    workingDir(repoRoot)
+    outputs.dir(rustJniLibsDir)
+    outputs.upToDateWhen { false } // cargo knows whether anything changed
+    doFirst {
+        environment("ANDROID_NDK_HOME", android.ndkDirectory.path)
+    }
+    environment("RUSTFLAGS", "-C link-arg=-Wl,-z,max-page-size=16384")
+    commandLine(
+        listOf(cargo, "ndk") +
+            androidAbis.flatMap { listOf("-t", it) } +
+            listOf("--platform", "24", "-o", rustJniLibsDir.path, "build", "--release", "--locked", "-p", "footfall-ffi"),
+    )
+}
+
+tasks.named("preBuild") {
+    dependsOn(generateUniffiBindings)
+    if (buildRust) dependsOn(cargoNdkBuild)
+}

@@ -1,0 +1,111 @@
+package dev.footfall.android
+
+import android.content.Context
+import android.util.Log
+import dev.footfall.Footfall
+import dev.footfall.FootfallConfig
+import dev.footfall.HttpTransport
+import dev.footfall.LogLevel
+import java.io.File
+
+/**
+ * The Footfall SDK set up the Android way: one instance for the process, its data under
+ * `context.filesDir/footfall`, a flush whenever the app goes to the background, and a WorkManager upload that runs
+ * once the network is there, even after the process died.
+ *
+ * ```kotlin
+ * class ShopApp : Application() {
+ *     override fun onCreate() {
+ *         super.onCreate()
+ *         FootfallAndroid.init(this, endpoint = "https://collect.example.com", apiKey = BuildConfig.FOOTFALL_KEY)
+ *     }
+ * }
+ * // anywhere later
+ * FootfallAndroid.get().track("product_viewed", mapOf("sku" to "4901234567894"))
+ * ```
+ *
+ * Call [init] from `Application.onCreate`: WorkManager starts the process for a pending upload through it too, so
+ * [UploadWorker] finds the same instance (with the app's transport and limits) instead of opening its own.
+ */
+object FootfallAndroid {
+    /** The directory under `filesDir` that the SDK owns. */
+    const val DIRECTORY_NAME = "footfall"
+
+    private val lock = Any()
+
+    @Volatile
+    private var instance: Footfall? = null
+
+    /**
+     * Creates the process-wide instance, or returns it when it already exists (the arguments are then ignored).
+     * Does no disk or network I/O on the calling thread beyond resolving `filesDir`; safe on the main thread.
+     *
+     * @param context any context; only its application context is kept.
+     * @param endpoint the collector's base URL (`https://…`); null records events without ever uploading them.
+     * @param apiKey the write key sent as HTTP Basic credentials.
+     * @param transport the app's HTTP client (e.g. OkHttp, see docs/android.md); null uses the built-in one.
+     * @param flushOnBackground flush when the app goes to the background and schedule [UploadWorker] then.
+     * @param configure adjusts the configuration (limits, flush policy) before the SDK starts.
+     * @throws dev.footfall.FootfallException.Config when the configuration cannot work.
+     */
+    @JvmStatic
+    @JvmOverloads
+    fun init(
+        context: Context,
+        endpoint: String?,
+        apiKey: String? = null,
+        transport: HttpTransport? = null,
+        flushOnBackground: Boolean = true,
+        configure: (FootfallConfig) -> FootfallConfig = { it },
+    ): Footfall {
+        synchronized(lock) {
+            instance?.let { return it }
+            val app = context.applicationContext
+            val config = configure(FootfallConfig(dataDir = dataDirectory(app).path, endpoint = endpoint, apiKey = apiKey))
+            val footfall = Footfall(config, transport)
+            instance = footfall
+            val uploadEndpoint = config.endpoint
+            if (flushOnBackground && uploadEndpoint != null) {
+                val settings = UploadWorker.Settings(config.dataDir, uploadEndpoint, config.apiKey)
+                AppLifecycleFlusher(app, footfall, settings).install()
+            }
+            return footfall
+        }
+    }
+
+    /**
+     * The instance created by [init].
+     *
+     * @throws IllegalStateException when [init] has not been called.
+     */
+    @JvmStatic
+    fun get(): Footfall = instance ?: throw IllegalStateException("FootfallAndroid.init(context, …) has not been called")
+
+    /** The instance created by [init], or null before it. */
+    @JvmStatic
+    fun getOrNull(): Footfall? = instance
+
+    /** Where [init] keeps the SDK's data: `context.filesDir/footfall` (app-private, removed with the app). */
+    @JvmStatic
+    fun dataDirectory(context: Context): File = File(context.filesDir, DIRECTORY_NAME)
+
+    /**
+     * Sends the SDK's log records at [level] and more severe to Logcat under [tag], for the whole process.
+     * Records never contain event names, properties or user ids. `Footfall.setLogSink(sink = null)` stops it.
+     */
+    @JvmStatic
+    @JvmOverloads
+    fun logToLogcat(level: LogLevel = LogLevel.INFO, tag: String = "Footfall") {
+        Footfall.setLogSink(level) { record ->
+            Log.println(priorityOf(record.level), tag, "${record.target}: ${record.message}")
+        }
+    }
+
+    private fun priorityOf(level: LogLevel): Int = when (level) {
+        LogLevel.ERROR -> Log.ERROR
+        LogLevel.WARN -> Log.WARN
+        LogLevel.INFO -> Log.INFO
+        LogLevel.DEBUG -> Log.DEBUG
+        LogLevel.TRACE -> Log.VERBOSE
+    }
+}

@@ -1,0 +1,32 @@
+package dev.footfall
+
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
+import dev.footfall.ffi.FootfallEvent as FfiEvent
+
+/**
+ * Something the SDK did, delivered on [Footfall.events] after each upload pass. Only what happened is told:
+ * a pass held back by a backoff sends nothing. New subclasses will be added (consent changes, offers), so
+ * `when` over it should keep an `else` branch.
+ */
+sealed class FootfallEvent {
+    /** The server accepted [count] events; [duplicates] of them it already had. */
+    data class Delivered(val count: Long, val duplicates: Long) : FootfallEvent()
+
+    /** The server refused [count] events with [status] (null: given up by age) and [reason]; see
+     *  [Footfall.deadLetters]. */
+    data class DeadLettered(val count: Long, val status: Int?, val reason: String) : FootfallEvent()
+
+    /** An upload failed transiently; data is kept and the next attempt is due after [retryAfter]. */
+    data class RetryScheduled(val retryAfter: Duration, val reason: String) : FootfallEvent()
+
+    /** The server refused the credentials or the endpoint; uploads wait for an explicit flush. Data is kept. */
+    data class Paused(val reason: String) : FootfallEvent()
+}
+
+internal fun FfiEvent.toFootfallEvent(): FootfallEvent = when (this) {
+    is FfiEvent.Delivered -> FootfallEvent.Delivered(count, duplicates)
+    is FfiEvent.DeadLettered -> FootfallEvent.DeadLettered(count, status, reason)
+    is FfiEvent.RetryScheduled -> FootfallEvent.RetryScheduled(afterMs.milliseconds, reason)
+    is FfiEvent.Paused -> FootfallEvent.Paused(reason)
+}

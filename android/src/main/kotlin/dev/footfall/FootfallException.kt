@@ -1,0 +1,56 @@
+package dev.footfall
+
+import dev.footfall.ffi.InternalException
+import java.nio.charset.CharacterCodingException
+import dev.footfall.ffi.FootfallException as FfiException
+
+/**
+ * Everything the SDK throws. Each subclass says what the app can do about it; catch [FootfallException] to
+ * handle them all.
+ */
+sealed class FootfallException(message: String, cause: Throwable? = null) : Exception(message, cause) {
+    /** The input was refused (empty name, properties that are not a JSON object, too large or too deep, a bad
+     *  purpose or user id, a value the JSON writer cannot represent). Nothing was recorded. */
+    class InvalidInput(message: String, cause: Throwable? = null) : FootfallException(message, cause)
+
+    /** The in-memory hand-off to storage is full; the event was not recorded (counted in [Status]). */
+    class QueueFull(cause: Throwable? = null) : FootfallException("the hand-off queue is full; the event was not recorded", cause)
+
+    /** The configuration cannot work: a bad endpoint or limit, no endpoint for a flush, no transport. */
+    class Config(message: String, cause: Throwable? = null) : FootfallException(message, cause)
+
+    /** The database could not be used; [retryable] is true when it was locked or busy. */
+    class Storage(message: String, val retryable: Boolean, cause: Throwable? = null) : FootfallException(message, cause)
+
+    /** The network or the server failed; data is kept and retried. */
+    class Network(message: String, cause: Throwable? = null) : FootfallException(message, cause)
+
+    /** The instance was closed; create a new one to record more. */
+    class Closed(cause: Throwable? = null) : FootfallException("the SDK is closed", cause)
+
+    /** A bug in the SDK or an app callback that failed unexpectedly; the SDK itself goes on. */
+    class Internal(message: String, cause: Throwable? = null) : FootfallException(message, cause)
+}
+
+/** Runs a call into the generated layer, turning its exceptions into [FootfallException]. */
+internal inline fun <T> translating(block: () -> T): T =
+    try {
+        block()
+    } catch (e: FfiException) {
+        throw e.toFootfallException()
+    } catch (e: InternalException) {
+        throw FootfallException.Internal(e.message ?: "internal error", e)
+    } catch (e: CharacterCodingException) {
+        // The generated layer refuses strings that are not valid UTF-16 (a lone surrogate) before calling Rust.
+        throw FootfallException.InvalidInput("text is not valid Unicode (a lone surrogate): ${e.message}", e)
+    }
+
+internal fun FfiException.toFootfallException(): FootfallException = when (this) {
+    is FfiException.InvalidInput -> FootfallException.InvalidInput(reason, this)
+    is FfiException.QueueFull -> FootfallException.QueueFull(this)
+    is FfiException.Config -> FootfallException.Config(reason, this)
+    is FfiException.Storage -> FootfallException.Storage(reason, retryable, this)
+    is FfiException.Network -> FootfallException.Network(reason, this)
+    is FfiException.Closed -> FootfallException.Closed(this)
+    is FfiException.Callback -> FootfallException.Internal("an app callback failed: $reason", this)
+}

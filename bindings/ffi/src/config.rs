@@ -1,0 +1,204 @@
+//! The settings record. Every field but the data directory has a default in the generated bindings, written as
+//! literals because UniFFI needs them at generation time; `default_config` returns the core's own defaults so a
+//! foreign test can prove the two agree.
+
+use std::time::Duration;
+
+use crate::error::{FootfallError, Result};
+
+/// How an SDK instance is set up: `FootfallConfig(dataDir = …, endpoint = "https://…")` in Kotlin.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct FootfallConfig {
+    /// Directory the SDK owns (its database lives inside); created if missing.
+    pub data_dir: String,
+    /// Base URL of the collector (`https://…`; `http://` only to loopback). None: record only, never upload.
+    #[uniffi(default = None)]
+    pub endpoint: Option<String>,
+    /// Sent as HTTP Basic credentials (`key:`).
+    #[uniffi(default = None)]
+    pub api_key: Option<String>,
+    #[uniffi(default)]
+    pub storage_limits: StorageLimits,
+    #[uniffi(default)]
+    pub flush_policy: FlushPolicy,
+    /// A new session starts after this long without events.
+    #[uniffi(default = 1800000)]
+    pub session_timeout_ms: i64,
+    /// One upload request gives up after this long (the SDK enforces it on any transport).
+    #[uniffi(default = 30000)]
+    pub request_timeout_ms: i64,
+    /// Extra trust anchors (PEM) for the built-in HTTPS client, e.g. a staging CA.
+    #[uniffi(default = [])]
+    pub extra_root_certs_pem: Vec<String>,
+}
+
+/// What the queue keeps on disk; the oldest events are evicted first and every eviction is counted.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StorageLimits {
+    #[uniffi(default = 10000)]
+    pub max_events: i64,
+    #[uniffi(default = 10485760)]
+    pub max_bytes: i64,
+    /// Older events are given up on (moved to the dead letters, never dropped silently).
+    #[uniffi(default = 2592000000)]
+    pub max_age_ms: i64,
+    #[uniffi(default = 1000)]
+    pub max_dead_letters: i64,
+}
+
+/// When uploads happen and how big a batch is.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct FlushPolicy {
+    /// Upload once this many events are pending.
+    #[uniffi(default = 20)]
+    pub count_threshold: i64,
+    /// Upload at least this often while events are pending.
+    #[uniffi(default = 30000)]
+    pub interval_ms: i64,
+    /// Upload at start-up when events are pending.
+    #[uniffi(default = true)]
+    pub on_start: bool,
+    /// Upload on the triggers above; false: only an explicit `flush()` uploads.
+    #[uniffi(default = true)]
+    pub automatic: bool,
+    #[uniffi(default = 100)]
+    pub max_batch_events: i64,
+    /// Measured on the JSON body before compression.
+    #[uniffi(default = 512000)]
+    pub max_batch_bytes: i64,
+}
+
+impl Default for StorageLimits {
+    fn default() -> Self {
+        let core = footfall_core::StorageLimits::default();
+        StorageLimits {
+            max_events: saturate(core.max_events),
+            max_bytes: saturate(core.max_bytes),
+            max_age_ms: millis(core.max_age),
+            max_dead_letters: saturate(core.max_dead_letters),
+        }
+    }
+}
+
+impl Default for FlushPolicy {
+    fn default() -> Self {
+        let core = footfall_core::FlushPolicy::default();
+        FlushPolicy {
+            count_threshold: saturate(core.count_threshold),
+            interval_ms: millis(core.interval),
+            on_start: core.on_start,
+            automatic: core.automatic,
+            max_batch_events: saturate(core.max_batch_events as u64),
+            max_batch_bytes: saturate(core.max_batch_bytes as u64),
+        }
+    }
+}
+
+/// The core's defaults for a data directory, as the record the bindings default to.
+#[uniffi::export]
+pub fn default_config(data_dir: String) -> FootfallConfig {
+    let core = footfall_core::Config::new(&data_dir);
+    FootfallConfig {
+        data_dir,
+        endpoint: None,
+        api_key: None,
+        storage_limits: StorageLimits::default(),
+        flush_policy: FlushPolicy::default(),
+        session_timeout_ms: millis(core.session_timeout),
+        request_timeout_ms: millis(core.retry.request_timeout),
+        extra_root_certs_pem: Vec::new(),
+    }
+}
+
+impl FootfallConfig {
+    /// The core configuration, refusing values that cannot work instead of clamping them silently.
+    pub fn to_core(&self) -> Result<footfall_core::Config> {
+        if self.data_dir.trim().is_empty() {
+            return Err(config_error("dataDir is empty"));
+        }
+        let mut config = footfall_core::Config::new(&self.data_dir);
+        config.endpoint = self.endpoint.clone();
+        config.api_key = self.api_key.clone();
+        let l = &self.storage_limits;
+        config.limits = footfall_core::StorageLimits {
+            max_events: positive("storageLimits.maxEvents", l.max_events)?,
+            max_bytes: positive("storageLimits.maxBytes", l.max_bytes)?,
+            max_age: Duration::from_millis(positive("storageLimits.maxAgeMs", l.max_age_ms)?),
+            max_dead_letters: non_negative("storageLimits.maxDeadLetters", l.max_dead_letters)?,
+        };
+        let f = &self.flush_policy;
+        config.flush = footfall_core::FlushPolicy {
+            count_threshold: positive("flushPolicy.countThreshold", f.count_threshold)?,
+            interval: Duration::from_millis(positive("flushPolicy.intervalMs", f.interval_ms)?),
+            on_start: f.on_start,
+            automatic: f.automatic,
+            max_batch_events: to_usize("flushPolicy.maxBatchEvents", positive("flushPolicy.maxBatchEvents", f.max_batch_events)?)?,
+            max_batch_bytes: to_usize("flushPolicy.maxBatchBytes", positive("flushPolicy.maxBatchBytes", f.max_batch_bytes)?)?,
+        };
+        config.session_timeout = Duration::from_millis(positive("sessionTimeoutMs", self.session_timeout_ms)?);
+        config.retry.request_timeout = Duration::from_millis(positive("requestTimeoutMs", self.request_timeout_ms)?);
+        config.extra_root_certs_pem = self.extra_root_certs_pem.clone();
+        Ok(config)
+    }
+}
+
+fn config_error(reason: impl Into<String>) -> FootfallError {
+    FootfallError::Config { reason: reason.into() }
+}
+
+fn positive(field: &str, value: i64) -> Result<u64> {
+    if value <= 0 {
+        return Err(config_error(format!("{field} must be positive, got {value}")));
+    }
+    Ok(value as u64)
+}
+
+fn non_negative(field: &str, value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|_| config_error(format!("{field} must not be negative, got {value}")))
+}
+
+fn to_usize(field: &str, value: u64) -> Result<usize> {
+    usize::try_from(value).map_err(|_| config_error(format!("{field} is too large: {value}")))
+}
+
+/// Counters and limits cross as i64 (Kotlin `Long`); nothing real reaches i64::MAX, so saturating is exact.
+pub(crate) fn saturate(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_to_the_core_defaults() {
+        let config = default_config("/tmp/x".into()).to_core().unwrap();
+        let core = footfall_core::Config::new("/tmp/x");
+        assert_eq!(config.limits.max_events, core.limits.max_events);
+        assert_eq!(config.limits.max_bytes, core.limits.max_bytes);
+        assert_eq!(config.limits.max_age, core.limits.max_age);
+        assert_eq!(config.limits.max_dead_letters, core.limits.max_dead_letters);
+        assert_eq!(config.flush.count_threshold, core.flush.count_threshold);
+        assert_eq!(config.flush.interval, core.flush.interval);
+        assert_eq!((config.flush.on_start, config.flush.automatic), (core.flush.on_start, core.flush.automatic));
+        assert_eq!(config.flush.max_batch_events, core.flush.max_batch_events);
+        assert_eq!(config.flush.max_batch_bytes, core.flush.max_batch_bytes);
+        assert_eq!(config.session_timeout, core.session_timeout);
+        assert_eq!((config.retry.request_timeout, config.retry.base, config.retry.cap), (core.retry.request_timeout, core.retry.base, core.retry.cap));
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_config_errors() {
+        let mut config = default_config("/tmp/x".into());
+        config.flush_policy.count_threshold = 0;
+        assert!(matches!(config.to_core(), Err(FootfallError::Config { reason }) if reason.contains("countThreshold")));
+        let mut config = default_config("/tmp/x".into());
+        config.storage_limits.max_bytes = -1;
+        assert!(matches!(config.to_core(), Err(FootfallError::Config { .. })));
+        assert!(matches!(default_config(" ".into()).to_core(), Err(FootfallError::Config { .. })));
+    }
+}

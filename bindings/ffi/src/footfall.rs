@@ -1,0 +1,82 @@
+//! `Footfall`, the one long-lived object foreign code holds: each method converts its arguments, calls the core
+//! and converts the answer. Kotlin must `close()` it (the idiomatic layer does on `close()`/`use {}`).
+
+use std::sync::Arc;
+
+use crate::config::FootfallConfig;
+use crate::error::Result;
+use crate::listener::{self, EventListener};
+use crate::records::{DeadLetter, FlushReport, Status};
+use crate::transport::{self, HttpTransport};
+
+#[derive(uniffi::Object)]
+pub struct Footfall {
+    core: footfall_core::Footfall,
+}
+
+#[uniffi::export]
+impl Footfall {
+    /// Starts an instance; no disk or network I/O happens on the calling thread. Without `transport` uploads
+    /// use the built-in HTTPS client (a `Config` error in builds without it). `listener` hears SDK events.
+    #[uniffi::constructor(default(transport = None, listener = None))]
+    pub fn new(
+        config: FootfallConfig,
+        transport: Option<Arc<dyn HttpTransport>>,
+        listener: Option<Arc<dyn EventListener>>,
+    ) -> Result<Arc<Self>> {
+        let mut builder = footfall_core::Footfall::builder(config.to_core()?);
+        if let Some(transport) = transport {
+            builder = builder.transport(Arc::new(transport::Foreign(transport)));
+        }
+        if let Some(listener) = listener {
+            builder = builder.listener(Arc::new(listener::Forward(listener)));
+        }
+        Ok(Arc::new(Footfall { core: builder.open()? }))
+    }
+
+    /// Records an event and returns its id (a UUIDv7) without waiting for disk or network.
+    /// `properties_json` must be a JSON object; `purpose` defaults to `analytics`.
+    #[uniffi::method(default(properties_json = "{}", purpose = None))]
+    pub fn track(&self, name: String, properties_json: String, purpose: Option<String>) -> Result<String> {
+        Ok(self.core.track_json(&name, &properties_json, purpose.as_deref())?.to_string())
+    }
+
+    /// Links what follows to a known user and records an identify message with the traits (a JSON object).
+    #[uniffi::method(default(traits_json = "{}"))]
+    pub fn identify(&self, user_id: String, traits_json: String) -> Result<String> {
+        let traits = footfall_core::event::parse_object(&traits_json)?;
+        Ok(self.core.identify(&user_id, traits)?.to_string())
+    }
+
+    /// Forgets the user: a new anonymous id and session for everything tracked after.
+    pub fn reset(&self) -> Result<()> {
+        Ok(self.core.reset()?)
+    }
+
+    /// Uploads what is queued now. Cancel-safe: cancelling the caller leaves the pass to finish on the SDK's
+    /// sync thread. The future only awaits a channel, so it needs no particular async runtime.
+    pub async fn flush(&self) -> Result<FlushReport> {
+        Ok(self.core.flush_async().await?.into())
+    }
+
+    /// Blocks until everything tracked before the call is durable on disk.
+    pub fn flush_to_disk(&self) -> Result<()> {
+        Ok(self.core.flush_to_disk()?)
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        Ok(self.core.status()?.into())
+    }
+
+    /// The most recent dead letters, newest first.
+    pub fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(self.core.dead_letters(limit)?.into_iter().map(DeadLetter::from).collect())
+    }
+
+    /// Commits what was tracked, stops the SDK's threads and releases the database. Safe to call twice; every
+    /// other method then fails with `Closed`. (Kotlin sees it as `shutdown()`: `close()` frees the handle.)
+    pub fn close(&self) {
+        self.core.close();
+    }
+}

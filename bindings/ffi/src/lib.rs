@@ -1,0 +1,24 @@
+//! Footfall's foreign-language facade: UniFFI proc-macro exports over `footfall-core`, nothing more.
+//! Kotlin (`dev.footfall.ffi`) and Swift bindings are generated from the built library in library mode.
+//!
+//! One job per file: [`config`] (the settings record), [`error`] (the one error enum), [`footfall`] (the
+//! long-lived SDK object), [`records`] (what it reports), [`transport`] (the app's HTTP client as a foreign
+//! trait), [`log`] (`tracing` records to a foreign log sink), [`listener`] (SDK events to the app).
+
+uniffi::setup_scaffolding!();
+
+pub mod config;
+pub mod error;
+pub mod footfall;
+pub mod listener;
+pub mod log;
+pub mod records;
+pub mod transport;
+
+pub use config::{FlushPolicy, FootfallConfig, StorageLimits};
+pub use error::FootfallError;
+pub use footfall::Footfall;
+pub use listener::{EventListener, FootfallEvent};
+pub use log::{LogLevel, LogRecord, LogSink};
+pub use records::{DeadLetter, Evicted, FlushOutcome, FlushReport, Status};
+pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport};

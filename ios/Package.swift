@@ -1,0 +1,54 @@
+// swift-tools-version:5.9
+// The Footfall SDK for iOS and macOS: the Rust core as a static-library XCFramework, the UniFFI-generated Swift
+// bindings (committed: see README.md) and the idiomatic `Footfall` module on top.
+//
+// Build the XCFramework first (macOS with Xcode and rustup): `./build-xcframework.sh`, then `swift build` /
+// `swift test`. The generated bindings use `nonisolated(unsafe)`, so the compiler must be Swift 5.10+ (Xcode 15.3+)
+// even though the manifest format is 5.9.
+import PackageDescription
+
+let package = Package(
+    name: "Footfall",
+    platforms: [.iOS(.v15), .macOS(.v12)],
+    products: [
+        .library(name: "Footfall", targets: ["Footfall"]),
+    ],
+    targets: [
+        // libfootfall_ffi.a for iOS devices, the iOS simulator (arm64 + x86_64) and macOS (arm64 + x86_64), with the
+        // C header and module map of the FFI module `FootfallFFIFFI`. Produced locally by ./build-xcframework.sh.
+        // A release publishes the zipped XCFramework and switches to a remote binary target:
+        //   .binaryTarget(
+        //       name: "FootfallFFIBinary",
+        //       url: "https://github.com/<org>/footfall/releases/download/<version>/FootfallFFI.xcframework.zip",
+        //       checksum: "<output of `swift package compute-checksum FootfallFFI.xcframework.zip`>"
+        //   ),
+        .binaryTarget(name: "FootfallFFIBinary", path: "build/FootfallFFI.xcframework"),
+
+        // The UniFFI-generated Swift (module FootfallFFI); generated code only, never edited by hand.
+        .target(
+            name: "FootfallFFI",
+            dependencies: ["FootfallFFIBinary"],
+            path: "Sources/FootfallFFI",
+            linkerSettings: [
+                // The Rust static library references Apple's TLS trust APIs (rustls-platform-verifier, pulled in by
+                // reqwest) and CoreFoundation; a static archive cannot carry these link requirements itself.
+                .linkedFramework("Security"),
+                .linkedFramework("CoreFoundation"),
+            ]
+        ),
+
+        // The API apps use: `Footfall`, `FootfallValue`, `FootfallEvent`, `HttpTransport`, `URLSessionTransport`.
+        .target(
+            name: "Footfall",
+            dependencies: ["FootfallFFI"],
+            path: "Sources/Footfall"
+        ),
+
+        // End-to-end tests against the real library and the reference collector (`FOOTFALL_BIN`, else skipped).
+        .testTarget(
+            name: "FootfallTests",
+            dependencies: ["Footfall", "FootfallFFI"],
+            path: "Tests/FootfallTests"
+        ),
+    ]
+)

@@ -1,0 +1,225 @@
+import Foundation
+import FootfallFFI
+
+/// The Footfall SDK: an offline-first event queue that survives app kills and uploads in batches.
+///
+/// Create one instance per data directory and keep it for the life of the process (an app-wide property set in
+/// `App.init` or `application(_:didFinishLaunchingWithOptions:)`); ``close()`` it when done. Every method is
+/// thread-safe and may be called from any thread or task.
+///
+/// ```swift
+/// let footfall = try Footfall(config: FootfallConfig(
+///     dataDir: try Footfall.defaultDataDirectory().path,
+///     endpoint: "https://collect.example.com",
+///     apiKey: "write-key"
+/// ))
+/// try footfall.track("product_viewed", properties: ["sku": "4901234567894", "price": 1980])
+/// Task { for await event in footfall.events { print(event) } }
+/// let report = try await footfall.flush()   // the upload runs on the SDK's own thread
+/// ```
+public final class Footfall: Sendable {
+    /// The purpose of events tracked without one.
+    public static let defaultPurpose = "analytics"
+
+    /// How many events each ``events`` subscriber buffers before dropping its oldest.
+    public static let eventBufferSize = 256
+
+    private let native: FootfallFFI.Footfall
+    private let hub: EventHub
+    private let closed = Locked(false)
+
+    /// Starts an instance. No disk or network I/O happens on the calling thread: the database is opened on the
+    /// SDK's writer thread, and a storage problem surfaces on the first call that needs it.
+    ///
+    /// - Parameters:
+    ///   - config: where the queue lives, where it uploads to, and its limits.
+    ///   - transport: the app's HTTP stack (``URLSessionTransport`` or your own); `nil` uses the built-in client.
+    /// - Throws: ``FootfallError/config(reason:)`` when the configuration cannot work (an `http://` endpoint that is
+    ///   not loopback, a zero limit, …).
+    public init(config: FootfallConfig, transport: (any HttpTransport)? = nil) throws {
+        let hub = EventHub(bufferingNewest: Footfall.eventBufferSize)
+        let adapter = transport.map { TransportAdapter($0) }
+        self.hub = hub
+        self.native = try translatingErrors {
+            try FootfallFFI.Footfall(config: config, transport: adapter, listener: EventListenerAdapter(hub: hub))
+        }
+    }
+
+    /// Closes the instance if ``close()`` was not called (which blocks briefly while the writer commits).
+    deinit {
+        close()
+    }
+
+    // MARK: - Recording
+
+    /// Records an event and returns its id (a UUIDv7) at once; it never waits for disk or network.
+    ///
+    /// - Parameters:
+    ///   - name: what happened, e.g. `product_viewed` (1–200 characters).
+    ///   - properties: the event's details, written as a JSON object (nested objects, arrays, strings, numbers,
+    ///     booleans, `nil`).
+    ///   - purpose: the consent purpose the event serves (`[a-z0-9_-]{1,64}`); consent gating will use it.
+    /// - Returns: the event's id.
+    /// - Throws: ``FootfallError/invalidInput(reason:)`` when the name, properties or purpose are refused (nothing
+    ///   is recorded), ``FootfallError/queueFull`` when the hand-off to storage is full,
+    ///   ``FootfallError/closed`` after ``close()``.
+    @discardableResult
+    public func track(
+        _ name: String,
+        properties: [String: FootfallValue] = [:],
+        purpose: String = Footfall.defaultPurpose
+    ) throws -> String {
+        try call { native in
+            try native.track(name: name, propertiesJson: try FootfallValue.object(properties).jsonString(), purpose: purpose)
+        }
+    }
+
+    /// ``track(_:properties:purpose:)`` with the properties already written as a JSON object (`{"sku":"…"}`).
+    ///
+    /// - Throws: ``FootfallError/invalidInput(reason:)`` when the text is not a JSON object, or is too large or
+    ///   too deep; the other errors of ``track(_:properties:purpose:)``.
+    @discardableResult
+    public func trackJSON(
+        _ name: String,
+        propertiesJSON: String,
+        purpose: String = Footfall.defaultPurpose
+    ) throws -> String {
+        try call { native in
+            try native.track(name: name, propertiesJson: propertiesJSON, purpose: purpose)
+        }
+    }
+
+    /// Links what is tracked from now on to a known user and records an identify message with `traits`.
+    ///
+    /// - Returns: the identify message's id.
+    /// - Throws: ``FootfallError/invalidInput(reason:)`` for an empty or oversized user id or bad traits.
+    @discardableResult
+    public func identify(_ userId: String, traits: [String: FootfallValue] = [:]) throws -> String {
+        try call { native in
+            try native.identify(userId: userId, traitsJson: try FootfallValue.object(traits).jsonString())
+        }
+    }
+
+    /// Forgets the user: a new anonymous id and a new session for everything tracked after.
+    public func reset() throws {
+        try call { native in try native.reset() }
+    }
+
+    // MARK: - Uploading
+
+    /// Uploads what is queued now and reports the outcome.
+    ///
+    /// The upload runs on the SDK's sync thread. Cancelling the calling task makes this method throw
+    /// `CancellationError` at once, but does not stop the upload, which finishes (or is retried) on its own: its
+    /// result still reaches ``status()`` and ``events``, and a later `flush()` queues behind it. (UniFFI's Swift
+    /// bindings never drop a Rust future when a task is cancelled, uniffi-rs #2771; this method only stops
+    /// waiting.) Nothing is uploaded twice because of a cancelled flush.
+    ///
+    /// - Throws: ``FootfallError/config(reason:)`` when no endpoint is configured, ``FootfallError/closed`` after
+    ///   ``close()``, `CancellationError` when the task was cancelled.
+    public func flush() async throws -> FlushReport {
+        try checkOpen()
+        try Task.checkCancellation()
+        let native = self.native
+        let result = OneShot<FlushReport>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<FlushReport, Error>) in
+                guard result.install(continuation) else { return }   // cancelled before it started
+                Task.detached {
+                    do {
+                        let report = try await native.flush()
+                        result.resume(with: .success(FlushReport(report)))
+                    } catch {
+                        result.resume(with: .failure(FootfallError.translating(error)))
+                    }
+                }
+            }
+        } onCancel: {
+            result.resume(with: .failure(CancellationError()))
+        }
+    }
+
+    /// Blocks until everything tracked before the call is durable on disk (a few milliseconds; keep it off the
+    /// main thread).
+    public func flushToDisk() throws {
+        try call { native in try native.flushToDisk() }
+    }
+
+    // MARK: - Observing
+
+    /// What the SDK does with the data (delivered, dead-lettered, retry scheduled, paused), as it happens.
+    ///
+    /// Each read of this property returns a new stream that is subscribed before the property returns, so
+    /// `let stream = footfall.events` followed by `try await footfall.flush()` sees the flush's events. Streams are
+    /// hot: a stream sees what happens while it exists, not what came before. The events of a ``flush()`` are
+    /// yielded before it returns. Each stream buffers the newest ``eventBufferSize`` events; a slow consumer loses
+    /// the oldest rather than slowing the SDK. Streams finish when the instance is closed; cancel the consuming
+    /// task to unsubscribe earlier.
+    public var events: AsyncStream<FootfallEvent> {
+        hub.subscribe()
+    }
+
+    /// The queue and the sync history, read from storage (blocking, brief).
+    public func status() throws -> Status {
+        try call { native in try native.status() }
+    }
+
+    /// The most recent events the server refused, newest first.
+    ///
+    /// - Throws: ``FootfallError/invalidInput(reason:)`` when `limit` is negative.
+    public func deadLetters(limit: Int = 100) throws -> [DeadLetter] {
+        guard limit >= 0 else {
+            throw FootfallError.invalidInput(reason: "limit must not be negative, got \(limit)")
+        }
+        return try call { native in try native.deadLetters(limit: UInt32(clamping: limit)) }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Commits what was tracked, stops the SDK's threads, releases the database and finishes every ``events``
+    /// stream. Blocks briefly; safe to call more than once and from any thread. Every other method then throws
+    /// ``FootfallError/closed``. Called by `deinit` when the app forgets.
+    public func close() {
+        let wasOpen = closed.withLock { isClosed -> Bool in
+            defer { isClosed = true }
+            return !isClosed
+        }
+        guard wasOpen else { return }
+        native.close()
+        hub.finish()
+    }
+
+    /// A directory for ``FootfallConfig/dataDir`` that suits an app: `Application Support/footfall`, created if
+    /// missing and excluded from iCloud/iTunes backups (the queue is a cache of what is not yet uploaded).
+    ///
+    /// Touches the file system: call it once at start-up, not on every launch-critical path.
+    public static func defaultDataDirectory() throws -> URL {
+        let base = try FileManager.default.url(
+            for: .applicationSupportDirectory,
+            in: .userDomainMask,
+            appropriateFor: nil,
+            create: true
+        )
+        var directory = base.appendingPathComponent("footfall", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var values = URLResourceValues()
+        values.isExcludedFromBackup = true
+        try directory.setResourceValues(values)
+        return directory
+    }
+
+    // MARK: - Internals
+
+    private func checkOpen() throws {
+        if closed.withLock({ $0 }) {
+            throw FootfallError.closed
+        }
+    }
+
+    /// A synchronous call into the generated object. After `close()` the Rust side answers `Closed` too, so a call
+    /// racing a concurrent `close()` is safe: the native handle lives until this object is gone.
+    private func call<T>(_ body: (FootfallFFI.Footfall) throws -> T) throws -> T {
+        try checkOpen()
+        return try translatingErrors { try body(native) }
+    }
+}

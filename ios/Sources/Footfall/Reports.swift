@@ -1,0 +1,86 @@
+import Foundation
+import FootfallFFI
+
+/// What a ``Footfall/flush()`` achieved.
+public struct FlushReport: Equatable, Hashable, Sendable {
+    /// Events the server accepted in this pass.
+    public let delivered: Int64
+    /// Events the server refused; see ``Footfall/deadLetters(limit:)``.
+    public let deadLettered: Int64
+    /// Events the server said it already had.
+    public let duplicates: Int64
+    /// Events still queued after the pass.
+    public let remaining: Int64
+    /// How the pass ended.
+    public let outcome: FlushOutcome
+
+    /// Creates a report (for tests and fakes; the SDK creates them).
+    public init(delivered: Int64, deadLettered: Int64, duplicates: Int64, remaining: Int64, outcome: FlushOutcome) {
+        self.delivered = delivered
+        self.deadLettered = deadLettered
+        self.duplicates = duplicates
+        self.remaining = remaining
+        self.outcome = outcome
+    }
+}
+
+/// How a flush ended.
+public enum FlushOutcome: Equatable, Hashable, Sendable {
+    /// Nothing is left to send.
+    case drained
+    /// A transient failure; data is kept and the next attempt is due after `retryAfter` seconds.
+    case retryLater(retryAfter: TimeInterval, reason: String)
+    /// Uploads are paused (credentials or endpoint refused); data is kept until an explicit flush succeeds.
+    case paused(reason: String)
+}
+
+/// Something the SDK did, delivered on ``Footfall/events`` after each upload pass. Only what happened is told: a
+/// pass held back by a backoff sends nothing. New cases will be added (consent changes, offers): a `switch` that
+/// lists every case today will need a new branch then, one with a `default:` branch will not.
+public enum FootfallEvent: Equatable, Hashable, Sendable {
+    /// The server accepted `count` events; `duplicates` of them it already had.
+    case delivered(count: Int64, duplicates: Int64)
+    /// The server refused `count` events with HTTP `status` (nil: given up by age) and `reason`; they are in
+    /// ``Footfall/deadLetters(limit:)``.
+    case deadLettered(count: Int64, status: Int?, reason: String)
+    /// An upload failed transiently; data is kept and the next attempt is due after `retryAfter` seconds.
+    case retryScheduled(retryAfter: TimeInterval, reason: String)
+    /// The server refused the credentials or the endpoint; uploads wait for an explicit flush. Data is kept.
+    case paused(reason: String)
+}
+
+extension FlushReport {
+    init(_ report: FootfallFFI.FlushReport) {
+        let outcome: FlushOutcome
+        switch report.outcome {
+        case .drained:
+            outcome = .drained
+        case .retryLater(let afterMs, let reason):
+            outcome = .retryLater(retryAfter: seconds(fromMilliseconds: afterMs), reason: reason)
+        case .paused(let reason):
+            outcome = .paused(reason: reason)
+        }
+        self.init(
+            delivered: report.delivered,
+            deadLettered: report.deadLettered,
+            duplicates: report.duplicates,
+            remaining: report.remaining,
+            outcome: outcome
+        )
+    }
+}
+
+extension FootfallEvent {
+    init(_ event: FootfallFFI.FootfallEvent) {
+        switch event {
+        case .delivered(let count, let duplicates):
+            self = .delivered(count: count, duplicates: duplicates)
+        case .deadLettered(let count, let status, let reason):
+            self = .deadLettered(count: count, status: status.map { Int($0) }, reason: reason)
+        case .retryScheduled(let afterMs, let reason):
+            self = .retryScheduled(retryAfter: seconds(fromMilliseconds: afterMs), reason: reason)
+        case .paused(let reason):
+            self = .paused(reason: reason)
+        }
+    }
+}

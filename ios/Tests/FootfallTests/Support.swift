@@ -1,0 +1,173 @@
+import Foundation
+import Footfall
+import XCTest
+
+/// A config for tests: uploads only on explicit flush, so every request is one the test asked for.
+func testConfig(_ dir: URL, endpoint: String?, apiKey: String? = nil, automatic: Bool = false) -> FootfallConfig {
+    FootfallConfig(
+        dataDir: dir.appendingPathComponent("sdk").path,
+        endpoint: endpoint,
+        apiKey: apiKey,
+        flushPolicy: FlushPolicy(automatic: automatic)
+    )
+}
+
+/// Base class: a fresh temporary directory per test, collectors stopped and the log sink removed afterwards.
+class FootfallTestCase: XCTestCase {
+    private(set) var tmp: URL!
+    private var collectors: [Collector] = []
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("footfall-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? Footfall.setLogSink(nil)
+        collectors.forEach { $0.close() }
+        collectors.removeAll()
+        if let tmp {
+            try? FileManager.default.removeItem(at: tmp)
+        }
+        try super.tearDownWithError()
+    }
+
+    /// Starts a collector (skipping the test when `FOOTFALL_BIN` is not set).
+    func startCollector(_ flags: String..., listen: String = "127.0.0.1:0") throws -> Collector {
+        let db = tmp.appendingPathComponent("collector-\(collectors.count).db")
+        let collector = try Collector.start(db: db, flags: flags, listen: listen)
+        collectors.append(collector)
+        return collector
+    }
+}
+
+/// Flushes until the queue is drained or `timeout` passes. Only for tests where a collector is restarted: the
+/// first request may meet a connection to the old one.
+func flushUntilDrained(_ footfall: Footfall, timeout: TimeInterval = 20) async throws -> FlushReport {
+    let deadline = Date().addingTimeInterval(timeout)
+    var report = try await footfall.flush()
+    while report.outcome != .drained {
+        guard Date() < deadline else {
+            XCTFail("not drained within \(timeout) s: \(report)")
+            return report
+        }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        report = try await footfall.flush()
+    }
+    return report
+}
+
+/// Thread-safe list for what callbacks on SDK threads record.
+final class Recorder<Element>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Element] = []
+
+    func append(_ item: Element) {
+        lock.lock()
+        items.append(item)
+        lock.unlock()
+    }
+
+    var all: [Element] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
+
+    func removeAll() {
+        lock.lock()
+        items.removeAll()
+        lock.unlock()
+    }
+}
+
+/// A one-way gate tasks can wait on.
+final class Gate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if isOpen {
+                lock.unlock()
+                continuation.resume()
+            } else {
+                waiters.append(continuation)
+                lock.unlock()
+            }
+        }
+    }
+
+    func open() {
+        lock.lock()
+        isOpen = true
+        let waiting = waiters
+        waiters.removeAll()
+        lock.unlock()
+        waiting.forEach { $0.resume() }
+    }
+}
+
+struct TimedOut: Error {}
+
+/// Runs `body`, failing with `TimedOut` after `seconds`.
+func within<T: Sendable>(_ seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+            throw TimedOut()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw TimedOut() }
+        return first
+    }
+}
+
+/// The first element of `stream`, or nil after `seconds`.
+func firstElement<T: Sendable>(of stream: AsyncStream<T>, within seconds: TimeInterval) async -> T? {
+    try? await within(seconds) {
+        var iterator = stream.makeAsyncIterator()
+        guard let element = await iterator.next() else { throw TimedOut() }
+        return element
+    }
+}
+
+/// The name the current thread was given (Rust names its threads `footfall-writer`, `footfall-sync`).
+func currentThreadName() -> String {
+    var buffer = [CChar](repeating: 0, count: 128)
+    pthread_getname_np(pthread_self(), &buffer, buffer.count)
+    return String(cString: buffer)
+}
+
+/// The `reason` of an `invalidInput` error thrown by `body`; fails the test for anything else.
+func invalidInputReason(
+    _ body: () throws -> Void,
+    file: StaticString = #filePath,
+    line: UInt = #line
+) -> String {
+    do {
+        try body()
+        XCTFail("expected FootfallError.invalidInput, nothing was thrown", file: file, line: line)
+    } catch FootfallError.invalidInput(let reason) {
+        return reason
+    } catch {
+        XCTFail("expected FootfallError.invalidInput, got \(error)", file: file, line: line)
+    }
+    return ""
+}
+
+/// Parses JSON text into Foundation objects for comparisons with what the collector stored.
+func json(_ text: String) -> NSObject {
+    (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) as? NSObject ?? NSNull()
+}
+
+extension Dictionary where Key == String, Value == Any {
+    /// The string value at `key`, nil when absent or JSON null.
+    func text(_ key: String) -> String? {
+        self[key] as? String
+    }
+}
