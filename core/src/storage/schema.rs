@@ -40,12 +40,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     ",
-    // v2: the age limit is enforced before every upload pass; an index keeps that a range scan, not a table scan.
-    "
-    CREATE INDEX events_by_ts ON events(ts);
-    ",
-    // v3: the consent log (append-only, hash-chained; `body` is the sealed record as JSON, what the hash covers)
-    // and small consent settings (cached policy, its ETag, jurisdiction).
+    // v2: the consent log (append-only, hash-chained; `body` is the sealed record as JSON, what the hash covers).
+    // No extra index on `events`: each one costs every insert, and the queue is bounded to scan cheaply.
     "
     CREATE TABLE consent_log (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -54,7 +50,6 @@ pub const MIGRATIONS: &[&str] = &[
         hash TEXT NOT NULL,
         synced INTEGER NOT NULL DEFAULT 0        -- 1 once the backend acknowledged the receipt
     );
-    CREATE INDEX events_by_purpose ON events(purpose);
     ",
 ];
 
