@@ -20,6 +20,11 @@ pub struct Config {
     pub session_timeout: Duration,
     /// Extra trust anchors (PEM) for the built-in HTTPS transport, e.g. a private CA in a staging environment.
     pub extra_root_certs_pem: Vec<String>,
+    /// The host app's version, recorded in every consent record.
+    pub app_version: String,
+    /// Gate collection and upload on consent (default deny). Off by default only while the consent work is
+    /// landing — the CLI, the demo and the bindings move to it next, and then this default becomes `true`.
+    pub enforce_consent: bool,
 }
 
 impl Config {
@@ -34,6 +39,8 @@ impl Config {
             handoff: HandoffLimits::default(),
             session_timeout: Duration::from_secs(30 * 60),
             extra_root_certs_pem: Vec::new(),
+            app_version: String::new(),
+            enforce_consent: false,
         }
     }
 

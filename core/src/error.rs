@@ -44,6 +44,9 @@ pub enum Error {
     /// The network or the server failed; data is kept and retried.
     #[error("network: {0}")]
     Network(String),
+    /// The shopper has not allowed this purpose; nothing was recorded (counted in status as `consent_refused`).
+    #[error("consent for purpose '{purpose}' is not given; the event was not recorded")]
+    ConsentDenied { purpose: String },
     /// The SDK instance was closed.
     #[error("the SDK is closed")]
     Closed,

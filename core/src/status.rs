@@ -27,6 +27,10 @@ pub struct Status {
     pub upload_failures: u64,
     pub retries: u64,
     pub queue_full_rejections: u64,
+    /// Events refused because their purpose was not allowed (at `track()` or before commit).
+    pub consent_refused: u64,
+    /// Queued events deleted because consent for their purpose was withdrawn.
+    pub purged_by_consent: u64,
     pub storage_recoveries: u64,
     pub storage_errors: u64,
     pub last_error: Option<String>,
@@ -44,7 +48,7 @@ pub struct Evicted {
 }
 
 impl Status {
-    pub(crate) fn collect(storage: &Storage, now_ms: i64, unsaved_rejections: u64) -> Result<Status> {
+    pub(crate) fn collect(storage: &Storage, now_ms: i64, unsaved_rejections: u64, unsaved_refusals: u64) -> Result<Status> {
         let counts = storage.queue_counts(now_ms)?;
         let counters = storage.counters()?;
         let get = |c: Counter| counters.get(c.key()).copied().unwrap_or(0);
@@ -68,6 +72,8 @@ impl Status {
             upload_failures: get(Counter::UploadFailures),
             retries: get(Counter::Retries),
             queue_full_rejections: get(Counter::QueueFullRejections) + unsaved_rejections,
+            consent_refused: get(Counter::ConsentRefused) + unsaved_refusals,
+            purged_by_consent: get(Counter::PurgedByConsent),
             storage_recoveries: get(Counter::StorageRecoveries),
             storage_errors: get(Counter::StorageErrors),
             last_error,

@@ -3,10 +3,13 @@
 //! - [`policy`]: the remotely edited policy (versions, material changes, prompts);
 //! - [`record`]: the append-only, hash-chained consent log;
 //! - [`state`]: gating and re-prompt decisions derived from the log (pure functions);
+//! - [`view`]: the snapshot `track()`, the writer and the uploader consult; [`service`]: applying changes;
 //! - [`tcf`]: reading another CMP's IAB TCF v2.2 TC string.
 
 pub mod policy;
 pub mod purpose;
 pub mod record;
+pub mod service;
 pub mod state;
 pub mod tcf;
+pub mod view;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::policy::Policy;
 use super::purpose::{self, Jurisdiction};
@@ -101,7 +101,7 @@ impl ConsentState {
 }
 
 /// Inputs the app supplies about the shopper's situation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Context {
     pub jurisdiction: Jurisdiction,
     /// The browser/OS Global Privacy Control signal, as the app reads it.

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 
+use crate::consent::service::{ConsentChange, ConsentOutcome};
 use crate::error::{Error, Result};
 use crate::event::PendingMessage;
 
@@ -14,6 +15,8 @@ pub(crate) enum Command {
     Reset { anonymous_id: String },
     /// Answered once everything sent before it is committed.
     Barrier(mpsc::Sender<Result<()>>),
+    /// A consent change, applied in order with the appends around it; answered once durable and published.
+    Consent(ConsentChange, mpsc::Sender<Result<ConsentOutcome>>),
     Shutdown,
 }
 
@@ -24,6 +27,8 @@ pub(crate) struct Shared {
     pub in_memory_bytes: AtomicUsize,
     /// Rejections not yet written to the persistent counters.
     pub queue_full: AtomicU64,
+    /// `track()` refusals for a denied purpose not yet written to the persistent counters.
+    pub consent_refused: AtomicU64,
     pub closed: AtomicBool,
     /// The database could not be opened at all: `track()` says so instead of accepting what cannot be kept.
     pub storage_failed: AtomicBool,
@@ -74,6 +79,13 @@ impl Handoff {
             return Err(Error::Closed);
         }
         self.tx.send(command).map_err(|_| Error::Closed)
+    }
+
+    /// Applies a consent change after everything handed off before it; returns once it is durable.
+    pub(crate) fn consent(&self, change: ConsentChange) -> Result<ConsentOutcome> {
+        let (reply, done) = mpsc::channel();
+        self.send_control(Command::Consent(change, reply))?;
+        done.recv().map_err(|_| Error::Closed)?
     }
 
     /// Returns once everything handed off before this call is durable on disk.

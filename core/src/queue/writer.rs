@@ -12,6 +12,8 @@ use uuid::Uuid;
 use super::handoff::{Command, Shared};
 use super::storage_cell::StorageCell;
 use crate::clock::Clock;
+use crate::consent::service::{self, ConsentChange, ConsentOutcome};
+use crate::consent::view::ConsentView;
 use crate::config::StorageLimits;
 use crate::error::{Error, Result};
 use crate::event::{MessageKind, PendingMessage};
@@ -33,6 +35,10 @@ pub(crate) struct WriterSetup {
     pub clock: Arc<dyn Clock>,
     /// Called when enough new events are durable to be worth an upload.
     pub on_threshold: Box<dyn Fn() + Send>,
+    /// Consulted before each append is committed; changed only here.
+    pub consent: Arc<ConsentView>,
+    /// Recorded with every consent record.
+    pub app_version: String,
 }
 
 pub(crate) struct Writer {
@@ -81,14 +87,27 @@ impl Writer {
         let mut stopping = false;
         while !stopping {
             let Ok(first) = self.rx.recv() else { break };
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP {
+            // A consent change ends the group: what came before is committed (and purged by it if denied),
+            // what comes after is judged by it.
+            let mut consent = None;
+            let mut group = Vec::new();
+            match first {
+                Command::Consent(change, reply) => consent = Some((change, reply)),
+                command => group.push(command),
+            }
+            while consent.is_none() && group.len() < MAX_GROUP {
                 match self.rx.try_recv() {
+                    Ok(Command::Consent(change, reply)) => consent = Some((change, reply)),
                     Ok(command) => group.push(command),
                     Err(_) => break,
                 }
             }
-            stopping = self.commit(group);
+            if !group.is_empty() {
+                stopping = self.commit(group);
+            }
+            if let Some((change, reply)) = consent {
+                let _ = reply.send(self.apply_consent(change));
+            }
         }
         // Whatever raced with close() is still committed.
         let rest: Vec<Command> = std::iter::from_fn(|| self.rx.try_recv().ok()).collect();
@@ -121,6 +140,7 @@ impl Writer {
             Some(state) => state,
             None => (new_identity(Uuid::new_v4().to_string(), None), NO_EVENT_YET),
         });
+        self.setup.consent.publish(service::load(&storage)?);
         storage.enforce_limits(&self.setup.limits, now)?;
         self.last_age_check_ms = now;
         let counts = storage.queue_counts(now)?;
@@ -138,8 +158,15 @@ impl Writer {
         let mut messages = std::mem::take(&mut self.backlog);
         let mut barriers = Vec::new();
         let mut stop = false;
+        let mut refused = (0u64, 0usize);
+        let now = self.setup.clock.now_ms();
         for command in group {
             match command {
+                // Tracked before the log was read, or raced a withdrawal: judged now, before it is stored.
+                Command::Append(message) if self.setup.consent.is_allowed(&message.purpose, now) == Some(false) => {
+                    refused.0 += 1;
+                    refused.1 += message.size();
+                }
                 Command::Append(message) => {
                     let timeout = self.setup.session_timeout_ms;
                     if *last_ms != NO_EVENT_YET && message.timestamp_ms - *last_ms > timeout {
@@ -154,7 +181,15 @@ impl Writer {
                 Command::Reset { anonymous_id } => *identity = new_identity(anonymous_id, None),
                 Command::Barrier(reply) => barriers.push(reply),
                 Command::Shutdown => stop = true,
+                // `run` takes consent changes out of the group; one that arrives here (at close) is applied last.
+                Command::Consent(change, reply) => {
+                    let _ = reply.send(Err(Error::Config(format!("consent change {change:?} arrived while closing"))));
+                }
             }
+        }
+        if refused.0 > 0 {
+            self.shared.in_memory_bytes.fetch_sub(refused.1, Ordering::AcqRel);
+            let _ = storage.add_counters(&[(Counter::ConsentRefused, refused.0)]);
         }
         let state = (identity.clone(), *last_ms);
         let bytes: usize = messages.iter().map(|(m, _)| m.size()).sum();
@@ -188,8 +223,9 @@ impl Writer {
 
     fn after_commit(&mut self, storage: &Storage, appended: u64, bytes: u64) {
         let rejected = self.shared.queue_full.swap(0, Ordering::Relaxed);
-        if rejected > 0 {
-            let _ = storage.add_counters(&[(Counter::QueueFullRejections, rejected)]);
+        let refused = self.shared.consent_refused.swap(0, Ordering::Relaxed);
+        if rejected > 0 || refused > 0 {
+            let _ = storage.add_counters(&[(Counter::QueueFullRejections, rejected), (Counter::ConsentRefused, refused)]);
         }
         self.approx_rows += appended;
         self.approx_bytes += bytes;
@@ -211,10 +247,26 @@ impl Writer {
         }
     }
 
+    fn apply_consent(&mut self, change: ConsentChange) -> Result<ConsentOutcome> {
+        let storage = self.storage.clone().ok_or(Error::Closed)?;
+        let subject = self.identity.as_ref().map(|(i, _)| i.anonymous_id.clone()).unwrap_or_default();
+        let current = self.setup.consent.snapshot();
+        let now = self.setup.clock.now_ms();
+        let applied = service::apply(&storage, &current, change, &subject, &self.setup.app_version, now, Uuid::now_v7().to_string())?;
+        self.setup.consent.publish(applied.snapshot);
+        if applied.outcome.purged > 0 {
+            tracing::info!(purged = applied.outcome.purged, "consent withdrawn: queued events of denied purposes purged");
+        }
+        Ok(applied.outcome)
+    }
+
     fn refuse_all(&self, error: Error) {
         while let Ok(command) = self.rx.recv() {
             match command {
                 Command::Barrier(reply) => {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                Command::Consent(_, reply) => {
                     let _ = reply.send(Err(error.clone()));
                 }
                 Command::Shutdown => break,

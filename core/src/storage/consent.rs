@@ -33,16 +33,27 @@ impl Storage {
             params![sealed.record_id, body, sealed.hash],
         )
         .map_err(sql_err)?;
-        let mut purged = 0u64;
-        {
-            let mut delete = tx.prepare_cached("DELETE FROM events WHERE purpose = ?1").map_err(sql_err)?;
-            for purpose in purge {
-                purged += delete.execute(params![purpose]).map_err(sql_err)? as u64;
-            }
-        }
-        counters::add(&tx, &[(Counter::PurgedByConsent, purged)]).map_err(sql_err)?;
+        let purged = purge_purposes(&tx, purge).map_err(sql_err)?;
         tx.commit().map_err(sql_err)?;
         Ok((sealed, purged))
+    }
+
+    /// Distinct purposes of the queued events.
+    pub fn queued_purposes(&self) -> Result<Vec<String>> {
+        let inner = self.lock();
+        let mut stmt = inner.conn.prepare_cached("SELECT DISTINCT purpose FROM events").map_err(sql_err)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(sql_err)?;
+        rows.collect::<rusqlite::Result<Vec<String>>>().map_err(sql_err)
+    }
+
+    /// Saves a consent setting (policy, context) and purges what it denies, in one transaction.
+    pub fn set_meta_and_purge(&self, key: &str, value: &str, purge: &[String]) -> Result<u64> {
+        let inner = self.lock();
+        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
+        super::counters::set_meta(&tx, key, Some(value)).map_err(sql_err)?;
+        let purged = purge_purposes(&tx, purge).map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(purged)
     }
 
     /// The whole log, oldest first.
@@ -79,4 +90,17 @@ impl Storage {
         }
         tx.commit().map_err(sql_err)
     }
+}
+
+/// Deletes every queued event (pending or leased) of these purposes and counts them.
+fn purge_purposes(tx: &rusqlite::Connection, purposes: &[String]) -> rusqlite::Result<u64> {
+    let mut purged = 0u64;
+    {
+        let mut delete = tx.prepare_cached("DELETE FROM events WHERE purpose = ?1")?;
+        for purpose in purposes {
+            purged += delete.execute(params![purpose])? as u64;
+        }
+    }
+    counters::add(tx, &[(Counter::PurgedByConsent, purged)])?;
+    Ok(purged)
 }

@@ -25,6 +25,7 @@ pub enum Counter {
     StorageRecoveries,
     StorageErrors,
     PurgedByConsent,
+    ConsentRefused,
 }
 
 impl Counter {
@@ -45,6 +46,7 @@ impl Counter {
             Counter::StorageRecoveries => "storage_recoveries",
             Counter::StorageErrors => "storage_errors",
             Counter::PurgedByConsent => "purged_by_consent",
+            Counter::ConsentRefused => "consent_refused",
         }
     }
 }

@@ -138,8 +138,21 @@ impl Storage {
         now_ms: i64,
         lease_until_ms: i64,
         max_events: usize,
+        take: impl FnMut(&LeasedMessage) -> bool,
+    ) -> Result<Vec<LeasedMessage>> {
+        self.lease_excluding(now_ms, lease_until_ms, max_events, &[], take)
+    }
+
+    /// [`Self::lease`], passing over messages of the `excluded` purposes (not allowed now; they stay queued).
+    pub fn lease_excluding(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        max_events: usize,
+        excluded: &[String],
         mut take: impl FnMut(&LeasedMessage) -> bool,
     ) -> Result<Vec<LeasedMessage>> {
+        let excluded = serde_json::to_string(excluded).map_err(crate::error::Error::storage)?;
         let inner = self.lock();
         let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
         let mut leased = Vec::new();
@@ -149,11 +162,12 @@ impl Storage {
                     "SELECT e.seq, e.id, e.kind, e.name, e.payload, e.purpose, e.ts,
                             c.anonymous_id, c.user_id, c.session_id
                      FROM events e JOIN contexts c ON c.id = e.ctx
-                     WHERE e.lease_until IS NULL OR e.lease_until <= ?1
+                     WHERE (e.lease_until IS NULL OR e.lease_until <= ?1)
+                       AND e.purpose NOT IN (SELECT value FROM json_each(?3))
                      ORDER BY e.seq LIMIT ?2",
                 )
                 .map_err(sql_err)?;
-            let rows = select.query_map(params![now_ms, max_events as i64], leased_from_row).map_err(sql_err)?;
+            let rows = select.query_map(params![now_ms, max_events as i64, excluded], leased_from_row).map_err(sql_err)?;
             for row in rows {
                 let message = row.map_err(sql_err)?;
                 if !take(&message) {

@@ -12,6 +12,7 @@ use crate::clock::{rfc3339_ms, Clock, Random};
 use crate::config::{FlushPolicy, RetryPolicy, StorageLimits};
 use crate::error::Result;
 use crate::listener::{PassEvents, SdkEvent, SdkListener};
+use crate::consent::view::ConsentView;
 use crate::storage::{Counter, Storage};
 
 const META_LAST_ERROR: &str = "last_error";
@@ -51,6 +52,8 @@ pub(crate) struct UploaderSetup {
     pub limits: StorageLimits,
     /// Told what each pass did, on the sync thread after the pass.
     pub listener: Option<Arc<dyn SdkListener>>,
+    /// Nothing of a purpose that is not allowed at the moment of sending leaves the device.
+    pub consent: Arc<ConsentView>,
 }
 
 pub(crate) struct Uploader {
@@ -64,9 +67,13 @@ pub(crate) struct Uploader {
     paused: Option<String>,
     /// What the current pass did, for the listener.
     events: PassEvents,
+    /// The consent generation the current batch was leased under.
+    leased_under: u64,
 }
 
 enum Stop {
+    /// Consent changed while the batch was leased: lease again under the new decision.
+    ConsentChanged,
     Retry { after: Option<Duration>, reason: String },
     Pause { reason: String },
 }
@@ -78,7 +85,7 @@ struct Encoded {
 
 impl Uploader {
     pub fn new(setup: UploaderSetup, storage: Arc<Storage>) -> Self {
-        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None, events: PassEvents::default() }
+        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None, events: PassEvents::default(), leased_under: 0 }
     }
 
     /// Milliseconds until the next background attempt is allowed, if one is being held back.
@@ -130,6 +137,7 @@ impl Uploader {
             }
             match self.deliver(batch, report).await? {
                 None => self.on_success()?,
+                Some(Stop::ConsentChanged) => continue,
                 Some(Stop::Retry { after, reason }) => return self.on_retry(after, reason),
                 Some(Stop::Pause { reason }) => {
                     tracing::warn!(reason = %reason, "uploads paused; events are kept");
@@ -143,14 +151,19 @@ impl Uploader {
     }
 
     /// Leases the oldest messages that fit the batch's count and byte limits (at least one).
-    fn lease_batch(&self) -> Result<Vec<Encoded>> {
+    fn lease_batch(&mut self) -> Result<Vec<Encoded>> {
         let now = self.setup.clock.now_ms();
+        // Read the generation first: a change after this point is caught before the batch is sent.
+        self.leased_under = self.setup.consent.generation();
+        let consent = &self.setup.consent;
+        let excluded: Vec<String> =
+            self.storage.queued_purposes()?.into_iter().filter(|p| consent.is_allowed(p, now) != Some(true)).collect();
         // Long enough to outlive the request, short enough that a stuck lease recovers within this process.
         let lease_until = now + 2 * self.setup.retry.request_timeout.as_millis() as i64 + 10_000;
         let budget = self.setup.flush.max_batch_bytes;
         let mut used = wire::FRAME_OVERHEAD;
         let mut encoded = Vec::new();
-        self.storage.lease(now, lease_until, self.setup.flush.max_batch_events.max(1), |message| {
+        self.storage.lease_excluding(now, lease_until, self.setup.flush.max_batch_events.max(1), &excluded, |message| {
             let json = wire::encode_message(message);
             let cost = json.len() + 1;
             if !encoded.is_empty() && used + cost > budget {
@@ -168,7 +181,12 @@ impl Uploader {
     async fn deliver(&mut self, batch: Vec<Encoded>, report: &mut FlushReport) -> Result<Option<Stop>> {
         let mut parts = vec![batch];
         while let Some(mut part) = parts.pop() {
-            let verdict = self.attempt(&part).await?;
+            let Some(verdict) = self.attempt(&part).await? else {
+                // Rows purged by the change are gone; the rest go back to pending and are leased again.
+                let seqs: Vec<i64> = part.iter().map(|m| m.seq).collect();
+                self.release(&seqs, &parts)?;
+                return Ok(Some(Stop::ConsentChanged));
+            };
             let seqs: Vec<i64> = part.iter().map(|m| m.seq).collect();
             match verdict {
                 Verdict::Delivered { duplicates } => {
@@ -206,7 +224,9 @@ impl Uploader {
         Ok(None)
     }
 
-    async fn attempt(&self, part: &[Encoded]) -> Result<Verdict> {
+    /// One request; `None` when consent changed after the batch was leased (before sending: nothing was sent;
+    /// while in flight: the request was abandoned).
+    async fn attempt(&self, part: &[Encoded]) -> Result<Option<Verdict>> {
         let now = self.setup.clock.now_ms();
         let body = wire::batch_body(part.iter().map(|m| m.json.as_str()), now);
         let request = HttpRequest {
@@ -218,16 +238,33 @@ impl Uploader {
         };
         self.storage.add_counters(&[(Counter::UploadAttempts, 1)])?;
         let timeout = self.setup.retry.request_timeout;
-        let result = match tokio::time::timeout(timeout, self.setup.transport.send(request)).await {
-            Ok(result) => result,
-            Err(_) => Err(TransportError::Timeout),
+        let consent = &self.setup.consent;
+        let changed = consent.changed();
+        tokio::pin!(changed);
+        let send = {
+            // Commit to sending under the gate: a consent change is published either before (and this batch is
+            // leased again under it) or after (and the request in flight is abandoned).
+            let _gate = consent.gate();
+            if consent.generation() != self.leased_under {
+                return Ok(None);
+            }
+            changed.as_mut().enable();
+            tokio::time::timeout(timeout, self.setup.transport.send(request))
+        };
+        let result = tokio::select! {
+            biased;
+            _ = &mut changed => return Ok(None),
+            result = send => match result {
+                Ok(result) => result,
+                Err(_) => Err(TransportError::Timeout),
+            },
         };
         let verdict = policy::classify(&result, now, &self.setup.retry);
         if !matches!(verdict, Verdict::Delivered { .. }) {
             self.storage.add_counters(&[(Counter::UploadFailures, 1)])?;
         }
         tracing::debug!(messages = part.len(), status = result.as_ref().map(|r| r.status).ok(), "upload attempt");
-        Ok(verdict)
+        Ok(Some(verdict))
     }
 
     fn headers(&self) -> Vec<(String, String)> {

@@ -1,6 +1,10 @@
 //! `Footfall`, the one long-lived object an app holds. It wires the hand-off, the writer thread and the sync
 //! thread together; the constructor does no disk or network I/O on the caller's thread.
 
+mod consent;
+
+pub use consent::{ConsentLog, ConsentStatus, PurposeStatus};
+
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -13,6 +17,7 @@ use crate::clock::{Clock, Random, SeededRandom, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
+use crate::consent::view::ConsentView;
 use crate::ids::IdGenerator;
 use crate::listener::SdkListener;
 use crate::queue::handoff::Command;
@@ -31,6 +36,7 @@ pub struct Footfall {
     writer: Mutex<Option<JoinHandle<()>>>,
     clock: Arc<dyn Clock>,
     ids: IdGenerator,
+    consent: Arc<ConsentView>,
 }
 
 /// Sets up an instance with injected clock, randomness or transport (tests, custom HTTP stacks).
@@ -71,6 +77,7 @@ impl Builder {
         let (handoff, rx, shared) = Handoff::new(config.handoff.max_events, config.handoff.max_bytes);
         let handoff = Arc::new(handoff);
         let cell = Arc::new(StorageCell::default());
+        let consent = Arc::new(ConsentView::new(config.enforce_consent));
         let sync = match endpoint {
             Some(endpoint) => {
                 let transport = match transport {
@@ -87,6 +94,7 @@ impl Builder {
                     retry: config.retry,
                     limits: config.limits,
                     listener,
+                    consent: consent.clone(),
                 };
                 Some(SyncHandle::start(setup, cell.clone(), handoff.clone())?)
             }
@@ -104,13 +112,15 @@ impl Builder {
                     wake.notify_one();
                 }
             }),
+            consent: consent.clone(),
+            app_version: config.app_version.clone(),
         };
         let writer = Writer::new(setup, rx, shared, cell.clone());
         let thread = std::thread::Builder::new()
             .name("footfall-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| Error::Config(format!("cannot start the writer thread: {e}")))?;
-        Ok(Footfall { handoff, cell, sync, writer: Mutex::new(Some(thread)), clock, ids: IdGenerator::default() })
+        Ok(Footfall { handoff, cell, sync, writer: Mutex::new(Some(thread)), clock, ids: IdGenerator::default(), consent })
     }
 }
 
@@ -175,6 +185,11 @@ impl Footfall {
             return Err(self.cell.wait(Some(std::time::Duration::ZERO)).err().unwrap_or(Error::Closed));
         }
         let timestamp_ms = self.clock.now_ms();
+        // Refused here when the answer is known; until the log is read the writer judges before committing.
+        if self.consent.is_allowed(&purpose, timestamp_ms) == Some(false) {
+            self.handoff.shared.consent_refused.fetch_add(1, Ordering::Relaxed);
+            return Err(Error::ConsentDenied { purpose });
+        }
         let id = self.ids.next(timestamp_ms);
         self.handoff.send(PendingMessage { id, kind, name, payload, purpose, timestamp_ms, user_id })?;
         Ok(id)
@@ -210,7 +225,8 @@ impl Footfall {
 
     pub fn status(&self) -> Result<Status> {
         let storage = self.storage()?;
-        Status::collect(&storage, self.clock.now_ms(), self.handoff.shared.queue_full.load(Ordering::Relaxed))
+        let shared = &self.handoff.shared;
+        Status::collect(&storage, self.clock.now_ms(), shared.queue_full.load(Ordering::Relaxed), shared.consent_refused.load(Ordering::Relaxed))
     }
 
     /// The most recent dead letters, newest first.
@@ -250,5 +266,5 @@ impl Drop for Footfall {
 /// Status of the database in `data_dir` without starting an SDK instance (for tools).
 pub fn read_status(data_dir: &Path) -> Result<Status> {
     let storage = Storage::open(data_dir)?;
-    Status::collect(&storage, SystemClock::default().now_ms(), 0)
+    Status::collect(&storage, SystemClock::default().now_ms(), 0, 0)
 }

@@ -1,0 +1,108 @@
+//! The consent snapshot every path consults: `track()` on the app's thread, the writer before it commits, the
+//! uploader before it sends. Only the writer thread changes it, right after the change is durable, so a change is
+//! ordered with every append; the send gate orders it with every upload.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
+
+use tokio::sync::Notify;
+
+use super::policy::Policy;
+use super::purpose;
+use super::state::{ConsentState, Context};
+
+/// What gating decisions are made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub policy: Policy,
+    pub state: ConsentState,
+    pub context: Context,
+}
+
+impl Snapshot {
+    pub fn is_allowed(&self, purpose: &str, now_ms: i64) -> bool {
+        self.state.is_allowed(purpose, &self.policy, &self.context, now_ms)
+    }
+}
+
+pub struct ConsentView {
+    /// When false every purpose is allowed (see `Config::enforce_consent`); decisions are still logged.
+    enforce: bool,
+    snapshot: RwLock<Snapshot>,
+    /// False until the writer has read the log: until then `track()` cannot decide and the writer does.
+    loaded: AtomicBool,
+    /// Bumped by every change; an upload that leased under an older generation re-checks before it sends.
+    generation: AtomicU64,
+    /// Held while an upload commits to sending and while a change is published: one happens before the other.
+    send_gate: Mutex<()>,
+    /// Wakes an upload in flight so it can abandon a request whose contents a change may have denied.
+    changed: Notify,
+}
+
+impl ConsentView {
+    pub fn new(enforce: bool) -> Self {
+        ConsentView {
+            enforce,
+            snapshot: RwLock::new(Snapshot {
+                policy: Policy::built_in(),
+                state: ConsentState::default(),
+                context: Context::default(),
+            }),
+            loaded: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            send_gate: Mutex::new(()),
+            changed: Notify::new(),
+        }
+    }
+}
+
+impl ConsentView {
+    pub fn enforced(&self) -> bool {
+        self.enforce
+    }
+
+    /// The decision for `purpose`, or `None` while the log has not been read yet (essential is always allowed).
+    pub fn is_allowed(&self, purpose_id: &str, now_ms: i64) -> Option<bool> {
+        if !self.enforce || purpose::is_essential(purpose_id) {
+            return Some(true);
+        }
+        if !self.loaded.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.read().is_allowed(purpose_id, now_ms))
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.read().clone()
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    /// Publishes a new snapshot (writer thread only, after the change is durable).
+    pub(crate) fn publish(&self, snapshot: Snapshot) {
+        let _gate = self.gate();
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.loaded.store(true, Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn gate(&self) -> MutexGuard<'_, ()> {
+        self.send_gate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Resolves at the next published change (register before releasing the gate, so none is missed).
+    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
+        self.snapshot.read().unwrap_or_else(|p| p.into_inner())
+    }
+}

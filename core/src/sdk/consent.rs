@@ -1,0 +1,154 @@
+//! The consent API of [`Footfall`]: decisions, the prompt lifecycle, policy and context, status and proof.
+//! Every change goes through the writer thread, so it is ordered with the events tracked around it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Footfall;
+use crate::clock::rfc3339_ms;
+use crate::consent::policy::Policy;
+use crate::consent::purpose::{GoogleConsentMode, Jurisdiction, Mode};
+use crate::consent::record::{ConsentRecord, Method};
+use crate::consent::service::{self, ConsentChange, ConsentOutcome};
+use crate::consent::state::{Context, PromptNeed};
+use crate::consent::view::Snapshot;
+use crate::error::{Error, Result};
+
+/// Each purpose the policy declares (or the shopper decided), and what gating makes of it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurposeStatus {
+    pub id: String,
+    /// The gating decision now: what `track()` and the uploader apply.
+    pub allowed: bool,
+    /// The shopper's latest answer, if any (it may no longer count: see `decision_valid`).
+    pub decision: Option<bool>,
+    pub decided_at: Option<String>,
+    /// False when the answer predates a material change or is older than the maximum consent age.
+    pub decision_valid: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentStatus {
+    /// Whether this instance gates on consent (`Config::enforce_consent`).
+    pub enforced: bool,
+    pub policy_version: u32,
+    pub jurisdiction: Jurisdiction,
+    pub mode: Mode,
+    pub global_privacy_control: bool,
+    pub purposes: Vec<PurposeStatus>,
+    pub google_consent_mode: GoogleConsentMode,
+}
+
+/// The consent log and whether its hash chain verifies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentLog {
+    pub records: Vec<ConsentRecord>,
+    pub verified: bool,
+    /// Where verification failed.
+    pub problem: Option<String>,
+}
+
+impl Footfall {
+    /// Records the shopper's answers (purpose → granted). Once it returns the record is durable, events of the
+    /// purposes now denied are purged from the queue — in flight or not — and `track()` refuses new ones.
+    pub fn set_consent(&self, decisions: &[(&str, bool)], method: Method) -> Result<ConsentOutcome> {
+        let decisions: BTreeMap<String, bool> = decisions.iter().map(|(p, g)| (p.to_string(), *g)).collect();
+        self.change_consent(ConsentChange::Decide { decisions, method })
+    }
+
+    pub fn grant(&self, purposes: &[&str], method: Method) -> Result<ConsentOutcome> {
+        let decisions: Vec<(&str, bool)> = purposes.iter().map(|p| (*p, true)).collect();
+        self.set_consent(&decisions, method)
+    }
+
+    /// Denies or withdraws: as easy as granting, and effective at once (see [`Self::set_consent`]).
+    pub fn deny(&self, purposes: &[&str], method: Method) -> Result<ConsentOutcome> {
+        let decisions: Vec<(&str, bool)> = purposes.iter().map(|p| (*p, false)).collect();
+        self.set_consent(&decisions, method)
+    }
+
+    /// Call just before the prompt renders. It is logged, and it is never a decision: an app killed while the
+    /// prompt is visible has decided nothing.
+    pub fn prompt_shown(&self, prompt_id: &str) -> Result<()> {
+        self.change_consent(ConsentChange::PromptShown { prompt_id: prompt_id.to_string() }).map(|_| ())
+    }
+
+    /// The jurisdiction and Global Privacy Control signal, as the app determines them; they set the defaults.
+    pub fn set_consent_context(&self, context: Context) -> Result<ConsentOutcome> {
+        self.change_consent(ConsentChange::SetContext(context))
+    }
+
+    /// Applies a policy document (the body of `GET /v1/config`, or one the app bundles). An invalid document is
+    /// refused with the reason and the current policy stays.
+    pub fn apply_consent_policy(&self, remote_config_json: &[u8]) -> Result<ConsentOutcome> {
+        let policy = Policy::from_remote_config(remote_config_json).map_err(|e| Error::Config(e.to_string()))?;
+        self.change_consent(ConsentChange::ApplyPolicy(policy))
+    }
+
+    /// The prompt to show now, if any, and why (`no_decision`, `policy_material_change`, `expired`, …).
+    pub fn needs_prompt(&self) -> Result<PromptNeed> {
+        let snapshot = self.loaded_consent()?;
+        Ok(snapshot.state.needs_prompt(&snapshot.policy, self.clock.now_ms()))
+    }
+
+    /// Whether events of `purpose` are collected now.
+    pub fn is_allowed(&self, purpose: &str) -> Result<bool> {
+        self.storage()?;
+        Ok(self.consent.is_allowed(purpose, self.clock.now_ms()).unwrap_or(false))
+    }
+
+    pub fn consent_status(&self) -> Result<ConsentStatus> {
+        let snapshot = self.loaded_consent()?;
+        Ok(status_of(&snapshot, self.consent.enforced(), self.clock.now_ms()))
+    }
+
+    /// Every consent record, with the verification of the hash chain (tampering shows as `verified: false`).
+    pub fn consent_log(&self) -> Result<ConsentLog> {
+        let storage = self.storage()?;
+        let (records, verdict) = service::verified_log(&storage)?;
+        Ok(ConsentLog { records, verified: verdict.is_ok(), problem: verdict.err() })
+    }
+
+    fn change_consent(&self, change: ConsentChange) -> Result<ConsentOutcome> {
+        self.storage()?;
+        self.handoff.consent(change)
+    }
+
+    /// The snapshot once the writer has read the log (waits for the storage to open, like `status()`).
+    fn loaded_consent(&self) -> Result<Snapshot> {
+        self.storage()?;
+        // The writer publishes the log before it marks the storage ready.
+        Ok(self.consent.snapshot())
+    }
+}
+
+fn status_of(snapshot: &Snapshot, enforced: bool, now_ms: i64) -> ConsentStatus {
+    let mut ids: Vec<&str> = snapshot.policy.purposes.iter().map(|d| d.id.as_str()).collect();
+    ids.extend(snapshot.state.decisions.keys().map(String::as_str));
+    ids.sort_unstable();
+    ids.dedup();
+    let need = snapshot.state.needs_prompt(&snapshot.policy, now_ms);
+    let purposes = ids
+        .into_iter()
+        .map(|id| {
+            let decision = snapshot.state.decisions.get(id);
+            PurposeStatus {
+                id: id.to_string(),
+                allowed: snapshot.is_allowed(id, now_ms),
+                decision: decision.map(|d| d.granted),
+                decided_at: decision.map(|d| rfc3339_ms(d.timestamp_ms)),
+                decision_valid: decision.is_some() && !need.purposes.iter().any(|p| p == id),
+            }
+        })
+        .collect();
+    ConsentStatus {
+        enforced,
+        policy_version: snapshot.policy.policy_version,
+        jurisdiction: snapshot.context.jurisdiction,
+        mode: snapshot.context.jurisdiction.mode(),
+        global_privacy_control: snapshot.context.global_privacy_control,
+        purposes,
+        google_consent_mode: GoogleConsentMode::from_decisions(|p| snapshot.is_allowed(p, now_ms)),
+    }
+}
