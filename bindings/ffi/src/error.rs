@@ -21,6 +21,9 @@ pub enum FootfallError {
     /// The network or the server failed. Foreign transports throw this for failures below HTTP.
     #[error("network: {reason}")]
     Network { reason: String },
+    /// The shopper has not allowed this purpose; nothing was recorded (counted in the status).
+    #[error("consent for purpose '{purpose}' is not given; the event was not recorded")]
+    ConsentDenied { purpose: String },
     /// The SDK instance was closed.
     #[error("the SDK is closed")]
     Closed,
@@ -37,6 +40,7 @@ impl From<Error> for FootfallError {
             Error::Config(reason) => FootfallError::Config { reason },
             Error::Storage { message, retryable } => FootfallError::Storage { reason: message, retryable },
             Error::Network(reason) => FootfallError::Network { reason },
+            Error::ConsentDenied { purpose } => FootfallError::ConsentDenied { purpose },
             Error::Closed => FootfallError::Closed,
         }
     }

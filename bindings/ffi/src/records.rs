@@ -40,6 +40,10 @@ pub struct Status {
     pub upload_failures: i64,
     pub retries: i64,
     pub queue_full_rejections: i64,
+    /// Events refused because their purpose was not allowed.
+    pub consent_refused: i64,
+    /// Queued events deleted because consent for their purpose was withdrawn.
+    pub purged_by_consent: i64,
     pub storage_recoveries: i64,
     pub storage_errors: i64,
     pub last_error: Option<String>,
@@ -107,6 +111,8 @@ impl From<footfall_core::Status> for Status {
             upload_failures: saturate(s.upload_failures),
             retries: saturate(s.retries),
             queue_full_rejections: saturate(s.queue_full_rejections),
+            consent_refused: saturate(s.consent_refused),
+            purged_by_consent: saturate(s.purged_by_consent),
             storage_recoveries: saturate(s.storage_recoveries),
             storage_errors: saturate(s.storage_errors),
             last_error: s.last_error,

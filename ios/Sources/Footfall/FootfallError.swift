@@ -30,6 +30,10 @@ public enum FootfallError: Error, Equatable, Hashable, Sendable {
     /// answer came.
     case network(reason: String)
 
+    /// The shopper has not allowed `purpose`; nothing was recorded (counted in ``Status``). Expected whenever
+    /// consent is denied, not a bug.
+    case consentDenied(purpose: String)
+
     /// The instance was closed; create a new one to record more.
     case closed
 
@@ -51,6 +55,8 @@ extension FootfallError: LocalizedError, CustomStringConvertible {
             return "storage: \(reason)"
         case .network(let reason):
             return "network: \(reason)"
+        case .consentDenied(let purpose):
+            return "consent for purpose '\(purpose)' is not given; the event was not recorded"
         case .closed:
             return "the SDK is closed"
         case .internal(let reason):
@@ -78,6 +84,8 @@ extension FootfallError {
             self = .storage(reason: reason, retryable: retryable)
         case .Network(let reason):
             self = .network(reason: reason)
+        case .ConsentDenied(let purpose):
+            self = .consentDenied(purpose: purpose)
         case .Closed:
             self = .closed
         case .Callback(let reason):

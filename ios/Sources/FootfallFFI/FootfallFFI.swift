@@ -2229,6 +2229,14 @@ public struct Status: Equatable, Hashable {
     public let uploadFailures: Int64
     public let retries: Int64
     public let queueFullRejections: Int64
+    /**
+     * Events refused because their purpose was not allowed.
+     */
+    public let consentRefused: Int64
+    /**
+     * Queued events deleted because consent for their purpose was withdrawn.
+     */
+    public let purgedByConsent: Int64
     public let storageRecoveries: Int64
     public let storageErrors: Int64
     public let lastError: String?
@@ -2243,7 +2251,13 @@ public struct Status: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(pending: Int64, inFlight: Int64, deadLettered: Int64, evicted: Evicted, bytesOnDisk: Int64, queuedBytes: Int64, tracked: Int64, delivered: Int64, duplicatesReported: Int64, uploadAttempts: Int64, uploadFailures: Int64, retries: Int64, queueFullRejections: Int64, storageRecoveries: Int64, storageErrors: Int64, lastError: String?, 
+    public init(pending: Int64, inFlight: Int64, deadLettered: Int64, evicted: Evicted, bytesOnDisk: Int64, queuedBytes: Int64, tracked: Int64, delivered: Int64, duplicatesReported: Int64, uploadAttempts: Int64, uploadFailures: Int64, retries: Int64, queueFullRejections: Int64, 
+        /**
+         * Events refused because their purpose was not allowed.
+         */consentRefused: Int64, 
+        /**
+         * Queued events deleted because consent for their purpose was withdrawn.
+         */purgedByConsent: Int64, storageRecoveries: Int64, storageErrors: Int64, lastError: String?, 
         /**
          * RFC 3339.
          */lastErrorAt: String?, 
@@ -2263,6 +2277,8 @@ public struct Status: Equatable, Hashable {
         self.uploadFailures = uploadFailures
         self.retries = retries
         self.queueFullRejections = queueFullRejections
+        self.consentRefused = consentRefused
+        self.purgedByConsent = purgedByConsent
         self.storageRecoveries = storageRecoveries
         self.storageErrors = storageErrors
         self.lastError = lastError
@@ -2299,6 +2315,8 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
                 uploadFailures: FfiConverterInt64.read(from: &buf), 
                 retries: FfiConverterInt64.read(from: &buf), 
                 queueFullRejections: FfiConverterInt64.read(from: &buf), 
+                consentRefused: FfiConverterInt64.read(from: &buf), 
+                purgedByConsent: FfiConverterInt64.read(from: &buf), 
                 storageRecoveries: FfiConverterInt64.read(from: &buf), 
                 storageErrors: FfiConverterInt64.read(from: &buf), 
                 lastError: FfiConverterOptionString.read(from: &buf), 
@@ -2321,6 +2339,8 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
         FfiConverterInt64.write(value.uploadFailures, into: &buf)
         FfiConverterInt64.write(value.retries, into: &buf)
         FfiConverterInt64.write(value.queueFullRejections, into: &buf)
+        FfiConverterInt64.write(value.consentRefused, into: &buf)
+        FfiConverterInt64.write(value.purgedByConsent, into: &buf)
         FfiConverterInt64.write(value.storageRecoveries, into: &buf)
         FfiConverterInt64.write(value.storageErrors, into: &buf)
         FfiConverterOptionString.write(value.lastError, into: &buf)
@@ -2536,6 +2556,11 @@ enum FootfallError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Network(reason: String
     )
     /**
+     * The shopper has not allowed this purpose; nothing was recorded (counted in the status).
+     */
+    case ConsentDenied(purpose: String
+    )
+    /**
      * The SDK instance was closed.
      */
     case Closed
@@ -2587,8 +2612,11 @@ public struct FfiConverterTypeFootfallError: FfiConverterRustBuffer {
         case 5: return .Network(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Closed
-        case 7: return .Callback(
+        case 6: return .ConsentDenied(
+            purpose: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .Closed
+        case 8: return .Callback(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -2628,12 +2656,17 @@ public struct FfiConverterTypeFootfallError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case .Closed:
+        case let .ConsentDenied(purpose):
             writeInt(&buf, Int32(6))
+            FfiConverterString.write(purpose, into: &buf)
+            
+        
+        case .Closed:
+            writeInt(&buf, Int32(7))
         
         
         case let .Callback(reason):
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(8))
             FfiConverterString.write(reason, into: &buf)
             
         }

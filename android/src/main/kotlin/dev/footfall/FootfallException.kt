@@ -25,6 +25,11 @@ sealed class FootfallException(message: String, cause: Throwable? = null) : Exce
     /** The network or the server failed; data is kept and retried. */
     class Network(message: String, cause: Throwable? = null) : FootfallException(message, cause)
 
+    /** The shopper has not allowed [purpose]; nothing was recorded (counted in [Status]). Not a bug: expected
+     *  whenever consent is denied. */
+    class ConsentDenied(val purpose: String, cause: Throwable? = null) :
+        FootfallException("consent for purpose '$purpose' is not given; the event was not recorded", cause)
+
     /** The instance was closed; create a new one to record more. */
     class Closed(cause: Throwable? = null) : FootfallException("the SDK is closed", cause)
 
@@ -51,6 +56,7 @@ internal fun FfiException.toFootfallException(): FootfallException = when (this)
     is FfiException.Config -> FootfallException.Config(reason, this)
     is FfiException.Storage -> FootfallException.Storage(reason, retryable, this)
     is FfiException.Network -> FootfallException.Network(reason, this)
+    is FfiException.ConsentDenied -> FootfallException.ConsentDenied(purpose, this)
     is FfiException.Closed -> FootfallException.Closed(this)
     is FfiException.Callback -> FootfallException.Internal("an app callback failed: $reason", this)
 }
