@@ -25,6 +25,9 @@ pub struct Config {
     /// Gate collection and upload on consent (default deny). Off by default only while the consent work is
     /// landing — the CLI, the demo and the bindings move to it next, and then this default becomes `true`.
     pub enforce_consent: bool,
+    /// Fetch the consent policy (`GET /v1/config`) at start-up and this often. `None` (for now the default, like
+    /// `enforce_consent`): only when the app calls `refresh_consent_policy()`.
+    pub consent_refresh_interval: Option<Duration>,
 }
 
 impl Config {
@@ -41,6 +44,7 @@ impl Config {
             extra_root_certs_pem: Vec::new(),
             app_version: String::new(),
             enforce_consent: false,
+            consent_refresh_interval: None,
         }
     }
 

@@ -269,3 +269,63 @@ fn events_tracked_before_the_log_is_read_are_judged_by_the_writer() {
     assert_eq!(sdk.status().unwrap().consent_refused, 1);
     assert_eq!(sdk.status().unwrap().pending, 0);
 }
+
+/// Serves `GET /v1/config` from a document the test edits, with ETag / If-None-Match like a real backend.
+struct ConfigServer {
+    document: Mutex<String>,
+    requests: Mutex<Vec<(String, Option<String>)>>,
+}
+
+#[async_trait::async_trait]
+impl HttpTransport for ConfigServer {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let if_none_match = request.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("if-none-match")).map(|(_, v)| v.clone());
+        self.requests.lock().unwrap().push((format!("{} {}", request.method, request.url), if_none_match.clone()));
+        let document = self.document.lock().unwrap().clone();
+        let etag = format!("\"{}\"", document.len() * 31 + document.bytes().map(usize::from).sum::<usize>());
+        if if_none_match.as_deref() == Some(etag.as_str()) {
+            return Ok(HttpResponse { status: 304, headers: vec![("ETag".into(), etag)], body: vec![] });
+        }
+        Ok(HttpResponse { status: 200, headers: vec![("ETag".into(), etag)], body: document.into_bytes() })
+    }
+}
+
+#[test]
+fn toggling_a_prompt_or_bumping_the_policy_on_the_server_changes_needs_prompt_on_the_next_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = |version: u32, enabled: bool, marketing_changed: u32| {
+        format!(
+            r#"{{"consent":{{"policyVersion":{version},"purposes":[{{"id":"analytics"}},{{"id":"marketing","materialChangeVersion":{marketing_changed}}}],
+            "prompts":[{{"id":"main","enabled":{enabled},"purposes":["analytics","marketing"]}}]}}}}"#
+        )
+    };
+    let server = Arc::new(ConfigServer { document: Mutex::new(doc(1, false, 0)), requests: Mutex::new(Vec::new()) });
+    let sdk = footfall_core::Footfall::builder(enforcing(dir.path())).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+
+    let refreshed = sdk.refresh_consent_policy().unwrap();
+    assert_eq!((refreshed.changed, refreshed.policy_version), (true, Some(1)));
+    assert_eq!(sdk.needs_prompt().unwrap().reason, Reason::PromptDisabled);
+    // Unchanged on the server: a 304, nothing re-applied.
+    assert!(!sdk.refresh_consent_policy().unwrap().changed);
+    assert!(server.requests.lock().unwrap()[1].1.is_some(), "the cached ETag is sent back");
+    assert!(server.requests.lock().unwrap()[0].0.ends_with("GET https://collector.test/v1/config"));
+
+    // The product team switches the prompt on.
+    *server.document.lock().unwrap() = doc(1, true, 0);
+    sdk.refresh_consent_policy().unwrap();
+    let need = sdk.needs_prompt().unwrap();
+    assert_eq!((need.prompt.as_deref(), need.reason), (Some("main"), Reason::NoDecision));
+    sdk.set_consent(&[("analytics", true), ("marketing", true)], Method::Prompt { prompt_id: "main".into() }).unwrap();
+    assert_eq!(sdk.needs_prompt().unwrap().reason, Reason::UpToDate);
+
+    // ... then bumps the policy with a material change to marketing.
+    *server.document.lock().unwrap() = doc(2, true, 2);
+    assert_eq!(sdk.refresh_consent_policy().unwrap().policy_version, Some(2));
+    assert_eq!(sdk.needs_prompt().unwrap().reason, Reason::PolicyMaterialChange);
+    assert!(!sdk.is_allowed("marketing").unwrap() && sdk.is_allowed("analytics").unwrap());
+
+    // A broken document is refused and the policy in force stays.
+    *server.document.lock().unwrap() = "{\"consent\":".into();
+    assert!(sdk.refresh_consent_policy().is_err());
+    assert_eq!(sdk.consent_status().unwrap().policy_version, 2);
+}

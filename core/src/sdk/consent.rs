@@ -14,6 +14,7 @@ use crate::consent::service::{self, ConsentChange, ConsentOutcome};
 use crate::consent::state::{Context, PromptNeed};
 use crate::consent::view::Snapshot;
 use crate::error::{Error, Result};
+use crate::sync::PolicyRefresh;
 
 /// Each purpose the policy declares (or the shopper decided), and what gating makes of it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,6 +85,15 @@ impl Footfall {
     pub fn apply_consent_policy(&self, remote_config_json: &[u8]) -> Result<ConsentOutcome> {
         let policy = Policy::from_remote_config(remote_config_json).map_err(|e| Error::Config(e.to_string()))?;
         self.change_consent(ConsentChange::ApplyPolicy(policy))
+    }
+
+    /// Fetches the consent policy from the endpoint now (`GET /v1/config`, with the cached ETag) and applies it.
+    /// On any failure the current policy stays and the reason is returned.
+    pub fn refresh_consent_policy(&self) -> Result<PolicyRefresh> {
+        let sync = self.sync()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        sync.refresh_config(tx);
+        rx.recv().map_err(|_| Error::Closed)?
     }
 
     /// The prompt to show now, if any, and why (`no_decision`, `policy_material_change`, `expired`, …).

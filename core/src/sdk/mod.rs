@@ -95,6 +95,7 @@ impl Builder {
                     limits: config.limits,
                     listener,
                     consent: consent.clone(),
+                    config_refresh: config.consent_refresh_interval,
                 };
                 Some(SyncHandle::start(setup, cell.clone(), handoff.clone())?)
             }

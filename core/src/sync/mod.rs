@@ -3,6 +3,7 @@
 
 pub mod endpoint;
 pub mod policy;
+pub mod remote_config;
 #[cfg(feature = "reqwest-transport")]
 pub mod reqwest_transport;
 pub(crate) mod scheduler;
@@ -11,5 +12,6 @@ pub(crate) mod uploader;
 pub mod wire;
 
 pub use endpoint::Endpoint;
+pub use remote_config::PolicyRefresh;
 pub use transport::{HttpRequest, HttpResponse, HttpTransport, TransportError};
 pub use uploader::{FlushOutcome, FlushReport};

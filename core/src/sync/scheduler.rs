@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
+use super::remote_config::{self, PolicyRefresh};
 use super::uploader::{FlushReport, Uploader, UploaderSetup};
 use crate::error::{Error, Result};
 use crate::listener::{self, SdkListener};
@@ -26,8 +27,12 @@ impl Reply {
     }
 }
 
+/// Where the answer to an explicit policy refresh goes.
+pub(crate) type RefreshReply = std::sync::mpsc::Sender<Result<PolicyRefresh>>;
+
 pub(crate) struct SyncHandle {
     flushes: mpsc::UnboundedSender<Reply>,
+    refreshes: mpsc::UnboundedSender<RefreshReply>,
     wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
     thread: std::sync::Mutex<Option<JoinHandle<()>>>,
@@ -36,18 +41,20 @@ pub(crate) struct SyncHandle {
 impl SyncHandle {
     pub fn start(setup: UploaderSetup, cell: Arc<StorageCell>, handoff: Arc<Handoff>) -> Result<SyncHandle> {
         let (flushes, flush_rx) = mpsc::unbounded_channel();
+        let (refreshes, refresh_rx) = mpsc::unbounded_channel();
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Config(format!("cannot start the sync runtime: {e}")))?;
-        let loop_state = SyncLoop { setup: Some(setup), cell, handoff, flush_rx, wake: wake.clone(), shutdown: shutdown_rx };
+        let loop_state =
+            SyncLoop { setup: Some(setup), cell, handoff, flush_rx, refresh_rx, wake: wake.clone(), shutdown: shutdown_rx };
         let thread = std::thread::Builder::new()
             .name("footfall-sync".into())
             .spawn(move || runtime.block_on(loop_state.run()))
             .map_err(|e| Error::Config(format!("cannot start the sync thread: {e}")))?;
-        Ok(SyncHandle { flushes, wake, shutdown, thread: std::sync::Mutex::new(Some(thread)) })
+        Ok(SyncHandle { flushes, refreshes, wake, shutdown, thread: std::sync::Mutex::new(Some(thread)) })
     }
 
     /// The trigger the writer pulls when enough events are durable (coalesced with any pending one).
@@ -58,6 +65,13 @@ impl SyncHandle {
     pub fn flush(&self, reply: Reply) {
         if let Err(mpsc::error::SendError(reply)) = self.flushes.send(reply) {
             reply.send(Err(Error::Closed));
+        }
+    }
+
+    /// Fetches the consent policy on the sync thread (after any pass in progress).
+    pub fn refresh_config(&self, reply: RefreshReply) {
+        if let Err(mpsc::error::SendError(reply)) = self.refreshes.send(reply) {
+            let _ = reply.send(Err(Error::Closed));
         }
     }
 
@@ -75,6 +89,7 @@ struct SyncLoop {
     cell: Arc<StorageCell>,
     handoff: Arc<Handoff>,
     flush_rx: mpsc::UnboundedReceiver<Reply>,
+    refresh_rx: mpsc::UnboundedReceiver<RefreshReply>,
     wake: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
 }
@@ -102,6 +117,9 @@ impl SyncLoop {
             self.wake.notify_one();
         }
         let mut next_tick = tokio::time::Instant::now() + policy.interval;
+        let refresh_every = uploader.setup().config_refresh;
+        // At start-up, then every `refresh_every`.
+        let mut next_refresh = tokio::time::Instant::now();
         loop {
             let retry_due = uploader.retry_in_ms().map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
             let deadline = match retry_due {
@@ -132,6 +150,20 @@ impl SyncLoop {
                     }
                     None => break,
                 },
+                reply = self.refresh_rx.recv() => {
+                    if let Some(reply) = reply {
+                        let refreshed = remote_config::refresh(uploader.setup(), &storage, &self.handoff).await;
+                        let _ = reply.send(refreshed);
+                    }
+                    false
+                }
+                _ = tokio::time::sleep_until(next_refresh), if refresh_every.is_some() => {
+                    next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
+                    if let Err(e) = remote_config::refresh(uploader.setup(), &storage, &self.handoff).await {
+                        tracing::info!(error = %e, "consent policy not refreshed; keeping the current one");
+                    }
+                    false
+                }
                 _ = self.wake.notified(), if policy.automatic => true,
                 _ = tokio::time::sleep_until(deadline), if policy.automatic => {
                     next_tick = tokio::time::Instant::now() + policy.interval;

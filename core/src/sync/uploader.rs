@@ -54,6 +54,27 @@ pub(crate) struct UploaderSetup {
     pub listener: Option<Arc<dyn SdkListener>>,
     /// Nothing of a purpose that is not allowed at the moment of sending leaves the device.
     pub consent: Arc<ConsentView>,
+    /// How often the consent policy is fetched (and at start-up); `None`: only when the app asks.
+    pub config_refresh: Option<Duration>,
+}
+
+impl UploaderSetup {
+    /// Headers every request carries: protocol version, user agent, credentials.
+    pub(crate) fn common_headers(&self) -> Vec<(String, String)> {
+        use base64::Engine;
+        let mut headers = vec![
+            ("X-Footfall-Protocol".to_string(), wire::PROTOCOL_VERSION.to_string()),
+            (
+                "User-Agent".to_string(),
+                format!("{}/{} ({})", wire::LIBRARY_NAME, wire::LIBRARY_VERSION, std::env::consts::OS),
+            ),
+        ];
+        if let Some(key) = &self.api_key {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+            headers.push(("Authorization".to_string(), format!("Basic {token}")));
+        }
+        headers
+    }
 }
 
 pub(crate) struct Uploader {
@@ -96,6 +117,10 @@ impl Uploader {
 
     pub fn is_paused(&self) -> bool {
         self.paused.is_some()
+    }
+
+    pub fn setup(&self) -> &UploaderSetup {
+        &self.setup
     }
 
     /// What the passes since the last call did (emptied by the call).
@@ -268,22 +293,14 @@ impl Uploader {
     }
 
     fn headers(&self) -> Vec<(String, String)> {
-        use base64::Engine;
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("Content-Encoding".to_string(), "gzip".to_string()),
-            ("X-Footfall-Protocol".to_string(), wire::PROTOCOL_VERSION.to_string()),
-            (
-                "User-Agent".to_string(),
-                format!("{}/{} ({})", wire::LIBRARY_NAME, wire::LIBRARY_VERSION, std::env::consts::OS),
-            ),
         ];
-        if let Some(key) = &self.setup.api_key {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
-            headers.push(("Authorization".to_string(), format!("Basic {token}")));
-        }
+        headers.extend(self.setup.common_headers());
         headers
     }
+
 
     fn release(&self, current: &[i64], waiting: &[Vec<Encoded>]) -> Result<()> {
         let mut seqs = current.to_vec();
