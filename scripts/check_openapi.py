@@ -3,10 +3,14 @@
 
 1. The document is valid OpenAPI; its examples (and the JSON blocks of docs/protocol.md marked `schema=Name`)
    validate against their schemas; its limits, defaults and status table agree with the Rust sources.
+   Consent records in examples carry hashes that verify under the documented canonical form; the stable
+   operations the SDK sends (`x-footfall-sdk-support: sent`) are exactly those whose path the core names.
 2. The real SDK (`footfall track` + `footfall flush`) uploads to a capture server on 127.0.0.1: every request
    must match the documented method, path, headers and body schema, and carry no undocumented field or header.
 3. The reference collector (`footfall collector serve`) answers each documented case with the documented
-   status, headers and body schema.
+   status, headers and body schema: batches, the config file with ETag/304 and live edits, consent records
+   (sealed here from the documented canonical form, so the document, this script and the collector agree),
+   tampered records, deletion requests, and injected faults on every endpoint.
 
 Exits non-zero with a message naming the mismatch. Needs: openapi-spec-validator, jsonschema, pyyaml and the
 built CLI (`cargo build -p footfall-cli`; override the binary with FOOTFALL_BIN).
@@ -17,6 +21,7 @@ from __future__ import annotations
 import base64
 import copy
 import gzip
+import hashlib
 import json
 import os
 import queue
@@ -38,12 +43,17 @@ SPEC_PATH = ROOT / "docs" / "openapi.yaml"
 PROTOCOL_MD = ROOT / "docs" / "protocol.md"
 BASE_URI = "urn:footfall:openapi"
 BATCH = ("/v1/batch", "post")
+CONFIG = ("/v1/config", "get")
+RECORDS = ("/v1/consent-records", "post")
+DELETION = ("/v1/rights/deletion", "post")
+STABLE = {BATCH, CONFIG, RECORDS, DELETION}
+ESSENTIAL = (RECORDS, DELETION)  # the essential lane: the status table of POST /v1/batch
 ACTIONS = {"deliver", "bisect", "split", "retry", "pause"}
+CONFIG_ACTIONS = {"apply", "keep"}
+SDK_SUPPORT = {"sent", "lands-with-consent-work"}
+GENESIS = "0" * 64
 VERDICT_ACTION = {"Delivered": "deliver", "Rejected": "bisect", "TooLarge": "split", "Retry": "retry", "Pause": "pause"}
 RESERVED = {
-    ("/v1/config", "get"),
-    ("/v1/consent-records", "post"),
-    ("/v1/rights/deletion", "post"),
     ("/v1/wallet/changes", "get"),
     ("/v1/wallet/redemptions", "post"),
     ("/v1/proximity/registry", "get"),
@@ -204,6 +214,44 @@ def check_v7_time(message_id: str, timestamp: str, what: str) -> None:
         fail(f"{what}: messageId {message_id} encodes {id_ms} ms but timestamp {timestamp} is {epoch_ms(timestamp)} ms")
 
 
+def record_order(doc: dict) -> list[str]:
+    return doc["components"]["schemas"]["ConsentRecord"]["x-footfall-canonical-order"]
+
+
+def canonical_record(doc: dict, record: dict) -> bytes:
+    """The documented canonical JSON of a consent record (openapi.yaml ConsentRecord), `hash` set to ""."""
+    ordered = {}
+    for key in record_order(doc):
+        value = record[key]
+        if key == "decisions":
+            value = dict(sorted(value.items()))
+        elif key == "method":
+            value = {"kind": value["kind"], **{k: v for k, v in value.items() if k != "kind"}}
+        elif key == "hash":
+            value = ""
+        ordered[key] = value
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def seal(doc: dict, record: dict, prev_hash: str) -> dict:
+    record = {**record, "prev_hash": prev_hash, "hash": ""}
+    record["hash"] = hashlib.sha256(canonical_record(doc, record)).hexdigest()
+    return record
+
+
+def check_record_hashes(doc: dict, body, what: str, from_genesis: bool = False) -> None:
+    """Every record of a ConsentRecordBatch verifies, and consecutive records of one subject are linked."""
+    records = body.get("records", []) if isinstance(body, dict) else []
+    for i, record in enumerate(records):
+        want = hashlib.sha256(canonical_record(doc, record)).hexdigest()
+        if record["hash"] != want:
+            fail(f"{what}: $.records[{i}] ({record['record_id']}) has hash {record['hash']}, the documented canonical form gives {want}")
+        if i > 0 and record["subject_id"] == records[i - 1]["subject_id"] and record["prev_hash"] != records[i - 1]["hash"]:
+            fail(f"{what}: $.records[{i}].prev_hash is not the hash of the record before it")
+    if from_genesis and records and records[0]["prev_hash"] != GENESIS:
+        fail(f"{what}: the chain should start from the genesis hash (64 zeros)")
+
+
 def response_for(doc: dict, path: str, method: str, status: int) -> tuple[str, str, dict]:
     """(operation method, response key, response) documenting `status` for `method path`. A method the path does
     not have is documented by the path's `405` response."""
@@ -248,6 +296,14 @@ def load_spec() -> dict:
     return doc
 
 
+def documented_action(doc: dict, responses: dict, status: int):
+    """The x-footfall-sdk-action of the response that documents `status` (exact, then NXX, then default)."""
+    for key in (str(status), f"{status // 100}XX", "default"):
+        if key in responses:
+            return resolve(doc, responses[key]).get("x-footfall-sdk-action")
+    return None
+
+
 def check_document(doc: dict, schemas: Schemas, strict: Schemas) -> None:
     try:
         validate_openapi(doc)
@@ -265,27 +321,47 @@ def check_document(doc: dict, schemas: Schemas, strict: Schemas) -> None:
     unknown = {k: v for k, v in operations.items() if v not in ("stable", "reserved", "reference-collector-only")}
     if unknown:
         fail(f"operations without a valid x-footfall-status: {unknown}")
-    if stable != {BATCH}:
-        fail(f"the SDK sends exactly POST /v1/batch today; x-footfall-status: stable is on {sorted(stable)}")
+    if stable != STABLE:
+        fail(f"stable operations differ: missing {sorted(STABLE - stable)}, unexpected {sorted(stable - STABLE)}")
     if reserved != RESERVED:
         fail(f"reserved endpoints differ: missing {sorted(RESERVED - reserved)}, unexpected {sorted(reserved - RESERVED)}")
     for path, method in reserved:
         op = doc["paths"][path][method]
         if "reserved" not in op.get("summary", "").lower() or "not yet sent by the sdk" not in op.get("description", "").lower():
             fail(f"{method.upper()} {path}: summary and description must say it is reserved, not yet sent by the SDK")
+    for path, method in sorted(stable):
+        op = doc["paths"][path][method]
+        support = op.get("x-footfall-sdk-support")
+        if support not in SDK_SUPPORT:
+            fail(f"{method.upper()} {path}: x-footfall-sdk-support {support!r} is not one of {sorted(SDK_SUPPORT)}")
+        if support != "sent" and "lands with the consent work" not in op.get("description", "").lower():
+            fail(f"{method.upper()} {path}: the SDK does not send it yet, so its description must say it lands with the consent work")
+        if "reserved" in op.get("summary", "").lower():
+            fail(f"{method.upper()} {path} is stable but its summary still says reserved")
     if ("/healthz", "get") not in operations:
         fail("GET /healthz of the reference collector is not documented")
-    passed(f"operations: POST /v1/batch stable, {len(reserved)} reserved, GET /healthz collector-only")
+    pending = sorted(f"{m.upper()} {p}" for p, m in stable if doc["paths"][p][m]["x-footfall-sdk-support"] != "sent")
+    passed(f"operations: {len(stable)} stable ({', '.join(pending)} landing with the consent work), {len(reserved)} reserved, GET /healthz collector-only")
 
-    for key, response in batch_op(doc)["responses"].items():
-        action = resolve(doc, response).get("x-footfall-sdk-action")
-        if action not in ACTIONS:
-            fail(f"POST /v1/batch response {key}: x-footfall-sdk-action {action!r} is not one of {sorted(ACTIONS)}")
+    for path, method in sorted(stable):
+        allowed = CONFIG_ACTIONS if (path, method) == CONFIG else ACTIONS
+        for key, response in doc["paths"][path][method]["responses"].items():
+            action = resolve(doc, response).get("x-footfall-sdk-action")
+            if action not in allowed:
+                fail(f"{method.upper()} {path} response {key}: x-footfall-sdk-action {action!r} is not one of {sorted(allowed)}")
+    # The essential lane is retried with the batch status table, status for status.
+    for path, method in ESSENTIAL:
+        for status in range(100, 600):
+            mine = documented_action(doc, doc["paths"][path][method]["responses"], status)
+            theirs = documented_action(doc, batch_op(doc)["responses"], status)
+            if mine != theirs:
+                fail(f"{method.upper()} {path}: status {status} is documented as {mine}, POST /v1/batch as {theirs} (the essential lane uses the batch table)")
     schemes = doc["components"]["securitySchemes"]
     if schemes.get("basicAuth", {}).get("type") != "http" or schemes["basicAuth"].get("scheme") != "basic":
         fail("securitySchemes.basicAuth must be HTTP basic")
-    if {"basicAuth": []} not in (batch_op(doc).get("security") or doc.get("security") or []):
-        fail("POST /v1/batch must require basicAuth")
+    for path, method in sorted(stable):
+        if {"basicAuth": []} not in (doc["paths"][path][method].get("security") or doc.get("security") or []):
+            fail(f"{method.upper()} {path} must require basicAuth")
 
     # Every example in the document validates against the schema next to it (request bodies strictly).
     count = 0
@@ -305,8 +381,12 @@ def check_document(doc: dict, schemas: Schemas, strict: Schemas) -> None:
                         what = f"example {name!r} of {method.upper()} {path} {where}"
                         if (path, method) == BATCH and where == "requestBody":
                             check_batch_body(strict, doc, value, what)
+                        elif where == "requestBody":
+                            strict.check(pointer(*base, "content", media, "schema"), value, what + " (undocumented fields count)")
                         else:
                             schemas.check(pointer(*base, "content", media, "schema"), value, what)
+                        if (path, method) == RECORDS and where == "requestBody":
+                            check_record_hashes(doc, value, what, from_genesis=True)
                         count += 1
     for name, schema in doc["components"]["schemas"].items():
         for i, value in enumerate(schema.get("examples", [])):
@@ -331,9 +411,10 @@ def check_document(doc: dict, schemas: Schemas, strict: Schemas) -> None:
         if name == "BatchRequest":
             check_batch_body(strict, doc, value, f"protocol.md block schema={name}")
         else:
-            (strict if name in ("TrackMessage", "IdentifyMessage") else schemas).check(
-                pointer("components", "schemas", name), value, f"protocol.md block schema={name}"
-            )
+            exhaustive = doc["components"]["schemas"].get(name, {}).get("x-footfall-exhaustive") is True
+            (strict if exhaustive else schemas).check(pointer("components", "schemas", name), value, f"protocol.md block schema={name}")
+        if name == "ConsentRecordBatch":
+            check_record_hashes(doc, value, f"protocol.md block schema={name}", from_genesis=True)
     passed(f"{len(blocks)} JSON examples in protocol.md validate against openapi.yaml")
 
 
@@ -468,9 +549,89 @@ def check_sources(doc: dict) -> None:
     same(resolve(doc, comp["parameters"]["ProtocolVersion"])["x-footfall-sdk-value"], rust_const(text, "PROTOCOL_VERSION", rel), "protocol version")
     same(schemas["Library"]["properties"]["name"]["const"], rust_const(text, "LIBRARY_NAME", rel), "library name")
 
+    # Which stable operations the SDK sends: those whose path the core names as a string literal in code.
+    named = core_paths()
+    for path, method in sorted(STABLE):
+        support = doc["paths"][path][method].get("x-footfall-sdk-support")
+        if (path in named) != (support == "sent"):
+            where = f" ({', '.join(named[path])})" if path in named else ""
+            mismatches.append(
+                f"{method.upper()} {path}: x-footfall-sdk-support is {support!r} but the core "
+                f"{'names' if path in named else 'does not name'} the path{where}; update openapi.yaml and protocol.md"
+            )
+
+    # The consent record: members, order and values exactly as record.rs serializes them.
+    rel = "core/src/consent/record.rs"
+    text = source(rel)
+    record = schemas["ConsentRecord"]
+    fields = [f for f, _ in rust_struct_fields(text, "ConsentRecord", rel)]
+    same(record["x-footfall-canonical-order"], fields, "ConsentRecord member order (the hash depends on it)")
+    same(list(record["properties"]), fields, "ConsentRecord properties order")
+    same(sorted(record["required"]), sorted(fields), "ConsentRecord required members")
+    same(record["properties"]["kind"]["enum"], rust_enum_variants(text, "RecordKind", rel), "ConsentRecord.kind values")
+    methods = [v["properties"]["kind"]["const"] for v in schemas["ConsentMethod"]["oneOf"]]
+    same(methods, rust_enum_variants(text, "Method", rel), "ConsentMethod kinds")
+    same(GENESIS, rust_const(text, "GENESIS_HASH", rel), "genesis prev_hash")
+    rel = "core/src/consent/purpose.rs"
+    same(record["properties"]["jurisdiction"]["enum"], rust_enum_variants(source(rel), "Jurisdiction", rel), "ConsentRecord.jurisdiction values")
+
+    # The policy: member names and which are required, from policy.rs (camelCase; `#[serde(default)]` = optional).
+    rel = "core/src/consent/policy.rs"
+    text = source(rel)
+    for struct, schema in (("Policy", "ConsentPolicy"), ("PurposeDef", "PolicyPurpose"), ("PromptDef", "ConsentPrompt"), ("PromptCopy", "PromptCopy")):
+        members = rust_struct_fields(text, struct, rel)
+        camel = [re.sub(r"_([a-z])", lambda m: m.group(1).upper(), f) for f, _ in members]
+        same(sorted(schemas[schema]["properties"]), sorted(camel), f"{schema} members ({struct} in {rel})")
+        required = sorted(c for c, (_, optional) in zip(camel, members) if not optional)
+        same(sorted(schemas[schema].get("required", [])), required, f"{schema} required members")
+    closed = bool(re.search(r"deny_unknown_fields\)\]\s*pub struct PurposeDef", text))
+    same(schemas["PolicyPurpose"]["additionalProperties"] is False, closed, "PolicyPurpose closed (deny_unknown_fields)")
+
     if mismatches:
         fail("openapi.yaml disagrees with the Rust sources:\n    " + "\n    ".join(mismatches[:20]))
-    passed("status table (100-599, every row), limits and defaults agree with policy.rs, config.rs, event.rs, wire.rs")
+    passed(
+        "status table (100-599, every row), limits and defaults agree with policy.rs, config.rs, event.rs, wire.rs; "
+        "ConsentRecord and the policy agree with record.rs and policy.rs; sdk-support agrees with the paths the core names"
+    )
+
+
+def core_paths() -> dict[str, list[str]]:
+    """Protocol paths named as string literals outside comments in core/src: path -> files."""
+    found: dict[str, list[str]] = {}
+    for file in sorted((ROOT / "core" / "src").rglob("*.rs")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            code = line.split("//", 1)[0]
+            for path in re.findall(r'"(/v[0-9]+/[a-z0-9/_-]+)"', code):
+                rel = str(file.relative_to(ROOT))
+                if rel not in found.setdefault(path, []):
+                    found[path].append(rel)
+    return found
+
+
+def rust_struct_fields(text: str, name: str, rel: str) -> list[tuple[str, bool]]:
+    """(field, has #[serde(default)]) of `pub struct name { ... }`, in declaration order."""
+    m = re.search(rf"^pub struct {name} \{{(.*?)^\}}", text, flags=re.S | re.M)
+    if not m:
+        fail(f"{rel}: struct {name} not found (update check_openapi.py if it moved)")
+    out, default = [], False
+    for line in m.group(1).splitlines():
+        line = line.strip()
+        if line.startswith("#[serde(") and "default" in line:
+            default = True
+        fm = re.match(r"pub (\w+):", line)
+        if fm:
+            out.append((fm.group(1), default))
+            default = False
+    return out
+
+
+def rust_enum_variants(text: str, name: str, rel: str) -> list[str]:
+    """Variant names of `pub enum name { ... }` in snake_case (serde `rename_all = "snake_case"`/`"lowercase"`)."""
+    m = re.search(rf"^pub enum {name} \{{(.*?)^\}}", text, flags=re.S | re.M)
+    if not m:
+        fail(f"{rel}: enum {name} not found (update check_openapi.py if it moved)")
+    variants = re.findall(r"^\s*([A-Z]\w*)\s*(?:[,{(]|$)", m.group(1), flags=re.M)
+    return [re.sub(r"(?<!^)([A-Z])", r"_\1", v).lower() for v in variants]
 
 
 # --------------------------------------------------------------------------------------------- step 2: the SDK
@@ -601,16 +762,23 @@ def check_sdk_traffic(doc: dict, strict: Schemas, binary: Path) -> None:
     expected_auth = "Basic " + base64.b64encode(f"{API_KEY}:".encode()).decode()
     defaults = op["x-footfall-defaults"]
 
+    sent_ops = {(p, m) for p, m in STABLE if doc["paths"][p][m].get("x-footfall-sdk-support") == "sent"}
     messages = []
+    others = 0
     for n, req in enumerate(requests, 1):
         what = f"SDK request {n} ({req['method']} {req['path']})"
-        if (req["method"].lower(), req["path"]) != (BATCH[1], BATCH[0]):
-            fail(f"{what}: the SDK sent a request the document does not describe as sent (only POST {BATCH[0]} is stable)")
+        key = (req["path"], req["method"].lower())
+        if key not in sent_ops:
+            fail(f"{what}: the SDK sent a request the document does not describe as sent (x-footfall-sdk-support: sent is on {sorted(sent_ops)})")
         headers: dict[str, str] = {}
         for name, value in req["headers"]:
             if name.lower() in headers:
                 fail(f"{what}: header {name} sent twice")
             headers[name.lower()] = value
+        if key != BATCH:
+            check_other_request(doc, strict, key, req, headers, expected_auth, what)
+            others += 1
+            continue
         undocumented = sorted(set(headers) - documented)
         if undocumented:
             fail(f"{what}: sends headers openapi.yaml does not document: {undocumented}")
@@ -679,25 +847,51 @@ def check_sdk_traffic(doc: dict, strict: Schemas, binary: Path) -> None:
     if len({(m["anonymousId"], m["context"]["footfall"]["sessionId"]) for m in messages}) != 1:
         fail("one install tracking three events in a row sent different anonymousId/sessionId values")
     passed(
-        f"real SDK traffic: {len(requests)} request(s), {len(messages)} messages ({resent} re-sent identically): "
+        f"real SDK traffic: {len(requests)} request(s) ({others} not batches), {len(messages)} messages ({resent} re-sent identically): "
         f"method, path, headers (no undocumented one), gzip, body schema with no undocumented field, seq order, v7 ids"
     )
+
+
+def check_other_request(doc: dict, strict: Schemas, key: tuple, req: dict, headers: dict, expected_auth: str, what: str) -> None:
+    """A non-batch request the SDK sends (today: GET /v1/config): documented headers only, right values, no body."""
+    path, method = key
+    op = doc["paths"][path][method]
+    params = {}
+    for i, raw_param in enumerate(op.get("parameters", [])):
+        param = resolve(doc, raw_param)
+        if param.get("in") == "header":
+            params[param["name"].lower()] = (param, target_pointer(raw_param, "paths", path, method, "parameters", str(i)))
+    transport = {h.lower() for h in op.get("x-footfall-transport-headers", {}).get("names", [])}
+    undocumented = sorted(set(headers) - set(params) - transport - {"authorization", "content-type"})
+    if undocumented:
+        fail(f"{what}: sends headers openapi.yaml does not document for it: {undocumented}")
+    for name, (param, param_ptr) in params.items():
+        if name not in headers:
+            if param.get("required"):
+                fail(f"{what}: header {param['name']} is documented as always sent but is missing")
+            continue
+        strict.check(param_ptr + "/schema", headers[name], f"{what}: header {param['name']}")
+    if headers.get("authorization") != expected_auth:
+        fail(f"{what}: Authorization {headers.get('authorization')!r}, documented {expected_auth!r}")
+    if "requestBody" not in op and req["body"]:
+        fail(f"{what}: sends a body; none is documented")
 
 
 # --------------------------------------------------------------------------------------------- step 3: the collector
 
 
 class Collector:
-    def __init__(self, binary: Path, db: Path):
+    def __init__(self, binary: Path, db: Path, *extra: str):
         self.binary = binary
         self.db = db
+        self.extra = extra
         self.proc: subprocess.Popen | None = None
         self.lines: queue.Queue = queue.Queue()
         self.stderr: list[str] = []
 
     def __enter__(self):
         self.proc = subprocess.Popen(
-            [str(self.binary), "collector", "serve", "--listen", "127.0.0.1:0", "--db", str(self.db), "--api-key", API_KEY],
+            [str(self.binary), "collector", "serve", "--listen", "127.0.0.1:0", "--db", str(self.db), "--api-key", API_KEY, *self.extra],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -770,9 +964,84 @@ def fresh_batch(doc: dict) -> dict:
     return batch
 
 
+def exchange(doc: dict, schemas: Schemas, base: str, case: tuple):
+    """Sends one case and checks the answer against the document: status, documented headers, body schema, error
+    code among the documented ones, and `expect` fields. Returns (headers, parsed body)."""
+    name, method, path, body, headers, status, code, expect = case
+    got, resp_headers, raw = http(base, method, path, body, headers)
+    what = f"collector, {name}: {method} {path} -> {got}"
+    if got != status:
+        fail(f"{what}, expected {status}; body: {raw[:300]!r}")
+    spec_method, key, response = response_for(doc, path, "get" if method == "HEAD" else method.lower(), got)
+    raw_response = doc["paths"][path][spec_method]["responses"][key]
+    response_ptr = target_pointer(raw_response, "paths", path, spec_method, "responses", key)
+    for hname, raw_header in (response.get("headers") or {}).items():
+        header = resolve(doc, raw_header)
+        value = resp_headers.get(hname)
+        if value is None:
+            if header.get("required"):
+                fail(f"{what}: documented header {hname} is missing")
+            continue
+        header_ptr = target_pointer(raw_header, *pointer_parts(response_ptr), "headers", hname)
+        schemas.check(header_ptr + "/schema", value, f"{what}: header {hname}")
+    if method == "HEAD" or got == 304:
+        if raw:
+            fail(f"{what}: answered with a body")
+        return resp_headers, None
+    content = response.get("content") or {}
+    media = (resp_headers.get("Content-Type") or "").split(";")[0].strip()
+    if content and media not in content:
+        fail(f"{what}: Content-Type {media!r}, documented {sorted(content)} for response {key!r}")
+    if media == "application/json":
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            fail(f"{what}: the body is not JSON: {raw[:200]!r}")
+    else:
+        value = raw.decode("utf-8", "replace")
+    if content:
+        schemas.check(response_ptr + pointer("content", media, "schema"), value, f"{what}: body")
+    if code is not None:
+        if value["error"]["code"] != code:
+            fail(f"{what}: error.code {value['error']['code']!r}, expected {code!r}")
+        documented = response.get("x-footfall-reference-codes")
+        if documented is not None and code not in documented:
+            fail(f"{what}: error.code {code!r} is not among the documented codes {documented} of response {key!r}")
+    if expect is not None:
+        for field, want in expect.items():
+            if value.get(field) != want:
+                fail(f"{what}: {field} = {value.get(field)!r}, expected {want!r}")
+    return resp_headers, value
+
+
+def request_example(doc: dict, path_method: tuple, name: str) -> dict:
+    example = doc["paths"][path_method[0]][path_method[1]]["requestBody"]["content"]["application/json"]["examples"][name]
+    return copy.deepcopy(resolve(doc, example)["value"])
+
+
+def fresh_records(doc: dict) -> dict:
+    """The documented records example, re-keyed and re-sealed here from the documented canonical form."""
+    body = request_example(doc, RECORDS, "promptThenDecision")
+    prev = GENESIS
+    for i, record in enumerate(body["records"]):
+        record["record_id"] = uuid7(record["timestamp_ms"])
+        body["records"][i] = record = seal(doc, record, prev)
+        prev = record["hash"]
+    return body
+
+
+def strong_etag(raw: bytes) -> str:
+    return '"' + hashlib.sha256(raw).hexdigest() + '"'
+
+
+def read_jsonl(binary: Path, *args: str) -> list[dict]:
+    return [json.loads(line) for line in run_cli(binary, *args).splitlines() if line.strip()]
+
+
 def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
     auth = {"Authorization": "Basic " + base64.b64encode(f"{API_KEY}:".encode()).decode()}
     gz = {**auth, "Content-Type": "application/json", "Content-Encoding": "gzip", "X-Footfall-Protocol": "1"}
+    no_auth = {k: v for k, v in gz.items() if k != "Authorization"}
     good = fresh_batch(doc)
     n = len(good["batch"])
     good_body = gzip.compress(json.dumps(good).encode())
@@ -781,15 +1050,32 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
     bad["batch"][0]["timestamp"] = "yesterday"
     too_big = json.dumps({"batch": [], "padding": "x" * (1024 * 1024 + 1)}).encode()
 
+    records = fresh_records(doc)
+    records_body = gzip.compress(json.dumps(records).encode())
+    example_records = request_example(doc, RECORDS, "promptThenDecision")
+    tampered = fresh_records(doc)
+    tampered["records"][1]["decisions"] = {k: not v for k, v in tampered["records"][1]["decisions"].items()}
+    victim = tampered["records"][1]["record_id"]
+    deletion = request_example(doc, DELETION, "afterReset")
+    deletion["requestId"] = str(uuid.uuid4())
+    deletion_body = gzip.compress(json.dumps(deletion).encode())
+    no_ids = {k: v for k, v in deletion.items() if k != "anonymousIds"}
+    config_v1 = json.dumps(resolve(doc, doc["components"]["examples"]["RemoteConfig"])["value"]).encode()
+    config_v2 = json.loads(config_v1)
+    config_v2["consent"]["policyVersion"] += 1
+    config_v2["consent"]["prompts"][0]["enabled"] = False
+    config_v2 = json.dumps(config_v2, indent=2).encode()
+    acknowledged = {"status": "acknowledged", "requestId": deletion["requestId"]}
+
     cases = [
-        # name, method, path, body, headers, status, error code or None, extra check
+        # name, method, path, body, headers, status, error code or None, expected body fields or None
         ("valid gzip batch", "POST", "/v1/batch", good_body, gz, 200, None, {"accepted": n, "duplicates": 0}),
         ("the same batch again", "POST", "/v1/batch", good_body, gz, 200, None, {"accepted": 0, "duplicates": n}),
         ("identity-encoded batch", "POST", "/v1/batch", json.dumps(plain).encode(),
          {**auth, "Content-Type": "application/json"}, 200, None, {"accepted": n, "duplicates": 0}),
         ("batch with an invalid message", "POST", "/v1/batch", gzip.compress(json.dumps(bad).encode()), gz, 400, "invalid_event", None),
         ("non-JSON body", "POST", "/v1/batch", gzip.compress(b"this is not json"), gz, 400, "invalid_batch", None),
-        ("no Authorization", "POST", "/v1/batch", good_body, {k: v for k, v in gz.items() if k != "Authorization"}, 401, "unauthorized", None),
+        ("no Authorization", "POST", "/v1/batch", good_body, no_auth, 401, "unauthorized", None),
         ("wrong API key", "POST", "/v1/batch", good_body,
          {**gz, "Authorization": "Basic " + base64.b64encode(b"nope:").decode()}, 401, "unauthorized", None),
         ("Content-Encoding: br", "POST", "/v1/batch", good_body, {**gz, "Content-Encoding": "br"}, 415, "unsupported_encoding", None),
@@ -797,60 +1083,107 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
         ("GET /v1/batch", "GET", "/v1/batch", None, auth, 405, "method_not_allowed", None),
         ("GET /healthz", "GET", "/healthz", None, {}, 200, None, None),
         ("HEAD /healthz", "HEAD", "/healthz", None, {}, 200, None, None),
+        # the essential lane
+        ("records sealed here (gzip)", "POST", RECORDS[0], records_body, gz, 200, None, {"accepted": 2, "duplicates": 0}),
+        ("the same records again", "POST", RECORDS[0], records_body, gz, 200, None, {"accepted": 0, "duplicates": 2}),
+        ("the documented records example (identity)", "POST", RECORDS[0], json.dumps(example_records).encode(),
+         {**auth, "Content-Type": "application/json"}, 200, None, {"accepted": 2, "duplicates": 0}),
+        ("a tampered record", "POST", RECORDS[0], gzip.compress(json.dumps(tampered).encode()), gz, 400, "invalid_record", None),
+        ("records: non-JSON body", "POST", RECORDS[0], gzip.compress(b"[1,"), gz, 400, "invalid_request", None),
+        ("records: no Authorization", "POST", RECORDS[0], records_body, no_auth, 401, "unauthorized", None),
+        ("records: Content-Encoding: br", "POST", RECORDS[0], records_body, {**gz, "Content-Encoding": "br"}, 415, "unsupported_encoding", None),
+        ("records: body over the limit", "POST", RECORDS[0], gzip.compress(too_big), gz, 413, "payload_too_large", None),
+        ("GET /v1/consent-records", "GET", RECORDS[0], None, auth, 405, "method_not_allowed", None),
+        ("deletion request (gzip)", "POST", DELETION[0], deletion_body, gz, 202, None, acknowledged),
+        ("the same deletion request again", "POST", DELETION[0], deletion_body, gz, 202, None, acknowledged),
+        ("deletion request without anonymousIds", "POST", DELETION[0], gzip.compress(json.dumps(no_ids).encode()), gz, 400, "invalid_request", None),
+        ("deletion: no Authorization", "POST", DELETION[0], deletion_body, no_auth, 401, "unauthorized", None),
+        ("deletion: Content-Encoding: br", "POST", DELETION[0], deletion_body, {**gz, "Content-Encoding": "br"}, 415, "unsupported_encoding", None),
+        ("deletion: body over the limit", "POST", DELETION[0], gzip.compress(too_big), gz, 413, "payload_too_large", None),
+        ("GET /v1/rights/deletion", "GET", DELETION[0], None, auth, 405, "method_not_allowed", None),
+        ("config: no Authorization", "GET", CONFIG[0], None, {}, 401, "unauthorized", None),
+        ("POST /v1/config", "POST", CONFIG[0], b"{}", auth, 405, "method_not_allowed", None),
     ]
     for path, method in sorted(RESERVED):
         cases.append((f"reserved {method.upper()} {path}", method.upper(), path, b"{}" if method == "post" else None,
                       {**auth, "Content-Type": "application/json"}, 404, "not_found", None))
 
-    with tempfile.TemporaryDirectory(prefix="footfall-openapi-collector-") as tmp, Collector(binary, Path(tmp) / "collector.db") as collector:
-        base = collector.base_url()
-        for name, method, path, body, headers, status, code, expect in cases:
-            got, resp_headers, raw = http(base, method, path, body, headers)
-            what = f"collector, {name}: {method} {path} -> {got}"
-            if got != status:
-                fail(f"{what}, expected {status}; body: {raw[:300]!r}")
-            spec_method, key, response = response_for(doc, path, "get" if method == "HEAD" else method.lower(), got)
-            raw_response = doc["paths"][path][spec_method]["responses"][key]
-            response_ptr = target_pointer(raw_response, "paths", path, spec_method, "responses", key)
-            for hname, raw_header in (response.get("headers") or {}).items():
-                header = resolve(doc, raw_header)
-                value = resp_headers.get(hname)
-                if value is None:
-                    if header.get("required"):
-                        fail(f"{what}: documented header {hname} is missing")
-                    continue
-                header_ptr = target_pointer(raw_header, *pointer_parts(response_ptr), "headers", hname)
-                schemas.check(header_ptr + "/schema", value, f"{what}: header {hname}")
-            if method == "HEAD":
-                if raw:
-                    fail(f"{what}: HEAD answered with a body")
-                continue
-            content = response.get("content") or {}
-            media = (resp_headers.get("Content-Type") or "").split(";")[0].strip()
-            if content and media not in content:
-                fail(f"{what}: Content-Type {media!r}, documented {sorted(content)} for response {key!r}")
-            if media == "application/json":
-                try:
-                    value = json.loads(raw)
-                except json.JSONDecodeError:
-                    fail(f"{what}: the body is not JSON: {raw[:200]!r}")
-            else:
-                value = raw.decode("utf-8", "replace")
-            if content:
-                schemas.check(response_ptr + pointer("content", media, "schema"), value, f"{what}: body")
-            if code is not None:
-                if value["error"]["code"] != code:
-                    fail(f"{what}: error.code {value['error']['code']!r}, expected {code!r}")
-                documented = response.get("x-footfall-reference-codes")
-                if documented is not None and code not in documented:
-                    fail(f"{what}: error.code {code!r} is not among the documented codes {documented} of response {key!r}")
-            if expect is not None:
-                for field, want in expect.items():
-                    if value.get(field) != want:
-                        fail(f"{what}: {field} = {value.get(field)!r}, expected {want!r}")
-        if collector.proc.poll() is not None:
-            fail(f"the collector died during the checks: {''.join(collector.stderr).strip()}")
-    passed(f"reference collector: {len(cases)} requests answered with the documented status, headers and body schema")
+    count = 0
+    with tempfile.TemporaryDirectory(prefix="footfall-openapi-collector-") as tmp:
+        tmp = Path(tmp)
+        config_file = tmp / "config.json"
+        config_file.write_bytes(config_v1)
+        db = tmp / "collector.db"
+        with Collector(binary, db, "--config", str(config_file)) as collector:
+            base = collector.base_url()
+            for case in cases:
+                _, value = exchange(doc, schemas, base, case)
+                if case[0] == "a tampered record" and not value["error"]["message"].startswith(f"record {victim}:"):
+                    fail(f"collector, a tampered record: the 400 does not name record {victim}: {value['error']['message']!r}")
+            count += len(cases)
+
+            # The config file: served byte for byte with its SHA-256 as a strong ETag, 304 while unchanged, and
+            # an edit shows on the next request, no restart.
+            def config(name, headers, status, code=None):
+                nonlocal count
+                count += 1
+                return exchange(doc, schemas, base, (name, "GET", CONFIG[0], None, {**auth, **headers}, status, code, None))
+
+            headers, value = config("config", {}, 200)
+            etag = headers.get("ETag")
+            if etag != strong_etag(config_v1) or value != json.loads(config_v1) or headers.get("Cache-Control") != "no-cache":
+                fail(f"collector, GET /v1/config: ETag {etag!r} (expected {strong_etag(config_v1)}), Cache-Control "
+                     f"{headers.get('Cache-Control')!r}, or a body other than the file")
+            for inm in (etag, f'"stale", W/{etag}', "*"):
+                headers, _ = config(f"config, If-None-Match: {inm}", {"If-None-Match": inm}, 304)
+                if headers.get("ETag") != etag:
+                    fail(f"collector, 304 for If-None-Match {inm}: ETag {headers.get('ETag')!r}, expected {etag}")
+            config_file.write_bytes(config_v2)
+            headers, value = config("config after an edit, old ETag", {"If-None-Match": etag}, 200)
+            if headers.get("ETag") != strong_etag(config_v2) or value != json.loads(config_v2):
+                fail("collector, GET /v1/config after editing the file: the old ETag or body is still served")
+            config_file.write_bytes(b'{"consent": {"policyVersion": 4,')
+            config("config file that is not JSON", {}, 500, "invalid_config")
+            config_file.write_bytes(config_v1)
+            config("config file fixed", {"If-None-Match": etag}, 304)
+
+            if collector.proc.poll() is not None:
+                fail(f"the collector died during the checks: {''.join(collector.stderr).strip()}")
+
+        # What was stored, through the CLI: each record and deletion request once, repeats counted.
+        stored = read_jsonl(binary, "collector", "consent-records", "--db", str(db))
+        want = [r["record_id"] for r in records["records"] + example_records["records"]]
+        if [r["record_id"] for r in stored] != want or [r["duplicates"] for r in stored] != [1, 1, 0, 0]:
+            fail(f"`footfall collector consent-records`: stored {[(r['record_id'], r['duplicates']) for r in stored]}, expected {want} with 1, 1, 0, 0 repeats")
+        if stored[0]["record"] != records["records"][0]:
+            fail("`footfall collector consent-records`: the stored record differs from the one sent")
+        deletions = read_jsonl(binary, "collector", "deletions", "--db", str(db))
+        if [(d["request_id"], d["duplicates"]) for d in deletions] != [(deletion["requestId"], 1)]:
+            fail(f"`footfall collector deletions`: {deletions}, expected {deletion['requestId']} once with 1 repeat")
+
+        # Without --config: 404 no_config.
+        with Collector(binary, tmp / "bare.db") as collector:
+            exchange(doc, schemas, collector.base_url(), ("config without --config", "GET", CONFIG[0], None, auth, 404, "no_config", None))
+            count += 1
+
+        # Fault injection applies to every protocol endpoint alike, and stores nothing.
+        faulty_db = tmp / "faulty.db"
+        with Collector(binary, faulty_db, "--config", str(config_file), "--fail-rate", "1", "--fail-status", "503") as collector:
+            base = collector.base_url()
+            for name, method, path, body, status in (
+                ("batch", "POST", BATCH[0], good_body, 503),
+                ("config", "GET", CONFIG[0], None, 503),
+                ("records", "POST", RECORDS[0], records_body, 503),
+                ("deletion", "POST", DELETION[0], deletion_body, 503),
+            ):
+                exchange(doc, schemas, base, (f"injected fault on {name}", method, path, body, gz if body else auth, status, "injected_fault", None))
+                count += 1
+        if read_jsonl(binary, "collector", "consent-records", "--db", str(faulty_db)) or read_jsonl(binary, "collector", "deletions", "--db", str(faulty_db)):
+            fail("the collector stored something from requests it answered with an injected fault")
+    passed(
+        f"reference collector: {count} requests answered with the documented status, headers and body schema "
+        f"(batches; config ETag/304/live edit/404/500; consent records verified, deduped, tampered refused; deletions idempotent; faults)"
+    )
 
 
 # --------------------------------------------------------------------------------------------- main

@@ -5,6 +5,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::{mpsc, Arc, Mutex};
 
 use footfall_core::consent::record::Method;
@@ -69,11 +70,22 @@ struct HeldTransport {
 impl HttpTransport for HeldTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let release = self.release.lock().unwrap().take();
-        if let Some(tx) = self.in_flight.lock().unwrap().take() {
-            tx.send(()).unwrap();
-        }
-        if let Some(release) = release {
-            let _ = release.await;
+        let in_flight = self.in_flight.lock().unwrap().take();
+        if let Some(mut release) = release {
+            // Tell the test only once the request is parked waiting for the release, so "in flight" is true.
+            let mut told = false;
+            std::future::poll_fn(|cx| match std::pin::Pin::new(&mut release).poll(cx) {
+                std::task::Poll::Ready(_) => std::task::Poll::Ready(()),
+                std::task::Poll::Pending => {
+                    if !std::mem::replace(&mut told, true) {
+                        if let Some(tx) = &in_flight {
+                            tx.send(()).unwrap();
+                        }
+                    }
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
         }
         let body: serde_json::Value = serde_json::from_slice(&gunzip(&request.body)).unwrap();
         self.reached.lock().unwrap().extend(names(&body));

@@ -28,7 +28,7 @@ pub enum PolicyError {
 
 /// One purpose as the policy declares it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PurposeDef {
     pub id: String,
     /// The policy version in which this purpose's notice last changed materially. Decisions recorded under an
@@ -192,7 +192,6 @@ mod tests {
             (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a","materialChangeVersion":2}]}}"#, "after the policy's own version"),
             (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"}],"prompts":[{"id":"p","enabled":true,"purposes":["b"]}]}}"#, "does not declare"),
             (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"}],"prompts":[{"id":"p","enabled":true,"purposes":[]}]}}"#, "no purpose"),
-            (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a","typo":1}]}}"#, "expected shape"),
             (r#"{"notConsent":{}}"#, "expected shape"),
         ];
         for (json, needle) in cases {

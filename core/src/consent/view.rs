@@ -2,10 +2,10 @@
 //! uploader before it sends. Only the writer thread changes it, right after the change is durable, so a change is
 //! ordered with every append; the send gate orders it with every upload.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use super::policy::Policy;
 use super::purpose;
@@ -31,12 +31,11 @@ pub struct ConsentView {
     snapshot: RwLock<Snapshot>,
     /// False until the writer has read the log: until then `track()` cannot decide and the writer does.
     loaded: AtomicBool,
-    /// Bumped by every change; an upload that leased under an older generation re-checks before it sends.
-    generation: AtomicU64,
+    /// Bumped by every change; an upload that leased under an older generation re-checks before it sends, and
+    /// one in flight watches it to abandon a request whose contents a change may have denied.
+    generation: watch::Sender<u64>,
     /// Held while an upload commits to sending and while a change is published: one happens before the other.
     send_gate: Mutex<()>,
-    /// Wakes an upload in flight so it can abandon a request whose contents a change may have denied.
-    changed: Notify,
 }
 
 impl ConsentView {
@@ -49,9 +48,8 @@ impl ConsentView {
                 context: Context::default(),
             }),
             loaded: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
+            generation: watch::Sender::new(0),
             send_gate: Mutex::new(()),
-            changed: Notify::new(),
         }
     }
 }
@@ -84,22 +82,21 @@ impl ConsentView {
     pub(crate) fn publish(&self, snapshot: Snapshot) {
         let _gate = self.gate();
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
-        self.generation.fetch_add(1, Ordering::AcqRel);
         self.loaded.store(true, Ordering::Release);
-        self.changed.notify_waiters();
+        self.generation.send_modify(|g| *g += 1);
     }
 
     pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        *self.generation.borrow()
     }
 
     pub(crate) fn gate(&self) -> MutexGuard<'_, ()> {
         self.send_gate.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Resolves at the next published change (register before releasing the gate, so none is missed).
-    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
-        self.changed.notified()
+    /// Watches for the next published change (subscribe under the gate, so none is missed).
+    pub(crate) fn watch(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {

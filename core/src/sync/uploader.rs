@@ -264,21 +264,19 @@ impl Uploader {
         self.storage.add_counters(&[(Counter::UploadAttempts, 1)])?;
         let timeout = self.setup.retry.request_timeout;
         let consent = &self.setup.consent;
-        let changed = consent.changed();
-        tokio::pin!(changed);
-        let send = {
+        let (mut changes, send) = {
             // Commit to sending under the gate: a consent change is published either before (and this batch is
             // leased again under it) or after (and the request in flight is abandoned).
             let _gate = consent.gate();
-            if consent.generation() != self.leased_under {
+            let changes = consent.watch();
+            if *changes.borrow() != self.leased_under {
                 return Ok(None);
             }
-            changed.as_mut().enable();
-            tokio::time::timeout(timeout, self.setup.transport.send(request))
+            (changes, tokio::time::timeout(timeout, self.setup.transport.send(request)))
         };
         let result = tokio::select! {
             biased;
-            _ = &mut changed => return Ok(None),
+            Ok(()) = changes.changed() => return Ok(None),
             result = send => match result {
                 Ok(result) => result,
                 Err(_) => Err(TransportError::Timeout),

@@ -64,6 +64,10 @@ pub struct ServeArgs {
     latency_ms: u64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// JSON file served by GET /v1/config (`{"consent": {...}}`), re-read on every request: edit it to change
+    /// the policy without a restart. Without it that endpoint answers 404.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 fn sdk_config(data_dir: &Path, endpoint: &str, api_key: Option<String>) -> Config {
@@ -163,6 +167,7 @@ pub fn serve(args: ServeArgs) -> CmdResult {
     }
     let mut config = CollectorConfig::new(args.listen, args.db);
     config.api_key = args.api_key;
+    config.config_path = args.config;
     config.faults = FaultConfig {
         fail_rate: args.fail_rate,
         fail_status: args.fail_status,
@@ -184,10 +189,25 @@ pub fn collector_stats(db: &Path) -> CmdResult {
 }
 
 pub fn collector_events(db: &Path) -> CmdResult {
-    let events = footfall_collector::read_events(db).map_err(|e| e.to_string())?;
+    let rows = footfall_collector::read_events(db).map_err(|e| e.to_string())?;
+    json_lines(rows.iter().map(serde_json::to_string))
+}
+
+pub fn collector_consent_records(db: &Path) -> CmdResult {
+    let rows = footfall_collector::read_consent_records(db).map_err(|e| e.to_string())?;
+    json_lines(rows.iter().map(serde_json::to_string))
+}
+
+pub fn collector_deletions(db: &Path) -> CmdResult {
+    let rows = footfall_collector::read_deletion_requests(db).map_err(|e| e.to_string())?;
+    json_lines(rows.iter().map(serde_json::to_string))
+}
+
+/// One JSON object per line.
+fn json_lines(rows: impl Iterator<Item = serde_json::Result<String>>) -> CmdResult {
     let mut out = std::io::stdout().lock();
-    for event in events {
-        writeln!(out, "{}", serde_json::to_string(&event).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    for row in rows {
+        writeln!(out, "{}", row.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -61,6 +61,16 @@ enum CollectorCommand {
         #[arg(long)]
         db: PathBuf,
     },
+    /// One JSON object per stored consent record (hash verified on receipt).
+    ConsentRecords {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// One JSON object per stored deletion request.
+    Deletions {
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,6 +100,8 @@ fn main() -> ExitCode {
             CollectorCommand::Serve(args) => commands::serve(args),
             CollectorCommand::Stats { db } => commands::collector_stats(&db),
             CollectorCommand::Events { db } => commands::collector_events(&db),
+            CollectorCommand::ConsentRecords { db } => commands::collector_consent_records(&db),
+            CollectorCommand::Deletions { db } => commands::collector_deletions(&db),
         },
         Command::Track(args) => commands::track(args),
         Command::Flush(args) => commands::flush(args),

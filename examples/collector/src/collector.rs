@@ -1,15 +1,15 @@
 //! The running server handle: owns a tokio runtime on background threads so callers need no runtime of their own.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::{CollectorConfig, FaultConfig, ScriptedFault};
+use crate::config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault};
 use crate::error::CollectorError;
 use crate::faults::Faults;
 use crate::server::{accept_loop, Shared};
-use crate::store::{Stats, Store, StoredEvent};
+use crate::store::{Stats, Store, StoredConsentRecord, StoredDeletionRequest, StoredEvent};
 
 /// A collector serving on a bound socket until [`Collector::shutdown`] or drop.
 pub struct Collector {
@@ -46,8 +46,9 @@ impl Collector {
             api_key: config.api_key,
             max_body_bytes: config.max_body_bytes,
             reject_event_names: config.reject_event_names,
+            config_path: config.config_path,
             faults: Faults::new(config.faults),
-            requests: AtomicU64::new(0),
+            requests: Default::default(),
             store,
         });
         let (running, stopped) = mpsc::channel();
@@ -78,7 +79,12 @@ impl Collector {
 
     /// Appends one-shot faults for the next batch requests.
     pub fn script(&self, faults: Vec<ScriptedFault>) {
-        self.shared.faults.script(faults);
+        self.script_for(Endpoint::Batch, faults);
+    }
+
+    /// Appends one-shot faults for the next requests to `endpoint` (each endpoint has its own queue).
+    pub fn script_for(&self, endpoint: Endpoint, faults: Vec<ScriptedFault>) {
+        self.shared.faults.script(endpoint, faults);
     }
 
     pub fn stats(&self) -> Result<Stats, CollectorError> {
@@ -90,9 +96,24 @@ impl Collector {
         self.shared.store.events()
     }
 
+    /// Every stored consent record, in received order.
+    pub fn consent_records(&self) -> Result<Vec<StoredConsentRecord>, CollectorError> {
+        self.shared.store.consent_records()
+    }
+
+    /// Every stored deletion request, in received order.
+    pub fn deletion_requests(&self) -> Result<Vec<StoredDeletionRequest>, CollectorError> {
+        self.shared.store.deletion_requests()
+    }
+
     /// Batch requests received, whatever their outcome (401s, injected faults and dropped connections included).
     pub fn requests(&self) -> u64 {
-        self.shared.requests.load(Ordering::SeqCst)
+        self.requests_to(Endpoint::Batch)
+    }
+
+    /// Requests to `endpoint` received, whatever their outcome (as [`Collector::requests`] counts batches).
+    pub fn requests_to(&self, endpoint: Endpoint) -> u64 {
+        self.shared.requests[endpoint.index()].load(Ordering::SeqCst)
     }
 
     /// Stops serving: open connections and delayed responses are dropped, the socket is closed.

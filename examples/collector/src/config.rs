@@ -20,6 +20,9 @@ pub struct CollectorConfig {
     pub reject_event_names: Vec<String>,
     /// Serve HTTPS with this certificate and key.
     pub tls: Option<TlsConfig>,
+    /// JSON file served by `GET /v1/config`, re-read on every request (edit it to change the policy, no restart).
+    /// `None`: that endpoint answers 404 `no_config`.
+    pub config_path: Option<PathBuf>,
 }
 
 impl CollectorConfig {
@@ -32,31 +35,58 @@ impl CollectorConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             reject_event_names: Vec::new(),
             tls: None,
+            config_path: None,
         }
     }
 }
 
-/// Standing fault knobs, changeable at runtime with [`crate::Collector::set_faults`].
+/// The protocol endpoints the collector serves. Each has its own request counter, fault script and seeded
+/// sequence of failure rolls, so config polling never shifts which batch gets a fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `POST /v1/batch`
+    Batch,
+    /// `GET /v1/config`
+    Config,
+    /// `POST /v1/consent-records`
+    ConsentRecords,
+    /// `POST /v1/rights/deletion`
+    Deletion,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 4] = [Endpoint::Batch, Endpoint::Config, Endpoint::ConsentRecords, Endpoint::Deletion];
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Standing fault knobs, changeable at runtime with [`crate::Collector::set_faults`]. They apply to every
+/// endpoint of [`Endpoint`], each request rolling on its own endpoint's sequence.
 #[derive(Clone, Debug, Default)]
 pub struct FaultConfig {
-    /// Probability (0..=1) that a batch request gets an injected failure and nothing is stored.
+    /// Probability (0..=1) that a request gets an injected failure and nothing is stored.
     pub fail_rate: f64,
     /// Status of injected failures; 0 (the `Default`) means 503.
     pub fail_status: u16,
-    /// Added before every batch response, after storing: a client timeout then means stored-but-unacknowledged.
+    /// Added before every response, after storing: a client timeout then means stored-but-unacknowledged.
     pub latency_ms: u64,
-    /// Seed of the failure rolls: the same seed gives the same sequence of decisions.
+    /// Seed of the failure rolls: the same seed gives the same sequence of decisions (per endpoint; the batch
+    /// endpoint's sequence is the one this seed gave before the other endpoints existed).
     pub seed: u64,
     /// `Retry-After` header value added to injected failures.
     pub retry_after: Option<String>,
 }
 
-/// One-shot faults, consumed in order by the next batch requests before `fail_rate` applies.
+/// One-shot faults, consumed in order by the next requests to one endpoint before `fail_rate` applies
+/// ([`crate::Collector::script`] for batches, [`crate::Collector::script_for`] for any endpoint). On
+/// `GET /v1/config` there is nothing to store: `StoreThenStatus` answers the status, `Delay` delays the answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScriptedFault {
     /// Respond with this status, store nothing.
     Status { status: u16, retry_after: Option<String> },
-    /// Store the batch as normal, then answer with this status: a lost response, so the SDK re-sends and the
+    /// Store the request as normal, then answer with this status: a lost response, so the SDK re-sends and the
     /// collector counts duplicates.
     StoreThenStatus { status: u16 },
     /// Close the connection without any response: the client sees a transport error. Nothing is stored.

@@ -1,13 +1,22 @@
 //! Reference collector for the Footfall sync protocol (`docs/protocol.md`): `POST /v1/batch` stored in SQLite
-//! with dedupe by `messageId`, plus fault injection (seeded failure rate, latency, scripted one-shot faults)
-//! so the SDK's retry, bisect and dedupe paths can be exercised against a real server on loopback.
+//! with dedupe by `messageId`; `GET /v1/config` served from a JSON file re-read on every request (ETag, 304);
+//! `POST /v1/consent-records` with every record's hash verified, stored once per `record_id`;
+//! `POST /v1/rights/deletion`, idempotent by `requestId`. Plus fault injection (seeded failure rate, latency,
+//! scripted one-shot faults, per endpoint) so the SDK's retry, bisect and dedupe paths can be exercised against
+//! a real server on loopback.
 //!
 //! The server owns its tokio runtime, so sync code (the CLI, `#[test]` functions) and other runtimes can use it.
 
+mod batch;
+mod body;
 mod collector;
 mod config;
+mod config_endpoint;
+mod consent_records;
+mod deletion;
 mod error;
 mod faults;
+mod record;
 mod server;
 mod store;
 mod timefmt;
@@ -15,9 +24,11 @@ mod tls;
 mod validate;
 
 pub use collector::Collector;
-pub use config::{CollectorConfig, FaultConfig, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES};
+pub use config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES};
 pub use error::CollectorError;
-pub use store::{read_events, read_stats, Stats, StoredEvent};
+pub use store::{
+    read_consent_records, read_deletion_requests, read_events, read_stats, Stats, StoredConsentRecord, StoredDeletionRequest, StoredEvent,
+};
 pub use tls::self_signed_for_localhost;
 
 /// Entry points for the fuzz targets (`tests/fuzz`) and the in-suite fuzz smoke test; not a stable API.
@@ -29,5 +40,21 @@ pub mod fuzzing {
         crate::validate::parse_batch(body, reject_names)
             .map(|batch| batch.messages.len())
             .map_err(|invalid| (invalid.code(), invalid.message().to_string()))
+    }
+
+    /// Parses and verifies a decompressed `POST /v1/consent-records` body: the number of records, or the error
+    /// code (`invalid_request`, `invalid_record`) and message of the 400.
+    pub fn parse_consent_records(body: &[u8]) -> Result<usize, (&'static str, String)> {
+        crate::consent_records::parse(body).map(|batch| batch.records.len())
+    }
+
+    /// Parses a decompressed `POST /v1/rights/deletion` body: the `requestId`, or the message of the 400.
+    pub fn parse_deletion(body: &[u8]) -> Result<String, String> {
+        crate::deletion::parse(body).map(|request| request.request_id)
+    }
+
+    /// The `ETag` the collector gives a config file's bytes.
+    pub fn config_etag(bytes: &[u8]) -> String {
+        crate::config_endpoint::etag(bytes)
     }
 }

@@ -1,5 +1,6 @@
 //! SQLite storage: one row per distinct `messageId`, plus counters for duplicates and batches so the stats
-//! survive restarts and can be read from another process.
+//! survive restarts and can be read from another process; one row per distinct consent `record_id` and per
+//! deletion `requestId`, each counting how often it was received again.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use crate::consent_records::RecordBatch;
+use crate::deletion::DeletionRequest;
 use crate::error::CollectorError;
 use crate::timefmt::now_rfc3339_ms;
 use crate::validate::Batch;
@@ -33,6 +36,29 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('duplicates', 0), ('batches', 0);
+CREATE TABLE IF NOT EXISTS consent_records (
+    rx          INTEGER PRIMARY KEY AUTOINCREMENT, -- received order
+    record_id   TEXT NOT NULL UNIQUE,              -- the dedupe key
+    subject_id  TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    timestamp_ms INTEGER NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL,                     -- verified before storing
+    body        TEXT NOT NULL,                     -- the sealed record, canonical JSON (hash included)
+    sent_at     TEXT,
+    received_at TEXT NOT NULL,
+    duplicates  INTEGER NOT NULL DEFAULT 0         -- times received again after the first
+);
+CREATE TABLE IF NOT EXISTS deletion_requests (
+    rx          INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id  TEXT NOT NULL UNIQUE,              -- the idempotency key
+    anonymous_ids TEXT NOT NULL,                   -- JSON array
+    user_id     TEXT,
+    requested_at TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    duplicates  INTEGER NOT NULL DEFAULT 0,        -- times received again after the first
+    raw         TEXT NOT NULL
+);
 ";
 
 /// Totals since the database was created.
@@ -64,7 +90,35 @@ pub struct StoredEvent {
     pub received_at: String,
 }
 
-/// The outcome of storing one batch.
+/// One stored consent record as read back.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct StoredConsentRecord {
+    pub record_id: String,
+    pub subject_id: String,
+    pub hash: String,
+    /// The sealed record, every field (`hash` included) as the SDK sealed it; its hash was verified on receipt.
+    pub record: serde_json::Value,
+    pub sent_at: Option<String>,
+    /// When the first copy arrived.
+    pub received_at: String,
+    /// How many times it was received again after the first.
+    pub duplicates: u64,
+}
+
+/// One stored deletion request as read back.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct StoredDeletionRequest {
+    pub request_id: String,
+    pub anonymous_ids: Vec<String>,
+    pub user_id: Option<String>,
+    pub requested_at: String,
+    /// When the first copy arrived.
+    pub received_at: String,
+    /// How many times it was received again after the first.
+    pub duplicates: u64,
+}
+
+/// The outcome of storing one batch (of events or of consent records).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stored {
     pub accepted: u64,
@@ -133,6 +187,66 @@ impl Store {
         Ok(stored)
     }
 
+    /// Inserts each record not stored yet (by `record_id`), in one transaction; a repeat bumps its `duplicates`.
+    pub fn store_consent_records(&self, batch: &RecordBatch) -> Result<Stored, CollectorError> {
+        let err = || CollectorError::db(&self.path);
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(err())?;
+        let received_at = now_rfc3339_ms();
+        let mut stored = Stored { accepted: 0, duplicates: 0 };
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO consent_records (record_id, subject_id, kind, timestamp_ms, prev_hash, hash, body, sent_at,
+                     received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(err())?;
+            let mut repeat = tx.prepare_cached("UPDATE consent_records SET duplicates = duplicates + 1 WHERE record_id = ?1").map_err(err())?;
+            for r in &batch.records {
+                let inserted = insert
+                    .execute(params![r.record_id, r.subject_id, r.kind.as_str(), r.timestamp_ms, r.prev_hash, r.hash, r.to_json(), batch.sent_at, received_at])
+                    .map_err(err())?;
+                if inserted == 1 {
+                    stored.accepted += 1;
+                } else {
+                    repeat.execute(params![r.record_id]).map_err(err())?;
+                    stored.duplicates += 1;
+                }
+            }
+        }
+        tx.commit().map_err(err())?;
+        Ok(stored)
+    }
+
+    /// Stores the request unless its `requestId` is known; `true` when it was (a repeat, counted).
+    pub fn store_deletion(&self, request: &DeletionRequest) -> Result<bool, CollectorError> {
+        let err = || CollectorError::db(&self.path);
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(err())?;
+        let ids = serde_json::to_string(&request.anonymous_ids).unwrap_or_default();
+        let inserted = tx
+            .execute(
+                "INSERT OR IGNORE INTO deletion_requests (request_id, anonymous_ids, user_id, requested_at, received_at, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![request.request_id, ids, request.user_id, request.requested_at, now_rfc3339_ms(), request.raw],
+            )
+            .map_err(err())?;
+        if inserted == 0 {
+            tx.execute("UPDATE deletion_requests SET duplicates = duplicates + 1 WHERE request_id = ?1", params![request.request_id])
+                .map_err(err())?;
+        }
+        tx.commit().map_err(err())?;
+        Ok(inserted == 0)
+    }
+
+    pub fn consent_records(&self) -> Result<Vec<StoredConsentRecord>, CollectorError> {
+        query_consent_records(&self.lock()).map_err(CollectorError::db(&self.path))
+    }
+
+    pub fn deletion_requests(&self) -> Result<Vec<StoredDeletionRequest>, CollectorError> {
+        query_deletion_requests(&self.lock()).map_err(CollectorError::db(&self.path))
+    }
+
     pub fn stats(&self) -> Result<Stats, CollectorError> {
         query_stats(&self.lock()).map_err(CollectorError::db(&self.path))
     }
@@ -155,6 +269,17 @@ pub fn read_stats(db: &Path) -> Result<Stats, CollectorError> {
 /// Reads every stored event in received order, even while another process serves the database.
 pub fn read_events(db: &Path) -> Result<Vec<StoredEvent>, CollectorError> {
     query_events(&open_read_only(db)?).map_err(CollectorError::db(db))
+}
+
+/// Every stored consent record in received order, even while another process serves the database. A database
+/// written by an older collector, without the table, has none.
+pub fn read_consent_records(db: &Path) -> Result<Vec<StoredConsentRecord>, CollectorError> {
+    query_consent_records(&open_read_only(db)?).map_err(CollectorError::db(db))
+}
+
+/// Every stored deletion request in received order, even while another process serves the database.
+pub fn read_deletion_requests(db: &Path) -> Result<Vec<StoredDeletionRequest>, CollectorError> {
+    query_deletion_requests(&open_read_only(db)?).map_err(CollectorError::db(db))
 }
 
 fn open_read_only(db: &Path) -> Result<Connection, CollectorError> {
@@ -202,6 +327,51 @@ fn query_events(conn: &Connection) -> rusqlite::Result<Vec<StoredEvent>> {
             seq: r.get(9)?,
             sent_at: r.get(10)?,
             received_at: r.get(11)?,
+        })
+    })?;
+    rows.collect()
+}
+
+fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0)).map(|n| n > 0)
+}
+
+fn query_consent_records(conn: &Connection) -> rusqlite::Result<Vec<StoredConsentRecord>> {
+    if !has_table(conn, "consent_records")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare("SELECT record_id, subject_id, hash, body, sent_at, received_at, duplicates FROM consent_records ORDER BY rx")?;
+    let rows = stmt.query_map([], |r| {
+        let body: String = r.get(3)?;
+        Ok(StoredConsentRecord {
+            record_id: r.get(0)?,
+            subject_id: r.get(1)?,
+            hash: r.get(2)?,
+            // Written by us from a serialized record, so it parses; fall back to a string rather than fail a listing.
+            record: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+            sent_at: r.get(4)?,
+            received_at: r.get(5)?,
+            duplicates: r.get::<_, i64>(6)?.max(0) as u64,
+        })
+    })?;
+    rows.collect()
+}
+
+fn query_deletion_requests(conn: &Connection) -> rusqlite::Result<Vec<StoredDeletionRequest>> {
+    if !has_table(conn, "deletion_requests")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt =
+        conn.prepare("SELECT request_id, anonymous_ids, user_id, requested_at, received_at, duplicates FROM deletion_requests ORDER BY rx")?;
+    let rows = stmt.query_map([], |r| {
+        let ids: String = r.get(1)?;
+        Ok(StoredDeletionRequest {
+            request_id: r.get(0)?,
+            anonymous_ids: serde_json::from_str(&ids).unwrap_or_default(),
+            user_id: r.get(2)?,
+            requested_at: r.get(3)?,
+            received_at: r.get(4)?,
+            duplicates: r.get::<_, i64>(5)?.max(0) as u64,
         })
     })?;
     rows.collect()

@@ -148,7 +148,7 @@ fn optional_str(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, S
 }
 
 /// The canonical hyphenated form, 8-4-4-4-12 hex digits, any version.
-fn is_uuid(s: &str) -> bool {
+pub(crate) fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {

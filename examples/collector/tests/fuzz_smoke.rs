@@ -1,6 +1,7 @@
-//! A deterministic fuzz pass over the batch parser, run in the suite: seeded mutations of a valid body (bit flips,
-//! truncation, splices, type swaps) must each give a batch or a typed 400 — never a panic. The coverage-guided
-//! version of this target is `tests/fuzz` (`cargo +nightly fuzz run collector_batch`).
+//! A deterministic fuzz pass over the batch, consent-records and deletion parsers, run in the suite: seeded
+//! mutations of a valid body (bit flips, truncation, splices, type swaps) must each give a parsed body or a typed
+//! 400, never a panic, and no altered consent record may verify. The coverage-guided version of the batch target
+//! is `tests/fuzz` (`cargo +nightly fuzz run collector_batch`).
 
 use footfall_collector::fuzzing::parse_batch;
 use serde_json::{json, Value};
@@ -107,4 +108,81 @@ fn mutated_bodies_never_panic_and_errors_are_typed() {
     }
     // The mutations must exercise both paths, or this test proves nothing.
     assert!(accepted > ITERATIONS / 50 && rejected > ITERATIONS / 2, "accepted {accepted}, rejected {rejected}");
+}
+
+/// The records example of docs/openapi.yaml: a chain of two records sealed from the documented canonical form.
+fn valid_records() -> Value {
+    let record = |id: &str, kind: &str, ts: i64, decisions: Value, prev: &str, hash: &str| {
+        json!({"record_id": id, "kind": kind, "subject_id": "3f0b8f5e-2a52-4d7e-9d8e-5b7c2f0a9e11", "timestamp_ms": ts,
+            "policy_version": 3, "notice_hash": "sha256:5d41402abc4b2a76b9719d911017c592", "decisions": decisions,
+            "method": {"kind": "prompt", "prompt_id": "main"}, "jurisdiction": "gdpr", "app_version": "1.2.3", "sdk_version": "0.1.0",
+            "prev_hash": prev, "hash": hash})
+    };
+    let first = "f8edaeaba76c55308d84a6154b6a8c1e2756030dfcb1a49a81524c0a388281e5";
+    json!({"records": [
+        record("01a202c0-a8aa-7a1b-8c2d-3e4f5a6b7c8d", "prompt_shown", 1_795_342_510_250, json!({}), &"0".repeat(64), first),
+        record("01a202c0-ca78-7b2c-9d3e-4f5a6b7c8d9e", "decision", 1_795_342_518_904, json!({"analytics": true, "marketing": false}), first,
+            "386985a8e64c0c6647bf70a12ef83de47633a0afbe7ffba731855771cc025a8b"),
+    ], "sentAt": "2026-11-22T10:15:19.020Z"})
+}
+
+#[test]
+fn mutated_consent_records_never_panic_and_no_altered_record_verifies() {
+    use footfall_collector::fuzzing::parse_consent_records;
+    let original = valid_records();
+    assert_eq!(parse_consent_records(original.to_string().as_bytes()), Ok(2));
+    let mut rng = fastrand::Rng::with_seed(0xC0_5E_17);
+    let (mut accepted, mut rejected) = (0, 0);
+    for i in 0..ITERATIONS / 4 {
+        let body = if i % 2 == 0 {
+            let mut tree = original.clone();
+            mutate_tree(&mut tree, &mut rng);
+            tree.to_string().into_bytes()
+        } else {
+            let mut bytes = original.to_string().into_bytes();
+            mutate_bytes(&mut bytes, &mut rng);
+            bytes
+        };
+        match parse_consent_records(&body) {
+            Ok(n) => {
+                accepted += 1;
+                // Whatever got through is made only of the original, untouched records.
+                let parsed: Value = serde_json::from_slice(&body).unwrap();
+                let records = parsed["records"].as_array().unwrap();
+                assert_eq!(records.len(), n);
+                for record in records {
+                    assert!(original["records"].as_array().unwrap().contains(record), "an altered record verified: {record}");
+                }
+            }
+            Err((code, message)) => {
+                rejected += 1;
+                assert!(matches!(code, "invalid_request" | "invalid_record"), "{code}");
+                assert!(!message.is_empty());
+            }
+        }
+    }
+    assert!(accepted > 0 && rejected > ITERATIONS / 8, "accepted {accepted}, rejected {rejected}");
+}
+
+#[test]
+fn mutated_deletion_requests_never_panic() {
+    use footfall_collector::fuzzing::parse_deletion;
+    let original = json!({"requestId": "01a202c2-3d10-7e4f-a1b2-c3d4e5f6a7b8", "anonymousIds": ["3f0b8f5e-2a52-4d7e-9d8e-5b7c2f0a9e11"],
+        "userId": "shopper-42", "requestedAt": "2026-11-22T10:25:00.000Z"});
+    assert!(parse_deletion(original.to_string().as_bytes()).is_ok());
+    let mut rng = fastrand::Rng::with_seed(0xDE1E7E);
+    for i in 0..ITERATIONS / 4 {
+        let body = if i % 2 == 0 {
+            let mut tree = original.clone();
+            mutate_tree(&mut tree, &mut rng);
+            tree.to_string().into_bytes()
+        } else {
+            let mut bytes = original.to_string().into_bytes();
+            mutate_bytes(&mut bytes, &mut rng);
+            bytes
+        };
+        if let Err(message) = parse_deletion(&body) {
+            assert!(!message.is_empty());
+        }
+    }
 }

@@ -42,7 +42,12 @@ pub struct Conn {
 
 impl Conn {
     pub fn plain(c: &Collector) -> Conn {
-        Conn { stream: Box::new(tcp(c)), buf: Vec::new() }
+        Conn::to(c.addr())
+    }
+
+    /// A plain connection to any address.
+    pub fn to(addr: std::net::SocketAddr) -> Conn {
+        Conn { stream: Box::new(tcp_to(addr)), buf: Vec::new() }
     }
 
     pub fn tls(c: &Collector, ca_pem: &str) -> Conn {
@@ -71,14 +76,19 @@ impl Conn {
         bytes.extend_from_slice(body);
         self.stream.write_all(&bytes)?;
         self.stream.flush()?;
-        self.read_response()
+        self.read_response(method == "HEAD")
+    }
+
+    /// `send` to another path, as JSON.
+    pub fn post_to(&mut self, path: &str, body: &Value) -> io::Result<Resp> {
+        self.send("POST", path, &[("Content-Type", "application/json")], body.to_string().as_bytes())
     }
 
     pub fn post_json(&mut self, body: &Value) -> io::Result<Resp> {
         self.send("POST", "/v1/batch", &[("Content-Type", "application/json")], body.to_string().as_bytes())
     }
 
-    fn read_response(&mut self) -> io::Result<Resp> {
+    fn read_response(&mut self, head_only: bool) -> io::Result<Resp> {
         let head_end = loop {
             if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break i;
@@ -90,12 +100,16 @@ impl Conn {
         let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or_else(|| bad("status line"))?;
         let headers: Vec<(String, String)> =
             lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+        self.buf.drain(..head_end + 4);
+        // 1xx, 204 and 304 never have a body, nor does an answer to HEAD (RFC 9112 §6.3).
+        if head_only || status / 100 == 1 || status == 204 || status == 304 {
+            return Ok(Resp { status, headers, body: Vec::new() });
+        }
         let len: usize = headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
             .and_then(|(_, v)| v.parse().ok())
             .ok_or_else(|| bad("no content-length"))?;
-        self.buf.drain(..head_end + 4);
         while self.buf.len() < len {
             self.fill()?;
         }
@@ -115,7 +129,11 @@ impl Conn {
 }
 
 fn tcp(c: &Collector) -> TcpStream {
-    let s = TcpStream::connect(c.addr()).unwrap();
+    tcp_to(c.addr())
+}
+
+fn tcp_to(addr: std::net::SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
     // A bound on every read so a server bug fails the test instead of hanging it.
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     s
@@ -145,4 +163,14 @@ pub fn batch(messages: Vec<Value>) -> Value {
 /// One request on a fresh connection.
 pub fn post(c: &Collector, body: &Value) -> Resp {
     Conn::plain(c).post_json(body).expect("a response")
+}
+
+/// One JSON POST to `path` on a fresh connection.
+pub fn post_to(c: &Collector, path: &str, body: &Value) -> Resp {
+    Conn::plain(c).post_to(path, body).expect("a response")
+}
+
+/// One GET on a fresh connection.
+pub fn get(c: &Collector, path: &str, headers: &[(&str, &str)]) -> Resp {
+    Conn::plain(c).send("GET", path, headers, b"").expect("a response")
 }

@@ -1,0 +1,21 @@
+//! `POST /v1/batch`: events, validated all-or-nothing and stored with dedupe by `messageId`.
+
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::json;
+
+use crate::body::{upload, Reject};
+use crate::config::Endpoint;
+use crate::server::{json_response, AbortConnection, Body, Shared};
+use crate::validate::parse_batch;
+
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
+    let store = shared.store.clone();
+    let reject_names = shared.reject_event_names.clone();
+    upload(shared, Endpoint::Batch, req, "invalid_batch", move |body| {
+        let batch = parse_batch(body, &reject_names).map_err(|invalid| Reject::bad_request(invalid.code(), invalid.message()))?;
+        let stored = store.store(&batch).map_err(Reject::storage)?;
+        Ok(json_response(StatusCode::OK, &json!({"accepted": stored.accepted, "duplicates": stored.duplicates})))
+    })
+    .await
+}

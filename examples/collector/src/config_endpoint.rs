@@ -1,0 +1,98 @@
+//! `GET /v1/config`: the remote configuration (`{"consent": Policy, ...}`) from the file given with `--config`,
+//! re-read on every request so editing the file changes what the next request gets, without a restart. The
+//! collector checks only that it is JSON with a `consent` object: the SDK validates the policy itself.
+
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use hyper::{Request, Response, StatusCode};
+use serde_json::Value;
+
+use crate::body::admit;
+use crate::config::Endpoint;
+use crate::server::{error, AbortConnection, Body, Shared};
+
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
+    let admitted = match admit(shared, Endpoint::Config, &req).await? {
+        Ok(admitted) => admitted,
+        Err(resp) => return Ok(resp),
+    };
+    let if_none_match = req.headers().get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let real = match shared.config_path.clone() {
+        None => error(StatusCode::NOT_FOUND, "no_config", "this collector serves no remote config (start it with --config PATH)"),
+        // A file read: keep it off the async workers.
+        Some(path) => tokio::task::spawn_blocking(move || answer(&path, if_none_match.as_deref()))
+            .await
+            .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", &e.to_string())),
+    };
+    Ok(admitted.answer(real).await)
+}
+
+/// 200 with the file's bytes as they are, or 304 when `If-None-Match` names their ETag; 500 when the file cannot
+/// be read or is not a config document (the SDK then keeps the policy it has).
+fn answer(path: &std::path::Path, if_none_match: Option<&str>) -> Response<Body> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "config_unreadable", &format!("cannot read the config file {}: {e}", path.display()));
+        }
+    };
+    if let Err(problem) = check(&bytes) {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "invalid_config", &format!("the config file {} {problem}", path.display()));
+    }
+    let tag = etag(&bytes);
+    let mut resp = if if_none_match.is_some_and(|header| matches(header, &tag)) {
+        let mut resp = Response::new(Body::default());
+        *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        resp
+    } else {
+        let mut resp = Response::new(Body::from(bytes));
+        resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp
+    };
+    // Hex digits and quotes only: always a valid header value.
+    resp.headers_mut().insert(ETAG, HeaderValue::from_str(&tag).expect("hex ETag"));
+    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+fn check(bytes: &[u8]) -> Result<(), String> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Err(e) => Err(format!("is not valid JSON: {e}")),
+        Ok(Value::Object(root)) if root.get("consent").is_some_and(Value::is_object) => Ok(()),
+        Ok(_) => Err("must be a JSON object with a \"consent\" object".into()),
+    }
+}
+
+/// Strong ETag: the quoted lowercase hex SHA-256 of the served bytes.
+pub(crate) fn etag(bytes: &[u8]) -> String {
+    format!("\"{}\"", crate::record::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref()))
+}
+
+/// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `*`, or any listed tag with the same opaque value.
+fn matches(header: &str, tag: &str) -> bool {
+    header.split(',').map(str::trim).any(|candidate| candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_lists_wildcards_and_weak_tags() {
+        let tag = etag(b"{}");
+        assert_eq!(tag.len(), 66);
+        assert!(matches(&tag, &tag));
+        assert!(matches(&format!("\"other\", W/{tag}"), &tag));
+        assert!(matches("*", &tag));
+        assert!(!matches("\"other\"", &tag));
+        assert!(!matches(tag.trim_matches('"'), &tag), "an unquoted tag is not the same entity tag");
+    }
+
+    #[test]
+    fn only_json_with_a_consent_object_is_served() {
+        assert!(check(br#"{"consent":{"policyVersion":1},"other":true}"#).is_ok());
+        assert!(check(b"{").unwrap_err().contains("not valid JSON"));
+        assert!(check(br#"{"consent":[]}"#).unwrap_err().contains("\"consent\" object"));
+        assert!(check(br#"[]"#).is_err());
+    }
+}

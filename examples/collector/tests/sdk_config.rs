@@ -1,0 +1,72 @@
+//! The SDK's own `GET /v1/config` fetch (`Footfall::refresh_consent_policy`) against the collector serving a file:
+//! the first fetch applies the policy, the next is a 304 on the cached ETag, an edit to the file is applied on the
+//! next fetch, and a broken file or a missing config keeps the policy in force.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use common::Conn;
+use footfall_collector::{Collector, CollectorConfig, Endpoint};
+use footfall_core::{Config, Footfall, HttpRequest, HttpResponse, HttpTransport, TransportError};
+
+/// Forwards the SDK's requests over a plain socket with the tests' wire-level client.
+struct Wire {
+    addr: SocketAddr,
+}
+
+#[async_trait::async_trait]
+impl HttpTransport for Wire {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let path = request.url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_else(|| "/".into());
+        let headers: Vec<(&str, &str)> = request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // Blocking inside the SDK's sync thread is fine for a test: one request at a time.
+        let resp = Conn::to(self.addr).send(&request.method, &path, &headers, &request.body).map_err(|e| TransportError::Io(e.to_string()))?;
+        Ok(HttpResponse { status: resp.status, headers: resp.headers, body: resp.body })
+    }
+}
+
+fn policy(version: u32, enabled: bool) -> String {
+    format!(
+        r#"{{"consent":{{"policyVersion":{version},"purposes":[{{"id":"analytics"}},{{"id":"marketing","materialChangeVersion":{version}}}],
+        "prompts":[{{"id":"main","enabled":{enabled},"purposes":["analytics","marketing"]}}]}}}}"#
+    )
+}
+
+#[test]
+fn the_sdk_fetches_revalidates_and_follows_edits_of_the_served_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, policy(1, false)).unwrap();
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("collector.db"));
+    config.config_path = Some(file.clone());
+    config.api_key = Some("k".into());
+    let collector = Collector::start(config).unwrap();
+
+    let mut sdk_config = Config::new(dir.path().join("sdk")).with_endpoint(collector.base_url());
+    sdk_config.api_key = Some("k".into());
+    sdk_config.flush.automatic = false;
+    let sdk = Footfall::builder(sdk_config).transport(Arc::new(Wire { addr: collector.addr() })).open().unwrap();
+
+    let first = sdk.refresh_consent_policy().unwrap();
+    assert_eq!((first.changed, first.policy_version), (true, Some(1)));
+    let again = sdk.refresh_consent_policy().unwrap();
+    assert!(!again.changed, "the cached ETag earned a 304");
+
+    std::fs::write(&file, policy(2, true)).unwrap();
+    assert_eq!(sdk.refresh_consent_policy().unwrap().policy_version, Some(2));
+
+    // A broken file: 500, and the policy in force stays.
+    std::fs::write(&file, "{\"consent\":").unwrap();
+    let err = sdk.refresh_consent_policy().unwrap_err().to_string();
+    assert!(err.contains("500"), "{err}");
+    // A file the collector serves but the SDK refuses (a purpose declared twice): the policy in force stays too.
+    std::fs::write(&file, r#"{"consent":{"policyVersion":3,"purposes":[{"id":"analytics"},{"id":"analytics"}]}}"#).unwrap();
+    assert!(sdk.refresh_consent_policy().is_err());
+    assert_eq!(sdk.consent_status().unwrap().policy_version, 2);
+
+    assert_eq!(collector.requests_to(Endpoint::Config), 5);
+    sdk.close();
+    collector.shutdown();
+}
