@@ -735,6 +735,8 @@ def check_sdk_traffic(doc: dict, strict: Schemas, binary: Path) -> None:
     op = batch_op(doc)
     with tempfile.TemporaryDirectory(prefix="footfall-openapi-sdk-") as data_dir, Capture() as capture:
         common = ["--data-dir", data_dir, "--endpoint", capture.url, "--api-key", API_KEY]
+        # The CLI gates on consent like an app: the shopper says yes first.
+        run_cli(binary, "consent", "grant", "--data-dir", data_dir, "analytics")
         run_cli(binary, "track", *common, "--name", EVENT_NAME, "--props", json.dumps(PROPS), "--count", str(TRACK_COUNT))
         out = run_cli(binary, "flush", *common)
         try:

@@ -19,6 +19,8 @@ fn killed_producers_and_uploaders_never_lose_a_durable_id_nor_store_one_twice() 
     let endpoint = collector.base_url();
     let mut rng = fastrand::Rng::with_seed(20261122);
     let mut printed = BTreeSet::new();
+    let granted = footfall(&["consent", "grant", "--data-dir", &data_arg, "analytics"]);
+    assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
 
     for round in 0..6 {
         // A producer killed after a random number of durable ids.

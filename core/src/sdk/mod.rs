@@ -151,6 +151,10 @@ impl Footfall {
     }
 
     /// Records an event and returns its id at once; it never waits for disk or network.
+    ///
+    /// With `enforce_consent`, an event whose purpose is denied is refused with [`Error::ConsentDenied`]. In the
+    /// first moments after `open` (before the writer has read the consent log) the answer is not known yet: the
+    /// event is accepted and the writer refuses it before it is stored (counted as `consent_refused`).
     pub fn track(&self, event: Event) -> Result<Uuid> {
         event::validate_name(&event.name)?;
         event::validate_purpose(&event.purpose)?;

@@ -70,9 +70,11 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
 }
 
+/// As an app configures the SDK: gating on consent (`footfall consent grant` records the shopper's yes).
 fn sdk_config(data_dir: &Path, endpoint: &str, api_key: Option<String>) -> Config {
     let mut config = Config::new(data_dir).with_endpoint(endpoint);
     config.api_key = api_key;
+    config.enforce_consent = true;
     config
 }
 
@@ -86,22 +88,33 @@ pub fn track(args: TrackArgs) -> CmdResult {
     if let Some(purpose) = args.purpose {
         event = event.purpose(purpose);
     }
+    // Wait for the writer to read the consent log, so every refusal is known at track() and no id is printed
+    // for an event the writer would refuse (an app's track() never waits; the writer judges those instead).
+    sdk.flush_to_disk().map_err(|e| e.to_string())?;
     let stdout = std::io::stdout();
-    let mut tracked = 0u64;
+    let (mut tracked, mut refused) = (0u64, 0u64);
     let mut unprinted = Vec::new();
-    while tracked < args.count {
-        match sdk.track(event.clone()) {
-            Ok(id) => {
-                tracked += 1;
-                if args.print_ids {
-                    unprinted.push(id);
+    for n in 1..=args.count {
+        loop {
+            match sdk.track(event.clone()) {
+                Ok(id) => {
+                    tracked += 1;
+                    if args.print_ids {
+                        unprinted.push(id);
+                    }
                 }
+                // The CLI can afford to wait for the writer; an app's thread would not.
+                Err(Error::QueueFull) => {
+                    sdk.flush_to_disk().map_err(|e| e.to_string())?;
+                    continue;
+                }
+                // Not recorded, so no id is printed for it.
+                Err(Error::ConsentDenied { .. }) => refused += 1,
+                Err(e) => return Err(e.to_string()),
             }
-            // The CLI can afford to wait for the writer; an app's thread would not.
-            Err(Error::QueueFull) => sdk.flush_to_disk().map_err(|e| e.to_string())?,
-            Err(e) => return Err(e.to_string()),
+            break;
         }
-        if args.print_ids && (unprinted.len() as u64 >= PRINT_CHUNK || tracked == args.count) {
+        if args.print_ids && (unprinted.len() as u64 >= PRINT_CHUNK || n == args.count) {
             sdk.flush_to_disk().map_err(|e| e.to_string())?;
             let mut out = stdout.lock();
             for id in unprinted.drain(..) {
@@ -113,7 +126,18 @@ pub fn track(args: TrackArgs) -> CmdResult {
     sdk.flush_to_disk().map_err(|e| e.to_string())?;
     sdk.close();
     if !args.print_ids {
-        println!("{{\"tracked\":{tracked}}}");
+        println!("{{\"tracked\":{tracked},\"refused\":{refused}}}");
+    }
+    if refused > 0 {
+        let purpose = event.purpose;
+        eprintln!(
+            "footfall: refused {refused} of {} events: consent for '{purpose}' is not given (footfall consent grant --data-dir {} {purpose})",
+            args.count,
+            args.data_dir.display()
+        );
+        if tracked == 0 {
+            return Ok(ExitCode::from(3));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -133,6 +157,10 @@ pub fn flush(args: FlushArgs) -> CmdResult {
             FlushOutcome::Drained if report.remaining == 0 => {
                 println!("{{\"delivered\":{delivered},\"dead_lettered\":{dead_lettered},\"passes\":{attempts},\"pending\":0}}");
                 return Ok(ExitCode::SUCCESS);
+            }
+            // What is left waits for consent: nothing more can be sent now.
+            FlushOutcome::Drained if report.delivered == 0 && report.dead_lettered == 0 => {
+                return Err(format!("{} events are queued for purposes without consent; nothing more to send", report.remaining));
             }
             FlushOutcome::Drained => continue,
             FlushOutcome::Paused { reason } => {

@@ -1,13 +1,52 @@
-//! `footfall consent …`: consent decisions, starting with reading what another CMP already decided.
+//! `footfall consent …`: the shopper's decisions on a data directory exactly as an app records them, the prompt
+//! the policy asks for, the verified log, and reading what another CMP already decided.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use footfall_core::consent::record::{verify_chain, ConsentRecord, Method};
+use footfall_core::{Config, Footfall};
+use serde_json::json;
 
 use crate::CmdResult;
 
 #[derive(Subcommand)]
 pub enum ConsentCommand {
+    /// Record a grant for each PURPOSE (JSON: the record id and what changed).
+    Grant {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(required = true)]
+        purposes: Vec<String>,
+    },
+    /// Record a denial (or withdrawal) for each PURPOSE; queued events of it are purged at once.
+    Deny {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(required = true)]
+        purposes: Vec<String>,
+    },
+    /// Each purpose's state, the policy version and the jurisdiction, as JSON.
+    Status {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// `{"prompt": id or null, "reason": code}`; with --endpoint the policy is fetched first (GET /v1/config).
+    NeedsPrompt {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[arg(long)]
+        api_key: Option<String>,
+    },
+    /// The consent records as JSON lines, each with `verified`: the hash chain holds up to and including it.
+    Log {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
     /// Decode an IAB TCF v2.2 TC string (e.g. the app's IABTCF_TCString) and print it as JSON.
     #[command(long_about = "Decode an IAB TCF v2.2 TC string (e.g. the app's IABTCF_TCString) and print it as JSON.\n\n\
         Output: one JSON object. `created` and `last_updated` are RFC 3339 UTC with milliseconds (the string \
@@ -28,8 +67,74 @@ pub enum ConsentCommand {
 
 pub fn run(command: ConsentCommand) -> CmdResult {
     match command {
+        ConsentCommand::Grant { data_dir, purposes } => decide(&data_dir, &purposes, true),
+        ConsentCommand::Deny { data_dir, purposes } => decide(&data_dir, &purposes, false),
+        ConsentCommand::Status { data_dir } => status(&data_dir),
+        ConsentCommand::NeedsPrompt { data_dir, endpoint, api_key } => needs_prompt(&data_dir, endpoint, api_key),
+        ConsentCommand::Log { data_dir } => log(&data_dir),
         ConsentCommand::TcfDecode { tc_string } => tcf_decode(&tc_string),
     }
+}
+
+/// The SDK on a data directory, gating on consent as an app does.
+pub fn open(data_dir: &Path, endpoint: Option<String>, api_key: Option<String>) -> Result<Footfall, String> {
+    let mut config = Config::new(data_dir);
+    config.endpoint = endpoint;
+    config.api_key = api_key;
+    config.enforce_consent = true;
+    config.flush.automatic = false;
+    Footfall::open(config).map_err(|e| e.to_string())
+}
+
+fn decide(data_dir: &Path, purposes: &[String], granted: bool) -> CmdResult {
+    let sdk = open(data_dir, None, None)?;
+    let decisions: Vec<(&str, bool)> = purposes.iter().map(|p| (p.as_str(), granted)).collect();
+    let outcome = sdk.set_consent(&decisions, Method::Api).map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        json!({"record_id": outcome.record_id, "purged": outcome.purged, "now_allowed": outcome.now_allowed, "now_denied": outcome.now_denied})
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(data_dir: &Path) -> CmdResult {
+    let sdk = open(data_dir, None, None)?;
+    let status = sdk.consent_status().map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&status).map_err(|e| e.to_string())?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn needs_prompt(data_dir: &Path, endpoint: Option<String>, api_key: Option<String>) -> CmdResult {
+    let fetch = endpoint.is_some();
+    let sdk = open(data_dir, endpoint, api_key)?;
+    if fetch {
+        // A failed fetch keeps the cached policy, as in an app; say so, then answer from what is held.
+        if let Err(e) = sdk.refresh_consent_policy() {
+            eprintln!("footfall: policy not refreshed, using the cached one: {e}");
+        }
+    }
+    let need = sdk.needs_prompt().map_err(|e| e.to_string())?;
+    println!("{}", json!({"prompt": need.prompt, "reason": need.reason.code(), "purposes": need.purposes}));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn log(data_dir: &Path) -> CmdResult {
+    let sdk = open(data_dir, None, None)?;
+    let log = sdk.consent_log().map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let mut chain: Vec<ConsentRecord> = Vec::new();
+    let mut intact = true;
+    for record in log.records {
+        chain.push(record.clone());
+        intact = intact && verify_chain(&chain).is_ok();
+        let mut line = serde_json::to_value(&record).map_err(|e| e.to_string())?;
+        line["verified"] = json!(intact);
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
+    if let Some(problem) = log.problem {
+        eprintln!("footfall: the consent log does not verify: {problem}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn tcf_decode(tc_string: &str) -> CmdResult {

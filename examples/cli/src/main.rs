@@ -40,7 +40,7 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         events: usize,
     },
-    /// Consent tools: decode an IAB TCF TC string.
+    /// Consent: grant, deny, status, needs-prompt, the verified log, and decoding an IAB TCF TC string.
     Consent {
         #[command(subcommand)]
         command: consent::ConsentCommand,
