@@ -1,16 +1,24 @@
-//! `footfall demo`: a shopper browses with no signal, the app is closed, the network comes back with a lost
-//! answer on the way, and every event still arrives exactly once. Real core, real collector on loopback.
+//! `footfall demo`: a shopper answers the consent prompt, browses with no signal, the app is closed, the network
+//! comes back with a lost answer on the way, and every event still arrives exactly once; a withdrawal then purges
+//! what was queued. Real core, real collector on loopback.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use footfall_collector::{Collector, CollectorConfig, FaultConfig, ScriptedFault};
-use footfall_core::{Config, Event, FlushOutcome, Footfall, RetryPolicy};
+use footfall_core::consent::record::Method;
+use footfall_core::{Config, Error, Event, FlushOutcome, Footfall, RetryPolicy};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::CmdResult;
+
+/// The policy the product team edits: analytics and marketing, one prompt.
+const POLICY: &str = r#"{"consent": {"policyVersion": 3, "noticeHash": "sha256:demo-notice-v3",
+  "purposes": [{"id": "analytics"}, {"id": "marketing", "materialChangeVersion": 3}],
+  "prompts": [{"id": "welcome", "enabled": true, "purposes": ["analytics", "marketing"],
+               "copy": {"title": "consent.welcome.title", "body": "consent.welcome.body"}, "triggers": ["app_start"]}]}}"#;
 
 struct Demo {
     collector: Collector,
@@ -22,11 +30,17 @@ struct Demo {
 pub fn run() -> CmdResult {
     let started = Instant::now();
     let workdir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let collector_config = CollectorConfig::new("127.0.0.1:0".parse().expect("literal address"), workdir.path().join("collector.db"));
+    let mut collector_config = CollectorConfig::new("127.0.0.1:0".parse().expect("literal address"), workdir.path().join("collector.db"));
+    // The product team's consent policy, served by the collector (GET /v1/config); editing it needs no app release.
+    let policy_file = workdir.path().join("consent-policy.json");
+    std::fs::write(&policy_file, POLICY).map_err(|e| format!("cannot write the demo policy: {e}"))?;
+    collector_config.config_path = Some(policy_file);
     let collector = Collector::start(collector_config).map_err(|e| format!("cannot start the collector: {e}"))?;
     let mut config = Config::new(workdir.path().join("app-data")).with_endpoint(collector.base_url());
     // The demo decides when to upload so the story reads in order; the backoff is shortened to keep it brief.
     config.flush.automatic = false;
+    config.enforce_consent = true;
+    config.app_version = "demo-1.0".into();
     config.retry = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_millis(800), ..RetryPolicy::default() };
     let mut demo = Demo { collector, config, tracked: Vec::new(), slowest_track: Duration::ZERO };
 
@@ -35,6 +49,26 @@ pub fn run() -> CmdResult {
     println!("  app data   {}", demo.config.data_dir.display());
     println!();
 
+    println!("0. First launch at home: the consent prompt.");
+    let sdk = demo.open()?;
+    let refreshed = sdk.refresh_consent_policy().map_err(|e| e.to_string())?;
+    println!("   policy v{} fetched from the collector", refreshed.policy_version.unwrap_or_default());
+    let need = sdk.needs_prompt().map_err(|e| e.to_string())?;
+    let prompt = need.prompt.clone().ok_or("the policy asks for no prompt")?;
+    println!("   needs prompt: '{prompt}' (reason: {})", need.reason.code());
+    sdk.prompt_shown(&prompt).map_err(|e| e.to_string())?;
+    println!("   prompt shown (logged; not a decision — a kill now would leave the shopper undecided)");
+    sdk.set_consent(&[("analytics", true), ("marketing", false)], Method::Prompt { prompt_id: prompt.clone() })
+        .map_err(|e| e.to_string())?;
+    println!("   the shopper allows analytics, declines marketing");
+    match sdk.track(Event::new("push_campaign_opened").purpose("marketing")) {
+        Err(Error::ConsentDenied { purpose }) => println!("   ✗ a {purpose} event is refused at track(): nothing recorded"),
+        other => return Err(format!("a marketing event should be refused, got {other:?}")),
+    }
+    sdk.close();
+    drop(sdk);
+
+    println!();
     println!("1. On the train to the store, no signal (the collector answers 503 to everything).");
     demo.collector.set_faults(FaultConfig { fail_rate: 1.0, fail_status: 503, ..FaultConfig::default() });
     let sdk = demo.open()?;
@@ -74,6 +108,22 @@ pub fn run() -> CmdResult {
             return Err("the collector never accepted the batch".into());
         }
     }
+
+    println!();
+    println!("5. Back home, the shopper withdraws analytics in the app's settings, with two events still queued.");
+    let before = demo.collector.stats().map_err(|e| e.to_string())?.events;
+    let queued: Vec<Uuid> = (0..2)
+        .map(|i| sdk.track(Event::new("wishlist_viewed").properties(json!({"page": i}))))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let outcome = sdk.deny(&["analytics"], Method::Settings).map_err(|e| e.to_string())?;
+    println!("   withdrawn: {} queued events purged in the same transaction", outcome.purged);
+    let report = sdk.flush().map_err(|e| e.to_string())?;
+    let after = demo.collector.stats().map_err(|e| e.to_string())?.events;
+    println!("   ↑ upload: {} delivered; the collector received {} new events", report.delivered, after - before);
+    let log = sdk.consent_log().map_err(|e| e.to_string())?;
+    println!("   consent log: {} records, hash chain verified: {}", log.records.len(), log.verified);
+    let purged_ok = outcome.purged == queued.len() as u64 && after == before && log.verified;
     let status = sdk.status().map_err(|e| e.to_string())?;
     sdk.close();
 
@@ -82,7 +132,11 @@ pub fn run() -> CmdResult {
     let stored_set: BTreeSet<&String> = stored.iter().collect();
     let tracked: Vec<String> = demo.tracked.iter().map(|id| id.to_string()).collect();
     let tracked_set: BTreeSet<&String> = tracked.iter().collect();
-    let exactly_once = stored.len() == tracked.len() && stored_set == tracked_set && stats.events as usize == tracked.len();
+    let exactly_once = stored.len() == tracked.len()
+        && stored_set == tracked_set
+        && stats.events as usize == tracked.len()
+        && purged_ok
+        && status.consent_refused == 1;
 
     println!();
     println!("Summary");
@@ -91,11 +145,13 @@ pub fn run() -> CmdResult {
     println!("  duplicates suppressed        {} (re-sent after the lost answer, deduplicated by id)", stats.duplicates);
     println!("  upload retries               {}", status.retries);
     println!("  dead-lettered                {}", status.dead_lettered);
+    println!("  refused by consent           {} (at track())", status.consent_refused);
+    println!("  purged by a withdrawal       {} (never sent)", status.purged_by_consent);
     println!("  slowest track() call         {} µs", demo.slowest_track.as_micros());
     println!("  elapsed                      {:.2} s", started.elapsed().as_secs_f64());
     println!();
     if exactly_once {
-        println!("✓ every tracked event was delivered exactly once");
+        println!("✓ every event tracked with consent was delivered exactly once; nothing without consent left the device");
         Ok(ExitCode::SUCCESS)
     } else {
         println!("✗ delivery mismatch: tracked {} events, collector stored {} ({} distinct)", tracked.len(), stored.len(), stored_set.len());
