@@ -28,5 +28,5 @@ pub use event::Event;
 pub use listener::{SdkEvent, SdkListener};
 pub use sdk::{read_status, Builder, Footfall};
 pub use status::{Evicted, Status};
-pub use storage::DeadLetter;
+pub use storage::{DeadLetter, RightsRequest, RightsState};
 pub use sync::{FlushOutcome, FlushReport, HttpRequest, HttpResponse, HttpTransport, TransportError};

@@ -17,7 +17,16 @@ pub(crate) enum Command {
     Barrier(mpsc::Sender<Result<()>>),
     /// A consent change, applied in order with the appends around it; answered once durable and published.
     Consent(ConsentChange, mpsc::Sender<Result<ConsentOutcome>>),
+    /// A deletion request: durable, the local data wiped and the identity rotated, in order with the appends
+    /// around it (what was tracked before it is wiped, what comes after is under the new anonymous id).
+    Forget(Forget, mpsc::Sender<Result<String>>),
     Shutdown,
+}
+
+/// What a deletion request needs from the caller: its id and the anonymous id that replaces the current one.
+pub(crate) struct Forget {
+    pub request_id: String,
+    pub anonymous_id: String,
 }
 
 /// State shared by the hand-off's senders and the writer.
@@ -85,6 +94,13 @@ impl Handoff {
     pub(crate) fn consent(&self, change: ConsentChange) -> Result<ConsentOutcome> {
         let (reply, done) = mpsc::channel();
         self.send_control(Command::Consent(change, reply))?;
+        done.recv().map_err(|_| Error::Closed)?
+    }
+
+    /// Records a deletion request after everything handed off before it; returns its id once durable.
+    pub(crate) fn forget(&self, forget: Forget) -> Result<String> {
+        let (reply, done) = mpsc::channel();
+        self.send_control(Command::Forget(forget, reply))?;
         done.recv().map_err(|_| Error::Closed)?
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::handoff::{Command, Shared};
+use super::handoff::{Command, Forget, Shared};
 use super::storage_cell::StorageCell;
 use crate::clock::Clock;
 use crate::consent::service::{self, ConsentChange, ConsentOutcome};
@@ -89,15 +89,16 @@ impl Writer {
             let Ok(first) = self.rx.recv() else { break };
             // A consent change ends the group: what came before is committed (and purged by it if denied),
             // what comes after is judged by it.
-            let mut consent = None;
+            // A deletion request ends the group the same way.
+            let mut control = None;
             let mut group = Vec::new();
             match first {
-                Command::Consent(change, reply) => consent = Some((change, reply)),
+                command @ (Command::Consent(..) | Command::Forget(..)) => control = Some(command),
                 command => group.push(command),
             }
-            while consent.is_none() && group.len() < MAX_GROUP {
+            while control.is_none() && group.len() < MAX_GROUP {
                 match self.rx.try_recv() {
-                    Ok(Command::Consent(change, reply)) => consent = Some((change, reply)),
+                    Ok(command @ (Command::Consent(..) | Command::Forget(..))) => control = Some(command),
                     Ok(command) => group.push(command),
                     Err(_) => break,
                 }
@@ -105,8 +106,14 @@ impl Writer {
             if !group.is_empty() {
                 stopping = self.commit(group);
             }
-            if let Some((change, reply)) = consent {
-                let _ = reply.send(self.apply_consent(change));
+            match control {
+                Some(Command::Consent(change, reply)) => {
+                    let _ = reply.send(self.apply_consent(change));
+                }
+                Some(Command::Forget(forget, reply)) => {
+                    let _ = reply.send(self.forget(forget));
+                }
+                _ => {}
             }
         }
         // Whatever raced with close() is still committed.
@@ -178,12 +185,21 @@ impl Writer {
                     }
                     messages.push((message, identity.clone()));
                 }
-                Command::Reset { anonymous_id } => *identity = new_identity(anonymous_id, None),
+                Command::Reset { anonymous_id } => {
+                    // Remembered for a later deletion request, which names every id the install used.
+                    if let Err(e) = storage.remember_anonymous_id(&identity.anonymous_id, now) {
+                        tracing::warn!(error = %e, "could not remember the replaced anonymous id");
+                    }
+                    *identity = new_identity(anonymous_id, None);
+                }
                 Command::Barrier(reply) => barriers.push(reply),
                 Command::Shutdown => stop = true,
                 // `run` takes consent changes out of the group; one that arrives here (at close) is applied last.
                 Command::Consent(change, reply) => {
                     let _ = reply.send(Err(Error::Config(format!("consent change {change:?} arrived while closing"))));
+                }
+                Command::Forget(_, reply) => {
+                    let _ = reply.send(Err(Error::Closed));
                 }
             }
         }
@@ -260,6 +276,26 @@ impl Writer {
         Ok(applied.outcome)
     }
 
+    /// Records the deletion request and wipes the local data in one transaction, then continues under a new
+    /// anonymous id, no user id and a new session. Events that failed to commit earlier are dropped with the rest.
+    fn forget(&mut self, forget: Forget) -> Result<String> {
+        let storage = self.storage.clone().ok_or(Error::Closed)?;
+        let now = self.setup.clock.now_ms();
+        let current = match &self.identity {
+            Some((identity, _)) => identity.clone(),
+            None => new_identity(Uuid::new_v4().to_string(), None),
+        };
+        let fresh = (new_identity(forget.anonymous_id, None), NO_EVENT_YET);
+        let request = storage.record_deletion(&forget.request_id, &current, &fresh, now)?;
+        let dropped: usize = self.backlog.drain(..).map(|(m, _)| m.size()).sum();
+        self.shared.in_memory_bytes.fetch_sub(dropped, Ordering::AcqRel);
+        self.identity = Some(fresh);
+        self.approx_rows = 0;
+        self.approx_bytes = 0;
+        tracing::info!(request_id = %request.id, "deletion requested: local data wiped, anonymous id rotated");
+        Ok(request.id)
+    }
+
     fn refuse_all(&self, error: Error) {
         while let Ok(command) = self.rx.recv() {
             match command {
@@ -267,6 +303,9 @@ impl Writer {
                     let _ = reply.send(Err(error.clone()));
                 }
                 Command::Consent(_, reply) => {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                Command::Forget(_, reply) => {
                     let _ = reply.send(Err(error.clone()));
                 }
                 Command::Shutdown => break,

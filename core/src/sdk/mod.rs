@@ -2,6 +2,7 @@
 //! thread together; the constructor does no disk or network I/O on the caller's thread.
 
 mod consent;
+mod rights;
 
 pub use consent::{ConsentLog, ConsentStatus, PurposeStatus};
 
@@ -46,9 +47,18 @@ pub struct Builder {
     random: Arc<dyn Random>,
     transport: Option<Arc<dyn HttpTransport>>,
     listener: Option<Arc<dyn SdkListener>>,
+    consent_receipts: bool,
 }
 
 impl Builder {
+    /// Uploads the consent log's receipts in the essential lane (`POST /v1/consent-records`) after every pass
+    /// (the default). An app that keeps its proof of consent elsewhere turns it off; deletion requests are always
+    /// sent.
+    pub fn consent_receipts(mut self, enabled: bool) -> Self {
+        self.consent_receipts = enabled;
+        self
+    }
+
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -72,7 +82,7 @@ impl Builder {
     }
 
     pub fn open(self) -> Result<Footfall> {
-        let Builder { config, clock, random, transport, listener } = self;
+        let Builder { config, clock, random, transport, listener, consent_receipts } = self;
         let endpoint = config.endpoint.as_deref().map(Endpoint::parse).transpose()?;
         let (handoff, rx, shared) = Handoff::new(config.handoff.max_events, config.handoff.max_bytes);
         let handoff = Arc::new(handoff);
@@ -96,6 +106,7 @@ impl Builder {
                     listener,
                     consent: consent.clone(),
                     config_refresh: config.consent_refresh_interval,
+                    consent_receipts,
                 };
                 Some(SyncHandle::start(setup, cell.clone(), handoff.clone())?)
             }
@@ -147,6 +158,7 @@ impl Footfall {
             random: Arc::new(SeededRandom::default()),
             transport: None,
             listener: None,
+            consent_receipts: true,
         }
     }
 

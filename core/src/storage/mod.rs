@@ -5,6 +5,7 @@ mod consent;
 mod counters;
 mod open;
 mod queue;
+mod rights;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ pub use consent::StoredConsent;
 pub use counters::{Counter, Counters};
 pub use open::{classify, OpenFailure};
 pub use queue::{DeadLetter, Evictions, Identity, LeasedMessage, QueueCounts};
+pub use rights::{ExportedEvent, RightsRequest, RightsState};
 
 use crate::error::{Error, Result};
 

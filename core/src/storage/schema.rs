@@ -51,6 +51,21 @@ pub const MIGRATIONS: &[&str] = &[
         synced INTEGER NOT NULL DEFAULT 0        -- 1 once the backend acknowledged the receipt
     );
     ",
+    // v3: data-subject rights requests (the essential lane's other half), the anonymous ids an install used, and
+    // why the backend refused a consent record (`consent_log.synced = 2`: refused on its own, never re-sent).
+    "
+    CREATE TABLE rights_requests (
+        id TEXT PRIMARY KEY,                     -- the requestId, the same on every attempt
+        kind TEXT NOT NULL,                      -- 'deletion'
+        state TEXT NOT NULL,                     -- received | sent | acknowledged | refused
+        body TEXT NOT NULL,                      -- the request JSON exactly as sent
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        last_error TEXT
+    );
+    CREATE TABLE known_anonymous_ids (id TEXT PRIMARY KEY, first_ms INTEGER NOT NULL) WITHOUT ROWID;
+    ALTER TABLE consent_log ADD COLUMN refused_reason TEXT;
+    ",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -1,11 +1,13 @@
 //! Getting queued events to the backend: the transport port, the wire format, the status-table policy, the
 //! upload pass and the background scheduler that decides when a pass runs.
 
+pub(crate) mod deletion;
 pub mod endpoint;
 pub mod policy;
 pub mod remote_config;
 #[cfg(feature = "reqwest-transport")]
 pub mod reqwest_transport;
+pub(crate) mod receipts;
 pub(crate) mod scheduler;
 pub mod transport;
 pub(crate) mod uploader;

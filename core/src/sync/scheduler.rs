@@ -113,7 +113,7 @@ impl SyncLoop {
         let policy = setup.flush;
         let listener = setup.listener.clone();
         let mut uploader = Uploader::new(setup, storage.clone());
-        if policy.automatic && policy.on_start && storage.queued().unwrap_or(0) > 0 {
+        if policy.automatic && policy.on_start && (storage.queued().unwrap_or(0) > 0 || storage.essential_pending().unwrap_or(false)) {
             self.wake.notify_one();
         }
         let mut next_tick = tokio::time::Instant::now() + policy.interval;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::endpoint::Endpoint;
 use super::policy::{self, Verdict};
+use super::receipts::EssentialLane;
 use super::transport::{HttpRequest, HttpTransport, TransportError};
 use super::wire;
 use crate::clock::{rfc3339_ms, Clock, Random};
@@ -56,6 +57,8 @@ pub(crate) struct UploaderSetup {
     pub consent: Arc<ConsentView>,
     /// How often the consent policy is fetched (and at start-up); `None`: only when the app asks.
     pub config_refresh: Option<Duration>,
+    /// Whether the essential lane uploads consent receipts (deletion requests are always sent).
+    pub consent_receipts: bool,
 }
 
 impl UploaderSetup {
@@ -90,6 +93,8 @@ pub(crate) struct Uploader {
     events: PassEvents,
     /// The consent generation the current batch was leased under.
     leased_under: u64,
+    /// Consent receipts and rights requests, run after every pass with their own backoff.
+    essential: EssentialLane,
 }
 
 enum Stop {
@@ -106,13 +111,15 @@ struct Encoded {
 
 impl Uploader {
     pub fn new(setup: UploaderSetup, storage: Arc<Storage>) -> Self {
-        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None, events: PassEvents::default(), leased_under: 0 }
+        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None, events: PassEvents::default(), leased_under: 0, essential: EssentialLane::default() }
     }
 
     /// Milliseconds until the next background attempt is allowed, if one is being held back.
     pub fn retry_in_ms(&self) -> Option<u64> {
         let now = self.setup.clock.monotonic_ms();
-        [self.backoff_until, self.server_hold_until].into_iter().flatten().max().map(|t| t.saturating_sub(now))
+        let events = [self.backoff_until, self.server_hold_until].into_iter().flatten().max().map(|t| t.saturating_sub(now));
+        let essential = self.essential.retry_in_ms(now);
+        [events, essential].into_iter().flatten().min()
     }
 
     pub fn is_paused(&self) -> bool {
@@ -151,6 +158,10 @@ impl Uploader {
             report.outcome = self.send_all(&mut report).await?;
         }
         report.remaining = self.storage.queued()?;
+        // The essential lane is never gated by consent and never held back by the event lane's state.
+        if let Err(e) = self.essential.run(&self.setup, &self.storage, explicit).await {
+            tracing::error!(error = %e, "essential lane failed; retried on the next pass");
+        }
         Ok(report)
     }
 

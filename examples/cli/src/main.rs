@@ -4,6 +4,7 @@ mod bench;
 mod commands;
 mod consent;
 mod demo;
+mod rights;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,10 @@ enum Command {
         #[command(subcommand)]
         command: consent::ConsentCommand,
     },
+    /// Everything the SDK holds about the shopper, as JSON.
+    Export(rights::ExportArgs),
+    /// Request deletion: wipe local data, rotate the identity and send the request; exit 0 once acknowledged.
+    Forget(rights::ForgetArgs),
 }
 
 #[derive(Subcommand)]
@@ -108,6 +113,8 @@ fn main() -> ExitCode {
         Command::Status { data_dir } => commands::status(&data_dir),
         Command::Bench { events } => bench::run(events),
         Command::Consent { command } => consent::run(command),
+        Command::Export(args) => rights::export(args),
+        Command::Forget(args) => rights::forget(args),
     };
     match result {
         Ok(code) => code,

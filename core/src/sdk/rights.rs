@@ -1,0 +1,74 @@
+//! Data-subject rights on [`Footfall`]: an export of everything the SDK holds about the shopper, and a deletion
+//! request that wipes the device and reaches the backend through the essential lane.
+//!
+//! A deletion keeps the consent log: it is the business's proof of what the shopper decided (and when), which
+//! it must be able to show; the records name only the pseudonymous anonymous id and are sent to the backend,
+//! where the deletion request itself covers them.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::Footfall;
+use crate::error::Result;
+use crate::queue::handoff::Forget;
+use crate::storage::RightsRequest;
+
+impl Footfall {
+    /// Everything this install holds about the shopper, as one JSON document: identity, queued events, dead
+    /// letters, the consent log with its verification, the consent status and the rights requests.
+    pub fn export_data(&self) -> Result<Value> {
+        let storage = self.storage()?;
+        // Everything tracked before the call is in the export.
+        self.handoff.barrier()?;
+        let identity = storage.load_identity()?.map(|(identity, _)| identity);
+        let log = self.consent_log()?;
+        let refused = storage.refused_consent()?;
+        let requests: Vec<Value> = storage.rights_requests()?.iter().map(request_json).collect();
+        Ok(json!({
+            "anonymousId": identity.as_ref().map(|i| i.anonymous_id.clone()),
+            "userId": identity.as_ref().and_then(|i| i.user_id.clone()),
+            "sessionId": identity.as_ref().map(|i| i.session_id.clone()),
+            "events": storage.export_events(false)?,
+            "deadLetters": storage.export_events(true)?,
+            "consent": {
+                "records": log.records,
+                "verified": log.verified,
+                "problem": log.problem,
+                "refusedByBackend": refused.iter().map(|(seq, reason)| json!({"seq": seq, "reason": reason})).collect::<Vec<_>>(),
+                "status": self.consent_status()?,
+            },
+            "rightsRequests": requests,
+        }))
+    }
+
+    /// Asks for the shopper's data to be erased. Once it returns, the request is durable (it survives restarts
+    /// and is sent until the backend acknowledges it), queued events, dead letters and identity contexts are
+    /// wiped, and what is tracked next is under a new anonymous id with no user id. The consent log is kept
+    /// (see the module docs). Returns the request id.
+    pub fn request_deletion(&self) -> Result<String> {
+        self.storage()?;
+        let forget = Forget { request_id: Uuid::new_v4().to_string(), anonymous_id: Uuid::new_v4().to_string() };
+        let id = self.handoff.forget(forget)?;
+        if let Some(sync) = &self.sync {
+            sync.wake_handle().notify_one();
+        }
+        Ok(id)
+    }
+
+    /// Every rights request this install made, oldest first, with its state.
+    pub fn rights_requests(&self) -> Result<Vec<RightsRequest>> {
+        self.storage()?.rights_requests()
+    }
+}
+
+fn request_json(request: &RightsRequest) -> Value {
+    json!({
+        "requestId": request.id,
+        "kind": request.kind,
+        "state": request.state,
+        "body": serde_json::from_str::<Value>(&request.body).unwrap_or(Value::Null),
+        "createdAtMs": request.created_ms,
+        "updatedAtMs": request.updated_ms,
+        "lastError": request.last_error,
+    })
+}

@@ -1,0 +1,84 @@
+//! `footfall export` and `footfall forget`: the shopper's rights on a data directory, exactly as an app exercises
+//! them — everything the SDK holds as JSON, and a deletion request sent through the essential lane.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use footfall_core::{Config, Footfall, RightsState};
+use serde_json::json;
+
+use crate::CmdResult;
+
+#[derive(Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ForgetArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
+    #[arg(long)]
+    endpoint: String,
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Give up after this long; the request stays durable and the next run (or the app) sends it.
+    #[arg(long, default_value_t = 60)]
+    timeout_s: u64,
+}
+
+/// Prints everything the SDK holds about the shopper as one JSON document.
+pub fn export(args: ExportArgs) -> CmdResult {
+    let sdk = Footfall::open(Config::new(&args.data_dir)).map_err(|e| e.to_string())?;
+    let data = sdk.export_data().map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&data).map_err(|e| e.to_string())?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Requests deletion (or resumes a pending request) and flushes the essential lane until the backend
+/// acknowledges it: exit 0 with `{"requestId","state":"acknowledged"}`.
+pub fn forget(args: ForgetArgs) -> CmdResult {
+    let mut config = Config::new(&args.data_dir).with_endpoint(&args.endpoint);
+    config.api_key = args.api_key;
+    config.flush.automatic = false;
+    let sdk = Footfall::builder(config).consent_receipts(true).open().map_err(|e| e.to_string())?;
+    let pending = sdk
+        .rights_requests()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|r| matches!(r.state, RightsState::Received | RightsState::Sent));
+    let id = match pending {
+        Some(request) => request.id,
+        None => sdk.request_deletion().map_err(|e| e.to_string())?,
+    };
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    loop {
+        sdk.flush().map_err(|e| e.to_string())?;
+        let request = sdk
+            .rights_requests()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| format!("deletion request {id} vanished"))?;
+        match request.state {
+            RightsState::Acknowledged => {
+                println!("{}", json!({"requestId": id, "state": request.state.as_str()}));
+                return Ok(ExitCode::SUCCESS);
+            }
+            RightsState::Refused => {
+                return Err(format!("the backend refused deletion request {id}: {}", request.last_error.unwrap_or_default()));
+            }
+            RightsState::Received | RightsState::Sent if Instant::now() >= deadline => {
+                return Err(format!(
+                    "deletion request {id} not acknowledged after {}s (kept; sent on the next run): {}",
+                    args.timeout_s,
+                    request.last_error.unwrap_or_default()
+                ));
+            }
+            RightsState::Received | RightsState::Sent => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
