@@ -72,10 +72,10 @@ pub fn forget(args: ForgetArgs) -> CmdResult {
                 return Err(format!("the backend refused deletion request {id}: {}", request.last_error.unwrap_or_default()));
             }
             RightsState::Received | RightsState::Sent if Instant::now() >= deadline => {
+                let why = request.last_error.filter(|e| !e.is_empty()).map_or_else(|| "no answer yet".to_string(), |e| format!("last error: {e}"));
                 return Err(format!(
-                    "deletion request {id} not acknowledged after {}s (kept; sent on the next run): {}",
-                    args.timeout_s,
-                    request.last_error.unwrap_or_default()
+                    "deletion request {id} not acknowledged after {}s (kept; sent on the next run); {why}",
+                    args.timeout_s
                 ));
             }
             RightsState::Received | RightsState::Sent => std::thread::sleep(Duration::from_millis(200)),
