@@ -192,8 +192,12 @@ impl Uploader {
         // Read the generation first: a change after this point is caught before the batch is sent.
         self.leased_under = self.setup.consent.generation();
         let consent = &self.setup.consent;
-        let excluded: Vec<String> =
-            self.storage.queued_purposes()?.into_iter().filter(|p| consent.is_allowed(p, now) != Some(true)).collect();
+        // Without enforcement every purpose is allowed: skip the scan of queued purposes on every batch.
+        let excluded: Vec<String> = if consent.enforced() {
+            self.storage.queued_purposes()?.into_iter().filter(|p| consent.is_allowed(p, now) != Some(true)).collect()
+        } else {
+            Vec::new()
+        };
         // Long enough to outlive the request, short enough that a stuck lease recovers within this process.
         let lease_until = now + 2 * self.setup.retry.request_timeout.as_millis() as i64 + 10_000;
         let budget = self.setup.flush.max_batch_bytes;

@@ -71,8 +71,10 @@ pub struct ServeArgs {
 }
 
 /// As an app configures the SDK: gating on consent (`footfall consent grant` records the shopper's yes).
-fn sdk_config(data_dir: &Path, endpoint: &str, api_key: Option<String>) -> Config {
-    let mut config = Config::new(data_dir).with_endpoint(endpoint);
+/// Every CLI command that opens a data directory builds its configuration here.
+pub(crate) fn sdk_config(data_dir: &Path, endpoint: Option<&str>, api_key: Option<String>) -> Config {
+    let mut config = Config::new(data_dir);
+    config.endpoint = endpoint.map(String::from);
     config.api_key = api_key;
     config.enforce_consent = true;
     config
@@ -83,7 +85,7 @@ const PRINT_CHUNK: u64 = 64;
 
 pub fn track(args: TrackArgs) -> CmdResult {
     let properties = footfall_core::event::parse_object(&args.props).map_err(|e| format!("--props: {e}"))?;
-    let sdk = Footfall::open(sdk_config(&args.data_dir, &args.endpoint, args.api_key)).map_err(|e| e.to_string())?;
+    let sdk = Footfall::open(sdk_config(&args.data_dir, Some(&args.endpoint), args.api_key)).map_err(|e| e.to_string())?;
     let mut event = Event::new(args.name).properties(properties);
     if let Some(purpose) = args.purpose {
         event = event.purpose(purpose);
@@ -143,7 +145,7 @@ pub fn track(args: TrackArgs) -> CmdResult {
 }
 
 pub fn flush(args: FlushArgs) -> CmdResult {
-    let mut config = sdk_config(&args.data_dir, &args.endpoint, args.api_key);
+    let mut config = sdk_config(&args.data_dir, Some(&args.endpoint), args.api_key);
     config.flush.automatic = false;
     let sdk = Footfall::open(config).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);

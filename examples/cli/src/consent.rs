@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use footfall_core::consent::record::{verify_chain, ConsentRecord, Method};
-use footfall_core::{Config, Footfall};
+use footfall_core::Footfall;
 use serde_json::json;
 
 use crate::CmdResult;
@@ -78,10 +78,7 @@ pub fn run(command: ConsentCommand) -> CmdResult {
 
 /// The SDK on a data directory, gating on consent as an app does.
 pub fn open(data_dir: &Path, endpoint: Option<String>, api_key: Option<String>) -> Result<Footfall, String> {
-    let mut config = Config::new(data_dir);
-    config.endpoint = endpoint;
-    config.api_key = api_key;
-    config.enforce_consent = true;
+    let mut config = crate::commands::sdk_config(data_dir, endpoint.as_deref(), api_key);
     config.flush.automatic = false;
     Footfall::open(config).map_err(|e| e.to_string())
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use footfall_core::{Config, Footfall, RightsState};
+use footfall_core::{Footfall, RightsState};
 use serde_json::json;
 
 use crate::CmdResult;
@@ -32,7 +32,7 @@ pub struct ForgetArgs {
 
 /// Prints everything the SDK holds about the shopper as one JSON document.
 pub fn export(args: ExportArgs) -> CmdResult {
-    let sdk = Footfall::open(Config::new(&args.data_dir)).map_err(|e| e.to_string())?;
+    let sdk = Footfall::open(crate::commands::sdk_config(&args.data_dir, None, None)).map_err(|e| e.to_string())?;
     let data = sdk.export_data().map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string_pretty(&data).map_err(|e| e.to_string())?);
     Ok(ExitCode::SUCCESS)
@@ -41,8 +41,7 @@ pub fn export(args: ExportArgs) -> CmdResult {
 /// Requests deletion (or resumes a pending request) and flushes the essential lane until the backend
 /// acknowledges it: exit 0 with `{"requestId","state":"acknowledged"}`.
 pub fn forget(args: ForgetArgs) -> CmdResult {
-    let mut config = Config::new(&args.data_dir).with_endpoint(&args.endpoint);
-    config.api_key = args.api_key;
+    let mut config = crate::commands::sdk_config(&args.data_dir, Some(&args.endpoint), args.api_key);
     config.flush.automatic = false;
     let sdk = Footfall::builder(config).consent_receipts(true).open().map_err(|e| e.to_string())?;
     let pending = sdk
