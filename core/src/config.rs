@@ -28,6 +28,21 @@ pub struct Config {
     /// Fetch the consent policy (`GET /v1/config`) at start-up and this often. `None` (for now the default, like
     /// `enforce_consent`): only when the app calls `refresh_consent_policy()`.
     pub consent_refresh_interval: Option<Duration>,
+    /// Who asks the shopper about the purposes TCF covers: Footfall's own prompts, or the app's CMP through its
+    /// IAB TCF string (see [`crate::consent::tcf_mapping`]).
+    pub consent_source: ConsentSource,
+}
+
+/// Where decisions about `analytics`, `personalization`, `marketing` and `location` come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConsentSource {
+    /// Footfall's prompts and the app's calls (`grant`, `deny`, `set_consent`).
+    #[default]
+    Footfall,
+    /// TCF import mode: the app's CMP decides; the app (or the platform glue) passes its TC string to
+    /// `import_tcf`. `vendor_id` is the backend's IAB vendor id when it is a registered vendor; without it the
+    /// publisher's purpose consents are read.
+    Tcf { vendor_id: Option<u16> },
 }
 
 impl Config {
@@ -45,6 +60,7 @@ impl Config {
             app_version: String::new(),
             enforce_consent: false,
             consent_refresh_interval: None,
+            consent_source: ConsentSource::Footfall,
         }
     }
 

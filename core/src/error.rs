@@ -24,6 +24,10 @@ pub enum ValidationError {
     EmptyUserId,
     #[error("user id is {len} characters; the limit is {max}")]
     UserIdTooLong { len: usize, max: usize },
+    #[error("TC string: {0}")]
+    TcString(String),
+    #[error("purpose '{0}' is decided by the app's CMP in TCF import mode; change it there")]
+    DecidedByCmp(String),
 }
 
 /// Everything that can go wrong in the core.

@@ -22,11 +22,11 @@ pub mod storage;
 pub mod sync;
 
 pub use clock::{Clock, ManualClock, Random, SeededRandom, SystemClock};
-pub use config::{Config, FlushPolicy, HandoffLimits, RetryPolicy, StorageLimits};
+pub use config::{Config, ConsentSource, FlushPolicy, HandoffLimits, RetryPolicy, StorageLimits};
 pub use error::{Error, Result, ValidationError};
 pub use event::Event;
 pub use listener::{SdkEvent, SdkListener};
-pub use sdk::{read_status, Builder, Footfall};
+pub use sdk::{read_status, Builder, Footfall, TcfImport, TcfImportResult};
 pub use status::{Evicted, Status};
 pub use storage::{DeadLetter, RightsRequest, RightsState};
 pub use sync::{FlushOutcome, FlushReport, HttpRequest, HttpResponse, HttpTransport, TransportError};

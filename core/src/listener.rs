@@ -7,7 +7,7 @@ use std::time::Duration;
 /// Something the SDK did that an app may want to count or show. Emitted only when it happened: a pass that was
 /// held back by a backoff or a pause sends nothing, so no event repeats a previous one.
 ///
-/// Non-exhaustive: consent changes and offers will arrive as new variants.
+/// Non-exhaustive: offers and visits will arrive as new variants.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SdkEvent {
@@ -19,10 +19,15 @@ pub enum SdkEvent {
     RetryScheduled { after: Duration, reason: String },
     /// The server refused the credentials or the endpoint; uploads wait for an explicit flush, data is kept.
     Paused { reason: String },
+    /// A consent change took effect: a decision was recorded, or the policy or context changed what is allowed.
+    /// `purged` queued events of the purposes now denied were deleted with it. Sent from the writer thread right
+    /// after the change is durable.
+    ConsentChanged { record_id: Option<String>, now_allowed: Vec<String>, now_denied: Vec<String>, purged: u64 },
 }
 
-/// Receives [`SdkEvent`]s on the SDK's sync thread. Keep it quick (hand the event to a channel): the next pass
-/// waits for it. It must not call back into the SDK's blocking API (`flush`, `close`) from inside `on_event`.
+/// Receives [`SdkEvent`]s on the SDK's sync thread (upload events) or writer thread (consent changes). Keep it
+/// quick (hand the event to a channel): the SDK waits for it. It must not call back into the SDK's blocking API
+/// (`flush`, `close`, consent changes) from inside `on_event`.
 pub trait SdkListener: Send + Sync + 'static {
     fn on_event(&self, event: &SdkEvent);
 }

@@ -4,7 +4,7 @@
 //! - [`record`]: the append-only, hash-chained consent log;
 //! - [`state`]: gating and re-prompt decisions derived from the log (pure functions);
 //! - [`view`]: the snapshot `track()`, the writer and the uploader consult; [`service`]: applying changes;
-//! - [`tcf`]: reading another CMP's IAB TCF v2.2 TC string.
+//! - [`tcf`]: reading another CMP's IAB TCF v2.2 TC string; [`tcf_mapping`]: its purposes mapped to ours.
 
 pub mod policy;
 pub mod purpose;
@@ -12,4 +12,5 @@ pub mod record;
 pub mod service;
 pub mod state;
 pub mod tcf;
+pub mod tcf_mapping;
 pub mod view;

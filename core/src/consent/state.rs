@@ -64,6 +64,12 @@ impl ConsentState {
         None
     }
 
+    /// Whether the latest decision about `purpose` still counts (exists, not stale after a material change, not
+    /// expired).
+    pub fn decision_valid(&self, purpose: &str, policy: &Policy, now_ms: i64) -> bool {
+        self.invalid_because(purpose, policy, now_ms).is_none()
+    }
+
     /// The gating decision: a valid decision's answer, otherwise the jurisdiction's default. A stale or expired
     /// grant is not a grant: old grants never carry across a material change.
     pub fn is_allowed(&self, purpose: &str, policy: &Policy, context: &Context, now_ms: i64) -> bool {

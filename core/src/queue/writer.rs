@@ -17,6 +17,7 @@ use crate::consent::view::ConsentView;
 use crate::config::StorageLimits;
 use crate::error::{Error, Result};
 use crate::event::{MessageKind, PendingMessage};
+use crate::listener::{self, SdkEvent, SdkListener};
 use crate::storage::{Counter, Identity, Storage};
 
 /// Most commands folded into one transaction: big enough to amortise the commit, small enough to keep
@@ -39,6 +40,8 @@ pub(crate) struct WriterSetup {
     pub consent: Arc<ConsentView>,
     /// Recorded with every consent record.
     pub app_version: String,
+    /// Hears consent changes once they are durable.
+    pub listener: Option<Arc<dyn SdkListener>>,
 }
 
 pub(crate) struct Writer {
@@ -268,12 +271,24 @@ impl Writer {
         let subject = self.identity.as_ref().map(|(i, _)| i.anonymous_id.clone()).unwrap_or_default();
         let current = self.setup.consent.snapshot();
         let now = self.setup.clock.now_ms();
+        let is_decision = matches!(change, ConsentChange::Decide { .. });
         let applied = service::apply(&storage, &current, change, &subject, &self.setup.app_version, now, Uuid::now_v7().to_string())?;
         self.setup.consent.publish(applied.snapshot);
-        if applied.outcome.purged > 0 {
-            tracing::info!(purged = applied.outcome.purged, "consent withdrawn: queued events of denied purposes purged");
+        let outcome = applied.outcome;
+        if outcome.purged > 0 {
+            tracing::info!(purged = outcome.purged, "consent withdrawn: queued events of denied purposes purged");
         }
-        Ok(applied.outcome)
+        let changed = is_decision || !outcome.now_allowed.is_empty() || !outcome.now_denied.is_empty();
+        if let (Some(listener), true) = (&self.setup.listener, changed) {
+            let event = SdkEvent::ConsentChanged {
+                record_id: outcome.record_id.clone(),
+                now_allowed: outcome.now_allowed.clone(),
+                now_denied: outcome.now_denied.clone(),
+                purged: outcome.purged,
+            };
+            listener::dispatch(listener.as_ref(), vec![event]);
+        }
+        Ok(outcome)
     }
 
     /// Records the deletion request and wipes the local data in one transaction, then continues under a new

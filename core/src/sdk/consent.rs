@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Footfall;
 use crate::clock::rfc3339_ms;
+use crate::config::ConsentSource;
 use crate::consent::policy::Policy;
 use crate::consent::purpose::{GoogleConsentMode, Jurisdiction, Mode};
 use crate::consent::record::{ConsentRecord, Method};
@@ -33,6 +34,8 @@ pub struct PurposeStatus {
 pub struct ConsentStatus {
     /// Whether this instance gates on consent (`Config::enforce_consent`).
     pub enforced: bool,
+    /// Who decides the purposes TCF covers: `footfall` (its prompts and the app's calls) or `tcf` (the CMP).
+    pub source: &'static str,
     pub policy_version: u32,
     pub jurisdiction: Jurisdiction,
     pub mode: Mode,
@@ -53,7 +56,10 @@ pub struct ConsentLog {
 impl Footfall {
     /// Records the shopper's answers (purpose → granted). Once it returns the record is durable, events of the
     /// purposes now denied are purged from the queue — in flight or not — and `track()` refuses new ones.
+    /// In TCF import mode the purposes TCF covers are refused here (`DecidedByCmp`): the app's CMP decides them.
     pub fn set_consent(&self, decisions: &[(&str, bool)], method: Method) -> Result<ConsentOutcome> {
+        let purposes: Vec<&str> = decisions.iter().map(|(p, _)| *p).collect();
+        self.check_decidable(&purposes, &method)?;
         let decisions: BTreeMap<String, bool> = decisions.iter().map(|(p, g)| (p.to_string(), *g)).collect();
         self.change_consent(ConsentChange::Decide { decisions, method })
     }
@@ -97,8 +103,11 @@ impl Footfall {
     }
 
     /// The prompt to show now, if any, and why (`no_decision`, `policy_material_change`, `expired`, …).
+    /// In TCF import mode the purposes the CMP decides are left out: only Footfall's own (custom) purposes
+    /// can make it ask.
     pub fn needs_prompt(&self) -> Result<PromptNeed> {
-        let snapshot = self.loaded_consent()?;
+        let mut snapshot = self.loaded_consent()?;
+        snapshot.policy.purposes.retain(|def| self.prompts_for(&def.id));
         Ok(snapshot.state.needs_prompt(&snapshot.policy, self.clock.now_ms()))
     }
 
@@ -110,7 +119,11 @@ impl Footfall {
 
     pub fn consent_status(&self) -> Result<ConsentStatus> {
         let snapshot = self.loaded_consent()?;
-        Ok(status_of(&snapshot, self.consent.enforced(), self.clock.now_ms()))
+        let source = match self.consent_source {
+            ConsentSource::Footfall => "footfall",
+            ConsentSource::Tcf { .. } => "tcf",
+        };
+        Ok(status_of(&snapshot, self.consent.enforced(), source, self.clock.now_ms()))
     }
 
     /// Every consent record, with the verification of the hash chain (tampering shows as `verified: false`).
@@ -120,20 +133,20 @@ impl Footfall {
         Ok(ConsentLog { records, verified: verdict.is_ok(), problem: verdict.err() })
     }
 
-    fn change_consent(&self, change: ConsentChange) -> Result<ConsentOutcome> {
+    pub(super) fn change_consent(&self, change: ConsentChange) -> Result<ConsentOutcome> {
         self.storage()?;
         self.handoff.consent(change)
     }
 
     /// The snapshot once the writer has read the log (waits for the storage to open, like `status()`).
-    fn loaded_consent(&self) -> Result<Snapshot> {
+    pub(super) fn loaded_consent(&self) -> Result<Snapshot> {
         self.storage()?;
         // The writer publishes the log before it marks the storage ready.
         Ok(self.consent.snapshot())
     }
 }
 
-fn status_of(snapshot: &Snapshot, enforced: bool, now_ms: i64) -> ConsentStatus {
+fn status_of(snapshot: &Snapshot, enforced: bool, source: &'static str, now_ms: i64) -> ConsentStatus {
     let mut ids: Vec<&str> = snapshot.policy.purposes.iter().map(|d| d.id.as_str()).collect();
     ids.extend(snapshot.state.decisions.keys().map(String::as_str));
     ids.sort_unstable();
@@ -154,6 +167,7 @@ fn status_of(snapshot: &Snapshot, enforced: bool, now_ms: i64) -> ConsentStatus 
         .collect();
     ConsentStatus {
         enforced,
+        source,
         policy_version: snapshot.policy.policy_version,
         jurisdiction: snapshot.context.jurisdiction,
         mode: snapshot.context.jurisdiction.mode(),

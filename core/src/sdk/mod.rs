@@ -3,8 +3,10 @@
 
 mod consent;
 mod rights;
+mod tcf;
 
 pub use consent::{ConsentLog, ConsentStatus, PurposeStatus};
+pub use tcf::{TcfImport, TcfImportResult};
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -15,7 +17,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::clock::{Clock, Random, SeededRandom, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, ConsentSource};
 use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
 use crate::consent::view::ConsentView;
@@ -38,6 +40,7 @@ pub struct Footfall {
     clock: Arc<dyn Clock>,
     ids: IdGenerator,
     consent: Arc<ConsentView>,
+    consent_source: ConsentSource,
 }
 
 /// Sets up an instance with injected clock, randomness or transport (tests, custom HTTP stacks).
@@ -103,7 +106,7 @@ impl Builder {
                     flush: config.flush,
                     retry: config.retry,
                     limits: config.limits,
-                    listener,
+                    listener: listener.clone(),
                     consent: consent.clone(),
                     config_refresh: config.consent_refresh_interval,
                     consent_receipts,
@@ -126,13 +129,14 @@ impl Builder {
             }),
             consent: consent.clone(),
             app_version: config.app_version.clone(),
+            listener,
         };
         let writer = Writer::new(setup, rx, shared, cell.clone());
         let thread = std::thread::Builder::new()
             .name("footfall-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| Error::Config(format!("cannot start the writer thread: {e}")))?;
-        Ok(Footfall { handoff, cell, sync, writer: Mutex::new(Some(thread)), clock, ids: IdGenerator::default(), consent })
+        Ok(Footfall { handoff, cell, sync, writer: Mutex::new(Some(thread)), clock, ids: IdGenerator::default(), consent, consent_source: config.consent_source })
     }
 }
 
