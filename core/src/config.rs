@@ -22,11 +22,11 @@ pub struct Config {
     pub extra_root_certs_pem: Vec<String>,
     /// The host app's version, recorded in every consent record.
     pub app_version: String,
-    /// Gate collection and upload on consent (default deny). Off by default only while the consent work is
-    /// landing — the CLI, the demo and the bindings move to it next, and then this default becomes `true`.
+    /// Gate collection and upload on consent (default deny, the default). An app that gates elsewhere turns it
+    /// off; decisions are still logged.
     pub enforce_consent: bool,
-    /// Fetch the consent policy (`GET /v1/config`) at start-up and this often. `None` (for now the default, like
-    /// `enforce_consent`): only when the app calls `refresh_consent_policy()`.
+    /// Fetch the consent policy (`GET /v1/config`, with the cached ETag) at start-up and this often (hourly by
+    /// default), so toggled prompts reach the app without a release. `None`: only on `refresh_consent_policy()`.
     pub consent_refresh_interval: Option<Duration>,
     /// Who asks the shopper about the purposes TCF covers: Footfall's own prompts, or the app's CMP through its
     /// IAB TCF string (see [`crate::consent::tcf_mapping`]).
@@ -58,8 +58,8 @@ impl Config {
             session_timeout: Duration::from_secs(30 * 60),
             extra_root_certs_pem: Vec::new(),
             app_version: String::new(),
-            enforce_consent: false,
-            consent_refresh_interval: None,
+            enforce_consent: true,
+            consent_refresh_interval: Some(Duration::from_secs(60 * 60)),
             consent_source: ConsentSource::Footfall,
         }
     }

@@ -30,6 +30,44 @@ pub struct FootfallConfig {
     /// Extra trust anchors (PEM) for the built-in HTTPS client, e.g. a staging CA.
     #[uniffi(default = [])]
     pub extra_root_certs_pem: Vec<String>,
+    /// The host app's version, recorded in every consent record.
+    #[uniffi(default = "")]
+    pub app_version: String,
+    #[uniffi(default)]
+    pub consent: ConsentSettings,
+}
+
+/// How consent is gated and where decisions come from.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ConsentSettings {
+    /// Gate collection and upload on consent (default deny). Turning it off is for apps that gate elsewhere;
+    /// decisions are still logged.
+    #[uniffi(default = true)]
+    pub enforce: bool,
+    /// Fetch the consent policy (`GET /v1/config`) at start-up and this often; 0: only on
+    /// `refreshConsentPolicy()`.
+    #[uniffi(default = 3600000)]
+    pub policy_refresh_interval_ms: i64,
+    /// TCF import mode: the app's CMP decides analytics, personalization, marketing and location through its
+    /// IAB TCF string (the platform glue passes `IABTCF_TCString` to `importTcf`).
+    #[uniffi(default = false)]
+    pub tcf_import: bool,
+    /// The backend's IAB vendor id when it is a registered TCF vendor (1–65535); None reads the publisher's
+    /// purpose consents.
+    #[uniffi(default = None)]
+    pub tcf_vendor_id: Option<i32>,
+}
+
+impl Default for ConsentSettings {
+    fn default() -> Self {
+        let core = footfall_core::Config::new("");
+        ConsentSettings {
+            enforce: core.enforce_consent,
+            policy_refresh_interval_ms: core.consent_refresh_interval.map(millis).unwrap_or(0),
+            tcf_import: false,
+            tcf_vendor_id: None,
+        }
+    }
 }
 
 /// What the queue keeps on disk; the oldest events are evicted first and every eviction is counted.
@@ -107,6 +145,8 @@ pub fn default_config(data_dir: String) -> FootfallConfig {
         session_timeout_ms: millis(core.session_timeout),
         request_timeout_ms: millis(core.retry.request_timeout),
         extra_root_certs_pem: Vec::new(),
+        app_version: String::new(),
+        consent: ConsentSettings::default(),
     }
 }
 
@@ -138,6 +178,22 @@ impl FootfallConfig {
         config.session_timeout = Duration::from_millis(positive("sessionTimeoutMs", self.session_timeout_ms)?);
         config.retry.request_timeout = Duration::from_millis(positive("requestTimeoutMs", self.request_timeout_ms)?);
         config.extra_root_certs_pem = self.extra_root_certs_pem.clone();
+        config.app_version = self.app_version.clone();
+        let c = &self.consent;
+        config.enforce_consent = c.enforce;
+        config.consent_refresh_interval = match non_negative("consent.policyRefreshIntervalMs", c.policy_refresh_interval_ms)? {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        config.consent_source = match (c.tcf_import, c.tcf_vendor_id) {
+            (false, None) => footfall_core::ConsentSource::Footfall,
+            (false, Some(_)) => return Err(config_error("consent.tcfVendorId is set but consent.tcfImport is false")),
+            (true, None) => footfall_core::ConsentSource::Tcf { vendor_id: None },
+            (true, Some(id)) => match u16::try_from(id) {
+                Ok(id) if id > 0 => footfall_core::ConsentSource::Tcf { vendor_id: Some(id) },
+                _ => return Err(config_error(format!("consent.tcfVendorId must be 1-65535, got {id}"))),
+            },
+        };
         Ok(config)
     }
 }
@@ -189,6 +245,9 @@ mod tests {
         assert_eq!(config.flush.max_batch_bytes, core.flush.max_batch_bytes);
         assert_eq!(config.session_timeout, core.session_timeout);
         assert_eq!((config.retry.request_timeout, config.retry.base, config.retry.cap), (core.retry.request_timeout, core.retry.base, core.retry.cap));
+        assert_eq!(config.enforce_consent, core.enforce_consent);
+        assert_eq!(config.consent_refresh_interval, core.consent_refresh_interval);
+        assert_eq!(config.consent_source, core.consent_source);
     }
 
     #[test]
@@ -200,5 +259,9 @@ mod tests {
         config.storage_limits.max_bytes = -1;
         assert!(matches!(config.to_core(), Err(FootfallError::Config { .. })));
         assert!(matches!(default_config(" ".into()).to_core(), Err(FootfallError::Config { .. })));
+        let mut config = default_config("/tmp/x".into());
+        config.consent.tcf_import = true;
+        config.consent.tcf_vendor_id = Some(70_000);
+        assert!(matches!(config.to_core(), Err(FootfallError::Config { reason }) if reason.contains("tcfVendorId")));
     }
 }

@@ -11,7 +11,7 @@ use crate::transport::{self, HttpTransport};
 
 #[derive(uniffi::Object)]
 pub struct Footfall {
-    core: footfall_core::Footfall,
+    pub(crate) core: footfall_core::Footfall,
 }
 
 #[uniffi::export]

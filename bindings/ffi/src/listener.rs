@@ -1,7 +1,7 @@
 //! SDK events for the app through a foreign `EventListener`, adapted from the core's `SdkListener`.
 //!
-//! The core calls it on its sync thread after each upload pass, with no lock held, before an explicit flush
-//! returns. A foreign exception is logged and dropped; the SDK goes on.
+//! The core calls it on its sync thread after each upload pass (before an explicit flush returns) and on its
+//! writer thread after a consent change is durable, with no lock held. A foreign exception is logged and dropped; the SDK goes on.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use footfall_core::SdkEvent;
 use crate::config::{millis, saturate};
 use crate::error::FootfallError;
 
-/// Something the SDK did. New variants will be added (consent changes, offers): match with an else branch.
+/// Something the SDK did. New variants will be added (offers, visits): match with an else branch.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum FootfallEvent {
     /// The server accepted `count` messages; `duplicates` of them it already had.
@@ -21,6 +21,9 @@ pub enum FootfallEvent {
     RetryScheduled { after_ms: i64, reason: String },
     /// The server refused the credentials or endpoint; uploads wait for an explicit flush; data is kept.
     Paused { reason: String },
+    /// A consent change took effect (a decision, or a policy or context change that changed what is allowed);
+    /// `purged` queued events of the purposes now denied were deleted with it.
+    ConsentChanged { record_id: Option<String>, now_allowed: Vec<String>, now_denied: Vec<String>, purged: i64 },
 }
 
 /// Implemented by the app. Called on an SDK thread: hand the event over (a channel, a flow) and return quickly,
@@ -57,6 +60,12 @@ fn convert(event: &SdkEvent) -> Option<FootfallEvent> {
             FootfallEvent::RetryScheduled { after_ms: millis(*after), reason: reason.clone() }
         }
         SdkEvent::Paused { reason } => FootfallEvent::Paused { reason: reason.clone() },
+        SdkEvent::ConsentChanged { record_id, now_allowed, now_denied, purged } => FootfallEvent::ConsentChanged {
+            record_id: record_id.clone(),
+            now_allowed: now_allowed.clone(),
+            now_denied: now_denied.clone(),
+            purged: saturate(*purged),
+        },
         _ => return None,
     })
 }

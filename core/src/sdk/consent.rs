@@ -15,6 +15,7 @@ use crate::consent::service::{self, ConsentChange, ConsentOutcome};
 use crate::consent::state::{Context, PromptNeed};
 use crate::consent::view::Snapshot;
 use crate::error::{Error, Result};
+use crate::sync::scheduler::Reply;
 use crate::sync::PolicyRefresh;
 
 /// Each purpose the policy declares (or the shopper decided), and what gating makes of it now.
@@ -98,8 +99,16 @@ impl Footfall {
     pub fn refresh_consent_policy(&self) -> Result<PolicyRefresh> {
         let sync = self.sync()?;
         let (tx, rx) = std::sync::mpsc::channel();
-        sync.refresh_config(tx);
+        sync.refresh_config(Reply::Blocking(tx));
         rx.recv().map_err(|_| Error::Closed)?
+    }
+
+    /// [`Self::refresh_consent_policy`] for async callers; cancel-safe like `flush_async`.
+    pub async fn refresh_consent_policy_async(&self) -> Result<PolicyRefresh> {
+        let sync = self.sync()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        sync.refresh_config(Reply::Async(tx));
+        rx.await.map_err(|_| Error::Closed)?
     }
 
     /// The prompt to show now, if any, and why (`no_decision`, `policy_material_change`, `expired`, …).

@@ -13,13 +13,14 @@ use crate::error::{Error, Result};
 use crate::listener::{self, SdkListener};
 use crate::queue::{Handoff, StorageCell};
 
-pub(crate) enum Reply {
-    Blocking(std::sync::mpsc::Sender<Result<FlushReport>>),
-    Async(oneshot::Sender<Result<FlushReport>>),
+/// Where the answer to an explicit request goes: a blocked caller or an awaiting future.
+pub(crate) enum Reply<T = FlushReport> {
+    Blocking(std::sync::mpsc::Sender<Result<T>>),
+    Async(oneshot::Sender<Result<T>>),
 }
 
-impl Reply {
-    fn send(self, report: Result<FlushReport>) {
+impl<T> Reply<T> {
+    fn send(self, report: Result<T>) {
         match self {
             Reply::Blocking(tx) => drop(tx.send(report)),
             Reply::Async(tx) => drop(tx.send(report)),
@@ -28,7 +29,7 @@ impl Reply {
 }
 
 /// Where the answer to an explicit policy refresh goes.
-pub(crate) type RefreshReply = std::sync::mpsc::Sender<Result<PolicyRefresh>>;
+pub(crate) type RefreshReply = Reply<PolicyRefresh>;
 
 pub(crate) struct SyncHandle {
     flushes: mpsc::UnboundedSender<Reply>,
@@ -71,7 +72,7 @@ impl SyncHandle {
     /// Fetches the consent policy on the sync thread (after any pass in progress).
     pub fn refresh_config(&self, reply: RefreshReply) {
         if let Err(mpsc::error::SendError(reply)) = self.refreshes.send(reply) {
-            let _ = reply.send(Err(Error::Closed));
+            reply.send(Err(Error::Closed));
         }
     }
 
@@ -153,7 +154,7 @@ impl SyncLoop {
                 reply = self.refresh_rx.recv() => {
                     if let Some(reply) = reply {
                         let refreshed = remote_config::refresh(uploader.setup(), &storage, &self.handoff).await;
-                        let _ = reply.send(refreshed);
+                        reply.send(refreshed);
                     }
                     false
                 }

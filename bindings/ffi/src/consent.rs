@@ -1,0 +1,429 @@
+//! Consent and rights on the foreign `Footfall` object: decisions, the prompt lifecycle, policy, status, proof,
+//! TCF import, export and deletion. Each method converts and calls the core; the records mirror the core's.
+//!
+//! The decision methods block until the change is durable (one SQLite transaction on the writer thread,
+//! milliseconds); the Kotlin and Swift layers call them off the main thread.
+
+use std::collections::HashMap;
+
+use footfall_core::consent::purpose as core_purpose;
+use footfall_core::consent::record as core_record;
+use footfall_core::consent::service::ConsentOutcome as CoreOutcome;
+use footfall_core::consent::state as core_state;
+
+use crate::config::saturate;
+use crate::error::{FootfallError, Result};
+use crate::footfall::Footfall;
+
+/// The legal regime the app says applies to this shopper; it picks the default for undecided purposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Jurisdiction {
+    /// Opt-in.
+    Gdpr,
+    /// Opt-in.
+    Appi,
+    /// Opt-out, except `location`; a Global Privacy Control signal opts out of `marketing`.
+    Ccpa,
+    /// Not known: opt-in, the strictest.
+    Unknown,
+}
+
+/// How a decision was made, as recorded in the consent log.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum ConsentMethod {
+    /// The shopper answered this prompt.
+    Prompt { prompt_id: String },
+    /// The shopper changed it in the app's privacy settings.
+    Settings,
+    /// The app decided through the API.
+    Api,
+    /// Imported from the app's CMP (IAB TCF); only `importTcf` records it.
+    TcfImport { cmp_id: i32 },
+}
+
+/// What a consent change did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentOutcome {
+    /// The consent-log record written, if any.
+    pub record_id: Option<String>,
+    /// Queued events deleted because their purpose is no longer allowed.
+    pub purged: i64,
+    pub now_allowed: Vec<String>,
+    pub now_denied: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PurposeStatus {
+    pub id: String,
+    /// The gating decision now: what `track()` and uploads apply.
+    pub allowed: bool,
+    /// The shopper's latest answer, if any (it may no longer count: see `decision_valid`).
+    pub decision: Option<bool>,
+    /// RFC 3339.
+    pub decided_at: Option<String>,
+    /// False when the answer predates a material change of the notice or is older than the maximum consent age.
+    pub decision_valid: bool,
+}
+
+/// Google Consent Mode v2 signals derived from the gating decisions, for the app to forward to Firebase/gtag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct GoogleConsentMode {
+    pub analytics_storage: bool,
+    pub ad_storage: bool,
+    pub ad_user_data: bool,
+    pub ad_personalization: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentStatus {
+    /// Whether this instance gates on consent.
+    pub enforced: bool,
+    /// True in TCF import mode: the app's CMP decides the purposes TCF covers.
+    pub tcf_import: bool,
+    pub policy_version: i64,
+    pub jurisdiction: Jurisdiction,
+    /// True when silence means yes (CCPA); false when it means no.
+    pub opt_out_mode: bool,
+    pub global_privacy_control: bool,
+    pub purposes: Vec<PurposeStatus>,
+    pub google_consent_mode: GoogleConsentMode,
+}
+
+/// Why a prompt is (or is not) needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PromptReason {
+    NoDecision,
+    PolicyMaterialChange,
+    Expired,
+    NewPurpose,
+    /// A decision is needed but every prompt that could ask for it is switched off remotely.
+    PromptDisabled,
+    UpToDate,
+}
+
+/// The prompt to show now and why.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PromptNeed {
+    /// None: show nothing (see `reason`).
+    pub prompt_id: Option<String>,
+    pub reason: PromptReason,
+    /// The purposes that lack a valid decision.
+    pub purposes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ConsentRecordKind {
+    Decision,
+    /// A prompt was about to render; never a decision.
+    PromptShown,
+}
+
+/// One entry of the append-only, hash-chained consent log.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentRecord {
+    pub record_id: String,
+    pub kind: ConsentRecordKind,
+    /// The pseudonymous anonymous id in force; never the user id.
+    pub subject_id: String,
+    pub timestamp_ms: i64,
+    pub policy_version: i64,
+    pub notice_hash: String,
+    pub decisions: HashMap<String, bool>,
+    pub method: ConsentMethod,
+    pub jurisdiction: Jurisdiction,
+    pub app_version: String,
+    pub sdk_version: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentLog {
+    pub records: Vec<ConsentRecord>,
+    /// False when a stored record was edited or removed.
+    pub verified: bool,
+    /// Where verification failed.
+    pub problem: Option<String>,
+}
+
+/// What `refreshConsentPolicy()` found.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PolicyRefresh {
+    /// A new policy was applied; false when the server said the cached one is current.
+    pub changed: bool,
+    pub policy_version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum TcfImportResult {
+    /// The CMP's answer was recorded.
+    Recorded,
+    /// Same answer as recorded; nothing written.
+    Unchanged,
+    /// `IABTCF_gdprApplies` = 0: nothing imported.
+    GdprDoesNotApply,
+    /// The CMP removed its string: the grants it made were withdrawn.
+    Cleared,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TcfImport {
+    pub result: TcfImportResult,
+    /// What the string decided about each mapped purpose.
+    pub decisions: HashMap<String, bool>,
+    pub outcome: ConsentOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RightsState {
+    /// Persisted; not yet sent.
+    Received,
+    /// Sent; waiting for the backend's acknowledgement.
+    Sent,
+    Acknowledged,
+    /// The backend refused it for good (see `last_error`).
+    Refused,
+}
+
+/// A data-subject request (today: deletion), persisted until the backend acknowledges it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RightsRequest {
+    pub request_id: String,
+    pub kind: String,
+    pub state: RightsState,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub last_error: Option<String>,
+}
+
+#[uniffi::export]
+impl Footfall {
+    /// Records the shopper's answers (purpose → granted). Once it returns the record is durable, queued events
+    /// of purposes now denied are purged (also those in flight) and `track()` refuses new ones.
+    pub fn set_consent(&self, decisions: HashMap<String, bool>, method: ConsentMethod) -> Result<ConsentOutcome> {
+        let decisions: Vec<(&str, bool)> = decisions.iter().map(|(p, g)| (p.as_str(), *g)).collect();
+        Ok(self.core.set_consent(&decisions, core_method(method)?)?.into())
+    }
+
+    pub fn grant(&self, purposes: Vec<String>, method: ConsentMethod) -> Result<ConsentOutcome> {
+        Ok(self.core.grant(&strs(&purposes), core_method(method)?)?.into())
+    }
+
+    /// Denies or withdraws; effective at once, as easy as granting.
+    pub fn deny(&self, purposes: Vec<String>, method: ConsentMethod) -> Result<ConsentOutcome> {
+        Ok(self.core.deny(&strs(&purposes), core_method(method)?)?.into())
+    }
+
+    /// Call just before the prompt renders. Logged, never a decision: a kill while it shows decides nothing.
+    pub fn prompt_shown(&self, prompt_id: String) -> Result<()> {
+        Ok(self.core.prompt_shown(&prompt_id)?)
+    }
+
+    /// The jurisdiction and Global Privacy Control signal as the app determines them.
+    #[uniffi::method(default(global_privacy_control = false))]
+    pub fn set_consent_context(&self, jurisdiction: Jurisdiction, global_privacy_control: bool) -> Result<ConsentOutcome> {
+        let context = core_state::Context { jurisdiction: jurisdiction.into(), global_privacy_control };
+        Ok(self.core.set_consent_context(context)?.into())
+    }
+
+    /// Applies a policy document (the body of `GET /v1/config`, or one bundled with the app). An invalid one is
+    /// refused with the reason and the current policy stays.
+    pub fn apply_consent_policy(&self, remote_config_json: String) -> Result<ConsentOutcome> {
+        Ok(self.core.apply_consent_policy(remote_config_json.as_bytes())?.into())
+    }
+
+    /// Fetches the policy now (with the cached ETag) and applies it; on failure the current one stays.
+    pub async fn refresh_consent_policy(&self) -> Result<PolicyRefresh> {
+        let refresh = self.core.refresh_consent_policy_async().await?;
+        Ok(PolicyRefresh { changed: refresh.changed, policy_version: refresh.policy_version.map(i64::from) })
+    }
+
+    /// The prompt to show now, if any, and why. Pure: the same log, policy and time give the same answer.
+    pub fn needs_prompt(&self) -> Result<PromptNeed> {
+        let need = self.core.needs_prompt()?;
+        Ok(PromptNeed { prompt_id: need.prompt, reason: need.reason.into(), purposes: need.purposes })
+    }
+
+    /// Whether events of `purpose` are collected now.
+    pub fn is_allowed(&self, purpose: String) -> Result<bool> {
+        Ok(self.core.is_allowed(&purpose)?)
+    }
+
+    pub fn consent_status(&self) -> Result<ConsentStatus> {
+        let s = self.core.consent_status()?;
+        let g = s.google_consent_mode;
+        Ok(ConsentStatus {
+            enforced: s.enforced,
+            tcf_import: s.source == "tcf",
+            policy_version: i64::from(s.policy_version),
+            jurisdiction: s.jurisdiction.into(),
+            opt_out_mode: s.mode == core_purpose::Mode::OptOut,
+            global_privacy_control: s.global_privacy_control,
+            purposes: s
+                .purposes
+                .into_iter()
+                .map(|p| PurposeStatus {
+                    id: p.id,
+                    allowed: p.allowed,
+                    decision: p.decision,
+                    decided_at: p.decided_at,
+                    decision_valid: p.decision_valid,
+                })
+                .collect(),
+            google_consent_mode: GoogleConsentMode {
+                analytics_storage: g.analytics_storage,
+                ad_storage: g.ad_storage,
+                ad_user_data: g.ad_user_data,
+                ad_personalization: g.ad_personalization,
+            },
+        })
+    }
+
+    /// Every consent record and whether the hash chain verifies.
+    pub fn consent_log(&self) -> Result<ConsentLog> {
+        let log = self.core.consent_log()?;
+        Ok(ConsentLog {
+            records: log.records.into_iter().map(ConsentRecord::from).collect(),
+            verified: log.verified,
+            problem: log.problem,
+        })
+    }
+
+    /// TCF import mode: records what the CMP's TC string (`IABTCF_TCString`; None or empty when it has none)
+    /// says. `gdpr_applies` is `IABTCF_gdprApplies` when set. The same answer twice records nothing.
+    #[uniffi::method(default(gdpr_applies = None))]
+    pub fn import_tcf(&self, tc_string: Option<String>, gdpr_applies: Option<bool>) -> Result<TcfImport> {
+        let import = self.core.import_tcf(tc_string.as_deref(), gdpr_applies)?;
+        Ok(TcfImport {
+            result: match import.result {
+                footfall_core::TcfImportResult::Recorded => TcfImportResult::Recorded,
+                footfall_core::TcfImportResult::Unchanged => TcfImportResult::Unchanged,
+                footfall_core::TcfImportResult::GdprDoesNotApply => TcfImportResult::GdprDoesNotApply,
+                footfall_core::TcfImportResult::Cleared => TcfImportResult::Cleared,
+            },
+            decisions: import.decisions.into_iter().collect(),
+            outcome: import.outcome.into(),
+        })
+    }
+
+    /// Everything the SDK holds about the shopper, as one JSON document (identifiers, queued events, dead
+    /// letters, the consent log and status, rights requests).
+    pub fn export_data(&self) -> Result<String> {
+        let export = self.core.export_data()?;
+        serde_json::to_string_pretty(&export).map_err(|e| FootfallError::Storage { reason: e.to_string(), retryable: false })
+    }
+
+    /// Asks for the shopper's data to be erased. Once it returns the request is durable and sent until the
+    /// backend acknowledges it; local events and identity are wiped (the consent log is kept as proof) and a
+    /// new anonymous id is in force. Returns the request id.
+    pub fn request_deletion(&self) -> Result<String> {
+        Ok(self.core.request_deletion()?)
+    }
+
+    /// Every rights request this install made, oldest first.
+    pub fn rights_requests(&self) -> Result<Vec<RightsRequest>> {
+        Ok(self
+            .core
+            .rights_requests()?
+            .into_iter()
+            .map(|r| RightsRequest {
+                request_id: r.id,
+                kind: r.kind,
+                state: match r.state {
+                    footfall_core::RightsState::Received => RightsState::Received,
+                    footfall_core::RightsState::Sent => RightsState::Sent,
+                    footfall_core::RightsState::Acknowledged => RightsState::Acknowledged,
+                    footfall_core::RightsState::Refused => RightsState::Refused,
+                },
+                created_at_ms: r.created_ms,
+                updated_at_ms: r.updated_ms,
+                last_error: r.last_error,
+            })
+            .collect())
+    }
+}
+
+fn strs(purposes: &[String]) -> Vec<&str> {
+    purposes.iter().map(String::as_str).collect()
+}
+
+/// The app may not claim a TCF import: only `importTcf` records one, from a string it decoded.
+fn core_method(method: ConsentMethod) -> Result<core_record::Method> {
+    Ok(match method {
+        ConsentMethod::Prompt { prompt_id } => core_record::Method::Prompt { prompt_id },
+        ConsentMethod::Settings => core_record::Method::Settings,
+        ConsentMethod::Api => core_record::Method::Api,
+        ConsentMethod::TcfImport { .. } => {
+            return Err(FootfallError::InvalidInput { reason: "a TCF import is recorded only by importTcf".into() })
+        }
+    })
+}
+
+impl From<CoreOutcome> for ConsentOutcome {
+    fn from(o: CoreOutcome) -> Self {
+        ConsentOutcome { record_id: o.record_id, purged: saturate(o.purged), now_allowed: o.now_allowed, now_denied: o.now_denied }
+    }
+}
+
+impl From<Jurisdiction> for core_purpose::Jurisdiction {
+    fn from(j: Jurisdiction) -> Self {
+        match j {
+            Jurisdiction::Gdpr => core_purpose::Jurisdiction::Gdpr,
+            Jurisdiction::Appi => core_purpose::Jurisdiction::Appi,
+            Jurisdiction::Ccpa => core_purpose::Jurisdiction::Ccpa,
+            Jurisdiction::Unknown => core_purpose::Jurisdiction::Unknown,
+        }
+    }
+}
+
+impl From<core_purpose::Jurisdiction> for Jurisdiction {
+    fn from(j: core_purpose::Jurisdiction) -> Self {
+        match j {
+            core_purpose::Jurisdiction::Gdpr => Jurisdiction::Gdpr,
+            core_purpose::Jurisdiction::Appi => Jurisdiction::Appi,
+            core_purpose::Jurisdiction::Ccpa => Jurisdiction::Ccpa,
+            core_purpose::Jurisdiction::Unknown => Jurisdiction::Unknown,
+        }
+    }
+}
+
+impl From<core_state::Reason> for PromptReason {
+    fn from(r: core_state::Reason) -> Self {
+        match r {
+            core_state::Reason::NoDecision => PromptReason::NoDecision,
+            core_state::Reason::PolicyMaterialChange => PromptReason::PolicyMaterialChange,
+            core_state::Reason::Expired => PromptReason::Expired,
+            core_state::Reason::NewPurpose => PromptReason::NewPurpose,
+            core_state::Reason::PromptDisabled => PromptReason::PromptDisabled,
+            core_state::Reason::UpToDate => PromptReason::UpToDate,
+        }
+    }
+}
+
+impl From<core_record::ConsentRecord> for ConsentRecord {
+    fn from(r: core_record::ConsentRecord) -> Self {
+        ConsentRecord {
+            record_id: r.record_id,
+            kind: match r.kind {
+                core_record::RecordKind::Decision => ConsentRecordKind::Decision,
+                core_record::RecordKind::PromptShown => ConsentRecordKind::PromptShown,
+            },
+            subject_id: r.subject_id,
+            timestamp_ms: r.timestamp_ms,
+            policy_version: i64::from(r.policy_version),
+            notice_hash: r.notice_hash,
+            decisions: r.decisions.into_iter().collect(),
+            method: match r.method {
+                core_record::Method::Prompt { prompt_id } => ConsentMethod::Prompt { prompt_id },
+                core_record::Method::Settings => ConsentMethod::Settings,
+                core_record::Method::Api => ConsentMethod::Api,
+                core_record::Method::TcfImport { cmp_id } => ConsentMethod::TcfImport { cmp_id: i32::from(cmp_id) },
+            },
+            jurisdiction: r.jurisdiction.into(),
+            app_version: r.app_version,
+            sdk_version: r.sdk_version,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
+}
