@@ -255,7 +255,7 @@ fn random_interleavings_never_send_a_denied_purpose() {
                     s.flush().unwrap();
                 }
                 _ => {
-                    sdk = None;
+                    drop(sdk.take()); // the old instance releases the database before the restart
                     sdk = Some(open_with(enforcing(dir.path()), &server, &clock));
                 }
             }
@@ -284,6 +284,49 @@ fn events_tracked_before_the_log_is_read_are_judged_by_the_writer() {
     assert!(server.delivered_names().is_empty(), "a denied purpose is not stored, so never sent");
     assert_eq!(sdk.status().unwrap().consent_refused, 1);
     assert_eq!(sdk.status().unwrap().pending, 0);
+}
+
+#[test]
+fn the_policy_is_fetched_at_start_up_before_anything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let document = r#"{"consent":{"policyVersion":4,"purposes":[{"id":"analytics"}],"prompts":[{"id":"welcome","enabled":true,"purposes":["analytics"]}]}}"#;
+    let server = Arc::new(ConfigServer { document: Mutex::new(document.into()), requests: Mutex::new(Vec::new()) });
+    let mut config = enforcing(dir.path());
+    config.consent_refresh_interval = footfall_core::Config::new("").consent_refresh_interval;
+    assert!(config.consent_refresh_interval.is_some(), "on by default");
+    let sdk = footfall_core::Footfall::builder(config).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    // The sync thread fetches before it serves the first flush, so the answer is in force once this returns.
+    sdk.flush().unwrap();
+    assert!(server.requests.lock().unwrap()[0].0.ends_with("GET https://collector.test/v1/config"));
+    assert_eq!(sdk.consent_status().unwrap().policy_version, 4);
+    assert_eq!(sdk.needs_prompt().unwrap().prompt.as_deref(), Some("welcome"));
+}
+
+/// Never answers; tells the test once a request is waiting.
+struct Silent(Mutex<Option<mpsc::Sender<()>>>);
+
+#[async_trait::async_trait]
+impl HttpTransport for Silent {
+    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if let Some(tx) = self.0.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        std::future::pending().await
+    }
+}
+
+#[test]
+fn closing_does_not_wait_for_a_policy_fetch_that_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, waiting) = mpsc::channel();
+    let mut config = enforcing(dir.path());
+    config.consent_refresh_interval = Some(std::time::Duration::from_secs(3600));
+    // Without the shutdown race, close() would wait for this timeout (the test would hang, not pass).
+    config.retry.request_timeout = std::time::Duration::from_secs(24 * 3600);
+    let sdk = footfall_core::Footfall::builder(config).transport(Arc::new(Silent(Mutex::new(Some(tx))))).open().unwrap();
+    wait_for(&waiting, "the start-up policy fetch");
+    sdk.close();
+    assert!(matches!(sdk.needs_prompt(), Err(Error::Closed)));
 }
 
 /// Serves `GET /v1/config` from a document the test edits, with ETag / If-None-Match like a real backend.

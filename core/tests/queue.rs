@@ -5,14 +5,14 @@ mod support;
 
 use std::time::Duration;
 
-use footfall_core::{Config, Error, Event, Footfall, ManualClock, ValidationError};
+use footfall_core::{Error, Event, Footfall, ManualClock, ValidationError};
 use serde_json::json;
 use support::*;
 
 #[test]
 fn bad_input_gets_a_typed_error_and_records_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let sdk = Footfall::open(Config::new(dir.path())).unwrap();
+    let sdk = Footfall::open(local_config(dir.path())).unwrap();
     let err = |e: Event| sdk.track(e).unwrap_err();
     assert_eq!(err(Event::new("")), Error::InvalidInput(ValidationError::EmptyName));
     assert!(matches!(err(Event::new("x".repeat(201))), Error::InvalidInput(ValidationError::NameTooLong { .. })));
@@ -29,7 +29,7 @@ fn bad_input_gets_a_typed_error_and_records_nothing() {
 fn tracked_events_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let ids: Vec<_> = {
-        let sdk = Footfall::open(Config::new(dir.path())).unwrap();
+        let sdk = Footfall::open(local_config(dir.path())).unwrap();
         let ids = (0..50).map(|i| sdk.track(Event::new("viewed").properties(json!({"i": i}))).unwrap()).collect();
         sdk.close();
         ids
@@ -106,7 +106,7 @@ fn a_new_session_starts_after_thirty_idle_minutes() {
 #[test]
 fn a_full_hand_off_refuses_with_a_typed_error_and_counts_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path());
+    let mut config = local_config(dir.path());
     config.handoff.max_bytes = 1_000;
     let sdk = Footfall::open(config).unwrap();
     let big = Event::new("big").properties(json!({"blob": "x".repeat(2_000)}));
@@ -121,13 +121,13 @@ fn a_full_hand_off_refuses_with_a_typed_error_and_counts_it() {
 fn a_locked_database_delays_writes_but_loses_nothing_accepted() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let sdk = Footfall::open(Config::new(dir.path())).unwrap();
+        let sdk = Footfall::open(local_config(dir.path())).unwrap();
         sdk.track(Event::new("first")).unwrap();
         sdk.close();
     }
     // Another process holds the write lock: the writer must wait, the hand-off fills, track() refuses at once.
     let locker = rusqlite_lock(dir.path());
-    let mut config = Config::new(dir.path());
+    let mut config = local_config(dir.path());
     config.handoff.max_events = 8;
     let sdk = Footfall::open(config).unwrap();
     let mut accepted = 0;
@@ -229,7 +229,7 @@ fn a_data_directory_that_cannot_be_used_is_reported_by_track_not_swallowed() {
     let dir = tempfile::tempdir().unwrap();
     let not_a_dir = dir.path().join("a-file");
     std::fs::write(&not_a_dir, b"x").unwrap();
-    let sdk = Footfall::open(Config::new(&not_a_dir)).unwrap();
+    let sdk = Footfall::open(local_config(&not_a_dir)).unwrap();
     // The writer opens storage off the caller's thread; once it has failed, every call says why.
     let err = sdk.flush_to_disk().unwrap_err();
     assert!(matches!(err, Error::Config(ref m) if m.contains("not a directory")), "{err}");

@@ -241,7 +241,7 @@ fn count_threshold_triggers_a_background_upload() {
 fn pending_events_are_uploaded_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let sdk = footfall_core::Footfall::open(footfall_core::Config::new(dir.path())).unwrap();
+        let sdk = footfall_core::Footfall::open(local_config(dir.path())).unwrap();
         sdk.track(Event::new("left_over")).unwrap();
         sdk.close();
     }

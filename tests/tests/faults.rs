@@ -13,6 +13,10 @@ const T0: i64 = 1_795_000_000_000;
 fn config(dir: &std::path::Path, endpoint: String) -> Config {
     let mut config = Config::new(dir.join("app")).with_endpoint(endpoint);
     config.flush = FlushPolicy { automatic: false, ..FlushPolicy::default() };
+    // Network faults on the event lane: the collector's injected faults and request counts must see event
+    // uploads only (consent has its own cross-process suites: consent_cli, consent_flow_cli, receipts, rights).
+    config.enforce_consent = false;
+    config.consent_refresh_interval = None;
     config
 }
 

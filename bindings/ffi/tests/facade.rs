@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use footfall_ffi::consent::{ConsentMethod, Jurisdiction, PromptReason, RightsState};
 use footfall_ffi::{
     EventListener, FlushOutcome, FlushPolicy, Footfall, FootfallConfig, FootfallError, FootfallEvent, HttpHeader,
     HttpRequest, HttpResponse, HttpTransport,
@@ -12,6 +13,10 @@ fn config(dir: &std::path::Path, endpoint: Option<&str>) -> FootfallConfig {
     let mut config = footfall_ffi::config::default_config(dir.to_string_lossy().into_owned());
     config.endpoint = endpoint.map(str::to_string);
     config.flush_policy = FlushPolicy { automatic: false, ..FlushPolicy::default() };
+    // The transport and error tests count requests: no start-up policy fetch, no consent receipts. The consent
+    // test below turns gating back on.
+    config.consent.enforce = false;
+    config.consent.policy_refresh_interval_ms = 0;
     config
 }
 
@@ -123,4 +128,71 @@ fn without_the_builtin_transport_an_endpoint_needs_a_foreign_one() {
     // Recording without an endpoint, or uploading through the app's transport, still works.
     Footfall::new(config(dir.path(), None), None, None).unwrap().close();
     Footfall::new(config(dir.path(), Some("https://collector.test")), Some(Scripted::new(&[200])), None).unwrap().close();
+}
+
+#[tokio::test]
+async fn consent_and_rights_through_the_facade() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), None);
+    config.consent.enforce = true;
+    config.app_version = "3.1.0".into();
+    let events = Arc::new(Events::default());
+    let sdk = Footfall::new(config, None, Some(events.clone())).unwrap();
+    sdk.flush_to_disk().unwrap();
+    let status = sdk.consent_status().unwrap();
+    assert!(status.enforced && !status.tcf_import && !status.opt_out_mode);
+    assert_eq!(status.jurisdiction, Jurisdiction::Unknown);
+    assert_eq!(sdk.track("viewed".into(), "{}".into(), None), Err(FootfallError::ConsentDenied { purpose: "analytics".into() }));
+    assert_eq!(sdk.needs_prompt().unwrap().reason, PromptReason::NoDecision);
+
+    sdk.prompt_shown("main".into()).unwrap();
+    let granted = sdk.grant(vec!["analytics".into()], ConsentMethod::Prompt { prompt_id: "main".into() }).unwrap();
+    assert_eq!(granted.now_allowed, vec!["analytics"]);
+    sdk.track("viewed".into(), "{}".into(), None).unwrap();
+    assert!(sdk.is_allowed("analytics".into()).unwrap());
+    assert!(sdk.consent_status().unwrap().google_consent_mode.analytics_storage);
+    let withdrawn = sdk.deny(vec!["analytics".into()], ConsentMethod::Settings).unwrap();
+    assert_eq!((withdrawn.purged, withdrawn.now_denied.clone()), (1, vec!["analytics".to_string()]));
+    let heard: Vec<FootfallEvent> = events.0.lock().unwrap().clone();
+    assert_eq!(heard.len(), 2, "{heard:?}");
+    assert!(matches!(&heard[1], FootfallEvent::ConsentChanged { purged: 1, now_denied, .. } if now_denied == &vec!["analytics".to_string()]));
+
+    let log = sdk.consent_log().unwrap();
+    assert!(log.verified);
+    assert_eq!(log.records.len(), 3, "prompt shown, grant, withdrawal");
+    assert_eq!(log.records[1].method, ConsentMethod::Prompt { prompt_id: "main".into() });
+    assert_eq!(log.records[1].app_version, "3.1.0");
+    assert_eq!(log.records[2].prev_hash, log.records[1].hash);
+
+    // Only importTcf may record a TCF import, and only in TCF import mode.
+    let claimed = sdk.grant(vec!["analytics".into()], ConsentMethod::TcfImport { cmp_id: 1 });
+    assert!(matches!(claimed, Err(FootfallError::InvalidInput { .. })));
+    assert!(matches!(sdk.import_tcf(Some("CP-x2RrP-x2RrEsACBENDXEAAAAAAAAAAAAAAAAAAAAA".into()), None), Err(FootfallError::Config { .. })));
+    assert!(matches!(sdk.apply_consent_policy("{".into()), Err(FootfallError::Config { .. })));
+
+    let export: serde_json::Value = serde_json::from_str(&sdk.export_data().unwrap()).unwrap();
+    assert_eq!(export["consent"]["records"].as_array().unwrap().len(), 3);
+    let request = sdk.request_deletion().unwrap();
+    let requests = sdk.rights_requests().unwrap();
+    assert_eq!((requests[0].request_id.as_str(), requests[0].state), (request.as_str(), RightsState::Received));
+    sdk.close();
+}
+
+#[tokio::test]
+async fn tcf_import_mode_through_the_facade() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), None);
+    config.consent.enforce = true;
+    config.consent.tcf_import = true;
+    let sdk = Footfall::new(config, None, None).unwrap();
+    // @iabtcf/core's encoding of a string with TCF purposes 1-11 consented (tests/tcf-vectors: core-range-vendors).
+    let tc = "CP-x2RrP-x2RrEsACBENDXEAAP_gAAAAAAAAJYQA4AAgSxAyAD6AJYAV5ABgBkBXgAAA";
+    let import = sdk.import_tcf(Some(tc.into()), Some(true)).unwrap();
+    assert_eq!(import.result, footfall_ffi::consent::TcfImportResult::Recorded);
+    assert_eq!(import.decisions.get("analytics"), Some(&true));
+    assert!(sdk.consent_status().unwrap().tcf_import);
+    assert!(matches!(sdk.grant(vec!["marketing".into()], ConsentMethod::Api), Err(FootfallError::InvalidInput { reason }) if reason.contains("CMP")));
+    let log = sdk.consent_log().unwrap();
+    assert!(matches!(log.records[0].method, ConsentMethod::TcfImport { cmp_id: 300 }));
+    sdk.close();
 }

@@ -12,6 +12,7 @@ use super::uploader::{FlushReport, Uploader, UploaderSetup};
 use crate::error::{Error, Result};
 use crate::listener::{self, SdkListener};
 use crate::queue::{Handoff, StorageCell};
+use crate::storage::Storage;
 
 /// Where the answer to an explicit request goes: a blocked caller or an awaiting future.
 pub(crate) enum Reply<T = FlushReport> {
@@ -119,8 +120,12 @@ impl SyncLoop {
         }
         let mut next_tick = tokio::time::Instant::now() + policy.interval;
         let refresh_every = uploader.setup().config_refresh;
-        // At start-up, then every `refresh_every`.
-        let mut next_refresh = tokio::time::Instant::now();
+        // At start-up, before anything else (prompts shown first thing should follow the current policy), then
+        // every `refresh_every`.
+        if refresh_every.is_some() && self.until_shutdown(background_refresh(&uploader, &storage, &self.handoff)).await.is_none() {
+            return;
+        }
+        let mut next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
         loop {
             let retry_due = uploader.retry_in_ms().map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
             let deadline = match retry_due {
@@ -153,15 +158,16 @@ impl SyncLoop {
                 },
                 reply = self.refresh_rx.recv() => {
                     if let Some(reply) = reply {
-                        let refreshed = remote_config::refresh(uploader.setup(), &storage, &self.handoff).await;
+                        let refreshed = self.until_shutdown(remote_config::refresh(uploader.setup(), &storage, &self.handoff)).await;
+                        let Some(refreshed) = refreshed else { break };
                         reply.send(refreshed);
                     }
                     false
                 }
                 _ = tokio::time::sleep_until(next_refresh), if refresh_every.is_some() => {
                     next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
-                    if let Err(e) = remote_config::refresh(uploader.setup(), &storage, &self.handoff).await {
-                        tracing::info!(error = %e, "consent policy not refreshed; keeping the current one");
+                    if self.until_shutdown(background_refresh(&uploader, &storage, &self.handoff)).await.is_none() {
+                        break;
                     }
                     false
                 }
@@ -182,14 +188,18 @@ impl SyncLoop {
 
     /// Runs a pass unless shutdown comes first (then the pass is dropped at its next await point).
     async fn cancellable(&self, pass: impl std::future::Future<Output = Result<FlushReport>>) -> Option<Result<FlushReport>> {
+        let report = self.until_shutdown(pass).await?;
+        if let Err(e) = &report {
+            tracing::error!(error = %e, "upload pass failed");
+        }
+        Some(report)
+    }
+
+    /// `work`'s result, or None when the SDK closes first (a request in flight must not hold `close()` up).
+    async fn until_shutdown<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
         let mut shutdown = self.shutdown.clone();
         tokio::select! {
-            report = pass => {
-                if let Err(e) = &report {
-                    tracing::error!(error = %e, "upload pass failed");
-                }
-                Some(report)
-            }
+            out = work => Some(out),
             _ = shutdown.changed() => None,
         }
     }
@@ -200,5 +210,12 @@ fn notify(listener: Option<&dyn SdkListener>, uploader: &mut Uploader) {
     let events = uploader.take_events();
     if let Some(listener) = listener {
         listener::dispatch(listener, events);
+    }
+}
+
+/// A scheduled policy fetch; a failure keeps the policy in force and is retried at the next one.
+async fn background_refresh(uploader: &Uploader, storage: &Storage, handoff: &Handoff) {
+    if let Err(e) = remote_config::refresh(uploader.setup(), storage, handoff).await {
+        tracing::info!(error = %e, "consent policy not refreshed; keeping the current one");
     }
 }

@@ -108,6 +108,17 @@ pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
 pub fn manual_config(dir: &std::path::Path) -> Config {
     let mut config = Config::new(dir).with_endpoint("https://collector.test").with_api_key("key-1");
     config.flush = FlushPolicy { automatic: false, ..FlushPolicy::default() };
+    // These suites test the queue and sync mechanics with the default `analytics` purpose; consent gating and
+    // the policy fetch (both on by default) have their own suites, which turn them back on.
+    config.enforce_consent = false;
+    config.consent_refresh_interval = None;
+    config
+}
+
+/// Local-only (no endpoint), for the queue mechanics; consent off for the same reason as in `manual_config`.
+pub fn local_config(dir: impl AsRef<std::path::Path>) -> Config {
+    let mut config = Config::new(dir.as_ref());
+    config.enforce_consent = false;
     config
 }
 

@@ -76,7 +76,6 @@ pub(crate) fn sdk_config(data_dir: &Path, endpoint: Option<&str>, api_key: Optio
     let mut config = Config::new(data_dir);
     config.endpoint = endpoint.map(String::from);
     config.api_key = api_key;
-    config.enforce_consent = true;
     config
 }
 

@@ -39,7 +39,6 @@ pub fn run() -> CmdResult {
     let mut config = Config::new(workdir.path().join("app-data")).with_endpoint(collector.base_url());
     // The demo decides when to upload so the story reads in order; the backoff is shortened to keep it brief.
     config.flush.automatic = false;
-    config.enforce_consent = true;
     config.app_version = "demo-1.0".into();
     config.retry = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_millis(800), ..RetryPolicy::default() };
     let mut demo = Demo { collector, config, tracked: Vec::new(), slowest_track: Duration::ZERO };

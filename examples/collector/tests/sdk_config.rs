@@ -47,6 +47,8 @@ fn the_sdk_fetches_revalidates_and_follows_edits_of_the_served_file() {
     let mut sdk_config = Config::new(dir.path().join("sdk")).with_endpoint(collector.base_url());
     sdk_config.api_key = Some("k".into());
     sdk_config.flush.automatic = false;
+    // Explicit refreshes only, so the request count below is exact (the start-up fetch is tested in the core).
+    sdk_config.consent_refresh_interval = None;
     let sdk = Footfall::builder(sdk_config).transport(Arc::new(Wire { addr: collector.addr() })).open().unwrap();
 
     let first = sdk.refresh_consent_policy().unwrap();
