@@ -41,7 +41,10 @@ fn track_refuses_a_denied_purpose_and_a_withdrawal_purges_the_queue() {
     let flush = footfall(&["flush", "--data-dir", data, "--endpoint", &endpoint]);
     assert!(flush.status.success(), "{}", String::from_utf8_lossy(&flush.stderr));
     assert_eq!(collector.stats().unwrap().events, delivered_before);
-    assert_eq!(delivered_before + denied["purged"].as_u64().unwrap(), 4, "every event either went before or was purged");
+    // Every event went before the withdrawal or was purged by it. Both can be true of one event: `track` closing
+    // abandons an upload in flight, so the collector may hold a batch whose answer the SDK never read.
+    let purged = denied["purged"].as_u64().unwrap();
+    assert!(delivered_before <= 4 && delivered_before + purged >= 4, "delivered {delivered_before}, purged {purged}");
 
     let status = json(&footfall(&["consent", "status", "--data-dir", data]));
     let analytics = status["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "analytics").unwrap().clone();
@@ -108,4 +111,46 @@ fn the_log_verifies_until_a_stored_record_is_edited() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
     let log = lines(out);
     assert_eq!((log[0]["verified"].as_bool(), log[1]["verified"].as_bool()), (Some(true), Some(false)));
+}
+
+fn vector(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tcf-vectors/vectors.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let found = file["vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).cloned();
+    found.unwrap_or_else(|| panic!("no vector {name}"))["tc_string"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn import_tcf_lets_the_cmp_decide_and_track_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("app");
+    let data = data.to_str().unwrap();
+    let import = |tc: &str| footfall(&["consent", "import-tcf", "--data-dir", data, "--gdpr-applies", "true", tc]);
+    let track = || footfall(&["track", "--data-dir", data, "--endpoint", "http://127.0.0.1:9", "--name", "viewed"]);
+
+    // TCF purposes 1-11 consented (the IAB library's encoding), no precise-geolocation opt-in.
+    let everything = vector("core-range-vendors");
+    let recorded = json(&import(&everything));
+    assert_eq!(recorded["result"], "recorded");
+    assert_eq!(recorded["decisions"], serde_json::json!({"analytics": true, "location": false, "marketing": true, "personalization": true}));
+    assert!(track().status.success());
+    assert_eq!(json(&import(&everything))["result"], "unchanged", "the same answer records nothing");
+
+    let bad = import("BO!x");
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("TC string") && stderr.contains("position 2"), "{stderr}");
+
+    // Nothing consented in the CMP: the withdrawal purges what was queued and track refuses again.
+    let nothing = json(&import(&vector("core-minimal")));
+    assert_eq!(nothing["now_denied"], serde_json::json!(["analytics", "marketing", "personalization"]));
+    assert_eq!(nothing["purged"], 1);
+    assert_eq!(track().status.code(), Some(3));
+    let log: Vec<Value> = String::from_utf8_lossy(&footfall(&["consent", "log", "--data-dir", data]).stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|r| r["method"] == serde_json::json!({"kind": "tcf_import", "cmp_id": 300}) && r["verified"] == true));
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use footfall_core::consent::record::{verify_chain, ConsentRecord, Method};
-use footfall_core::Footfall;
+use footfall_core::{ConsentSource, Footfall};
 use serde_json::json;
 
 use crate::CmdResult;
@@ -63,6 +63,21 @@ pub enum ConsentCommand {
         #[arg(allow_hyphen_values = true)]
         tc_string: String,
     },
+    /// TCF import mode: record what a CMP's TC string decides for analytics, personalization, marketing and
+    /// location (JSON: the result — recorded, unchanged, gdpr_does_not_apply, cleared — the decisions, what changed).
+    /// An empty string means the CMP removed its string: the grants it made are withdrawn.
+    ImportTcf {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The backend's IAB vendor id, when it is a registered TCF vendor (its vendor consent is then required).
+        #[arg(long)]
+        vendor_id: Option<u16>,
+        /// IABTCF_gdprApplies as the CMP set it; false imports nothing.
+        #[arg(long)]
+        gdpr_applies: Option<bool>,
+        #[arg(allow_hyphen_values = true)]
+        tc_string: String,
+    },
 }
 
 pub fn run(command: ConsentCommand) -> CmdResult {
@@ -73,13 +88,23 @@ pub fn run(command: ConsentCommand) -> CmdResult {
         ConsentCommand::NeedsPrompt { data_dir, endpoint, api_key } => needs_prompt(&data_dir, endpoint, api_key),
         ConsentCommand::Log { data_dir } => log(&data_dir),
         ConsentCommand::TcfDecode { tc_string } => tcf_decode(&tc_string),
+        ConsentCommand::ImportTcf { data_dir, vendor_id, gdpr_applies, tc_string } => {
+            import_tcf(&data_dir, vendor_id, gdpr_applies, &tc_string)
+        }
     }
 }
 
 /// The SDK on a data directory, gating on consent as an app does.
 pub fn open(data_dir: &Path, endpoint: Option<String>, api_key: Option<String>) -> Result<Footfall, String> {
+    open_with(data_dir, endpoint, api_key, ConsentSource::Footfall)
+}
+
+fn open_with(data_dir: &Path, endpoint: Option<String>, api_key: Option<String>, source: ConsentSource) -> Result<Footfall, String> {
     let mut config = crate::commands::sdk_config(data_dir, endpoint.as_deref(), api_key);
     config.flush.automatic = false;
+    // One-shot commands fetch the policy only when asked to (needs-prompt --endpoint).
+    config.consent_refresh_interval = None;
+    config.consent_source = source;
     Footfall::open(config).map_err(|e| e.to_string())
 }
 
@@ -131,6 +156,18 @@ fn log(data_dir: &Path) -> CmdResult {
     if let Some(problem) = log.problem {
         eprintln!("footfall: the consent log does not verify: {problem}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_tcf(data_dir: &Path, vendor_id: Option<u16>, gdpr_applies: Option<bool>, tc_string: &str) -> CmdResult {
+    let sdk = open_with(data_dir, None, None, ConsentSource::Tcf { vendor_id })?;
+    let import = sdk.import_tcf(Some(tc_string), gdpr_applies).map_err(|e| e.to_string())?;
+    let o = &import.outcome;
+    println!(
+        "{}",
+        json!({"result": import.result, "decisions": import.decisions, "record_id": o.record_id, "purged": o.purged,
+               "now_allowed": o.now_allowed, "now_denied": o.now_denied})
+    );
     Ok(ExitCode::SUCCESS)
 }
 
