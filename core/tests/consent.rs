@@ -205,7 +205,8 @@ fn ccpa_with_gpc_allows_analytics_but_not_marketing_and_maps_to_consent_mode() {
     assert!(status.google_consent_mode.analytics_storage && !status.google_consent_mode.ad_storage);
 }
 
-/// Random interleavings, replayed against a model: the server checks every event it receives against the
+/// Random interleavings of track / grant / withdraw / material policy change / flush / restart, replayed against
+/// a model: the server checks every event it receives against the
 /// decision in force when the request was made.
 #[test]
 fn random_interleavings_never_send_a_denied_purpose() {
@@ -230,10 +231,13 @@ fn random_interleavings_never_send_a_denied_purpose() {
         };
         let clock = ManualClock::new(T0);
         let mut sdk = Some(open_with(enforcing(dir.path()), &server, &clock));
+        // Policy version and, per purpose, the version of its last material change.
+        let mut version = 0u32;
+        let mut material: BTreeMap<&str, u32> = PURPOSES.iter().map(|p| (*p, 0)).collect();
         for _ in 0..120 {
             let s = sdk.as_ref().unwrap();
             let purpose = PURPOSES[rng.usize(0..PURPOSES.len())];
-            match rng.u8(0..10) {
+            match rng.u8(0..11) {
                 0..=4 => {
                     let result = s.track(Event::new("e").purpose(purpose));
                     let expected = allowed.lock().unwrap().get(purpose).copied().unwrap_or(false);
@@ -253,6 +257,16 @@ fn random_interleavings_never_send_a_denied_purpose() {
                 7 | 8 => {
                     clock.advance_ms(60_000);
                     s.flush().unwrap();
+                }
+                9 => {
+                    // The notice of `purpose` changes materially on the server: its grant no longer counts.
+                    version += 1;
+                    material.insert(purpose, version);
+                    allowed.lock().unwrap().insert(purpose.into(), false);
+                    let purposes: Vec<_> =
+                        material.iter().map(|(id, v)| json!({"id": id, "materialChangeVersion": v})).collect();
+                    let policy = json!({"consent": {"policyVersion": version, "purposes": purposes}});
+                    s.apply_consent_policy(policy.to_string().as_bytes()).unwrap();
                 }
                 _ => {
                     drop(sdk.take()); // the old instance releases the database before the restart
