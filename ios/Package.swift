@@ -37,7 +37,8 @@ let package = Package(
             ]
         ),
 
-        // The API apps use: `Footfall`, `FootfallValue`, `FootfallEvent`, `HttpTransport`, `URLSessionTransport`.
+        // The API apps use: `Footfall` (with its consent and rights methods), `FootfallValue`, `FootfallEvent`,
+        // `HttpTransport`, `URLSessionTransport`, `TcfConsentBridge`.
         .target(
             name: "Footfall",
             dependencies: ["FootfallFFI"],

@@ -19,9 +19,10 @@ pub enum SdkEvent {
     RetryScheduled { after: Duration, reason: String },
     /// The server refused the credentials or the endpoint; uploads wait for an explicit flush, data is kept.
     Paused { reason: String },
-    /// A consent change took effect: a decision was recorded, or the policy or context changed what is allowed.
-    /// `purged` queued events of the purposes now denied were deleted with it. Sent from the writer thread right
-    /// after the change is durable.
+    /// A consent change took effect: a decision was recorded, or a policy or context was applied (which may change
+    /// what is allowed and which prompt `needs_prompt` returns). `purged` queued events of the purposes now denied
+    /// were deleted with it. Sent from the writer thread right after the change is durable; a prompt shown is not
+    /// a change.
     ConsentChanged { record_id: Option<String>, now_allowed: Vec<String>, now_denied: Vec<String>, purged: u64 },
 }
 

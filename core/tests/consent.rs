@@ -379,7 +379,8 @@ fn toggling_a_prompt_or_bumping_the_policy_on_the_server_changes_needs_prompt_on
     assert_eq!((refreshed.changed, refreshed.policy_version), (true, Some(1)));
     assert_eq!(sdk.needs_prompt().unwrap().reason, Reason::PromptDisabled);
     // Unchanged on the server: a 304, nothing re-applied.
-    assert!(!sdk.refresh_consent_policy().unwrap().changed);
+    let unchanged = sdk.refresh_consent_policy().unwrap();
+    assert_eq!((unchanged.changed, unchanged.policy_version), (false, Some(1)), "a 304 reports the version in force");
     assert!(server.requests.lock().unwrap()[1].1.is_some(), "the cached ETag is sent back");
     assert!(server.requests.lock().unwrap()[0].0.ends_with("GET https://collector.test/v1/config"));
 

@@ -160,7 +160,7 @@ fn footfall_does_not_fight_the_cmp() {
 }
 
 #[test]
-fn every_decision_is_heard_once_it_is_durable() {
+fn every_decision_and_policy_is_heard_once_it_is_durable() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::accepting();
     let mut config = manual_config(dir.path());
@@ -176,4 +176,12 @@ fn every_decision_is_heard_once_it_is_durable() {
         SdkEvent::ConsentChanged { record_id: outcome.record_id, now_allowed: vec!["analytics".into()], now_denied: vec![], purged: 0 }
     );
     assert_eq!(events.len(), 2, "a repeated grant is still a recorded decision");
+
+    // A policy that switches a prompt on changes nothing allowed, but the app must re-ask `needs_prompt`.
+    let policy = r#"{"consent":{"policyVersion":1,"purposes":[{"id":"analytics"},{"id":"loyalty_sync"}],
+        "prompts":[{"id":"loyalty","enabled":true,"purposes":["loyalty_sync"]}]}}"#;
+    sdk.apply_consent_policy(policy.as_bytes()).unwrap();
+    let events = consent_events(&heard);
+    assert_eq!(events[2], SdkEvent::ConsentChanged { record_id: None, now_allowed: vec![], now_denied: vec![], purged: 0 });
+    assert_eq!(sdk.needs_prompt().unwrap().prompt.as_deref(), Some("loyalty"));
 }

@@ -21,8 +21,8 @@ pub enum FootfallEvent {
     RetryScheduled { after_ms: i64, reason: String },
     /// The server refused the credentials or endpoint; uploads wait for an explicit flush; data is kept.
     Paused { reason: String },
-    /// A consent change took effect (a decision, or a policy or context change that changed what is allowed);
-    /// `purged` queued events of the purposes now denied were deleted with it.
+    /// A consent change took effect: a decision, or a policy or context applied (re-read `consentStatus` and
+    /// `needsPrompt`). `purged` queued events of the purposes now denied were deleted with it.
     ConsentChanged { record_id: Option<String>, now_allowed: Vec<String>, now_denied: Vec<String>, purged: i64 },
 }
 

@@ -271,15 +271,15 @@ impl Writer {
         let subject = self.identity.as_ref().map(|(i, _)| i.anonymous_id.clone()).unwrap_or_default();
         let current = self.setup.consent.snapshot();
         let now = self.setup.clock.now_ms();
-        let is_decision = matches!(change, ConsentChange::Decide { .. });
+        // A policy or context change may change prompts without changing what is allowed: it is told too.
+        let told = !matches!(change, ConsentChange::PromptShown { .. });
         let applied = service::apply(&storage, &current, change, &subject, &self.setup.app_version, now, Uuid::now_v7().to_string())?;
         self.setup.consent.publish(applied.snapshot);
         let outcome = applied.outcome;
         if outcome.purged > 0 {
             tracing::info!(purged = outcome.purged, "consent withdrawn: queued events of denied purposes purged");
         }
-        let changed = is_decision || !outcome.now_allowed.is_empty() || !outcome.now_denied.is_empty();
-        if let (Some(listener), true) = (&self.setup.listener, changed) {
+        if let (Some(listener), true) = (&self.setup.listener, told) {
             let event = SdkEvent::ConsentChanged {
                 record_id: outcome.record_id.clone(),
                 now_allowed: outcome.now_allowed.clone(),

@@ -17,6 +17,7 @@ const META_ETAG: &str = "consent_policy_etag";
 pub struct PolicyRefresh {
     /// A new policy was applied (false: 304, the cached one is current).
     pub changed: bool,
+    /// The version in force after the refresh.
     pub policy_version: Option<u32>,
 }
 
@@ -40,7 +41,7 @@ pub(crate) async fn refresh(setup: &UploaderSetup, storage: &Storage, handoff: &
         Err(_) => return Err(Error::Network("fetching the consent policy: request timed out".into())),
     };
     match response.status {
-        304 => Ok(PolicyRefresh { changed: false, policy_version: None }),
+        304 => Ok(PolicyRefresh { changed: false, policy_version: Some(setup.consent.snapshot().policy.policy_version) }),
         200 => {
             let policy = Policy::from_remote_config(&response.body)
                 .map_err(|e| Error::Config(format!("the server's consent policy was refused: {e}")))?;

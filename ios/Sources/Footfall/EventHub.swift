@@ -1,13 +1,13 @@
 import Foundation
 import FootfallFFI
 
-/// Fans SDK events out to every `AsyncStream` handed out by `Footfall.events`. Each subscriber has its own buffer
-/// of the newest `bufferSize` events, so a slow consumer loses its oldest events instead of slowing the SDK's
-/// thread, and never affects the other subscribers.
-final class EventHub: @unchecked Sendable {
+/// Fans elements out to every `AsyncStream` it hands out. Each subscriber has its own buffer of the newest
+/// `bufferSize` elements, so a slow consumer loses its oldest elements instead of slowing the SDK's thread, and
+/// never affects the other subscribers.
+final class Hub<Element>: @unchecked Sendable {
     // @unchecked: every mutable property is only touched with `lock` held.
     private let lock = NSLock()
-    private var subscribers: [UInt64: AsyncStream<FootfallEvent>.Continuation] = [:]
+    private var subscribers: [UInt64: AsyncStream<Element>.Continuation] = [:]
     private var nextID: UInt64 = 0
     private var finished = false
     private let bufferSize: Int
@@ -16,9 +16,11 @@ final class EventHub: @unchecked Sendable {
         self.bufferSize = bufferSize
     }
 
-    /// A new stream, registered before this returns: it sees every event emitted from now on.
-    func subscribe() -> AsyncStream<FootfallEvent> {
-        AsyncStream(bufferingPolicy: .bufferingNewest(bufferSize)) { continuation in
+    /// A new stream, registered before this returns: it sees every element emitted from now on. `registered` is
+    /// called with the subscriber's id once it is registered (not when the hub has finished), before this returns.
+    func subscribe(registered: ((UInt64) -> Void)? = nil) -> AsyncStream<Element> {
+        var registeredID: UInt64?
+        let stream = AsyncStream<Element>(bufferingPolicy: .bufferingNewest(bufferSize)) { continuation in
             self.lock.lock()
             if self.finished {
                 self.lock.unlock()
@@ -29,21 +31,36 @@ final class EventHub: @unchecked Sendable {
             self.nextID &+= 1
             self.subscribers[id] = continuation
             self.lock.unlock()
+            registeredID = id
             continuation.onTermination = { [weak self] _ in
                 self?.remove(id)
             }
         }
+        if let id = registeredID {
+            registered?(id)
+        }
+        return stream
     }
 
-    /// Called on an SDK thread; yields outside the lock.
-    func emit(_ event: FootfallEvent) {
+    /// Yields `element` to every subscriber; called on an SDK thread, yields outside the lock.
+    func emit(_ element: Element) {
         lock.lock()
         let current = Array(subscribers)
         lock.unlock()
         for (id, continuation) in current {
-            if case .terminated = continuation.yield(event) {
+            if case .terminated = continuation.yield(element) {
                 remove(id)
             }
+        }
+    }
+
+    /// Yields `element` to one subscriber only (its first value, say).
+    func emit(_ element: Element, to id: UInt64) {
+        lock.lock()
+        let continuation = subscribers[id]
+        lock.unlock()
+        if case .terminated? = continuation?.yield(element) {
+            remove(id)
         }
     }
 
@@ -66,15 +83,25 @@ final class EventHub: @unchecked Sendable {
     }
 }
 
-/// The generated listener protocol, called on the SDK's sync thread: only hands the event over.
+/// The hub behind `Footfall.events`.
+typealias EventHub = Hub<FootfallEvent>
+
+/// The generated listener protocol, called on the SDK's threads (the sync thread after an upload pass, the writer
+/// thread after a consent change): only hands the event over, and never calls back into the SDK from there.
 final class EventListenerAdapter: FootfallFFI.EventListener {
     private let hub: EventHub
+    private let consentFeed: ConsentStatusFeed
 
-    init(hub: EventHub) {
+    init(hub: EventHub, consentFeed: ConsentStatusFeed) {
         self.hub = hub
+        self.consentFeed = consentFeed
     }
 
     func onEvent(event: FootfallFFI.FootfallEvent) throws {
-        hub.emit(FootfallEvent(event))
+        let event = FootfallEvent(event)
+        hub.emit(event)
+        if case .consentChanged = event {
+            consentFeed.refresh()   // reads the status on the feed's own queue, not on this thread
+        }
     }
 }

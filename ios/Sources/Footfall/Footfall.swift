@@ -7,12 +7,16 @@ import FootfallFFI
 /// `App.init` or `application(_:didFinishLaunchingWithOptions:)`); ``close()`` it when done. Every method is
 /// thread-safe and may be called from any thread or task.
 ///
+/// Consent is enforced by default: nothing of a purpose is collected until the shopper grants it (see
+/// ``grant(_:method:)``, ``needsPrompt()``); only `essential` is always allowed.
+///
 /// ```swift
 /// let footfall = try Footfall(config: FootfallConfig(
 ///     dataDir: try Footfall.defaultDataDirectory().path,
 ///     endpoint: "https://collect.example.com",
 ///     apiKey: "write-key"
 /// ))
+/// try await footfall.grant(["analytics"], method: .prompt(promptId: "default"))   // the shopper said yes
 /// try footfall.track("product_viewed", properties: ["sku": "4901234567894", "price": 1980])
 /// Task { for await event in footfall.events { print(event) } }
 /// let report = try await footfall.flush()   // the upload runs on the SDK's own thread
@@ -21,11 +25,16 @@ public final class Footfall: Sendable {
     /// The purpose of events tracked without one.
     public static let defaultPurpose = "analytics"
 
+    /// The purpose consent never gates: only for what the app needs to work or must record by law.
+    public static let essentialPurpose = "essential"
+
     /// How many events each ``events`` subscriber buffers before dropping its oldest.
     public static let eventBufferSize = 256
 
-    private let native: FootfallFFI.Footfall
+    /// The generated object; internal so the consent and rights extensions can call it (through `blocking`).
+    let native: FootfallFFI.Footfall
     private let hub: EventHub
+    let consentFeed: ConsentStatusFeed
     private let closed = Locked(false)
 
     /// Starts an instance. No disk or network I/O happens on the calling thread: the database is opened on the
@@ -38,11 +47,15 @@ public final class Footfall: Sendable {
     ///   not loopback, a zero limit, …).
     public init(config: FootfallConfig, transport: (any HttpTransport)? = nil) throws {
         let hub = EventHub(bufferingNewest: Footfall.eventBufferSize)
+        let consentFeed = ConsentStatusFeed()
         let adapter = transport.map { TransportAdapter($0) }
+        let listener = EventListenerAdapter(hub: hub, consentFeed: consentFeed)
         self.hub = hub
+        self.consentFeed = consentFeed
         self.native = try translatingErrors {
-            try FootfallFFI.Footfall(config: config, transport: adapter, listener: EventListenerAdapter(hub: hub))
+            try FootfallFFI.Footfall(config: config, transport: adapter, listener: listener)
         }
+        consentFeed.attach(native)
     }
 
     /// Closes the instance if ``close()`` was not called (which blocks briefly while the writer commits).
@@ -58,11 +71,18 @@ public final class Footfall: Sendable {
     ///   - name: what happened, e.g. `product_viewed` (1–200 characters).
     ///   - properties: the event's details, written as a JSON object (nested objects, arrays, strings, numbers,
     ///     booleans, `nil`).
-    ///   - purpose: the consent purpose the event serves (`[a-z0-9_-]{1,64}`); consent gating will use it.
+    ///   - purpose: the consent purpose the event serves (`[a-z0-9_-]{1,64}`): `analytics` (the default),
+    ///     `personalization`, `marketing`, `location`, `essential` (always allowed) or one of your policy's own.
     /// - Returns: the event's id.
-    /// - Throws: ``FootfallError/invalidInput(reason:)`` when the name, properties or purpose are refused (nothing
-    ///   is recorded), ``FootfallError/queueFull`` when the hand-off to storage is full,
-    ///   ``FootfallError/closed`` after ``close()``.
+    /// - Throws: ``FootfallError/consentDenied(purpose:)`` when the shopper has not allowed `purpose` (nothing is
+    ///   recorded; expected, not a bug), ``FootfallError/invalidInput(reason:)`` when the name, properties or
+    ///   purpose are refused (nothing is recorded), ``FootfallError/queueFull`` when the hand-off to storage is
+    ///   full, ``FootfallError/closed`` after ``close()``.
+    ///
+    /// In the first moments after ``init(config:transport:)``, before the SDK's writer has read the consent log,
+    /// the answer is not known yet: the event is accepted and the writer drops it if its purpose is denied
+    /// (counted in `status().consentRefused`). Any awaited consent call (``consentStatus()``, say) waits for the
+    /// log.
     @discardableResult
     public func track(
         _ name: String,
@@ -91,8 +111,11 @@ public final class Footfall: Sendable {
 
     /// Links what is tracked from now on to a known user and records an identify message with `traits`.
     ///
+    /// The identify message serves the `analytics` purpose: while that is denied it is refused like an event.
+    ///
     /// - Returns: the identify message's id.
-    /// - Throws: ``FootfallError/invalidInput(reason:)`` for an empty or oversized user id or bad traits.
+    /// - Throws: ``FootfallError/invalidInput(reason:)`` for an empty or oversized user id or bad traits,
+    ///   ``FootfallError/consentDenied(purpose:)`` while `analytics` is denied.
     @discardableResult
     public func identify(_ userId: String, traits: [String: FootfallValue] = [:]) throws -> String {
         try call { native in
@@ -119,24 +142,8 @@ public final class Footfall: Sendable {
     ///   ``close()``, `CancellationError` when the task was cancelled.
     public func flush() async throws -> FlushReport {
         try checkOpen()
-        try Task.checkCancellation()
         let native = self.native
-        let result = OneShot<FlushReport>()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<FlushReport, Error>) in
-                guard result.install(continuation) else { return }   // cancelled before it started
-                Task.detached {
-                    do {
-                        let report = try await native.flush()
-                        result.resume(with: .success(FlushReport(report)))
-                    } catch {
-                        result.resume(with: .failure(FootfallError.translating(error)))
-                    }
-                }
-            }
-        } onCancel: {
-            result.resume(with: .failure(CancellationError()))
-        }
+        return try await cancellableNativeCall { try await FlushReport(native.flush()) }
     }
 
     /// Blocks until everything tracked before the call is durable on disk (a few milliseconds; keep it off the
@@ -147,7 +154,8 @@ public final class Footfall: Sendable {
 
     // MARK: - Observing
 
-    /// What the SDK does with the data (delivered, dead-lettered, retry scheduled, paused), as it happens.
+    /// What the SDK does with the data (delivered, dead-lettered, retry scheduled, paused) and with consent
+    /// (changed), as it happens.
     ///
     /// Each read of this property returns a new stream that is subscribed before the property returns, so
     /// `let stream = footfall.events` followed by `try await footfall.flush()` sees the flush's events. Streams are
@@ -176,9 +184,9 @@ public final class Footfall: Sendable {
 
     // MARK: - Lifecycle
 
-    /// Commits what was tracked, stops the SDK's threads, releases the database and finishes every ``events``
-    /// stream. Blocks briefly; safe to call more than once and from any thread. Every other method then throws
-    /// ``FootfallError/closed``. Called by `deinit` when the app forgets.
+    /// Commits what was tracked, stops the SDK's threads, releases the database and finishes every ``events`` and
+    /// ``consentStatusUpdates`` stream. Blocks briefly; safe to call more than once and from any thread. Every
+    /// other method then throws ``FootfallError/closed``. Called by `deinit` when the app forgets.
     public func close() {
         let wasOpen = closed.withLock { isClosed -> Bool in
             defer { isClosed = true }
@@ -187,6 +195,7 @@ public final class Footfall: Sendable {
         guard wasOpen else { return }
         native.close()
         hub.finish()
+        consentFeed.finish()
     }
 
     /// A directory for ``FootfallConfig/dataDir`` that suits an app: `Application Support/footfall`, created if
@@ -210,7 +219,7 @@ public final class Footfall: Sendable {
 
     // MARK: - Internals
 
-    private func checkOpen() throws {
+    func checkOpen() throws {
         if closed.withLock({ $0 }) {
             throw FootfallError.closed
         }
@@ -218,8 +227,18 @@ public final class Footfall: Sendable {
 
     /// A synchronous call into the generated object. After `close()` the Rust side answers `Closed` too, so a call
     /// racing a concurrent `close()` is safe: the native handle lives until this object is gone.
-    private func call<T>(_ body: (FootfallFFI.Footfall) throws -> T) throws -> T {
+    func call<T>(_ body: (FootfallFFI.Footfall) throws -> T) throws -> T {
         try checkOpen()
         return try translatingErrors { try body(native) }
+    }
+
+    /// A blocking call into the generated object for an `async` method: run on the layer's queue for blocking
+    /// calls, never on the caller's thread (see `offCallerThread`).
+    func blocking<T>(_ body: @escaping @Sendable (FootfallFFI.Footfall) throws -> T) async throws -> T {
+        try checkOpen()
+        let native = self.native
+        return try await offCallerThread {
+            try translatingErrors { try body(native) }
+        }
     }
 }

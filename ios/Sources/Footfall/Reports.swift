@@ -34,9 +34,10 @@ public enum FlushOutcome: Equatable, Hashable, Sendable {
     case paused(reason: String)
 }
 
-/// Something the SDK did, delivered on ``Footfall/events`` after each upload pass. Only what happened is told: a
-/// pass held back by a backoff sends nothing. New cases will be added (consent changes, offers): a `switch` that
-/// lists every case today will need a new branch then, one with a `default:` branch will not.
+/// Something the SDK did, delivered on ``Footfall/events``: after each upload pass (only what happened is told: a
+/// pass held back by a backoff sends nothing) and after each consent change. New cases will be added (offers,
+/// visits): a `switch` that lists every case today will need a new branch then, one with a `default:` branch will
+/// not.
 public enum FootfallEvent: Equatable, Hashable, Sendable {
     /// The server accepted `count` events; `duplicates` of them it already had.
     case delivered(count: Int64, duplicates: Int64)
@@ -47,6 +48,10 @@ public enum FootfallEvent: Equatable, Hashable, Sendable {
     case retryScheduled(retryAfter: TimeInterval, reason: String)
     /// The server refused the credentials or the endpoint; uploads wait for an explicit flush. Data is kept.
     case paused(reason: String)
+    /// A consent change took effect: a decision (`recordId` is its consent-log record), or a policy or context
+    /// change that changed what is allowed (`recordId` is nil). `purged` queued events of the purposes in
+    /// `nowDenied` were deleted with it. Told before the call that made the change returns.
+    case consentChanged(recordId: String?, nowAllowed: [String], nowDenied: [String], purged: Int64)
 }
 
 extension FlushReport {
@@ -81,6 +86,8 @@ extension FootfallEvent {
             self = .retryScheduled(retryAfter: seconds(fromMilliseconds: afterMs), reason: reason)
         case .paused(let reason):
             self = .paused(reason: reason)
+        case .consentChanged(let recordId, let nowAllowed, let nowDenied, let purged):
+            self = .consentChanged(recordId: recordId, nowAllowed: nowAllowed, nowDenied: nowDenied, purged: purged)
         }
     }
 }

@@ -817,6 +817,81 @@ public func FfiConverterTypeEventListener_lower(_ value: EventListener) -> UInt6
 public protocol FootfallProtocol: AnyObject, Sendable {
     
     /**
+     * Applies a policy document (the body of `GET /v1/config`, or one bundled with the app). An invalid one is
+     * refused with the reason and the current policy stays.
+     */
+    func applyConsentPolicy(remoteConfigJson: String) throws  -> ConsentOutcome
+    
+    /**
+     * Every consent record and whether the hash chain verifies.
+     */
+    func consentLog() throws  -> ConsentLog
+    
+    func consentStatus() throws  -> ConsentStatus
+    
+    /**
+     * Denies or withdraws; effective at once, as easy as granting.
+     */
+    func deny(purposes: [String], method: ConsentMethod) throws  -> ConsentOutcome
+    
+    /**
+     * Everything the SDK holds about the shopper, as one JSON document (identifiers, queued events, dead
+     * letters, the consent log and status, rights requests).
+     */
+    func exportData() throws  -> String
+    
+    func grant(purposes: [String], method: ConsentMethod) throws  -> ConsentOutcome
+    
+    /**
+     * TCF import mode: records what the CMP's TC string (`IABTCF_TCString`; None or empty when it has none)
+     * says. `gdpr_applies` is `IABTCF_gdprApplies` when set. The same answer twice records nothing.
+     */
+    func importTcf(tcString: String?, gdprApplies: Bool?) throws  -> TcfImport
+    
+    /**
+     * Whether events of `purpose` are collected now.
+     */
+    func isAllowed(purpose: String) throws  -> Bool
+    
+    /**
+     * The prompt to show now, if any, and why. Pure: the same log, policy and time give the same answer.
+     */
+    func needsPrompt() throws  -> PromptNeed
+    
+    /**
+     * Call just before the prompt renders. Logged, never a decision: a kill while it shows decides nothing.
+     */
+    func promptShown(promptId: String) throws 
+    
+    /**
+     * Fetches the policy now (with the cached ETag) and applies it; on failure the current one stays.
+     */
+    func refreshConsentPolicy() async throws  -> PolicyRefresh
+    
+    /**
+     * Asks for the shopper's data to be erased. Once it returns the request is durable and sent until the
+     * backend acknowledges it; local events and identity are wiped (the consent log is kept as proof) and a
+     * new anonymous id is in force. Returns the request id.
+     */
+    func requestDeletion() throws  -> String
+    
+    /**
+     * Every rights request this install made, oldest first.
+     */
+    func rightsRequests() throws  -> [RightsRequest]
+    
+    /**
+     * Records the shopper's answers (purpose → granted). Once it returns the record is durable, queued events
+     * of purposes now denied are purged (also those in flight) and `track()` refuses new ones.
+     */
+    func setConsent(decisions: [String: Bool], method: ConsentMethod) throws  -> ConsentOutcome
+    
+    /**
+     * The jurisdiction and Global Privacy Control signal as the app determines them.
+     */
+    func setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Bool) throws  -> ConsentOutcome
+    
+    /**
      * Commits what was tracked, stops the SDK's threads and releases the database. Safe to call twice; every
      * other method then fails with `Closed`. (Kotlin sees it as `shutdown()`: `close()` frees the handle.)
      */
@@ -924,6 +999,205 @@ public convenience init(config: FootfallConfig, transport: HttpTransport? = nil,
 
     
 
+    
+    /**
+     * Applies a policy document (the body of `GET /v1/config`, or one bundled with the app). An invalid one is
+     * refused with the reason and the current policy stays.
+     */
+open func applyConsentPolicy(remoteConfigJson: String)throws  -> ConsentOutcome  {
+    return try  FfiConverterTypeConsentOutcome_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_apply_consent_policy(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(remoteConfigJson),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every consent record and whether the hash chain verifies.
+     */
+open func consentLog()throws  -> ConsentLog  {
+    return try  FfiConverterTypeConsentLog_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_consent_log(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func consentStatus()throws  -> ConsentStatus  {
+    return try  FfiConverterTypeConsentStatus_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_consent_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Denies or withdraws; effective at once, as easy as granting.
+     */
+open func deny(purposes: [String], method: ConsentMethod)throws  -> ConsentOutcome  {
+    return try  FfiConverterTypeConsentOutcome_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_deny(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(purposes),
+        FfiConverterTypeConsentMethod_lower(method),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Everything the SDK holds about the shopper, as one JSON document (identifiers, queued events, dead
+     * letters, the consent log and status, rights requests).
+     */
+open func exportData()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_export_data(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func grant(purposes: [String], method: ConsentMethod)throws  -> ConsentOutcome  {
+    return try  FfiConverterTypeConsentOutcome_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_grant(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(purposes),
+        FfiConverterTypeConsentMethod_lower(method),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * TCF import mode: records what the CMP's TC string (`IABTCF_TCString`; None or empty when it has none)
+     * says. `gdpr_applies` is `IABTCF_gdprApplies` when set. The same answer twice records nothing.
+     */
+open func importTcf(tcString: String?, gdprApplies: Bool? = nil)throws  -> TcfImport  {
+    return try  FfiConverterTypeTcfImport_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_import_tcf(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(tcString),
+        FfiConverterOptionBool.lower(gdprApplies),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether events of `purpose` are collected now.
+     */
+open func isAllowed(purpose: String)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_is_allowed(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(purpose),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The prompt to show now, if any, and why. Pure: the same log, policy and time give the same answer.
+     */
+open func needsPrompt()throws  -> PromptNeed  {
+    return try  FfiConverterTypePromptNeed_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_needs_prompt(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Call just before the prompt renders. Logged, never a decision: a kill while it shows decides nothing.
+     */
+open func promptShown(promptId: String)throws   {try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_prompt_shown(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(promptId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Fetches the policy now (with the cached ETag) and applies it; on failure the current one stays.
+     */
+open func refreshConsentPolicy()async throws  -> PolicyRefresh  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_footfall_ffi_fn_method_footfall_refresh_consent_policy(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_footfall_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_footfall_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_footfall_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePolicyRefresh_lift,
+            errorHandler: FfiConverterTypeFootfallError_lift
+        )
+}
+    
+    /**
+     * Asks for the shopper's data to be erased. Once it returns the request is durable and sent until the
+     * backend acknowledges it; local events and identity are wiped (the consent log is kept as proof) and a
+     * new anonymous id is in force. Returns the request id.
+     */
+open func requestDeletion()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_request_deletion(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every rights request this install made, oldest first.
+     */
+open func rightsRequests()throws  -> [RightsRequest]  {
+    return try  FfiConverterSequenceTypeRightsRequest.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_rights_requests(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Records the shopper's answers (purpose → granted). Once it returns the record is durable, queued events
+     * of purposes now denied are purged (also those in flight) and `track()` refuses new ones.
+     */
+open func setConsent(decisions: [String: Bool], method: ConsentMethod)throws  -> ConsentOutcome  {
+    return try  FfiConverterTypeConsentOutcome_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_set_consent(
+            self.uniffiCloneHandle(),
+        FfiConverterDictionaryStringBool.lower(decisions),
+        FfiConverterTypeConsentMethod_lower(method),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The jurisdiction and Global Privacy Control signal as the app determines them.
+     */
+open func setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Bool = false)throws  -> ConsentOutcome  {
+    return try  FfiConverterTypeConsentOutcome_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_set_consent_context(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeJurisdiction_lower(jurisdiction),
+        FfiConverterBool.lower(globalPrivacyControl),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Commits what was tracked, stops the SDK's threads and releases the database. Safe to call twice; every
@@ -1518,6 +1792,453 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
 
 
 
+public struct ConsentLog: Equatable, Hashable {
+    public let records: [ConsentRecord]
+    /**
+     * False when a stored record was edited or removed.
+     */
+    public let verified: Bool
+    /**
+     * Where verification failed.
+     */
+    public let problem: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(records: [ConsentRecord], 
+        /**
+         * False when a stored record was edited or removed.
+         */verified: Bool, 
+        /**
+         * Where verification failed.
+         */problem: String?) {
+        self.records = records
+        self.verified = verified
+        self.problem = problem
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConsentLog: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentLog: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentLog {
+        return
+            try ConsentLog(
+                records: FfiConverterSequenceTypeConsentRecord.read(from: &buf), 
+                verified: FfiConverterBool.read(from: &buf), 
+                problem: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConsentLog, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeConsentRecord.write(value.records, into: &buf)
+        FfiConverterBool.write(value.verified, into: &buf)
+        FfiConverterOptionString.write(value.problem, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentLog_lift(_ buf: RustBuffer) throws -> ConsentLog {
+    return try FfiConverterTypeConsentLog.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentLog_lower(_ value: ConsentLog) -> RustBuffer {
+    return FfiConverterTypeConsentLog.lower(value)
+}
+
+
+/**
+ * What a consent change did.
+ */
+public struct ConsentOutcome: Equatable, Hashable {
+    /**
+     * The consent-log record written, if any.
+     */
+    public let recordId: String?
+    /**
+     * Queued events deleted because their purpose is no longer allowed.
+     */
+    public let purged: Int64
+    public let nowAllowed: [String]
+    public let nowDenied: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The consent-log record written, if any.
+         */recordId: String?, 
+        /**
+         * Queued events deleted because their purpose is no longer allowed.
+         */purged: Int64, nowAllowed: [String], nowDenied: [String]) {
+        self.recordId = recordId
+        self.purged = purged
+        self.nowAllowed = nowAllowed
+        self.nowDenied = nowDenied
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConsentOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentOutcome {
+        return
+            try ConsentOutcome(
+                recordId: FfiConverterOptionString.read(from: &buf), 
+                purged: FfiConverterInt64.read(from: &buf), 
+                nowAllowed: FfiConverterSequenceString.read(from: &buf), 
+                nowDenied: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConsentOutcome, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.recordId, into: &buf)
+        FfiConverterInt64.write(value.purged, into: &buf)
+        FfiConverterSequenceString.write(value.nowAllowed, into: &buf)
+        FfiConverterSequenceString.write(value.nowDenied, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentOutcome_lift(_ buf: RustBuffer) throws -> ConsentOutcome {
+    return try FfiConverterTypeConsentOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentOutcome_lower(_ value: ConsentOutcome) -> RustBuffer {
+    return FfiConverterTypeConsentOutcome.lower(value)
+}
+
+
+/**
+ * One entry of the append-only, hash-chained consent log.
+ */
+public struct ConsentRecord: Equatable, Hashable {
+    public let recordId: String
+    public let kind: ConsentRecordKind
+    /**
+     * The pseudonymous anonymous id in force; never the user id.
+     */
+    public let subjectId: String
+    public let timestampMs: Int64
+    public let policyVersion: Int64
+    public let noticeHash: String
+    public let decisions: [String: Bool]
+    public let method: ConsentMethod
+    public let jurisdiction: Jurisdiction
+    public let appVersion: String
+    public let sdkVersion: String
+    public let prevHash: String
+    public let hash: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(recordId: String, kind: ConsentRecordKind, 
+        /**
+         * The pseudonymous anonymous id in force; never the user id.
+         */subjectId: String, timestampMs: Int64, policyVersion: Int64, noticeHash: String, decisions: [String: Bool], method: ConsentMethod, jurisdiction: Jurisdiction, appVersion: String, sdkVersion: String, prevHash: String, hash: String) {
+        self.recordId = recordId
+        self.kind = kind
+        self.subjectId = subjectId
+        self.timestampMs = timestampMs
+        self.policyVersion = policyVersion
+        self.noticeHash = noticeHash
+        self.decisions = decisions
+        self.method = method
+        self.jurisdiction = jurisdiction
+        self.appVersion = appVersion
+        self.sdkVersion = sdkVersion
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConsentRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentRecord {
+        return
+            try ConsentRecord(
+                recordId: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeConsentRecordKind.read(from: &buf), 
+                subjectId: FfiConverterString.read(from: &buf), 
+                timestampMs: FfiConverterInt64.read(from: &buf), 
+                policyVersion: FfiConverterInt64.read(from: &buf), 
+                noticeHash: FfiConverterString.read(from: &buf), 
+                decisions: FfiConverterDictionaryStringBool.read(from: &buf), 
+                method: FfiConverterTypeConsentMethod.read(from: &buf), 
+                jurisdiction: FfiConverterTypeJurisdiction.read(from: &buf), 
+                appVersion: FfiConverterString.read(from: &buf), 
+                sdkVersion: FfiConverterString.read(from: &buf), 
+                prevHash: FfiConverterString.read(from: &buf), 
+                hash: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConsentRecord, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.recordId, into: &buf)
+        FfiConverterTypeConsentRecordKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.subjectId, into: &buf)
+        FfiConverterInt64.write(value.timestampMs, into: &buf)
+        FfiConverterInt64.write(value.policyVersion, into: &buf)
+        FfiConverterString.write(value.noticeHash, into: &buf)
+        FfiConverterDictionaryStringBool.write(value.decisions, into: &buf)
+        FfiConverterTypeConsentMethod.write(value.method, into: &buf)
+        FfiConverterTypeJurisdiction.write(value.jurisdiction, into: &buf)
+        FfiConverterString.write(value.appVersion, into: &buf)
+        FfiConverterString.write(value.sdkVersion, into: &buf)
+        FfiConverterString.write(value.prevHash, into: &buf)
+        FfiConverterString.write(value.hash, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentRecord_lift(_ buf: RustBuffer) throws -> ConsentRecord {
+    return try FfiConverterTypeConsentRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentRecord_lower(_ value: ConsentRecord) -> RustBuffer {
+    return FfiConverterTypeConsentRecord.lower(value)
+}
+
+
+/**
+ * How consent is gated and where decisions come from.
+ */
+public struct ConsentSettings: Equatable, Hashable {
+    /**
+     * Gate collection and upload on consent (default deny). Turning it off is for apps that gate elsewhere;
+     * decisions are still logged.
+     */
+    public let enforce: Bool
+    /**
+     * Fetch the consent policy (`GET /v1/config`) at start-up and this often; 0: only on
+     * `refreshConsentPolicy()`.
+     */
+    public let policyRefreshIntervalMs: Int64
+    /**
+     * TCF import mode: the app's CMP decides analytics, personalization, marketing and location through its
+     * IAB TCF string (the platform glue passes `IABTCF_TCString` to `importTcf`).
+     */
+    public let tcfImport: Bool
+    /**
+     * The backend's IAB vendor id when it is a registered TCF vendor (1–65535); None reads the publisher's
+     * purpose consents.
+     */
+    public let tcfVendorId: Int32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Gate collection and upload on consent (default deny). Turning it off is for apps that gate elsewhere;
+         * decisions are still logged.
+         */enforce: Bool = true, 
+        /**
+         * Fetch the consent policy (`GET /v1/config`) at start-up and this often; 0: only on
+         * `refreshConsentPolicy()`.
+         */policyRefreshIntervalMs: Int64 = Int64(3600000), 
+        /**
+         * TCF import mode: the app's CMP decides analytics, personalization, marketing and location through its
+         * IAB TCF string (the platform glue passes `IABTCF_TCString` to `importTcf`).
+         */tcfImport: Bool = false, 
+        /**
+         * The backend's IAB vendor id when it is a registered TCF vendor (1–65535); None reads the publisher's
+         * purpose consents.
+         */tcfVendorId: Int32? = nil) {
+        self.enforce = enforce
+        self.policyRefreshIntervalMs = policyRefreshIntervalMs
+        self.tcfImport = tcfImport
+        self.tcfVendorId = tcfVendorId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConsentSettings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentSettings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentSettings {
+        return
+            try ConsentSettings(
+                enforce: FfiConverterBool.read(from: &buf), 
+                policyRefreshIntervalMs: FfiConverterInt64.read(from: &buf), 
+                tcfImport: FfiConverterBool.read(from: &buf), 
+                tcfVendorId: FfiConverterOptionInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConsentSettings, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.enforce, into: &buf)
+        FfiConverterInt64.write(value.policyRefreshIntervalMs, into: &buf)
+        FfiConverterBool.write(value.tcfImport, into: &buf)
+        FfiConverterOptionInt32.write(value.tcfVendorId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentSettings_lift(_ buf: RustBuffer) throws -> ConsentSettings {
+    return try FfiConverterTypeConsentSettings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentSettings_lower(_ value: ConsentSettings) -> RustBuffer {
+    return FfiConverterTypeConsentSettings.lower(value)
+}
+
+
+public struct ConsentStatus: Equatable, Hashable {
+    /**
+     * Whether this instance gates on consent.
+     */
+    public let enforced: Bool
+    /**
+     * True in TCF import mode: the app's CMP decides the purposes TCF covers.
+     */
+    public let tcfImport: Bool
+    public let policyVersion: Int64
+    public let jurisdiction: Jurisdiction
+    /**
+     * True when silence means yes (CCPA); false when it means no.
+     */
+    public let optOutMode: Bool
+    public let globalPrivacyControl: Bool
+    public let purposes: [PurposeStatus]
+    public let googleConsentMode: GoogleConsentMode
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Whether this instance gates on consent.
+         */enforced: Bool, 
+        /**
+         * True in TCF import mode: the app's CMP decides the purposes TCF covers.
+         */tcfImport: Bool, policyVersion: Int64, jurisdiction: Jurisdiction, 
+        /**
+         * True when silence means yes (CCPA); false when it means no.
+         */optOutMode: Bool, globalPrivacyControl: Bool, purposes: [PurposeStatus], googleConsentMode: GoogleConsentMode) {
+        self.enforced = enforced
+        self.tcfImport = tcfImport
+        self.policyVersion = policyVersion
+        self.jurisdiction = jurisdiction
+        self.optOutMode = optOutMode
+        self.globalPrivacyControl = globalPrivacyControl
+        self.purposes = purposes
+        self.googleConsentMode = googleConsentMode
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConsentStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentStatus {
+        return
+            try ConsentStatus(
+                enforced: FfiConverterBool.read(from: &buf), 
+                tcfImport: FfiConverterBool.read(from: &buf), 
+                policyVersion: FfiConverterInt64.read(from: &buf), 
+                jurisdiction: FfiConverterTypeJurisdiction.read(from: &buf), 
+                optOutMode: FfiConverterBool.read(from: &buf), 
+                globalPrivacyControl: FfiConverterBool.read(from: &buf), 
+                purposes: FfiConverterSequenceTypePurposeStatus.read(from: &buf), 
+                googleConsentMode: FfiConverterTypeGoogleConsentMode.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConsentStatus, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.enforced, into: &buf)
+        FfiConverterBool.write(value.tcfImport, into: &buf)
+        FfiConverterInt64.write(value.policyVersion, into: &buf)
+        FfiConverterTypeJurisdiction.write(value.jurisdiction, into: &buf)
+        FfiConverterBool.write(value.optOutMode, into: &buf)
+        FfiConverterBool.write(value.globalPrivacyControl, into: &buf)
+        FfiConverterSequenceTypePurposeStatus.write(value.purposes, into: &buf)
+        FfiConverterTypeGoogleConsentMode.write(value.googleConsentMode, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentStatus_lift(_ buf: RustBuffer) throws -> ConsentStatus {
+    return try FfiConverterTypeConsentStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentStatus_lower(_ value: ConsentStatus) -> RustBuffer {
+    return FfiConverterTypeConsentStatus.lower(value)
+}
+
+
 /**
  * An event the server refused, kept for inspection.
  */
@@ -1868,6 +2589,11 @@ public struct FootfallConfig: Equatable, Hashable {
      * Extra trust anchors (PEM) for the built-in HTTPS client, e.g. a staging CA.
      */
     public let extraRootCertsPem: [String]
+    /**
+     * The host app's version, recorded in every consent record.
+     */
+    public let appVersion: String
+    public let consent: ConsentSettings
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1889,7 +2615,10 @@ public struct FootfallConfig: Equatable, Hashable {
          */requestTimeoutMs: Int64 = Int64(30000), 
         /**
          * Extra trust anchors (PEM) for the built-in HTTPS client, e.g. a staging CA.
-         */extraRootCertsPem: [String] = []) {
+         */extraRootCertsPem: [String] = [], 
+        /**
+         * The host app's version, recorded in every consent record.
+         */appVersion: String = "", consent: ConsentSettings = ConsentSettings()) {
         self.dataDir = dataDir
         self.endpoint = endpoint
         self.apiKey = apiKey
@@ -1898,6 +2627,8 @@ public struct FootfallConfig: Equatable, Hashable {
         self.sessionTimeoutMs = sessionTimeoutMs
         self.requestTimeoutMs = requestTimeoutMs
         self.extraRootCertsPem = extraRootCertsPem
+        self.appVersion = appVersion
+        self.consent = consent
     }
 
     
@@ -1923,7 +2654,9 @@ public struct FfiConverterTypeFootfallConfig: FfiConverterRustBuffer {
                 flushPolicy: FfiConverterTypeFlushPolicy.read(from: &buf), 
                 sessionTimeoutMs: FfiConverterInt64.read(from: &buf), 
                 requestTimeoutMs: FfiConverterInt64.read(from: &buf), 
-                extraRootCertsPem: FfiConverterSequenceString.read(from: &buf)
+                extraRootCertsPem: FfiConverterSequenceString.read(from: &buf), 
+                appVersion: FfiConverterString.read(from: &buf), 
+                consent: FfiConverterTypeConsentSettings.read(from: &buf)
         )
     }
 
@@ -1936,6 +2669,8 @@ public struct FfiConverterTypeFootfallConfig: FfiConverterRustBuffer {
         FfiConverterInt64.write(value.sessionTimeoutMs, into: &buf)
         FfiConverterInt64.write(value.requestTimeoutMs, into: &buf)
         FfiConverterSequenceString.write(value.extraRootCertsPem, into: &buf)
+        FfiConverterString.write(value.appVersion, into: &buf)
+        FfiConverterTypeConsentSettings.write(value.consent, into: &buf)
     }
 }
 
@@ -1952,6 +2687,71 @@ public func FfiConverterTypeFootfallConfig_lift(_ buf: RustBuffer) throws -> Foo
 #endif
 public func FfiConverterTypeFootfallConfig_lower(_ value: FootfallConfig) -> RustBuffer {
     return FfiConverterTypeFootfallConfig.lower(value)
+}
+
+
+/**
+ * Google Consent Mode v2 signals derived from the gating decisions, for the app to forward to Firebase/gtag.
+ */
+public struct GoogleConsentMode: Equatable, Hashable {
+    public let analyticsStorage: Bool
+    public let adStorage: Bool
+    public let adUserData: Bool
+    public let adPersonalization: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(analyticsStorage: Bool, adStorage: Bool, adUserData: Bool, adPersonalization: Bool) {
+        self.analyticsStorage = analyticsStorage
+        self.adStorage = adStorage
+        self.adUserData = adUserData
+        self.adPersonalization = adPersonalization
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GoogleConsentMode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGoogleConsentMode: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GoogleConsentMode {
+        return
+            try GoogleConsentMode(
+                analyticsStorage: FfiConverterBool.read(from: &buf), 
+                adStorage: FfiConverterBool.read(from: &buf), 
+                adUserData: FfiConverterBool.read(from: &buf), 
+                adPersonalization: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GoogleConsentMode, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.analyticsStorage, into: &buf)
+        FfiConverterBool.write(value.adStorage, into: &buf)
+        FfiConverterBool.write(value.adUserData, into: &buf)
+        FfiConverterBool.write(value.adPersonalization, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoogleConsentMode_lift(_ buf: RustBuffer) throws -> GoogleConsentMode {
+    return try FfiConverterTypeGoogleConsentMode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoogleConsentMode_lower(_ value: GoogleConsentMode) -> RustBuffer {
+    return FfiConverterTypeGoogleConsentMode.lower(value)
 }
 
 
@@ -2213,6 +3013,305 @@ public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
 
 
 /**
+ * What `refreshConsentPolicy()` found.
+ */
+public struct PolicyRefresh: Equatable, Hashable {
+    /**
+     * A new policy was applied; false when the server said the cached one is current.
+     */
+    public let changed: Bool
+    public let policyVersion: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A new policy was applied; false when the server said the cached one is current.
+         */changed: Bool, policyVersion: Int64?) {
+        self.changed = changed
+        self.policyVersion = policyVersion
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PolicyRefresh: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePolicyRefresh: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PolicyRefresh {
+        return
+            try PolicyRefresh(
+                changed: FfiConverterBool.read(from: &buf), 
+                policyVersion: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PolicyRefresh, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.changed, into: &buf)
+        FfiConverterOptionInt64.write(value.policyVersion, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyRefresh_lift(_ buf: RustBuffer) throws -> PolicyRefresh {
+    return try FfiConverterTypePolicyRefresh.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePolicyRefresh_lower(_ value: PolicyRefresh) -> RustBuffer {
+    return FfiConverterTypePolicyRefresh.lower(value)
+}
+
+
+/**
+ * The prompt to show now and why.
+ */
+public struct PromptNeed: Equatable, Hashable {
+    /**
+     * None: show nothing (see `reason`).
+     */
+    public let promptId: String?
+    public let reason: PromptReason
+    /**
+     * The purposes that lack a valid decision.
+     */
+    public let purposes: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * None: show nothing (see `reason`).
+         */promptId: String?, reason: PromptReason, 
+        /**
+         * The purposes that lack a valid decision.
+         */purposes: [String]) {
+        self.promptId = promptId
+        self.reason = reason
+        self.purposes = purposes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PromptNeed: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePromptNeed: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PromptNeed {
+        return
+            try PromptNeed(
+                promptId: FfiConverterOptionString.read(from: &buf), 
+                reason: FfiConverterTypePromptReason.read(from: &buf), 
+                purposes: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PromptNeed, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.promptId, into: &buf)
+        FfiConverterTypePromptReason.write(value.reason, into: &buf)
+        FfiConverterSequenceString.write(value.purposes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePromptNeed_lift(_ buf: RustBuffer) throws -> PromptNeed {
+    return try FfiConverterTypePromptNeed.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePromptNeed_lower(_ value: PromptNeed) -> RustBuffer {
+    return FfiConverterTypePromptNeed.lower(value)
+}
+
+
+public struct PurposeStatus: Equatable, Hashable {
+    public let id: String
+    /**
+     * The gating decision now: what `track()` and uploads apply.
+     */
+    public let allowed: Bool
+    /**
+     * The shopper's latest answer, if any (it may no longer count: see `decision_valid`).
+     */
+    public let decision: Bool?
+    /**
+     * RFC 3339.
+     */
+    public let decidedAt: String?
+    /**
+     * False when the answer predates a material change of the notice or is older than the maximum consent age.
+     */
+    public let decisionValid: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, 
+        /**
+         * The gating decision now: what `track()` and uploads apply.
+         */allowed: Bool, 
+        /**
+         * The shopper's latest answer, if any (it may no longer count: see `decision_valid`).
+         */decision: Bool?, 
+        /**
+         * RFC 3339.
+         */decidedAt: String?, 
+        /**
+         * False when the answer predates a material change of the notice or is older than the maximum consent age.
+         */decisionValid: Bool) {
+        self.id = id
+        self.allowed = allowed
+        self.decision = decision
+        self.decidedAt = decidedAt
+        self.decisionValid = decisionValid
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PurposeStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePurposeStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PurposeStatus {
+        return
+            try PurposeStatus(
+                id: FfiConverterString.read(from: &buf), 
+                allowed: FfiConverterBool.read(from: &buf), 
+                decision: FfiConverterOptionBool.read(from: &buf), 
+                decidedAt: FfiConverterOptionString.read(from: &buf), 
+                decisionValid: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PurposeStatus, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterBool.write(value.allowed, into: &buf)
+        FfiConverterOptionBool.write(value.decision, into: &buf)
+        FfiConverterOptionString.write(value.decidedAt, into: &buf)
+        FfiConverterBool.write(value.decisionValid, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePurposeStatus_lift(_ buf: RustBuffer) throws -> PurposeStatus {
+    return try FfiConverterTypePurposeStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePurposeStatus_lower(_ value: PurposeStatus) -> RustBuffer {
+    return FfiConverterTypePurposeStatus.lower(value)
+}
+
+
+/**
+ * A data-subject request (today: deletion), persisted until the backend acknowledges it.
+ */
+public struct RightsRequest: Equatable, Hashable {
+    public let requestId: String
+    public let kind: String
+    public let state: RightsState
+    public let createdAtMs: Int64
+    public let updatedAtMs: Int64
+    public let lastError: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(requestId: String, kind: String, state: RightsState, createdAtMs: Int64, updatedAtMs: Int64, lastError: String?) {
+        self.requestId = requestId
+        self.kind = kind
+        self.state = state
+        self.createdAtMs = createdAtMs
+        self.updatedAtMs = updatedAtMs
+        self.lastError = lastError
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RightsRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRightsRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RightsRequest {
+        return
+            try RightsRequest(
+                requestId: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeRightsState.read(from: &buf), 
+                createdAtMs: FfiConverterInt64.read(from: &buf), 
+                updatedAtMs: FfiConverterInt64.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RightsRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.requestId, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterTypeRightsState.write(value.state, into: &buf)
+        FfiConverterInt64.write(value.createdAtMs, into: &buf)
+        FfiConverterInt64.write(value.updatedAtMs, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRightsRequest_lift(_ buf: RustBuffer) throws -> RightsRequest {
+    return try FfiConverterTypeRightsRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRightsRequest_lower(_ value: RightsRequest) -> RustBuffer {
+    return FfiConverterTypeRightsRequest.lower(value)
+}
+
+
+/**
  * The queue and the sync history, read from storage.
  */
 public struct Status: Equatable, Hashable {
@@ -2434,6 +3533,240 @@ public func FfiConverterTypeStorageLimits_lift(_ buf: RustBuffer) throws -> Stor
 public func FfiConverterTypeStorageLimits_lower(_ value: StorageLimits) -> RustBuffer {
     return FfiConverterTypeStorageLimits.lower(value)
 }
+
+
+public struct TcfImport: Equatable, Hashable {
+    public let result: TcfImportResult
+    /**
+     * What the string decided about each mapped purpose.
+     */
+    public let decisions: [String: Bool]
+    public let outcome: ConsentOutcome
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(result: TcfImportResult, 
+        /**
+         * What the string decided about each mapped purpose.
+         */decisions: [String: Bool], outcome: ConsentOutcome) {
+        self.result = result
+        self.decisions = decisions
+        self.outcome = outcome
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TcfImport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTcfImport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TcfImport {
+        return
+            try TcfImport(
+                result: FfiConverterTypeTcfImportResult.read(from: &buf), 
+                decisions: FfiConverterDictionaryStringBool.read(from: &buf), 
+                outcome: FfiConverterTypeConsentOutcome.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TcfImport, into buf: inout [UInt8]) {
+        FfiConverterTypeTcfImportResult.write(value.result, into: &buf)
+        FfiConverterDictionaryStringBool.write(value.decisions, into: &buf)
+        FfiConverterTypeConsentOutcome.write(value.outcome, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTcfImport_lift(_ buf: RustBuffer) throws -> TcfImport {
+    return try FfiConverterTypeTcfImport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTcfImport_lower(_ value: TcfImport) -> RustBuffer {
+    return FfiConverterTypeTcfImport.lower(value)
+}
+
+
+/**
+ * How a decision was made, as recorded in the consent log.
+ */
+
+public enum ConsentMethod: Equatable, Hashable {
+    
+    /**
+     * The shopper answered this prompt.
+     */
+    case prompt(promptId: String
+    )
+    /**
+     * The shopper changed it in the app's privacy settings.
+     */
+    case settings
+    /**
+     * The app decided through the API.
+     */
+    case api
+    /**
+     * Imported from the app's CMP (IAB TCF); only `importTcf` records it.
+     */
+    case tcfImport(cmpId: Int32
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConsentMethod: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentMethod: FfiConverterRustBuffer {
+    typealias SwiftType = ConsentMethod
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentMethod {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .prompt(promptId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .settings
+        
+        case 3: return .api
+        
+        case 4: return .tcfImport(cmpId: try FfiConverterInt32.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConsentMethod, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .prompt(promptId):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(promptId, into: &buf)
+            
+        
+        case .settings:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .api:
+            writeInt(&buf, Int32(3))
+        
+        
+        case let .tcfImport(cmpId):
+            writeInt(&buf, Int32(4))
+            FfiConverterInt32.write(cmpId, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentMethod_lift(_ buf: RustBuffer) throws -> ConsentMethod {
+    return try FfiConverterTypeConsentMethod.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentMethod_lower(_ value: ConsentMethod) -> RustBuffer {
+    return FfiConverterTypeConsentMethod.lower(value)
+}
+
+
+
+
+public enum ConsentRecordKind: Equatable, Hashable {
+    
+    case decision
+    /**
+     * A prompt was about to render; never a decision.
+     */
+    case promptShown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConsentRecordKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConsentRecordKind: FfiConverterRustBuffer {
+    typealias SwiftType = ConsentRecordKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConsentRecordKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .decision
+        
+        case 2: return .promptShown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConsentRecordKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .decision:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .promptShown:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentRecordKind_lift(_ buf: RustBuffer) throws -> ConsentRecordKind {
+    return try FfiConverterTypeConsentRecordKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConsentRecordKind_lower(_ value: ConsentRecordKind) -> RustBuffer {
+    return FfiConverterTypeConsentRecordKind.lower(value)
+}
+
 
 
 
@@ -2690,7 +4023,7 @@ public func FfiConverterTypeFootfallError_lower(_ value: FootfallError) -> RustB
 
 
 /**
- * Something the SDK did. New variants will be added (consent changes, offers): match with an else branch.
+ * Something the SDK did. New variants will be added (offers, visits): match with an else branch.
  */
 
 public enum FootfallEvent: Equatable, Hashable {
@@ -2714,6 +4047,12 @@ public enum FootfallEvent: Equatable, Hashable {
      * The server refused the credentials or endpoint; uploads wait for an explicit flush; data is kept.
      */
     case paused(reason: String
+    )
+    /**
+     * A consent change took effect: a decision, or a policy or context applied (re-read `consentStatus` and
+     * `needsPrompt`). `purged` queued events of the purposes now denied were deleted with it.
+     */
+    case consentChanged(recordId: String?, nowAllowed: [String], nowDenied: [String], purged: Int64
     )
 
 
@@ -2748,6 +4087,9 @@ public struct FfiConverterTypeFootfallEvent: FfiConverterRustBuffer {
         case 4: return .paused(reason: try FfiConverterString.read(from: &buf)
         )
         
+        case 5: return .consentChanged(recordId: try FfiConverterOptionString.read(from: &buf), nowAllowed: try FfiConverterSequenceString.read(from: &buf), nowDenied: try FfiConverterSequenceString.read(from: &buf), purged: try FfiConverterInt64.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -2779,6 +4121,14 @@ public struct FfiConverterTypeFootfallEvent: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
             FfiConverterString.write(reason, into: &buf)
             
+        
+        case let .consentChanged(recordId,nowAllowed,nowDenied,purged):
+            writeInt(&buf, Int32(5))
+            FfiConverterOptionString.write(recordId, into: &buf)
+            FfiConverterSequenceString.write(nowAllowed, into: &buf)
+            FfiConverterSequenceString.write(nowDenied, into: &buf)
+            FfiConverterInt64.write(purged, into: &buf)
+            
         }
     }
 }
@@ -2796,6 +4146,101 @@ public func FfiConverterTypeFootfallEvent_lift(_ buf: RustBuffer) throws -> Foot
 #endif
 public func FfiConverterTypeFootfallEvent_lower(_ value: FootfallEvent) -> RustBuffer {
     return FfiConverterTypeFootfallEvent.lower(value)
+}
+
+
+
+/**
+ * The legal regime the app says applies to this shopper; it picks the default for undecided purposes.
+ */
+
+public enum Jurisdiction: Equatable, Hashable {
+    
+    /**
+     * Opt-in.
+     */
+    case gdpr
+    /**
+     * Opt-in.
+     */
+    case appi
+    /**
+     * Opt-out, except `location`; a Global Privacy Control signal opts out of `marketing`.
+     */
+    case ccpa
+    /**
+     * Not known: opt-in, the strictest.
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Jurisdiction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJurisdiction: FfiConverterRustBuffer {
+    typealias SwiftType = Jurisdiction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Jurisdiction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .gdpr
+        
+        case 2: return .appi
+        
+        case 3: return .ccpa
+        
+        case 4: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Jurisdiction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .gdpr:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .appi:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .ccpa:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJurisdiction_lift(_ buf: RustBuffer) throws -> Jurisdiction {
+    return try FfiConverterTypeJurisdiction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJurisdiction_lower(_ value: Jurisdiction) -> RustBuffer {
+    return FfiConverterTypeJurisdiction.lower(value)
 }
 
 
@@ -2886,6 +4331,287 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
 }
 
 
+
+/**
+ * Why a prompt is (or is not) needed.
+ */
+
+public enum PromptReason: Equatable, Hashable {
+    
+    case noDecision
+    case policyMaterialChange
+    case expired
+    case newPurpose
+    /**
+     * A decision is needed but every prompt that could ask for it is switched off remotely.
+     */
+    case promptDisabled
+    case upToDate
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PromptReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePromptReason: FfiConverterRustBuffer {
+    typealias SwiftType = PromptReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PromptReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .noDecision
+        
+        case 2: return .policyMaterialChange
+        
+        case 3: return .expired
+        
+        case 4: return .newPurpose
+        
+        case 5: return .promptDisabled
+        
+        case 6: return .upToDate
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PromptReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .noDecision:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .policyMaterialChange:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .expired:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .newPurpose:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .promptDisabled:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .upToDate:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePromptReason_lift(_ buf: RustBuffer) throws -> PromptReason {
+    return try FfiConverterTypePromptReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePromptReason_lower(_ value: PromptReason) -> RustBuffer {
+    return FfiConverterTypePromptReason.lower(value)
+}
+
+
+
+
+public enum RightsState: Equatable, Hashable {
+    
+    /**
+     * Persisted; not yet sent.
+     */
+    case received
+    /**
+     * Sent; waiting for the backend's acknowledgement.
+     */
+    case sent
+    case acknowledged
+    /**
+     * The backend refused it for good (see `last_error`).
+     */
+    case refused
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RightsState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRightsState: FfiConverterRustBuffer {
+    typealias SwiftType = RightsState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RightsState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .received
+        
+        case 2: return .sent
+        
+        case 3: return .acknowledged
+        
+        case 4: return .refused
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RightsState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .received:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .sent:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .acknowledged:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .refused:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRightsState_lift(_ buf: RustBuffer) throws -> RightsState {
+    return try FfiConverterTypeRightsState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRightsState_lower(_ value: RightsState) -> RustBuffer {
+    return FfiConverterTypeRightsState.lower(value)
+}
+
+
+
+
+public enum TcfImportResult: Equatable, Hashable {
+    
+    /**
+     * The CMP's answer was recorded.
+     */
+    case recorded
+    /**
+     * Same answer as recorded; nothing written.
+     */
+    case unchanged
+    /**
+     * `IABTCF_gdprApplies` = 0: nothing imported.
+     */
+    case gdprDoesNotApply
+    /**
+     * The CMP removed its string: the grants it made were withdrawn.
+     */
+    case cleared
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TcfImportResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTcfImportResult: FfiConverterRustBuffer {
+    typealias SwiftType = TcfImportResult
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TcfImportResult {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .recorded
+        
+        case 2: return .unchanged
+        
+        case 3: return .gdprDoesNotApply
+        
+        case 4: return .cleared
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TcfImportResult, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .recorded:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unchanged:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .gdprDoesNotApply:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .cleared:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTcfImportResult_lift(_ buf: RustBuffer) throws -> TcfImportResult {
+    return try FfiConverterTypeTcfImportResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTcfImportResult_lower(_ value: TcfImportResult) -> RustBuffer {
+    return FfiConverterTypeTcfImportResult.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -2905,6 +4631,54 @@ fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3034,6 +4808,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeConsentRecord: FfiConverterRustBuffer {
+    typealias SwiftType = [ConsentRecord]
+
+    public static func write(_ value: [ConsentRecord], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeConsentRecord.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ConsentRecord] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ConsentRecord]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeConsentRecord.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeDeadLetter: FfiConverterRustBuffer {
     typealias SwiftType = [DeadLetter]
 
@@ -3078,6 +4877,82 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
             seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
         }
         return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePurposeStatus: FfiConverterRustBuffer {
+    typealias SwiftType = [PurposeStatus]
+
+    public static func write(_ value: [PurposeStatus], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePurposeStatus.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PurposeStatus] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PurposeStatus]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePurposeStatus.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRightsRequest: FfiConverterRustBuffer {
+    typealias SwiftType = [RightsRequest]
+
+    public static func write(_ value: [RightsRequest], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRightsRequest.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RightsRequest] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RightsRequest]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRightsRequest.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringBool: FfiConverterRustBuffer {
+    public static func write(_ value: [String: Bool], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterBool.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: Bool] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: Bool]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterBool.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
     }
 }
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
@@ -3260,6 +5135,51 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_func_set_log_sink() != 47554) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_apply_consent_policy() != 39010) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_consent_log() != 30456) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_consent_status() != 49044) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_deny() != 56800) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_export_data() != 42994) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_grant() != 5349) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_import_tcf() != 51347) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_is_allowed() != 48767) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_needs_prompt() != 30682) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_prompt_shown() != 27197) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_refresh_consent_policy() != 46311) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_request_deletion() != 61440) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_rights_requests() != 43076) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_set_consent() != 24008) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_set_consent_context() != 5857) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_close() != 14216) {

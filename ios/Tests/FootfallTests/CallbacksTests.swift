@@ -12,6 +12,7 @@ final class CallbacksTests: FootfallTestCase {
 
         let collector = try startCollector()
         let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url))
+        try await footfall.grantAnalytics()
         try footfall.track("secret_event", properties: ["sku": "secret-sku-123"])
         let first = try await footfall.flush()
         XCTAssertEqual(first.delivered, 1)
@@ -40,6 +41,7 @@ final class CallbacksTests: FootfallTestCase {
         let failing = try startCollector("--fail-rate", "1")
         let retrying = try Footfall(config: testConfig(tmp.appendingPathComponent("second"), endpoint: failing.url))
         defer { retrying.close() }
+        try await retrying.grantAnalytics()
         try retrying.track("e")
         let failed = try await retrying.flush()
         guard case .retryLater = failed.outcome else { return XCTFail("\(failed)") }
@@ -61,6 +63,7 @@ final class CallbacksTests: FootfallTestCase {
         func eventsOf(apiKey: String) async throws -> (FlushReport, FootfallEvent?) {
             let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url, apiKey: apiKey))
             defer { footfall.close() }
+            try await footfall.grantAnalytics()   // before subscribing: its consentChanged event is not looked at
             let stream = footfall.events   // subscribed from here on
             let other = footfall.events    // every subscriber gets every event
             try footfall.track("e", properties: ["n": 1])
@@ -87,6 +90,7 @@ final class CallbacksTests: FootfallTestCase {
         let transport = RecordingTransport(URLSessionTransport())
         let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url, apiKey: "key-1"), transport: transport)
         defer { footfall.close() }
+        try await footfall.grantAnalytics()
 
         let ids = try (0..<25).map { try footfall.track("via_swift", properties: ["i": FootfallValue($0)]) }
         let report = try await footfall.flush()
@@ -107,6 +111,7 @@ final class CallbacksTests: FootfallTestCase {
         let transport = RecordingTransport(URLSessionTransport())
         let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url), transport: transport)
         defer { footfall.close() }
+        try await footfall.grantAnalytics()
 
         try footfall.track("e")
         transport.failWith(FootfallError.network(reason: "no route to the collector"))
@@ -132,6 +137,7 @@ final class CallbacksTests: FootfallTestCase {
         let transport = RecordingTransport(URLSessionTransport(), gate: gate)
         let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url), transport: transport)
         defer { footfall.close() }
+        try await footfall.grantAnalytics()
 
         let ids = try (0..<5).map { try footfall.track("e", properties: ["i": FootfallValue($0)]) }
         let flushing = Task { try await footfall.flush() }

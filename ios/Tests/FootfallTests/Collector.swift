@@ -97,7 +97,22 @@ final class Collector {
 
     /// Every stored event (id, name, properties, purpose, timestamp, …).
     func events() throws -> [[String: Any]] {
-        try Collector.run(["collector", "events", "--db", db.path])
+        try Collector.jsonLines(["collector", "events", "--db", db.path])
+    }
+
+    /// Every stored consent record (`record_id`, `subject_id`, `hash`, `record`, …), hash verified on receipt.
+    func consentRecords() throws -> [[String: Any]] {
+        try Collector.jsonLines(["collector", "consent-records", "--db", db.path])
+    }
+
+    /// Every stored deletion request (`request_id`, `anonymous_ids`, `user_id`, `duplicates`, …).
+    func deletions() throws -> [[String: Any]] {
+        try Collector.jsonLines(["collector", "deletions", "--db", db.path])
+    }
+
+    /// One JSON object per line of the CLI's output.
+    private static func jsonLines(_ arguments: [String]) throws -> [[String: Any]] {
+        try run(arguments)
             .split(separator: "\n")
             .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
             .map { line in

@@ -9,6 +9,7 @@ final class FootfallTests: FootfallTestCase {
         let collector = try startCollector()
         let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url))
         defer { footfall.close() }
+        try await footfall.grant(["analytics", "marketing"])
 
         let properties: [String: FootfallValue] = [
             "sku": "4901234567894",
@@ -70,6 +71,7 @@ final class FootfallTests: FootfallTestCase {
         let failing = try startCollector("--fail-rate", "1")
         let footfall = try Footfall(config: testConfig(tmp, endpoint: failing.url))
         defer { footfall.close() }
+        try await footfall.grantAnalytics()
 
         let ids = try (0..<30).map { try footfall.track("visit", properties: ["i": FootfallValue($0)]) }
         let failed = try await footfall.flush()
@@ -98,6 +100,7 @@ final class FootfallTests: FootfallTestCase {
         let collector = try startCollector()
         let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url))
         defer { footfall.close() }
+        try await footfall.grantAnalytics()   // so what is refused is the input, not the purpose
 
         func deep(_ levels: Int) -> FootfallValue {
             levels == 0 ? [:] : ["d": deep(levels - 1)]
@@ -134,6 +137,7 @@ final class FootfallTests: FootfallTestCase {
 
     func testCloseTwiceIsSafeAndUseAfterCloseThrowsClosed() async throws {
         let footfall = try Footfall(config: testConfig(tmp, endpoint: nil))
+        try await footfall.grantAnalytics()
         try footfall.track("before_close")
         let stream = footfall.events
         footfall.close()
@@ -145,6 +149,12 @@ final class FootfallTests: FootfallTestCase {
         do {
             _ = try await footfall.flush()
             XCTFail("flush after close did not throw")
+        } catch {
+            XCTAssertEqual(error as? FootfallError, .closed)
+        }
+        do {
+            _ = try await footfall.grantAnalytics()
+            XCTFail("grant after close did not throw")
         } catch {
             XCTAssertEqual(error as? FootfallError, .closed)
         }
@@ -180,6 +190,11 @@ final class FootfallTests: FootfallTestCase {
 
     func testTheGeneratedDefaultsAreTheSDKsDefaults() {
         XCTAssertEqual(FootfallConfig.defaults(dataDir: tmp.path), FootfallConfig(dataDir: tmp.path))
+        // Consent is enforced unless the app says otherwise (default deny), and the policy refreshed hourly.
+        XCTAssertEqual(
+            FootfallConfig(dataDir: tmp.path).consent,
+            ConsentSettings(enforce: true, policyRefreshIntervalMs: 3_600_000, tcfImport: false, tcfVendorId: nil)
+        )
     }
 
     func testManyTasksTrackingConcurrentlyLoseNothing() async throws {
@@ -191,6 +206,7 @@ final class FootfallTests: FootfallTestCase {
         )
         let footfall = try Footfall(config: config)
         defer { footfall.close() }
+        try await footfall.grantAnalytics()
 
         let ids = try await withThrowingTaskGroup(of: [String].self) { group -> [String] in
             for task in 0..<50 {

@@ -9,6 +9,7 @@ import XCTest
 final class NativeObjectTests: FootfallTestCase {
     func testCloseTwiceIsSafeAndEveryCallAfterItIsTheClosedError() async throws {
         let native = try FootfallFFI.Footfall(config: testConfig(tmp, endpoint: nil))
+        _ = try native.grant(purposes: ["analytics"], method: .api)
         _ = try native.track(name: "x", propertiesJson: "{}", purpose: nil)
         native.close()
         native.close()
@@ -16,6 +17,10 @@ final class NativeObjectTests: FootfallTestCase {
             XCTAssertEqual($0 as? FootfallFFI.FootfallError, .Closed)
         }
         XCTAssertThrowsError(try native.status()) { XCTAssertEqual($0 as? FootfallFFI.FootfallError, .Closed) }
+        XCTAssertThrowsError(try native.grant(purposes: ["analytics"], method: .api)) {
+            XCTAssertEqual($0 as? FootfallFFI.FootfallError, .Closed)
+        }
+        XCTAssertThrowsError(try native.consentStatus()) { XCTAssertEqual($0 as? FootfallFFI.FootfallError, .Closed) }
         do {
             _ = try await native.flush()
             XCTFail("flush after close did not throw")
@@ -24,12 +29,24 @@ final class NativeObjectTests: FootfallTestCase {
         }
     }
 
-    func testTheEventListenerIsCalledOnSDKThreadsWithRetryDeliveryAndPause() async throws {
+    func testTheEventListenerIsCalledOnSDKThreadsWithConsentRetryDeliveryAndPause() async throws {
         let testThread = currentThreadName()
         let listener = RecordingListener()
 
         let failing = try startCollector("--fail-rate", "1")
         let first = try FootfallFFI.Footfall(config: testConfig(tmp.appendingPathComponent("a"), endpoint: failing.url), listener: listener)
+        // A consent change is told on the SDK's writer thread before the call returns.
+        let granted = try first.grant(purposes: ["analytics"], method: .api)
+        let consent = listener.seen.all
+        XCTAssertEqual(
+            consent.map { $0.event },
+            [.consentChanged(recordId: granted.recordId, nowAllowed: ["analytics"], nowDenied: [], purged: 0)]
+        )
+        XCTAssertNotNil(granted.recordId)
+        XCTAssertNotEqual(consent.first?.thread, testThread)
+        XCTAssertEqual(consent.first?.isMain, false)
+        listener.seen.removeAll()
+
         _ = try first.track(name: "e", propertiesJson: "{}", purpose: nil)
         _ = try first.track(name: "f", propertiesJson: "{}", purpose: nil)
         _ = try await first.flush()
@@ -45,6 +62,8 @@ final class NativeObjectTests: FootfallTestCase {
         listener.seen.removeAll()
         let good = try startCollector()
         let second = try FootfallFFI.Footfall(config: testConfig(tmp.appendingPathComponent("b"), endpoint: good.url), listener: listener)
+        _ = try second.grant(purposes: ["analytics"], method: .api)
+        listener.seen.removeAll()
         _ = try second.track(name: "e", propertiesJson: "{}", purpose: nil)
         _ = try second.track(name: "f", propertiesJson: "{}", purpose: nil)
         _ = try await second.flush()
@@ -57,6 +76,8 @@ final class NativeObjectTests: FootfallTestCase {
             config: testConfig(tmp.appendingPathComponent("c"), endpoint: guarded.url, apiKey: "wrong-key"),
             listener: listener
         )
+        _ = try third.grant(purposes: ["analytics"], method: .api)
+        listener.seen.removeAll()
         _ = try third.track(name: "e", propertiesJson: "{}", purpose: nil)
         _ = try await third.flush()
         third.close()
@@ -68,13 +89,17 @@ final class NativeObjectTests: FootfallTestCase {
         let listener = ThrowingListener()
         let collector = try startCollector()
         let native = try FootfallFFI.Footfall(config: testConfig(tmp, endpoint: collector.url), listener: listener)
+        // The listener throws on the consent event too: the decision is recorded all the same.
+        let granted = try native.grant(purposes: ["analytics"], method: .api)
+        XCTAssertEqual(granted.nowAllowed, ["analytics"])
+        XCTAssertTrue(try native.isAllowed(purpose: "analytics"))
         for _ in 0..<3 {
             _ = try native.track(name: "e", propertiesJson: "{}", purpose: nil)
             let report = try await native.flush()
             XCTAssertEqual(report.delivered, 1)
         }
         native.close()
-        XCTAssertEqual(listener.calls.all.count, 3)
+        XCTAssertEqual(listener.calls.all, ["consentChanged", "delivered", "delivered", "delivered"])
         XCTAssertEqual(try collector.stats().events, 3)
     }
 }
@@ -105,6 +130,7 @@ private extension FootfallFFI.FootfallEvent {
         case .deadLettered: return "deadLettered"
         case .retryScheduled: return "retryScheduled"
         case .paused: return "paused"
+        case .consentChanged: return "consentChanged"
         }
     }
 }

@@ -2,14 +2,34 @@ import Foundation
 import Footfall
 import XCTest
 
-/// A config for tests: uploads only on explicit flush, so every request is one the test asked for.
-func testConfig(_ dir: URL, endpoint: String?, apiKey: String? = nil, automatic: Bool = false) -> FootfallConfig {
+/// A config for tests: uploads only on explicit flush and the consent policy only on an explicit refresh, so every
+/// request is one the test asked for. Consent is enforced (the default): tests grant what they track.
+func testConfig(
+    _ dir: URL,
+    endpoint: String?,
+    apiKey: String? = nil,
+    automatic: Bool = false,
+    tcfImport: Bool = false
+) -> FootfallConfig {
     FootfallConfig(
         dataDir: dir.appendingPathComponent("sdk").path,
         endpoint: endpoint,
         apiKey: apiKey,
-        flushPolicy: FlushPolicy(automatic: automatic)
+        flushPolicy: FlushPolicy(automatic: automatic),
+        appVersion: testAppVersion,
+        consent: ConsentSettings(policyRefreshIntervalMs: 0, tcfImport: tcfImport)
     )
+}
+
+/// The app version tests record in every consent record.
+let testAppVersion = "9.9.9-test"
+
+extension Footfall {
+    /// Grants `analytics`, the default purpose, for tests about the queue and uploads.
+    @discardableResult
+    func grantAnalytics() async throws -> ConsentOutcome {
+        try await grant([Footfall.defaultPurpose])
+    }
 }
 
 /// Base class: a fresh temporary directory per test, collectors stopped and the log sink removed afterwards.
@@ -134,6 +154,63 @@ func firstElement<T: Sendable>(of stream: AsyncStream<T>, within seconds: TimeIn
         guard let element = await iterator.next() else { throw TimedOut() }
         return element
     }
+}
+
+/// The first `count` elements of `stream`, or those that arrived within `seconds`.
+func elements<T: Sendable>(of stream: AsyncStream<T>, count: Int, within seconds: TimeInterval) async -> [T] {
+    let collected = Recorder<T>()
+    _ = try? await within(seconds) { () -> Bool in
+        for await element in stream {
+            collected.append(element)
+            if collected.all.count >= count {
+                return true
+            }
+        }
+        return false
+    }
+    return collected.all
+}
+
+/// Reads `stream` until an element satisfies `predicate`: false when the stream ends or `seconds` pass first.
+/// For streams of the generated records, which are `Sendable` only with Swift 6 compilers.
+func waitFor<T>(
+    _ stream: AsyncStream<T>,
+    within seconds: TimeInterval,
+    until predicate: @escaping @Sendable (T) -> Bool
+) async -> Bool {
+    let box = Unchecked(stream)
+    let found = try? await within(seconds) { () -> Bool in
+        for await element in box.value where predicate(element) {
+            return true
+        }
+        return false
+    }
+    return found ?? false
+}
+
+/// Carries a value the compiler cannot prove `Sendable` (a generated record before Swift 6) across tasks.
+struct Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+}
+
+/// A TC string from the shared IAB TCF vectors (tests/tcf-vectors/vectors.json, built with @iabtcf/core).
+func tcfVector(_ name: String) throws -> String {
+    let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()   // FootfallTests
+        .deletingLastPathComponent()   // Tests
+        .deletingLastPathComponent()   // ios
+        .deletingLastPathComponent()
+    let file = repository.appendingPathComponent("tests/tcf-vectors/vectors.json")
+    let document = try JSONSerialization.jsonObject(with: try Data(contentsOf: file)) as? [String: Any]
+    let vectors = document?["vectors"] as? [[String: Any]] ?? []
+    guard let string = vectors.first(where: { $0["name"] as? String == name })?["tc_string"] as? String else {
+        throw Collector.Failure.badOutput("no TCF vector named \(name) in \(file.path)")
+    }
+    return string
 }
 
 /// The name the current thread was given (Rust names its threads `footfall-writer`, `footfall-sync`).
