@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use footfall_core::consent::record::Method;
 use footfall_core::{Config, Error, Event, Footfall, HttpRequest, HttpResponse, HttpTransport, TransportError};
 use serde_json::{json, Value};
 
@@ -70,11 +71,15 @@ fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { (a / b * 100.0).round() / 100.0 } else { 0.0 }
 }
 
+/// The SDK as an app runs it: consent enforced, the shopper having granted `analytics` (so every timed
+/// `track()` includes the consent check).
 fn open(dir: &Path, events: usize) -> Result<Footfall, String> {
     let mut config = Config::new(dir);
     config.limits.max_events = (events as u64) * 2;
     config.limits.max_bytes = u64::MAX / 2;
-    Footfall::open(config).map_err(|e| e.to_string())
+    let sdk = Footfall::open(config).map_err(|e| e.to_string())?;
+    sdk.grant(&["analytics"], Method::Api).map_err(|e| e.to_string())?;
+    Ok(sdk)
 }
 
 /// Page in the code paths and the allocator before anything is timed.
@@ -137,7 +142,10 @@ fn upload(dir: &Path, events: usize) -> Result<(f64, f64), String> {
     config.flush.automatic = false;
     config.limits.max_events = (events as u64) * 2;
     config.limits.max_bytes = u64::MAX / 2;
-    let sdk = Footfall::builder(config).transport(transport.clone()).open().map_err(|e| e.to_string())?;
+    // Event uploads only: no policy fetch, no consent receipts in the byte count.
+    config.consent_refresh_interval = None;
+    let builder = Footfall::builder(config).transport(transport.clone()).consent_receipts(false);
+    let sdk = builder.open().map_err(|e| e.to_string())?;
     let started = Instant::now();
     let report = sdk.flush().map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
