@@ -176,6 +176,7 @@ async fn consent_and_rights_through_the_facade() {
     let requests = sdk.rights_requests().unwrap();
     assert_eq!((requests[0].request_id.as_str(), requests[0].state), (request.as_str(), RightsState::Received));
     sdk.close();
+    assert_eq!(sdk.track("viewed".into(), "{}".into(), None), Err(FootfallError::Closed), "closed comes first");
 }
 
 #[tokio::test]

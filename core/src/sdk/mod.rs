@@ -201,6 +201,10 @@ impl Footfall {
     }
 
     fn enqueue(&self, kind: MessageKind, name: String, payload: String, purpose: String, user_id: Option<String>) -> Result<Uuid> {
+        // Closed before anything else, so a closed instance answers `Closed` whatever the event.
+        if self.handoff.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
         if self.handoff.shared.storage_failed.load(Ordering::Acquire) {
             // Say why instead of accepting what cannot be kept.
             return Err(self.cell.wait(Some(std::time::Duration::ZERO)).err().unwrap_or(Error::Closed));

@@ -1,64 +1,60 @@
 package dev.footfall
 
-import java.util.concurrent.atomic.AtomicBoolean
-import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.flow.SharedFlow
-import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
-import dev.footfall.ffi.EventListener as FfiListener
-import dev.footfall.ffi.Footfall as FfiFootfall
-import dev.footfall.ffi.FootfallEvent as FfiEvent
 import dev.footfall.ffi.LogSink as FfiLogSink
 
 /**
- * The Footfall SDK: an offline-first event queue that survives app kills and uploads in batches.
+ * The Footfall SDK: an offline-first event queue that survives app kills and uploads in batches, gated on the
+ * shopper's consent ([FootfallConsent]), with their data rights ([FootfallRights]).
  *
  * Create one instance per data directory and keep it for the life of the process; [close] it (or use
  * `use {}`) when done. All methods are thread-safe.
  *
  * ```kotlin
  * val footfall = Footfall(FootfallConfig(dataDir = filesDir.path + "/footfall", endpoint = "https://collect.example"))
+ * footfall.grant(listOf("analytics"))   // suspends; consent is default-deny
  * footfall.track("product_viewed", mapOf("sku" to "4901234567894", "price" to 1980))
  * scope.launch { footfall.events.collect { event -> log(event) } }
  * val report = footfall.flush()   // suspends; the upload runs on the SDK's own thread
  * ```
- *
- * @param config where the queue lives, where it uploads to and its limits.
- * @param transport the app's HTTP client; null uses the built-in HTTPS client.
- * @throws FootfallException.Config when the configuration cannot work (no disk or network I/O happens here).
  */
-class Footfall(config: FootfallConfig, transport: HttpTransport? = null) : AutoCloseable {
-    private val closed = AtomicBoolean(false)
-
-    private val eventFlow = MutableSharedFlow<FootfallEvent>(
-        extraBufferCapacity = EVENT_BUFFER,
-        onBufferOverflow = BufferOverflow.DROP_OLDEST,
-    )
+class Footfall private constructor(private val core: Core) :
+    AutoCloseable,
+    FootfallConsent by ConsentCalls(core),
+    FootfallRights by RightsCalls(core) {
 
     /**
-     * What the SDK does with the data (delivered, dead-lettered, retry scheduled, paused), as it happens.
-     * Hot: collectors see the events emitted while they collect; the events of a [flush] are emitted before
-     * it returns. A slow collector loses the oldest events beyond a buffer of 256 rather than slowing the SDK.
-     * Use `onSubscription` to know when a collector is in place.
+     * Starts an instance. No disk or network I/O happens on the calling thread.
+     *
+     * @param config where the queue lives, where it uploads to, its limits and how consent is gated.
+     * @param transport the app's HTTP client; null uses the built-in HTTPS client.
+     * @throws FootfallException.Config when the configuration cannot work.
      */
-    val events: SharedFlow<FootfallEvent> = eventFlow.asSharedFlow()
+    constructor(config: FootfallConfig, transport: HttpTransport? = null) : this(Core(config, transport))
 
-    private val native: FfiFootfall = translating {
-        FfiFootfall(config, transport?.let(::TransportAdapter), Listener(eventFlow))
-    }
+    /**
+     * What the SDK does with the data (delivered, dead-lettered, retry scheduled, paused) and consent changes, as
+     * they happen. Hot: collectors see the events emitted while they collect; the events of a [flush] are emitted
+     * before it returns, a [FootfallEvent.ConsentChanged] before the change returns. A slow collector loses the
+     * oldest events beyond a buffer of 256 rather than slowing the SDK. Use `onSubscription` to know when a
+     * collector is in place.
+     */
+    val events: SharedFlow<FootfallEvent> = core.events.asSharedFlow()
 
     /**
      * Records an event and returns its id at once; it never waits for disk or network.
      *
      * @param name what happened, e.g. `product_viewed` (1–200 characters).
      * @param properties the event's details: nested maps, lists, strings, numbers, booleans and null.
-     * @param purpose the consent purpose the event serves (`[a-z0-9_-]{1,64}`).
+     * @param purpose the consent purpose the event serves (`[a-z0-9_-]{1,64}`); `essential` is never gated.
      * @throws FootfallException.InvalidInput when the name, properties or purpose are refused; nothing is recorded.
+     * @throws FootfallException.ConsentDenied when the shopper has not allowed [purpose]; nothing is recorded.
      * @throws FootfallException.QueueFull when the hand-off to storage is full.
      * @throws FootfallException.Closed after [close].
      */
     fun track(name: String, properties: Map<String, Any?> = emptyMap(), purpose: String = DEFAULT_PURPOSE): String =
-        call { native.track(name, Json.encodeObject(properties), purpose) }
+        core.call { it.track(name, Json.encodeObject(properties), purpose) }
 
     /**
      * [track] with the properties already written as a JSON object (`{"sku":"…"}`).
@@ -66,70 +62,51 @@ class Footfall(config: FootfallConfig, transport: HttpTransport? = null) : AutoC
      * @throws FootfallException.InvalidInput when the text is not a JSON object, or is too large or too deep.
      */
     fun trackJson(name: String, propertiesJson: String, purpose: String = DEFAULT_PURPOSE): String =
-        call { native.track(name, propertiesJson, purpose) }
+        core.call { it.track(name, propertiesJson, purpose) }
 
     /**
-     * Links what is tracked from now on to a known user and records an identify message with [traits].
-     * Returns the message id.
+     * Links what is tracked from now on to a known user and records an identify message with [traits] (under the
+     * purpose `analytics`: it throws [FootfallException.ConsentDenied] without it). Returns the message id.
      */
     fun identify(userId: String, traits: Map<String, Any?> = emptyMap()): String =
-        call { native.identify(userId, Json.encodeObject(traits)) }
+        core.call { it.identify(userId, Json.encodeObject(traits)) }
 
     /** Forgets the user: a new anonymous id and a new session for everything tracked after. */
-    fun reset(): Unit = call { native.reset() }
+    fun reset(): Unit = core.call { it.reset() }
 
     /**
-     * Uploads what is queued now and reports the outcome. The upload runs on the SDK's sync thread; cancelling
-     * the calling coroutine stops waiting, not the upload, which finishes (or is retried) on its own.
+     * Uploads what is queued now (only purposes allowed now) and reports the outcome; consent records and
+     * deletion requests go in the same pass. The upload runs on the SDK's sync thread; cancelling the calling
+     * coroutine stops waiting, not the upload, which finishes (or is retried) on its own.
      *
      * @throws FootfallException.Config when no endpoint is configured.
      */
-    suspend fun flush(): FlushReport = call { native.flush() }.toFlushReport()
+    suspend fun flush(): FlushReport = core.call { it.flush() }.toFlushReport()
 
     /** Blocks until everything tracked before the call is durable on disk (a few ms; not on the main thread). */
-    fun flushToDisk(): Unit = call { native.flushToDisk() }
+    fun flushToDisk(): Unit = core.call { it.flushToDisk() }
 
     /** The queue and the sync history, read from storage (blocking, brief). */
-    fun status(): Status = call { native.status() }
+    fun status(): Status = core.call { it.status() }
 
     /** The most recent events the server refused, newest first. */
     fun deadLetters(limit: Int = 100): List<DeadLetter> {
         if (limit < 0) throw FootfallException.InvalidInput("limit must not be negative, got $limit")
-        return call { native.deadLetters(limit.toUInt()) }
+        return core.call { it.deadLetters(limit.toUInt()) }
     }
 
     /**
      * Commits what was tracked, stops the SDK's threads and releases the database and the native handle.
      * Safe to call more than once; every other method then throws [FootfallException.Closed].
      */
-    override fun close() {
-        if (!closed.compareAndSet(false, true)) return
-        native.shutdown()
-        native.destroy()
-    }
-
-    private inline fun <T> call(block: () -> T): T {
-        if (closed.get()) throw FootfallException.Closed()
-        return try {
-            translating(block)
-        } catch (e: IllegalStateException) {
-            // The handle was destroyed by a concurrent close() while this call was starting.
-            if (closed.get()) throw FootfallException.Closed(e) else throw e
-        }
-    }
-
-    /** Runs on an SDK thread: only hands the event over. */
-    private class Listener(private val flow: MutableSharedFlow<FootfallEvent>) : FfiListener {
-        override fun onEvent(event: FfiEvent) {
-            flow.tryEmit(event.toFootfallEvent())
-        }
-    }
+    override fun close(): Unit = core.close()
 
     companion object {
         /** The purpose of events tracked without one. */
         const val DEFAULT_PURPOSE = "analytics"
 
-        private const val EVENT_BUFFER = 256
+        /** The purpose that is never gated by consent: only for what the app needs to work or must record by law. */
+        const val ESSENTIAL_PURPOSE = "essential"
 
         /**
          * Sends the SDK's log records at [level] and above to [sink], for the whole process; null stops it.

@@ -5,9 +5,9 @@ import kotlin.time.Duration.Companion.milliseconds
 import dev.footfall.ffi.FootfallEvent as FfiEvent
 
 /**
- * Something the SDK did, delivered on [Footfall.events] after each upload pass. Only what happened is told:
- * a pass held back by a backoff sends nothing. New subclasses will be added (consent changes, offers), so
- * `when` over it should keep an `else` branch.
+ * Something the SDK did, delivered on [Footfall.events]: after each upload pass, and when consent changed. Only
+ * what happened is told: a pass held back by a backoff sends nothing. New subclasses will be added (offers,
+ * visits), so `when` over it should keep an `else` branch.
  */
 sealed class FootfallEvent {
     /** The server accepted [count] events; [duplicates] of them it already had. */
@@ -22,6 +22,19 @@ sealed class FootfallEvent {
 
     /** The server refused the credentials or the endpoint; uploads wait for an explicit flush. Data is kept. */
     data class Paused(val reason: String) : FootfallEvent()
+
+    /**
+     * A consent change took effect: a decision was recorded ([recordId]), or a policy or context was applied
+     * (re-read [Footfall.consentStatus] and [Footfall.needsPrompt], or observe [Footfall.consent]). [purged]
+     * queued events of the purposes in [nowDenied] were deleted with it. Emitted once the change is durable,
+     * before the call that made it returns; a prompt shown is not a change.
+     */
+    data class ConsentChanged(
+        val recordId: String?,
+        val nowAllowed: List<String>,
+        val nowDenied: List<String>,
+        val purged: Long,
+    ) : FootfallEvent()
 }
 
 internal fun FfiEvent.toFootfallEvent(): FootfallEvent = when (this) {
@@ -29,4 +42,5 @@ internal fun FfiEvent.toFootfallEvent(): FootfallEvent = when (this) {
     is FfiEvent.DeadLettered -> FootfallEvent.DeadLettered(count, status, reason)
     is FfiEvent.RetryScheduled -> FootfallEvent.RetryScheduled(afterMs.milliseconds, reason)
     is FfiEvent.Paused -> FootfallEvent.Paused(reason)
+    is FfiEvent.ConsentChanged -> FootfallEvent.ConsentChanged(recordId, nowAllowed, nowDenied, purged)
 }

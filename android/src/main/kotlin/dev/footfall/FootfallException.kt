@@ -10,13 +10,15 @@ import dev.footfall.ffi.FootfallException as FfiException
  */
 sealed class FootfallException(message: String, cause: Throwable? = null) : Exception(message, cause) {
     /** The input was refused (empty name, properties that are not a JSON object, too large or too deep, a bad
-     *  purpose or user id, a value the JSON writer cannot represent). Nothing was recorded. */
+     *  purpose or user id, a value the JSON writer cannot represent, a TC string that cannot be decoded, a
+     *  decision about a purpose the CMP decides in TCF import mode). Nothing was recorded; [message] says why. */
     class InvalidInput(message: String, cause: Throwable? = null) : FootfallException(message, cause)
 
     /** The in-memory hand-off to storage is full; the event was not recorded (counted in [Status]). */
     class QueueFull(cause: Throwable? = null) : FootfallException("the hand-off queue is full; the event was not recorded", cause)
 
-    /** The configuration cannot work: a bad endpoint or limit, no endpoint for a flush, no transport. */
+    /** The configuration cannot work: a bad endpoint or limit, no endpoint for a flush, no transport, an invalid
+     *  consent policy, a TCF import while TCF import mode is off. */
     class Config(message: String, cause: Throwable? = null) : FootfallException(message, cause)
 
     /** The database could not be used; [retryable] is true when it was locked or busy. */

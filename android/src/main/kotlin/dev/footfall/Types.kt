@@ -8,6 +8,9 @@ package dev.footfall
 /** How an SDK instance is set up; everything but [FootfallConfig.dataDir] has a default. */
 typealias FootfallConfig = dev.footfall.ffi.FootfallConfig
 
+/** How consent is gated (enforced, default deny), how often the policy is fetched, and TCF import mode. */
+typealias ConsentSettings = dev.footfall.ffi.ConsentSettings
+
 /** What the queue keeps on disk (count, bytes, age); the oldest events are evicted first and counted. */
 typealias StorageLimits = dev.footfall.ffi.StorageLimits
 

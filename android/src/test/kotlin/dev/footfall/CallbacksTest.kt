@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Assertions.assertNotSame
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
+import dev.footfall.ffi.ConsentMethod as FfiMethod
 import dev.footfall.ffi.EventListener as FfiListener
 import dev.footfall.ffi.Footfall as FfiFootfall
 import dev.footfall.ffi.FootfallEvent as FfiEvent
@@ -51,6 +52,7 @@ class CallbacksTest {
         Footfall.setLogSink(LogLevel.DEBUG) { records.add(it to Thread.currentThread()) }
         val collector = collector()
         Footfall(testConfig(tmp, collector.url)).use { footfall ->
+            footfall.grantAnalytics()
             footfall.track("secret_event", mapOf("sku" to "secret-sku-123"))
             assertEquals(1, footfall.flush().delivered)
 
@@ -76,6 +78,7 @@ class CallbacksTest {
         records.clear()
         val failing = collector("--fail-rate", "1")
         Footfall(testConfig(tmp.resolve("second"), failing.url)).use { footfall ->
+            footfall.grantAnalytics()
             footfall.track("e")
             assertTrue(footfall.flush().outcome is FlushOutcome.RetryLater)
         }
@@ -96,6 +99,13 @@ class CallbacksTest {
         }
         val failing = collector("--fail-rate", "1")
         FfiFootfall(testConfig(tmp.resolve("a"), failing.url), null, listener).use { native ->
+            native.grant(listOf("analytics"), FfiMethod.Api)
+            // The grant is told first, on the writer thread, before grant() returns.
+            val (granted, writer) = seen.single()
+            assertEquals(listOf("analytics"), (granted as FfiEvent.ConsentChanged).nowAllowed)
+            assertEquals(0, granted.purged)
+            assertNotSame(testThread, writer)
+            seen.clear()
             native.track("e")
             native.track("f")
             native.flush()
@@ -111,6 +121,8 @@ class CallbacksTest {
         seen.clear()
         val good = collector()
         FfiFootfall(testConfig(tmp.resolve("b"), good.url), null, listener).use { native ->
+            native.grant(listOf("analytics"), FfiMethod.Api)
+            seen.clear()
             native.track("e")
             native.track("f")
             native.flush()
@@ -121,6 +133,8 @@ class CallbacksTest {
         seen.clear()
         val guarded = collector("--api-key", "right-key")
         FfiFootfall(testConfig(tmp.resolve("c"), guarded.url, apiKey = "wrong-key"), null, listener).use { native ->
+            native.grant(listOf("analytics"), FfiMethod.Api)
+            seen.clear()
             native.track("e")
             native.flush()
             val paused = seen.single().first as FfiEvent.Paused
@@ -140,13 +154,14 @@ class CallbacksTest {
         }
         val collector = collector()
         FfiFootfall(testConfig(tmp, collector.url), null, listener).use { native ->
+            native.grant(listOf("analytics"), FfiMethod.Api)   // told too: the listener throws on it as well
             repeat(3) {
                 native.track("e")
                 assertEquals(1, native.flush().delivered)
             }
             native.shutdown()
         }
-        assertEquals(3, calls.get())
+        assertEquals(1 + 3, calls.get())
         assertEquals(3, collector.stats().events)
     }
 
@@ -155,6 +170,7 @@ class CallbacksTest {
         val collector = collector("--api-key", "right-key")
         suspend fun eventsOf(apiKey: String): Pair<FlushReport, FootfallEvent> =
             Footfall(testConfig(tmp, collector.url, apiKey = apiKey)).use { footfall ->
+                footfall.grantAnalytics()   // before the collector subscribes: its ConsentChanged is not seen
                 val received = Channel<FootfallEvent>(Channel.UNLIMITED)
                 val subscribed = CompletableDeferred<Unit>()
                 val collecting = launch(Dispatchers.Default) {
@@ -215,6 +231,7 @@ class CallbacksTest {
         val collector = collector()
         val transport = JavaHttpTransport()
         Footfall(testConfig(tmp, collector.url, apiKey = "key-1"), transport).use { footfall ->
+            footfall.grantAnalytics()
             val ids = (0 until 25).map { footfall.track("via_kotlin", mapOf("i" to it)) }
             val report = footfall.flush()
             assertEquals(25, report.delivered)
@@ -235,6 +252,7 @@ class CallbacksTest {
         val collector = collector()
         val transport = JavaHttpTransport()
         Footfall(testConfig(tmp, collector.url), transport).use { footfall ->
+            footfall.grantAnalytics()
             footfall.track("e")
             transport.failWith = IOException("no route to the collector")
             val failed = footfall.flush()
@@ -259,6 +277,7 @@ class CallbacksTest {
         val gate = CompletableDeferred<Unit>()
         transport.gate = gate
         Footfall(testConfig(tmp, collector.url), transport).use { footfall ->
+            footfall.grantAnalytics()
             val ids = (0 until 5).map { footfall.track("e", mapOf("i" to it)) }
             val flushing = launch(Dispatchers.Default) { footfall.flush() }
             withTimeout(10_000) { transport.entered.await() }

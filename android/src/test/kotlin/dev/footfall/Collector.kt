@@ -13,7 +13,7 @@ import kotlinx.serialization.json.long
 
 /**
  * The reference collector (`footfall collector serve`) as a child process on 127.0.0.1, and its read-only
- * views (`stats`, `events`) to check what arrived.
+ * views (`stats`, `events`, `deletions`, `consent-records`) to check what arrived.
  */
 class Collector private constructor(private val process: Process, val url: String, val db: Path) : AutoCloseable {
     val port: Int = url.substringAfterLast(':').trimEnd('/').toInt()
@@ -25,9 +25,16 @@ class Collector private constructor(private val process: Process, val url: Strin
     }
 
     /** Every stored event (id, name, properties, purpose, timestamp, …). */
-    fun events(): List<JsonObject> =
-        run("collector", "events", "--db", db.toString()).lineSequence().filter { it.isNotBlank() }
-            .map { Json.parseToJsonElement(it).jsonObject }.toList()
+    fun events(): List<JsonObject> = lines("collector", "events", "--db", db.toString())
+
+    /** Every stored deletion request (request_id, anonymous_ids, user_id, …). */
+    fun deletions(): List<JsonObject> = lines("collector", "deletions", "--db", db.toString())
+
+    /** Every stored consent record (record_id, subject_id, hash, the sealed record, …). */
+    fun consentRecords(): List<JsonObject> = lines("collector", "consent-records", "--db", db.toString())
+
+    private fun lines(vararg args: String): List<JsonObject> =
+        run(*args).lineSequence().filter { it.isNotBlank() }.map { Json.parseToJsonElement(it).jsonObject }.toList()
 
     /** Stops the process and waits for it, so the port and the database are free afterwards. */
     override fun close() {

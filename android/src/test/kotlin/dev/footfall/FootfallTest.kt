@@ -7,9 +7,6 @@ import kotlinx.coroutines.joinAll
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.serialization.json.Json
-import kotlinx.serialization.json.JsonNull
-import kotlinx.serialization.json.JsonObject
-import kotlinx.serialization.json.jsonPrimitive
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNotEquals
@@ -33,12 +30,11 @@ class FootfallTest {
         collectors.forEach { it.close() }
     }
 
-    private fun JsonObject.text(key: String): String? = get(key)?.takeIf { it !is JsonNull }?.jsonPrimitive?.content
-
     @Test
     fun `tracked events arrive with their names, properties and purpose`() = runBlocking {
         val collector = collector()
         Footfall(testConfig(tmp, collector.url)).use { footfall ->
+            footfall.grant(listOf("analytics", "marketing"))
             val viewed = footfall.track(
                 "product_viewed",
                 linkedMapOf(
@@ -100,6 +96,7 @@ class FootfallTest {
     fun `a failing collector then a recovered one receives everything exactly once`() = runBlocking {
         val failing = collector("--fail-rate", "1")
         Footfall(testConfig(tmp, failing.url)).use { footfall ->
+            footfall.grantAnalytics()
             val ids = (0 until 30).map { footfall.track("visit", mapOf("i" to it)) }
             val failed = footfall.flush()
             assertTrue(failed.outcome is FlushOutcome.RetryLater, "$failed")
@@ -126,6 +123,7 @@ class FootfallTest {
     fun `bad input is a typed exception and records nothing`() = runBlocking {
         val collector = collector()
         Footfall(testConfig(tmp, collector.url)).use { footfall ->
+            footfall.grantAnalytics()
             fun deep(levels: Int): Map<String, Any?> = if (levels == 0) emptyMap() else mapOf("d" to deep(levels - 1))
 
             val messages = listOf(
@@ -160,6 +158,7 @@ class FootfallTest {
     @Test
     fun `close twice is safe and use after close throws Closed`() = runBlocking {
         val footfall = Footfall(testConfig(tmp, null))
+        footfall.grantAnalytics()
         footfall.track("before_close")
         footfall.close()
         footfall.close()
@@ -167,6 +166,8 @@ class FootfallTest {
         assertThrows<FootfallException.Closed> { footfall.status() }
         assertThrows<FootfallException.Closed> { footfall.reset() }
         assertThrows<FootfallException.Closed> { runBlocking { footfall.flush() } }
+        assertThrows<FootfallException.Closed> { runBlocking { footfall.grantAnalytics() } }
+        assertThrows<FootfallException.Closed> { runBlocking { footfall.exportData() } }
 
         // What was tracked before close() is durable: a new instance on the same directory sees it.
         Footfall(testConfig(tmp, null)).use { again ->
@@ -177,6 +178,8 @@ class FootfallTest {
 
         // The native object itself: shutdown twice is safe, and every call after it is the Closed error.
         val native = dev.footfall.ffi.Footfall(testConfig(tmp.resolve("raw"), null))
+        // Granted first: the core checks consent before it finds the queue closed, so a denied track would say so.
+        native.grant(listOf("analytics"), dev.footfall.ffi.ConsentMethod.Api)
         native.shutdown()
         native.shutdown()
         assertThrows<dev.footfall.ffi.FootfallException.Closed> { native.track("x") }
@@ -209,6 +212,7 @@ class FootfallTest {
             storageLimits = StorageLimits(maxEvents = 100_000),
         )
         Footfall(config).use { footfall ->
+            footfall.grantAnalytics()
             val ids = ConcurrentLinkedQueue<String>()
             (0 until 50).map { c ->
                 launch(Dispatchers.Default) {

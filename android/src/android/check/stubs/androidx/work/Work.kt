@@ -2,7 +2,10 @@
 package androidx.work
 import android.content.Context
 import java.util.concurrent.TimeUnit
-class Data { fun getString(key: String): String? = TODO() }
+class Data {
+    fun getString(key: String): String? = TODO()
+    fun getBoolean(key: String, defaultValue: Boolean): Boolean = TODO()
+}
 fun workDataOf(vararg pairs: Pair<String, Any?>): Data = TODO()
 class WorkerParameters
 abstract class ListenableWorker(val applicationContext: Context, params: WorkerParameters) {

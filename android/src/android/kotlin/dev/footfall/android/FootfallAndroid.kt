@@ -10,8 +10,9 @@ import java.io.File
 
 /**
  * The Footfall SDK set up the Android way: one instance for the process, its data under
- * `context.filesDir/footfall`, a flush whenever the app goes to the background, and a WorkManager upload that runs
- * once the network is there, even after the process died.
+ * `context.filesDir/footfall`, a flush whenever the app goes to the background, a WorkManager upload that runs
+ * once the network is there, even after the process died, and in TCF import mode the CMP's answer followed from
+ * the default SharedPreferences ([TcfConsentBridge]).
  *
  * ```kotlin
  * class ShopApp : Application() {
@@ -20,7 +21,8 @@ import java.io.File
  *         FootfallAndroid.init(this, endpoint = "https://collect.example.com", apiKey = BuildConfig.FOOTFALL_KEY)
  *     }
  * }
- * // anywhere later
+ * // anywhere later (consent is default-deny: grant from the prompt, in a coroutine)
+ * FootfallAndroid.get().grant(listOf("analytics"), ConsentMethod.Prompt("default"))
  * FootfallAndroid.get().track("product_viewed", mapOf("sku" to "4901234567894"))
  * ```
  *
@@ -36,6 +38,9 @@ object FootfallAndroid {
     @Volatile
     private var instance: Footfall? = null
 
+    /** Kept for the life of the process: it holds the preferences listener strongly. */
+    private var tcfBridge: TcfConsentBridge? = null
+
     /**
      * Creates the process-wide instance, or returns it when it already exists (the arguments are then ignored).
      * Does no disk or network I/O on the calling thread beyond resolving `filesDir`; safe on the main thread.
@@ -45,7 +50,8 @@ object FootfallAndroid {
      * @param apiKey the write key sent as HTTP Basic credentials.
      * @param transport the app's HTTP client (e.g. OkHttp, see docs/android.md); null uses the built-in one.
      * @param flushOnBackground flush when the app goes to the background and schedule [UploadWorker] then.
-     * @param configure adjusts the configuration (limits, flush policy) before the SDK starts.
+     * @param configure adjusts the configuration (limits, flush policy, `appVersion`, `consent`) before the SDK
+     *   starts. With `consent.tcfImport` a [TcfConsentBridge] imports the CMP's TC string now and on every change.
      * @throws dev.footfall.FootfallException.Config when the configuration cannot work.
      */
     @JvmStatic
@@ -64,9 +70,12 @@ object FootfallAndroid {
             val config = configure(FootfallConfig(dataDir = dataDirectory(app).path, endpoint = endpoint, apiKey = apiKey))
             val footfall = Footfall(config, transport)
             instance = footfall
+            if (config.consent.tcfImport) {
+                tcfBridge = TcfConsentBridge(app, footfall).also { it.start() }
+            }
             val uploadEndpoint = config.endpoint
             if (flushOnBackground && uploadEndpoint != null) {
-                val settings = UploadWorker.Settings(config.dataDir, uploadEndpoint, config.apiKey)
+                val settings = UploadWorker.Settings(config.dataDir, uploadEndpoint, config.apiKey, config.consent.enforce)
                 AppLifecycleFlusher(app, footfall, settings).install()
             }
             return footfall

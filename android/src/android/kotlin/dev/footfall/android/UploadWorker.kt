@@ -10,6 +10,7 @@ import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
 import androidx.work.workDataOf
+import dev.footfall.ConsentSettings
 import dev.footfall.FlushOutcome
 import dev.footfall.FlushPolicy
 import dev.footfall.FlushReport
@@ -24,7 +25,8 @@ import java.util.concurrent.TimeUnit
  *
  * It flushes the instance of [FootfallAndroid.init] when the process has one (the usual case: WorkManager starts
  * the process through `Application.onCreate`). Otherwise it opens the SDK on [Settings.dataDir] with default
- * limits and no custom transport, flushes and closes it.
+ * limits, no custom transport, the app's consent enforcement and no policy fetch, flushes and closes it (only
+ * what consent allows is uploaded, as always).
  *
  * Outcome mapping: drained → success; a transient failure (network, 5xx, 429, a busy database) → retry with
  * backoff; uploads paused by the server (401/403/404) → success, since retrying cannot help until the app fixes
@@ -39,6 +41,8 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
         val endpoint: String,
         /** The write key, stored in WorkManager's database with the request. */
         val apiKey: String?,
+        /** [dev.footfall.ConsentSettings.enforce] of the app's instance, so the worker gates uploads the same way. */
+        val enforceConsent: Boolean = true,
     )
 
     /** Flushes and maps the report to a WorkManager result. */
@@ -66,6 +70,8 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
             endpoint = endpoint,
             apiKey = inputData.getString(KEY_API_KEY),
             flushPolicy = FlushPolicy(automatic = false),
+            // Short-lived: no policy fetch; decisions come from the consent log on disk.
+            consent = ConsentSettings(enforce = inputData.getBoolean(KEY_ENFORCE_CONSENT, true), policyRefreshIntervalMs = 0),
         )
         return Footfall(config).use { it.flush() }
     }
@@ -81,6 +87,7 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
         private const val KEY_DATA_DIR = "dataDir"
         private const val KEY_ENDPOINT = "endpoint"
         private const val KEY_API_KEY = "apiKey"
+        private const val KEY_ENFORCE_CONSENT = "enforceConsent"
 
         /**
          * Schedules an upload for when the network is connected, unless one is already pending (the pending one
@@ -96,6 +103,7 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
                         KEY_DATA_DIR to settings.dataDir,
                         KEY_ENDPOINT to settings.endpoint,
                         KEY_API_KEY to settings.apiKey,
+                        KEY_ENFORCE_CONSENT to settings.enforceConsent,
                     ),
                 )
                 .build()

@@ -5,6 +5,7 @@ import dev.footfall.FootfallConfig
 import dev.footfall.FootfallException
 import java.nio.file.Files
 import java.util.Comparator
+import kotlinx.coroutines.runBlocking
 
 /**
  * `track()` through JNA, as an app calls it: one JSON line with p50/p99 latency in nanoseconds.
@@ -21,6 +22,8 @@ fun main(args: Array<String>) {
             storageLimits = dev.footfall.StorageLimits(maxEvents = 10_000_000, maxBytes = 4_000_000_000),
         )
         Footfall(config).use { footfall ->
+            // Consent is enforced and default-deny: measure the call an app makes once the shopper has agreed.
+            runBlocking { footfall.grant(listOf(Footfall.DEFAULT_PURPOSE)) }
             val properties = mapOf("sku" to "4901234567894", "price" to 1980, "currency" to "JPY", "store_id" to "tokyo-shibuya-01", "list" to "search")
             fun trackOne(): Long {
                 while (true) {

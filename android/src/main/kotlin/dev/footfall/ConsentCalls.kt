@@ -1,0 +1,56 @@
+package dev.footfall
+
+import kotlinx.coroutines.flow.StateFlow
+import dev.footfall.ffi.Footfall as FfiFootfall
+
+/** [FootfallConsent] on the native handle: each call on the IO dispatcher, each change followed by a re-read of
+ *  the status [consent] publishes, before the call returns. */
+internal class ConsentCalls(private val core: Core) : FootfallConsent {
+    override val consent: StateFlow<ConsentStatus?> = core.consentState.flow
+
+    override suspend fun grant(purposes: Collection<String>, method: ConsentMethod): ConsentOutcome =
+        change { it.grant(purposes.toList(), method.toFfi()) }
+
+    override suspend fun deny(purposes: Collection<String>, method: ConsentMethod): ConsentOutcome =
+        change { it.deny(purposes.toList(), method.toFfi()) }
+
+    override suspend fun setConsent(decisions: Map<String, Boolean>, method: ConsentMethod): ConsentOutcome =
+        change { it.setConsent(decisions, method.toFfi()) }
+
+    override suspend fun promptShown(promptId: String): Unit = core.io { it.promptShown(promptId) }
+
+    override suspend fun setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Boolean): ConsentOutcome =
+        change { it.setConsentContext(jurisdiction, globalPrivacyControl) }
+
+    override suspend fun applyConsentPolicy(remoteConfigJson: String): ConsentOutcome =
+        change { it.applyConsentPolicy(remoteConfigJson) }
+
+    override suspend fun refreshConsentPolicy(): PolicyRefresh {
+        // Already asynchronous in the native layer: it runs on the SDK's sync thread.
+        val refresh = core.call { it.refreshConsentPolicy() }
+        if (refresh.changed) core.consentState.refresh()
+        return refresh
+    }
+
+    override suspend fun needsPrompt(): PromptNeed = core.io { it.needsPrompt() }
+
+    override suspend fun isAllowed(purpose: String): Boolean = core.io { it.isAllowed(purpose) }
+
+    override suspend fun consentStatus(): ConsentStatus = core.io { it.consentStatus() }
+
+    override suspend fun consentLog(): ConsentLog = core.io { it.consentLog() }.toConsentLog()
+
+    override suspend fun importTcf(tcString: String?, gdprApplies: Boolean?): TcfImport {
+        val import = core.io { it.importTcf(tcString, gdprApplies) }
+        if (import.result != TcfImportResult.UNCHANGED && import.result != TcfImportResult.GDPR_DOES_NOT_APPLY) {
+            core.consentState.refresh()
+        }
+        return import
+    }
+
+    private suspend fun change(block: (FfiFootfall) -> ConsentOutcome): ConsentOutcome {
+        val outcome = core.io(block)
+        core.consentState.refresh()
+        return outcome
+    }
+}

@@ -1,0 +1,88 @@
+package dev.footfall
+
+import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+import dev.footfall.ffi.EventListener as FfiListener
+import dev.footfall.ffi.Footfall as FfiFootfall
+import dev.footfall.ffi.FootfallEvent as FfiEvent
+
+/**
+ * What every part of the Kotlin layer shares: the native handle, the closed flag, the events flow, the consent
+ * state and the dispatcher blocking calls run on. [Footfall], [ConsentCalls] and [RightsCalls] call through it.
+ */
+internal class Core(config: FootfallConfig, transport: HttpTransport?) {
+    val closed = AtomicBoolean(false)
+
+    /** Where blocking native calls (consent changes, reads of the database) run. */
+    val ioDispatcher: CoroutineDispatcher = Dispatchers.IO
+
+    /** Background work of this instance (keeping [consentState] current); cancelled by [close]. */
+    private val scope = CoroutineScope(SupervisorJob() + ioDispatcher)
+
+    val events = MutableSharedFlow<FootfallEvent>(extraBufferCapacity = EVENT_BUFFER, onBufferOverflow = BufferOverflow.DROP_OLDEST)
+
+    val consentState = ConsentState { io { it.consentStatus() } }
+
+    /** False until [native] is assigned: a consent change told before then is covered by the first read. */
+    @Volatile
+    private var ready = false
+
+    val native: FfiFootfall = translating {
+        FfiFootfall(config, transport?.let(::TransportAdapter), Listener(events, ::consentChanged))
+    }
+
+    init {
+        ready = true
+        // The first read waits for the database to open: on the IO dispatcher, never on the caller's thread.
+        scope.launch { consentState.refresh() }
+    }
+
+    /** Runs [block] on the native handle, translating its exceptions; [FootfallException.Closed] after [close]. */
+    inline fun <T> call(block: (FfiFootfall) -> T): T {
+        if (closed.get()) throw FootfallException.Closed()
+        return try {
+            translating { block(native) }
+        } catch (e: IllegalStateException) {
+            // The handle was destroyed by a concurrent close() while this call was starting.
+            if (closed.get()) throw FootfallException.Closed(e) else throw e
+        }
+    }
+
+    /** [call] on the IO dispatcher, for native calls that block on the disk or the writer thread. */
+    suspend fun <T> io(block: (FfiFootfall) -> T): T = withContext(ioDispatcher) { call(block) }
+
+    fun close() {
+        if (!closed.compareAndSet(false, true)) return
+        scope.cancel()
+        native.shutdown()
+        native.destroy()
+    }
+
+    /** Called on the SDK's writer thread: read the new status elsewhere, never from inside the callback. */
+    private fun consentChanged() {
+        if (ready && !closed.get()) scope.launch { consentState.refresh() }
+    }
+
+    /** Runs on an SDK thread: only hands the event over. */
+    private class Listener(
+        private val flow: MutableSharedFlow<FootfallEvent>,
+        private val onConsentChanged: () -> Unit,
+    ) : FfiListener {
+        override fun onEvent(event: FfiEvent) {
+            flow.tryEmit(event.toFootfallEvent())
+            if (event is FfiEvent.ConsentChanged) onConsentChanged()
+        }
+    }
+
+    private companion object {
+        const val EVENT_BUFFER = 256
+    }
+}
