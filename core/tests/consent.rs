@@ -403,3 +403,39 @@ fn toggling_a_prompt_or_bumping_the_policy_on_the_server_changes_needs_prompt_on
     assert!(sdk.refresh_consent_policy().is_err());
     assert_eq!(sdk.consent_status().unwrap().policy_version, 2);
 }
+
+#[test]
+fn a_grant_that_expires_while_events_wait_stops_their_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::accepting();
+    let clock = ManualClock::new(T0);
+    let sdk = open_with(enforcing(dir.path()), &server, &clock);
+    let policy = r#"{"consent":{"policyVersion":1,"maxConsentAgeDays":1,"purposes":[{"id":"analytics"}]}}"#;
+    sdk.apply_consent_policy(policy.as_bytes()).unwrap();
+    sdk.grant(&["analytics"], API).unwrap();
+    sdk.track(Event::new("viewed")).unwrap();
+    sdk.flush_to_disk().unwrap(); // committed while the grant held
+    clock.advance_ms(2 * 86_400_000);
+    assert!(!sdk.is_allowed("analytics").unwrap(), "the grant expired");
+    sdk.flush().unwrap();
+    assert!(server.delivered_names().is_empty(), "{:?}", server.delivered_names());
+    let status = sdk.status().unwrap();
+    assert_eq!(status.pending, 1, "kept, not sent: {status:?}");
+}
+
+#[test]
+fn events_queued_before_enforcement_was_turned_on_wait_for_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::accepting();
+    let clock = ManualClock::new(T0);
+    let sdk = open_with(manual_config(dir.path()), &server, &clock);
+    // Enforcement off: a purpose nobody declared or decided is queued.
+    sdk.track(Event::new("points_synced").purpose("loyalty_sync")).unwrap();
+    sdk.close();
+    let sdk = open_with(enforcing(dir.path()), &server, &clock);
+    sdk.flush().unwrap();
+    assert!(server.delivered_names().is_empty(), "opt-in: loyalty_sync is denied until granted");
+    sdk.grant(&["loyalty_sync"], API).unwrap();
+    sdk.flush().unwrap();
+    assert_eq!(server.delivered_names(), vec!["points_synced"]);
+}

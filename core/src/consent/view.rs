@@ -70,6 +70,13 @@ impl ConsentView {
         Some(self.read().is_allowed(purpose_id, now_ms))
     }
 
+    /// Every purpose the policy declares or the shopper decided.
+    pub fn known_purposes(&self) -> Vec<String> {
+        let snapshot = self.read();
+        let declared = snapshot.policy.purposes.iter().map(|d| d.id.clone());
+        declared.chain(snapshot.state.decisions.keys().cloned()).collect()
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         self.read().clone()
     }

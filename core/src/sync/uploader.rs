@@ -93,6 +93,8 @@ pub(crate) struct Uploader {
     events: PassEvents,
     /// The consent generation the current batch was leased under.
     leased_under: u64,
+    /// The purposes queued when the current pass began (one scan per pass, not per batch; see `lease_batch`).
+    pass_purposes: Option<Vec<String>>,
     /// Consent receipts and rights requests, run after every pass with their own backoff.
     essential: EssentialLane,
 }
@@ -111,7 +113,7 @@ struct Encoded {
 
 impl Uploader {
     pub fn new(setup: UploaderSetup, storage: Arc<Storage>) -> Self {
-        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None, events: PassEvents::default(), leased_under: 0, essential: EssentialLane::default() }
+        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None, events: PassEvents::default(), leased_under: 0, pass_purposes: None, essential: EssentialLane::default() }
     }
 
     /// Milliseconds until the next background attempt is allowed, if one is being held back.
@@ -138,6 +140,7 @@ impl Uploader {
     /// Runs one pass. `explicit` (the app asked to flush) ignores our own backoff and a pause, but never the
     /// server's `Retry-After`.
     pub async fn pass(&mut self, explicit: bool) -> Result<FlushReport> {
+        self.pass_purposes = None;
         let mut report =
             FlushReport { delivered: 0, dead_lettered: 0, duplicates: 0, remaining: 0, outcome: FlushOutcome::Drained };
         let now_mono = self.setup.clock.monotonic_ms();
@@ -191,13 +194,7 @@ impl Uploader {
         let now = self.setup.clock.now_ms();
         // Read the generation first: a change after this point is caught before the batch is sent.
         self.leased_under = self.setup.consent.generation();
-        let consent = &self.setup.consent;
-        // Without enforcement every purpose is allowed: skip the scan of queued purposes on every batch.
-        let excluded: Vec<String> = if consent.enforced() {
-            self.storage.queued_purposes()?.into_iter().filter(|p| consent.is_allowed(p, now) != Some(true)).collect()
-        } else {
-            Vec::new()
-        };
+        let excluded = self.denied_purposes(now)?;
         // Long enough to outlive the request, short enough that a stuck lease recovers within this process.
         let lease_until = now + 2 * self.setup.retry.request_timeout.as_millis() as i64 + 10_000;
         let budget = self.setup.flush.max_batch_bytes;
@@ -214,6 +211,25 @@ impl Uploader {
             true
         })?;
         Ok(encoded)
+    }
+
+    /// The purposes whose queued messages must not be leased now. A message was allowed when it was committed
+    /// and every consent change since purged what it denied, so only a purpose with a decision (which can expire)
+    /// or one queued before this pass began (enforcement turned on, a restart) can be denied now: those are
+    /// checked, without scanning the queue for every batch.
+    fn denied_purposes(&mut self, now: i64) -> Result<Vec<String>> {
+        let consent = &self.setup.consent;
+        if !consent.enforced() {
+            return Ok(Vec::new());
+        }
+        if self.pass_purposes.is_none() {
+            self.pass_purposes = Some(self.storage.queued_purposes()?);
+        }
+        let mut candidates = consent.known_purposes();
+        candidates.extend(self.pass_purposes.iter().flatten().cloned());
+        candidates.sort_unstable();
+        candidates.dedup();
+        Ok(candidates.into_iter().filter(|p| consent.is_allowed(p, now) != Some(true)).collect())
     }
 
     /// Sends a batch, splitting it on 400/413 until every message is delivered or dead-lettered.
