@@ -113,3 +113,50 @@ fn properties_json_from_the_app_is_parsed_or_refused_with_a_reason() {
     }
     assert!(ok > 0 && refused > 0, "ok {ok}, refused {refused}");
 }
+
+/// The `GET /v1/config` body: a policy or a typed refusal. An accepted policy is stored as JSON and read back at
+/// every start, so it must survive that round trip unchanged (else the SDK would fall back to the built-in one).
+#[test]
+fn any_remote_config_is_a_policy_that_reloads_unchanged_or_a_refusal() {
+    use footfall_core::consent::policy::Policy;
+    use footfall_core::consent::state::ConsentState;
+    const SEED: &str = r#"{"consent":{"policyVersion":3,"noticeHash":"sha256:abc","maxConsentAgeDays":365,
+        "purposes":[{"id":"analytics"},{"id":"marketing","materialChangeVersion":3},{"id":"essential"}],
+        "prompts":[{"id":"main","enabled":true,"purposes":["analytics","marketing"],"copy":{"title":"t","body":"b","acceptAll":"a"},"triggers":["app_start"]}]}}"#;
+    const PIECES: [&str; 16] = [
+        "{", "}", "[", "]", ",", ":", "\"analytics\"", "\"id\"", "\"materialChangeVersion\"", "4294967295", "-1",
+        "\"essential\"", "null", "\"policyVersion\"", "\"Ads\"", "\"\\u0000\"",
+    ];
+    let mut rng = fastrand::Rng::with_seed(11);
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..ITERATIONS {
+        let mut text = SEED.to_string();
+        for _ in 0..rng.usize(0..4) {
+            let at = (0..=text.len()).filter(|i| text.is_char_boundary(*i)).nth(rng.usize(0..=text.len())).unwrap_or(0);
+            match rng.u8(0..3) {
+                0 => text.insert_str(at, PIECES[rng.usize(0..PIECES.len())]),
+                1 => {
+                    let end = (at + rng.usize(1..12)).min(text.len());
+                    if text.is_char_boundary(end) {
+                        text.replace_range(at..end, "");
+                    }
+                }
+                _ => text = text.replacen("analytics", PIECES[rng.usize(0..PIECES.len())].trim_matches('"'), 1),
+            }
+        }
+        match Policy::from_remote_config(text.as_bytes()) {
+            Ok(policy) => {
+                accepted += 1;
+                let stored = serde_json::to_string(&policy).unwrap();
+                let reloaded: Policy = serde_json::from_str(&stored).unwrap();
+                assert_eq!(reloaded.validated().as_ref(), Ok(&policy), "{text}");
+                let _ = ConsentState::default().needs_prompt(&policy, 1_795_000_000_000);
+            }
+            Err(e) => {
+                refused += 1;
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+    assert!(accepted > 100 && refused > 100, "both outcomes reached: {accepted} accepted, {refused} refused");
+}
