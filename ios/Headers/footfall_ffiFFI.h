@@ -420,6 +420,11 @@ RustBuffer uniffi_footfall_ffi_fn_method_footfall_status(uint64_t ptr, RustCallS
 RustBuffer uniffi_footfall_ffi_fn_method_footfall_track(uint64_t ptr, RustBuffer name, RustBuffer properties_json, RustBuffer purpose, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_TRACK_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_TRACK_EVENT
+RustBuffer uniffi_footfall_ffi_fn_method_footfall_track_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_EVENTLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_EVENTLISTENER
 uint64_t uniffi_footfall_ffi_fn_clone_eventlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -897,6 +902,12 @@ uint16_t uniffi_footfall_ffi_checksum_method_footfall_status(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_TRACK
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_TRACK
 uint16_t uniffi_footfall_ffi_checksum_method_footfall_track(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_TRACK_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_TRACK_EVENT
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_track_event(void
     
 );
 #endif

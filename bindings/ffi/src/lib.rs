@@ -18,7 +18,7 @@ pub mod transport;
 
 pub use config::{ConsentSettings, FlushPolicy, FootfallConfig, StorageLimits};
 pub use error::FootfallError;
-pub use footfall::Footfall;
+pub use footfall::{Footfall, TrackedEvent};
 pub use listener::{EventListener, FootfallEvent};
 pub use log::{LogLevel, LogRecord, LogSink};
 pub use records::{DeadLetter, Evicted, FlushOutcome, FlushReport, Status};

@@ -95,8 +95,11 @@ async fn errors_map_onto_the_one_enum_and_close_is_idempotent() {
     assert!(matches!(sdk.identify("u".into(), "nope".into()), Err(FootfallError::InvalidInput { .. })));
     assert!(matches!(sdk.flush().await, Err(FootfallError::Config { .. })), "no endpoint, nothing to flush to");
     sdk.track("kept".into(), "{}".into(), None).unwrap();
+    let event = |props: &str| footfall_ffi::TrackedEvent { name: "kept_too".into(), properties_json: props.into(), purpose: None };
+    assert!(matches!(sdk.track_event(event("[]")), Err(FootfallError::InvalidInput { reason }) if reason.contains("object")));
+    assert_eq!(sdk.track_event(event(r#"{"a":1}"#)).unwrap().len(), 36);
     sdk.flush_to_disk().unwrap();
-    assert_eq!(sdk.status().unwrap().pending, 1);
+    assert_eq!(sdk.status().unwrap().pending, 2);
     sdk.close();
     sdk.close();
     assert_eq!(sdk.track("e".into(), "{}".into(), None), Err(FootfallError::Closed));

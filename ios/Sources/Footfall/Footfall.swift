@@ -90,7 +90,9 @@ public final class Footfall: Sendable {
         purpose: String = Footfall.defaultPurpose
     ) throws -> String {
         try call { native in
-            try native.track(name: name, propertiesJson: try FootfallValue.object(properties).jsonString(), purpose: purpose)
+            // One record crosses the FFI where three strings would need three buffers.
+            let json = try FootfallValue.object(properties).jsonString()
+            return try native.trackEvent(event: TrackedEvent(name: name, propertiesJson: json, purpose: purpose))
         }
     }
 
@@ -105,7 +107,7 @@ public final class Footfall: Sendable {
         purpose: String = Footfall.defaultPurpose
     ) throws -> String {
         try call { native in
-            try native.track(name: name, propertiesJson: propertiesJSON, purpose: purpose)
+            try native.trackEvent(event: TrackedEvent(name: name, propertiesJson: propertiesJSON, purpose: purpose))
         }
     }
 

@@ -931,6 +931,12 @@ public protocol FootfallProtocol: AnyObject, Sendable {
      */
     func track(name: String, propertiesJson: String, purpose: String?) throws  -> String
     
+    /**
+     * [`Self::track`] with the event as one record: what the Kotlin and Swift layers call, because the record
+     * crosses the FFI as one buffer where three strings need three (each crossing costs microseconds on JNA).
+     */
+    func trackEvent(event: TrackedEvent) throws  -> String
+    
 }
 open class Footfall: FootfallProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1301,6 +1307,20 @@ open func track(name: String, propertiesJson: String = "{}", purpose: String? = 
         FfiConverterString.lower(name),
         FfiConverterString.lower(propertiesJson),
         FfiConverterOptionString.lower(purpose),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * [`Self::track`] with the event as one record: what the Kotlin and Swift layers call, because the record
+     * crosses the FFI as one buffer where three strings need three (each crossing costs microseconds on JNA).
+     */
+open func trackEvent(event: TrackedEvent)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_track_event(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeTrackedEvent_lower(event),uniffiCallStatus
     )
 })
 }
@@ -3600,6 +3620,79 @@ public func FfiConverterTypeTcfImport_lower(_ value: TcfImport) -> RustBuffer {
 
 
 /**
+ * An event for [`Footfall::track_event`].
+ */
+public struct TrackedEvent: Equatable, Hashable {
+    public let name: String
+    /**
+     * A JSON object.
+     */
+    public let propertiesJson: String
+    /**
+     * Defaults to `analytics`.
+     */
+    public let purpose: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, 
+        /**
+         * A JSON object.
+         */propertiesJson: String = "{}", 
+        /**
+         * Defaults to `analytics`.
+         */purpose: String? = nil) {
+        self.name = name
+        self.propertiesJson = propertiesJson
+        self.purpose = purpose
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TrackedEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrackedEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrackedEvent {
+        return
+            try TrackedEvent(
+                name: FfiConverterString.read(from: &buf), 
+                propertiesJson: FfiConverterString.read(from: &buf), 
+                purpose: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TrackedEvent, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.propertiesJson, into: &buf)
+        FfiConverterOptionString.write(value.purpose, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackedEvent_lift(_ buf: RustBuffer) throws -> TrackedEvent {
+    return try FfiConverterTypeTrackedEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackedEvent_lower(_ value: TrackedEvent) -> RustBuffer {
+    return FfiConverterTypeTrackedEvent.lower(value)
+}
+
+
+/**
  * How a decision was made, as recorded in the consent log.
  */
 
@@ -5204,6 +5297,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_track() != 36240) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_track_event() != 6207) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_eventlistener_on_event() != 61826) {

@@ -3,6 +3,7 @@ package dev.footfall
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
 import dev.footfall.ffi.LogSink as FfiLogSink
+import dev.footfall.ffi.TrackedEvent
 
 /**
  * The Footfall SDK: an offline-first event queue that survives app kills and uploads in batches, gated on the
@@ -54,7 +55,7 @@ class Footfall private constructor(private val core: Core) :
      * @throws FootfallException.Closed after [close].
      */
     fun track(name: String, properties: Map<String, Any?> = emptyMap(), purpose: String = DEFAULT_PURPOSE): String =
-        core.call { it.track(name, Json.encodeObject(properties), purpose) }
+        core.call { it.trackEvent(TrackedEvent(name, Json.encodeObject(properties), purpose)) }
 
     /**
      * [track] with the properties already written as a JSON object (`{"sku":"…"}`).
@@ -62,7 +63,7 @@ class Footfall private constructor(private val core: Core) :
      * @throws FootfallException.InvalidInput when the text is not a JSON object, or is too large or too deep.
      */
     fun trackJson(name: String, propertiesJson: String, purpose: String = DEFAULT_PURPOSE): String =
-        core.call { it.track(name, propertiesJson, purpose) }
+        core.call { it.trackEvent(TrackedEvent(name, propertiesJson, purpose)) }
 
     /**
      * Links what is tracked from now on to a known user and records an identify message with [traits] (under the

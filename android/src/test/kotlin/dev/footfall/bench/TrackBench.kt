@@ -3,55 +3,105 @@ package dev.footfall.bench
 import dev.footfall.Footfall
 import dev.footfall.FootfallConfig
 import dev.footfall.FootfallException
+import dev.footfall.ffi.ConsentMethod
+import dev.footfall.ffi.TrackedEvent
 import java.nio.file.Files
+import java.nio.file.Path
 import java.util.Comparator
 import kotlinx.coroutines.runBlocking
+import dev.footfall.ffi.Footfall as NativeFootfall
 
 /**
- * `track()` through JNA, as an app calls it: one JSON line with p50/p99 latency in nanoseconds.
+ * `track()` through JNA, as an app calls it, with the raw FFI crossings it is made of as baselines measured in the
+ * same run: one JSON line with p50/p99 latency in nanoseconds.
+ *
+ * - `kotlin_track`: `Footfall.track(name, Map)` — properties encoded to JSON, then one `trackEvent` crossing;
+ * - `ffi_three_strings`: the generated `track(name, propertiesJson, purpose)` — three string buffers cross;
+ * - `ffi_one_record`: the generated `trackEvent(TrackedEvent)` — one record buffer crosses.
+ *
  * Not a test; run with scripts/bench-kotlin.sh (release library). Args: [calls] [warm-up calls].
  */
 fun main(args: Array<String>) {
     val calls = args.getOrNull(0)?.toInt() ?: 100_000
     val warmUp = args.getOrNull(1)?.toInt() ?: 20_000
+    val properties = mapOf("sku" to "4901234567894", "price" to 1980, "currency" to "JPY", "store_id" to "tokyo-shibuya-01", "list" to "search")
+    val json = """{"sku":"4901234567894","price":1980,"currency":"JPY","store_id":"tokyo-shibuya-01","list":"search"}"""
+    val results = linkedMapOf<String, LongArray>()
+    results["kotlin_track"] = measureLayer(calls, warmUp) { it.track("product_viewed", properties) }
+    results["ffi_three_strings"] = measureNative(calls, warmUp) { it.track("product_viewed", json, Footfall.DEFAULT_PURPOSE) }
+    results["ffi_one_record"] = measureNative(calls, warmUp) {
+        it.trackEvent(TrackedEvent("product_viewed", json, Footfall.DEFAULT_PURPOSE))
+    }
+    fun percentile(latencies: LongArray, p: Double) = latencies[((latencies.size - 1) * p).toInt()]
+    val fields = mutableListOf(""""calls":$calls""", """"warm_up":$warmUp""")
+    for ((name, latencies) in results) {
+        fields += """"${name}_p50_ns":${percentile(latencies, 0.50)}"""
+        fields += """"${name}_p99_ns":${percentile(latencies, 0.99)}"""
+    }
+    val threeStrings = percentile(results.getValue("ffi_three_strings"), 0.50).toDouble()
+    fields += """"one_record_vs_three_strings_p50":${"%.2f".format(percentile(results.getValue("ffi_one_record"), 0.50) / threeStrings)}"""
+    println(fields.joinToString(",", "{", "}"))
+}
+
+/** The idiomatic layer, on a fresh instance with analytics granted. */
+private fun measureLayer(calls: Int, warmUp: Int, track: (Footfall) -> Unit): LongArray = withDir { dir ->
+    Footfall(config(dir)).use { footfall ->
+        // Consent is enforced and default-deny: measure the call an app makes once the shopper has agreed.
+        runBlocking { footfall.grant(listOf(Footfall.DEFAULT_PURPOSE)) }
+        timed(calls, warmUp, footfall::flushToDisk) {
+            try {
+                track(footfall)
+                true
+            } catch (e: FootfallException.QueueFull) {
+                false
+            }
+        }
+    }
+}
+
+/** The generated bindings alone, on a fresh instance with analytics granted. */
+private fun measureNative(calls: Int, warmUp: Int, track: (NativeFootfall) -> Unit): LongArray = withDir { dir ->
+    NativeFootfall(config(dir), null, null).use { native ->
+        native.grant(listOf(Footfall.DEFAULT_PURPOSE), ConsentMethod.Api)
+        timed(calls, warmUp, native::flushToDisk) {
+            try {
+                track(native)
+                true
+            } catch (e: dev.footfall.ffi.FootfallException.QueueFull) {
+                false
+            }
+        }.also { native.shutdown() }
+    }
+}
+
+/** No endpoint: the benchmark measures the call, not uploads. Limits sized so nothing is evicted. */
+private fun config(dir: Path) = FootfallConfig(
+    dataDir = dir.toString(),
+    storageLimits = dev.footfall.StorageLimits(maxEvents = 10_000_000, maxBytes = 4_000_000_000),
+)
+
+/** Sorted latencies of [calls] calls after [warmUp]; a call refused with QueueFull lets the writer catch up and
+ *  the retry is measured instead. */
+private fun timed(calls: Int, warmUp: Int, drain: () -> Unit, trackOnce: () -> Boolean): LongArray {
+    fun one(): Long {
+        while (true) {
+            val start = System.nanoTime()
+            if (trackOnce()) return System.nanoTime() - start
+            drain()
+        }
+    }
+    repeat(warmUp) { one() }
+    drain()
+    val latencies = LongArray(calls) { one() }
+    drain()
+    latencies.sort()
+    return latencies
+}
+
+private fun <T> withDir(block: (Path) -> T): T {
     val dir = Files.createTempDirectory("footfall-bench")
     try {
-        // No endpoint: the benchmark measures the call, not uploads. Limits sized so nothing is evicted.
-        val config = FootfallConfig(
-            dataDir = dir.toString(),
-            storageLimits = dev.footfall.StorageLimits(maxEvents = 10_000_000, maxBytes = 4_000_000_000),
-        )
-        Footfall(config).use { footfall ->
-            // Consent is enforced and default-deny: measure the call an app makes once the shopper has agreed.
-            runBlocking { footfall.grant(listOf(Footfall.DEFAULT_PURPOSE)) }
-            val properties = mapOf("sku" to "4901234567894", "price" to 1980, "currency" to "JPY", "store_id" to "tokyo-shibuya-01", "list" to "search")
-            fun trackOne(): Long {
-                while (true) {
-                    val start = System.nanoTime()
-                    try {
-                        footfall.track("product_viewed", properties)
-                        return System.nanoTime() - start
-                    } catch (e: FootfallException.QueueFull) {
-                        // The writer is behind; let it catch up and measure the retry instead.
-                        footfall.flushToDisk()
-                    }
-                }
-            }
-            repeat(warmUp) { trackOne() }
-            footfall.flushToDisk()
-            val latencies = LongArray(calls)
-            val started = System.nanoTime()
-            for (i in 0 until calls) latencies[i] = trackOne()
-            val elapsed = System.nanoTime() - started
-            footfall.flushToDisk()
-            latencies.sort()
-            fun percentile(p: Double) = latencies[((latencies.size - 1) * p).toInt()]
-            println(
-                """{"calls":$calls,"warm_up":$warmUp,"kotlin_track_p50_ns":${percentile(0.50)},""" +
-                    """"kotlin_track_p99_ns":${percentile(0.99)},"kotlin_track_mean_ns":${elapsed / calls},""" +
-                    """"tracked":${footfall.status().tracked}}""",
-            )
-        }
+        return block(dir)
     } finally {
         Files.walk(dir).sorted(Comparator.reverseOrder()).forEach { Files.deleteIfExists(it) }
     }
