@@ -3,7 +3,6 @@ package dev.footfall
 import java.io.IOException
 import java.net.URI
 import java.net.http.HttpClient
-import java.nio.file.Path
 import java.time.Duration
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.atomic.AtomicInteger
@@ -23,27 +22,18 @@ import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertNotSame
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
 import dev.footfall.ffi.ConsentMethod as FfiMethod
 import dev.footfall.ffi.EventListener as FfiListener
 import dev.footfall.ffi.Footfall as FfiFootfall
 import dev.footfall.ffi.FootfallEvent as FfiEvent
 
 /** Everything Rust calls back into: the log sink, the event listener and flow, and an app-provided transport. */
-class CallbacksTest {
-    @TempDir
-    lateinit var tmp: Path
-
-    private val collectors = mutableListOf<Collector>()
-
-    private fun collector(vararg flags: String): Collector =
-        Collector.start(tmp.resolve("collector-${collectors.size}.db"), *flags).also { collectors += it }
-
+class CallbacksTest : CollectorTest() {
     @AfterEach
-    fun cleanUp() {
+    fun resetLogSink() {
         Footfall.setLogSink(sink = null)
-        collectors.forEach { it.close() }
     }
+
 
     @Test
     fun `the log sink receives the core's records on Rust threads, filtered by level, without event data`() = runBlocking {

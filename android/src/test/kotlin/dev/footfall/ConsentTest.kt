@@ -12,7 +12,6 @@ import kotlinx.coroutines.flow.onSubscription
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotNull
@@ -20,24 +19,10 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import org.junit.jupiter.api.io.TempDir
 
 /** Consent through the Kotlin API: gating what reaches the collector, prompts that follow the served policy,
  *  the consent flow and events, and the errors of the API. */
-class ConsentTest {
-    @TempDir
-    lateinit var tmp: Path
-
-    private val collectors = mutableListOf<Collector>()
-
-    private fun collector(vararg flags: String): Collector =
-        Collector.start(tmp.resolve("collector-${collectors.size}.db"), *flags).also { collectors += it }
-
-    @AfterEach
-    fun stopCollectors() {
-        collectors.forEach { it.close() }
-    }
-
+class ConsentTest : CollectorTest() {
     @Test
     fun `denied analytics never reaches the collector, granted does, withdrawn before the flush is purged`() = runBlocking {
         val collector = collector()

@@ -1,35 +1,19 @@
 package dev.footfall
 
-import java.nio.file.Path
 import java.util.concurrent.ConcurrentLinkedQueue
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.joinAll
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.serialization.json.Json
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNotEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import org.junit.jupiter.api.io.TempDir
 
 /** The SDK end to end through the idiomatic Kotlin API, the real native library and the reference collector. */
-class FootfallTest {
-    @TempDir
-    lateinit var tmp: Path
-
-    private val collectors = mutableListOf<Collector>()
-
-    private fun collector(vararg flags: String, listen: String = "127.0.0.1:0"): Collector =
-        Collector.start(tmp.resolve("collector.db"), *flags, listen = listen).also { collectors += it }
-
-    @AfterEach
-    fun stopCollectors() {
-        collectors.forEach { it.close() }
-    }
-
+class FootfallTest : CollectorTest() {
     @Test
     fun `tracked events arrive with their names, properties and purpose`() = runBlocking {
         val collector = collector()

@@ -1,38 +1,25 @@
 package dev.footfall
 
-import java.nio.file.Path
 import kotlinx.coroutines.runBlocking
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.boolean
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNotEquals
 import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
 
 /** The shopper's rights through the Kotlin API: the export, and a deletion request that outlives the instance. */
-class RightsTest {
-    @TempDir
-    lateinit var tmp: Path
-
-    private var collector: Collector? = null
-
-    @AfterEach
-    fun stopCollector() {
-        collector?.close()
-    }
-
+class RightsTest : CollectorTest() {
     private fun JsonObject.ids(key: String, id: String = "id"): List<String?> = array(key).map { it.jsonObject.text(id) }
 
     @Test
     fun `the export holds the queued events and the consent records, a deletion reaches the collector after a restart`() = runBlocking {
-        val collector = Collector.start(tmp.resolve("collector.db")).also { collector = it }
+        val collector = collector()
         val config = testConfig(tmp, collector.url)
         val oldAnonymousId: String
         val requestId: String

@@ -1,38 +1,25 @@
 package dev.footfall
 
-import java.nio.file.Path
 import kotlinx.coroutines.runBlocking
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import org.junit.jupiter.api.io.TempDir
 
 /**
  * TCF import mode with real TC strings from tests/tcf-vectors (encoded and decoded by the IAB's own library):
  * `core-range-vendors` consents to TCF purposes 1–11 (analytics, personalization and marketing map to granted;
  * location needs special feature 1, which it does not opt in), `core-minimal` consents to nothing.
  */
-class TcfImportTest {
-    @TempDir
-    lateinit var tmp: Path
-
-    private var collector: Collector? = null
-
-    @AfterEach
-    fun stopCollector() {
-        collector?.close()
-    }
-
+class TcfImportTest : CollectorTest() {
     private val everything = tcfVector("core-range-vendors")
     private val nothing = tcfVector("core-minimal")
 
     @Test
     fun `the CMP's TC string decides the mapped purposes, once, and the app cannot override it`() = runBlocking {
-        val collector = Collector.start(tmp.resolve("collector.db")).also { collector = it }
+        val collector = collector()
         val config = testConfig(tmp, collector.url, consent = ConsentSettings(policyRefreshIntervalMs = 0, tcfImport = true))
         Footfall(config).use { footfall ->
             assertTrue(footfall.consentStatus().tcfImport)
