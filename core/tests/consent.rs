@@ -10,7 +10,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use footfall_core::consent::record::Method;
 use footfall_core::consent::state::{Context, Reason};
-use footfall_core::consent::purpose::Jurisdiction;
+use footfall_core::consent::purpose::{AgeBand, Jurisdiction};
 use footfall_core::{Config, Error, Event, FlushOutcome, HttpRequest, HttpResponse, HttpTransport, ManualClock, TransportError};
 use serde_json::json;
 use support::*;
@@ -171,7 +171,7 @@ fn the_log_verifies_and_a_stored_edit_is_detected() {
     let clock = ManualClock::new(T0);
     {
         let sdk = open_with(enforcing(dir.path()), &server, &clock);
-        sdk.set_consent_context(Context { jurisdiction: Jurisdiction::Gdpr, global_privacy_control: false }).unwrap();
+        sdk.set_consent_context(Context { jurisdiction: Jurisdiction::Gdpr, ..Context::default() }).unwrap();
         sdk.prompt_shown("default").unwrap();
         sdk.grant(&["analytics"], Method::Prompt { prompt_id: "default".into() }).unwrap();
         sdk.deny(&["marketing"], Method::Settings).unwrap();
@@ -198,11 +198,39 @@ fn the_log_verifies_and_a_stored_edit_is_detected() {
 fn ccpa_with_gpc_allows_analytics_but_not_marketing_and_maps_to_consent_mode() {
     let dir = tempfile::tempdir().unwrap();
     let sdk = open_with(enforcing(dir.path()), &FakeServer::accepting(), &ManualClock::new(T0));
-    sdk.set_consent_context(Context { jurisdiction: Jurisdiction::Ccpa, global_privacy_control: true }).unwrap();
+    sdk.set_consent_context(Context { jurisdiction: Jurisdiction::Ccpa, global_privacy_control: true, ..Context::default() }).unwrap();
     assert!(sdk.track(Event::new("viewed")).is_ok());
     assert!(matches!(sdk.track(Event::new("ad").purpose("marketing")), Err(Error::ConsentDenied { .. })));
     let status = sdk.consent_status().unwrap();
     assert!(status.google_consent_mode.analytics_storage && !status.google_consent_mode.ad_storage);
+}
+
+#[test]
+fn minors_are_opt_in_everywhere_and_a_child_cannot_open_marketing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::accepting();
+    let sdk = open_with(enforcing(dir.path()), &server, &ManualClock::new(T0));
+    sdk.grant(&["marketing"], API).unwrap();
+    let teen = Context { jurisdiction: Jurisdiction::Ccpa, age_band: Some(AgeBand::Under16), ..Context::default() };
+    let outcome = sdk.set_consent_context(teen).unwrap();
+    assert!(outcome.now_denied.is_empty(), "an explicit grant still counts for a teen: {outcome:?}");
+    assert!(matches!(sdk.track(Event::new("viewed")), Err(Error::ConsentDenied { .. })), "CCPA opt-out does not apply to minors");
+
+    sdk.track(Event::new("ad_seen").purpose("marketing")).unwrap();
+    let child = Context { age_band: Some(AgeBand::Under13), ..teen };
+    let outcome = sdk.set_consent_context(child).unwrap();
+    assert_eq!((outcome.now_denied.clone(), outcome.purged), (vec!["marketing".to_string()], 1), "{outcome:?}");
+    sdk.grant(&["marketing", "analytics"], API).unwrap();
+    assert!(matches!(sdk.track(Event::new("ad_seen").purpose("marketing")), Err(Error::ConsentDenied { .. })));
+    assert!(sdk.track(Event::new("viewed")).is_ok(), "analytics opens with an explicit grant");
+    let status = sdk.consent_status().unwrap();
+    assert_eq!(status.age_band, Some(AgeBand::Under13));
+    assert_eq!(status.mode, footfall_core::consent::purpose::Mode::OptIn, "CCPA, but a minor");
+    assert!(!status.google_consent_mode.ad_storage && status.google_consent_mode.analytics_storage);
+    // The built-in prompt covers every built-in purpose: the child is asked about none of the closed ones.
+    assert!(sdk.needs_prompt().unwrap().purposes.iter().all(|p| !["marketing", "personalization", "location"].contains(&p.as_str())));
+    sdk.flush().unwrap();
+    assert_eq!(server.delivered_names(), vec!["viewed"]);
 }
 
 /// Random interleavings of track / grant / withdraw / material policy change / flush / restart, replayed against

@@ -377,7 +377,7 @@ RustBuffer uniffi_footfall_ffi_fn_method_footfall_set_consent(uint64_t ptr, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_SET_CONSENT_CONTEXT
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_SET_CONSENT_CONTEXT
-RustBuffer uniffi_footfall_ffi_fn_method_footfall_set_consent_context(uint64_t ptr, RustBuffer jurisdiction, int8_t global_privacy_control, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_footfall_ffi_fn_method_footfall_set_consent_context(uint64_t ptr, RustBuffer jurisdiction, int8_t global_privacy_control, RustBuffer age_band, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_CLOSE

@@ -154,3 +154,21 @@ fn import_tcf_lets_the_cmp_decide_and_track_follows_it() {
     assert_eq!(log.len(), 2);
     assert!(log.iter().all(|r| r["method"] == serde_json::json!({"kind": "tcf_import", "cmp_id": 300}) && r["verified"] == true));
 }
+
+#[test]
+fn context_sets_jurisdiction_and_age_band_and_a_child_cannot_open_marketing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("app");
+    let data = data.to_str().unwrap();
+    json(&footfall(&["consent", "grant", "--data-dir", data, "marketing"]));
+    let child = json(&footfall(&["consent", "context", "--data-dir", data, "--jurisdiction", "ccpa", "--age-band", "under13"]));
+    assert_eq!(child["now_denied"], serde_json::json!(["marketing"]));
+    let status = json(&footfall(&["consent", "status", "--data-dir", data]));
+    assert_eq!((status["jurisdiction"].as_str(), status["age_band"].as_str(), status["mode"].as_str()), (Some("ccpa"), Some("under13"), Some("opt_in")));
+    let marketing = status["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "marketing").unwrap().clone();
+    assert_eq!((marketing["decision"].as_bool(), marketing["allowed"].as_bool()), (Some(true), Some(false)), "granted, yet closed");
+
+    let bad = footfall(&["consent", "context", "--data-dir", data, "--jurisdiction", "mars"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown jurisdiction 'mars'"));
+}

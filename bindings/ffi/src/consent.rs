@@ -28,6 +28,16 @@ pub enum Jurisdiction {
     Unknown,
 }
 
+/// The shopper's age band, when the app knows it. Minors are opt-in for every purpose whatever the
+/// jurisdiction; under 13, marketing, personalization and location never open (parental consent is the app's flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AgeBand {
+    Adult,
+    /// 13 to 15.
+    Under16,
+    Under13,
+}
+
 /// How a decision was made, as recorded in the consent log.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum ConsentMethod {
@@ -85,6 +95,8 @@ pub struct ConsentStatus {
     /// True when silence means yes (CCPA); false when it means no.
     pub opt_out_mode: bool,
     pub global_privacy_control: bool,
+    /// None when the app has not said.
+    pub age_band: Option<AgeBand>,
     pub purposes: Vec<PurposeStatus>,
     pub google_consent_mode: GoogleConsentMode,
 }
@@ -219,10 +231,20 @@ impl Footfall {
         Ok(self.core.prompt_shown(&prompt_id)?)
     }
 
-    /// The jurisdiction and Global Privacy Control signal as the app determines them.
-    #[uniffi::method(default(global_privacy_control = false))]
-    pub fn set_consent_context(&self, jurisdiction: Jurisdiction, global_privacy_control: bool) -> Result<ConsentOutcome> {
-        let context = core_state::Context { jurisdiction: jurisdiction.into(), global_privacy_control };
+    /// The jurisdiction, Global Privacy Control signal and age band as the app determines them.
+    #[uniffi::method(default(global_privacy_control = false, age_band = None))]
+    pub fn set_consent_context(
+        &self,
+        jurisdiction: Jurisdiction,
+        global_privacy_control: bool,
+        age_band: Option<AgeBand>,
+    ) -> Result<ConsentOutcome> {
+        let age_band = age_band.map(|band| match band {
+            AgeBand::Adult => core_purpose::AgeBand::Adult,
+            AgeBand::Under16 => core_purpose::AgeBand::Under16,
+            AgeBand::Under13 => core_purpose::AgeBand::Under13,
+        });
+        let context = core_state::Context { jurisdiction: jurisdiction.into(), global_privacy_control, age_band };
         Ok(self.core.set_consent_context(context)?.into())
     }
 
@@ -259,6 +281,11 @@ impl Footfall {
             jurisdiction: s.jurisdiction.into(),
             opt_out_mode: s.mode == core_purpose::Mode::OptOut,
             global_privacy_control: s.global_privacy_control,
+            age_band: s.age_band.map(|band| match band {
+                core_purpose::AgeBand::Adult => AgeBand::Adult,
+                core_purpose::AgeBand::Under16 => AgeBand::Under16,
+                core_purpose::AgeBand::Under13 => AgeBand::Under13,
+            }),
             purposes: s
                 .purposes
                 .into_iter()

@@ -63,6 +63,48 @@ impl Jurisdiction {
     }
 }
 
+/// The shopper's age band, when the app knows it. Minors get stricter defaults than their jurisdiction's: GDPR
+/// Art. 8 (a child's consent below 16 needs a parent) and the CCPA (sale of data of under-16s is opt-in) make
+/// every purpose opt-in, and under 13 (COPPA) the purposes that profile or track the child never count as granted:
+/// verifiable parental consent is a flow the app owns, not a tap on a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgeBand {
+    Adult,
+    /// 13 to 15.
+    Under16,
+    Under13,
+}
+
+impl AgeBand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgeBand::Adult => "adult",
+            AgeBand::Under16 => "under16",
+            AgeBand::Under13 => "under13",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AgeBand> {
+        match text.to_ascii_lowercase().as_str() {
+            "adult" => Some(AgeBand::Adult),
+            "under16" => Some(AgeBand::Under16),
+            "under13" => Some(AgeBand::Under13),
+            _ => None,
+        }
+    }
+
+    fn is_minor(self) -> bool {
+        self != AgeBand::Adult
+    }
+}
+
+/// Whether `purpose` is closed to this age band whatever the shopper answers: marketing, personalization and
+/// location for under-13s.
+pub fn blocked_for_age(purpose: &str, age_band: Option<AgeBand>) -> bool {
+    age_band == Some(AgeBand::Under13) && [MARKETING, PERSONALIZATION, LOCATION].contains(&purpose)
+}
+
 /// Whether silence means no (opt-in) or yes until the shopper says no (opt-out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,11 +118,19 @@ pub enum Mode {
 /// Opt-in: denied. Opt-out (CCPA): allowed, except `location` — precise geolocation is sensitive personal
 /// information under the CPRA, so it always waits for a yes — and `marketing` when the app reports a Global Privacy
 /// Control signal, which counts as an opt-out of sale/sharing.
-pub fn default_allowed(purpose: &str, jurisdiction: Jurisdiction, global_privacy_control: bool) -> bool {
+/// The jurisdiction's mode, except that a minor (see [`AgeBand`]) is opt-in everywhere.
+pub fn mode_for(jurisdiction: Jurisdiction, age_band: Option<AgeBand>) -> Mode {
+    if age_band.is_some_and(AgeBand::is_minor) {
+        return Mode::OptIn;
+    }
+    jurisdiction.mode()
+}
+
+pub fn default_allowed(purpose: &str, jurisdiction: Jurisdiction, global_privacy_control: bool, age_band: Option<AgeBand>) -> bool {
     if is_essential(purpose) {
         return true;
     }
-    match jurisdiction.mode() {
+    match mode_for(jurisdiction, age_band) {
         Mode::OptIn => false,
         Mode::OptOut => purpose != LOCATION && !(global_privacy_control && purpose == MARKETING),
     }
@@ -116,9 +166,9 @@ mod tests {
     #[test]
     fn opt_in_regimes_deny_everything_but_essential() {
         for j in [Jurisdiction::Gdpr, Jurisdiction::Appi, Jurisdiction::Unknown] {
-            assert!(default_allowed(ESSENTIAL, j, false));
+            assert!(default_allowed(ESSENTIAL, j, false, None));
             for p in [ANALYTICS, PERSONALIZATION, MARKETING, LOCATION, "loyalty_sync"] {
-                assert!(!default_allowed(p, j, false), "{p} under {j:?}");
+                assert!(!default_allowed(p, j, false, None), "{p} under {j:?}");
             }
         }
     }
@@ -126,11 +176,15 @@ mod tests {
     #[test]
     fn ccpa_is_opt_out_with_gpc_and_location_exceptions() {
         let j = Jurisdiction::Ccpa;
-        assert!(default_allowed(ANALYTICS, j, false));
-        assert!(default_allowed(MARKETING, j, false));
-        assert!(!default_allowed(MARKETING, j, true), "GPC opts out of marketing");
-        assert!(default_allowed(ANALYTICS, j, true), "GPC is about sale/sharing only");
-        assert!(!default_allowed(LOCATION, j, false), "precise location is always opt-in");
+        assert!(default_allowed(ANALYTICS, j, false, None));
+        assert!(default_allowed(MARKETING, j, false, Some(AgeBand::Adult)));
+        assert!(!default_allowed(MARKETING, j, true, None), "GPC opts out of marketing");
+        assert!(default_allowed(ANALYTICS, j, true, None), "GPC is about sale/sharing only");
+        assert!(!default_allowed(LOCATION, j, false, None), "precise location is always opt-in");
+        for minor in [AgeBand::Under16, AgeBand::Under13] {
+            assert!(!default_allowed(ANALYTICS, j, false, Some(minor)), "minors are opt-in under the CCPA too");
+            assert!(default_allowed(ESSENTIAL, j, false, Some(minor)));
+        }
     }
 
     #[test]
@@ -141,6 +195,19 @@ mod tests {
         assert!(no_personalization.ad_storage && !no_personalization.ad_personalization);
         let analytics_only = GoogleConsentMode::from_decisions(|p| p == ANALYTICS);
         assert_eq!(analytics_only, GoogleConsentMode { analytics_storage: true, ad_storage: false, ad_user_data: false, ad_personalization: false });
+    }
+
+    #[test]
+    fn under_thirteen_closes_profiling_and_tracking_purposes_only() {
+        for p in [MARKETING, PERSONALIZATION, LOCATION] {
+            assert!(blocked_for_age(p, Some(AgeBand::Under13)));
+            assert!(!blocked_for_age(p, Some(AgeBand::Under16)) && !blocked_for_age(p, None));
+        }
+        assert!(!blocked_for_age(ANALYTICS, Some(AgeBand::Under13)) && !blocked_for_age(ESSENTIAL, Some(AgeBand::Under13)));
+        for band in [AgeBand::Adult, AgeBand::Under16, AgeBand::Under13] {
+            assert_eq!(AgeBand::parse(band.as_str()), Some(band));
+        }
+        assert_eq!(AgeBand::parse("teen"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::policy::Policy;
-use super::purpose::{self, Jurisdiction};
+use super::purpose::{self, AgeBand, Jurisdiction};
 use super::record::{ConsentRecord, Method, RecordKind};
 
 const DAY_MS: i64 = 86_400_000;
@@ -76,9 +76,12 @@ impl ConsentState {
         if purpose::is_essential(purpose) {
             return true;
         }
+        if purpose::blocked_for_age(purpose, context.age_band) {
+            return false;
+        }
         match self.invalid_because(purpose, policy, now_ms) {
             None => self.decisions[purpose].granted,
-            Some(_) => purpose::default_allowed(purpose, context.jurisdiction, context.global_privacy_control),
+            Some(_) => purpose::default_allowed(purpose, context.jurisdiction, context.global_privacy_control, context.age_band),
         }
     }
 
@@ -112,6 +115,9 @@ pub struct Context {
     pub jurisdiction: Jurisdiction,
     /// The browser/OS Global Privacy Control signal, as the app reads it.
     pub global_privacy_control: bool,
+    /// None when the app does not know (then the jurisdiction alone decides).
+    #[serde(default)]
+    pub age_band: Option<AgeBand>,
 }
 
 /// Why a prompt is (or is not) needed. Ordered by precedence: the first that applies is reported.
@@ -232,8 +238,8 @@ mod tests {
     #[test]
     fn gating_follows_valid_decisions_and_falls_back_to_the_jurisdiction() {
         let p = policy(2, &[("analytics", 1), ("marketing", 2)], true);
-        let gdpr = Context { jurisdiction: Jurisdiction::Gdpr, global_privacy_control: false };
-        let ccpa_gpc = Context { jurisdiction: Jurisdiction::Ccpa, global_privacy_control: true };
+        let gdpr = Context { jurisdiction: Jurisdiction::Gdpr, global_privacy_control: false, age_band: None };
+        let ccpa_gpc = Context { jurisdiction: Jurisdiction::Ccpa, global_privacy_control: true, age_band: None };
         let empty = ConsentState::default();
         assert!(!empty.is_allowed("analytics", &p, &gdpr, NOW), "default deny");
         assert!(empty.is_allowed("essential", &p, &gdpr, NOW), "essential is never gated");
@@ -253,7 +259,7 @@ mod tests {
         ]);
         assert!(!withdrawn.is_allowed("analytics", &p, &gdpr, NOW + 2));
         // Under CCPA an explicit "no" beats the opt-out default.
-        let ccpa = Context { jurisdiction: Jurisdiction::Ccpa, global_privacy_control: false };
+        let ccpa = Context { jurisdiction: Jurisdiction::Ccpa, global_privacy_control: false, age_band: None };
         assert!(!withdrawn.is_allowed("analytics", &p, &ccpa, NOW + 2));
     }
 }

@@ -9,7 +9,7 @@ use super::Footfall;
 use crate::clock::rfc3339_ms;
 use crate::config::ConsentSource;
 use crate::consent::policy::Policy;
-use crate::consent::purpose::{GoogleConsentMode, Jurisdiction, Mode};
+use crate::consent::purpose::{self, AgeBand, GoogleConsentMode, Jurisdiction, Mode};
 use crate::consent::record::{ConsentRecord, Method};
 use crate::consent::service::{self, ConsentChange, ConsentOutcome};
 use crate::consent::state::{Context, PromptNeed};
@@ -41,6 +41,7 @@ pub struct ConsentStatus {
     pub jurisdiction: Jurisdiction,
     pub mode: Mode,
     pub global_privacy_control: bool,
+    pub age_band: Option<AgeBand>,
     pub purposes: Vec<PurposeStatus>,
     pub google_consent_mode: GoogleConsentMode,
 }
@@ -82,7 +83,8 @@ impl Footfall {
         self.change_consent(ConsentChange::PromptShown { prompt_id: prompt_id.to_string() }).map(|_| ())
     }
 
-    /// The jurisdiction and Global Privacy Control signal, as the app determines them; they set the defaults.
+    /// The jurisdiction, Global Privacy Control signal and age band, as the app determines them; they set the
+    /// defaults (and, for under-13s, which purposes can open at all).
     pub fn set_consent_context(&self, context: Context) -> Result<ConsentOutcome> {
         self.change_consent(ConsentChange::SetContext(context))
     }
@@ -113,10 +115,12 @@ impl Footfall {
 
     /// The prompt to show now, if any, and why (`no_decision`, `policy_material_change`, `expired`, …).
     /// In TCF import mode the purposes the CMP decides are left out: only Footfall's own (custom) purposes
-    /// can make it ask.
+    /// can make it ask. So are purposes closed to the shopper's age band.
     pub fn needs_prompt(&self) -> Result<PromptNeed> {
         let mut snapshot = self.loaded_consent()?;
-        snapshot.policy.purposes.retain(|def| self.prompts_for(&def.id));
+        let age_band = snapshot.context.age_band;
+        // Nobody is asked about what their answer cannot open (a child's marketing).
+        snapshot.policy.purposes.retain(|def| self.prompts_for(&def.id) && !purpose::blocked_for_age(&def.id, age_band));
         Ok(snapshot.state.needs_prompt(&snapshot.policy, self.clock.now_ms()))
     }
 
@@ -179,8 +183,9 @@ fn status_of(snapshot: &Snapshot, enforced: bool, source: &'static str, now_ms: 
         source,
         policy_version: snapshot.policy.policy_version,
         jurisdiction: snapshot.context.jurisdiction,
-        mode: snapshot.context.jurisdiction.mode(),
+        mode: purpose::mode_for(snapshot.context.jurisdiction, snapshot.context.age_band),
         global_privacy_control: snapshot.context.global_privacy_control,
+        age_band: snapshot.context.age_band,
         purposes,
         google_consent_mode: GoogleConsentMode::from_decisions(|p| snapshot.is_allowed(p, now_ms)),
     }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use footfall_core::consent::purpose::{AgeBand, Jurisdiction};
 use footfall_core::consent::record::{verify_chain, ConsentRecord, Method};
+use footfall_core::consent::state::Context;
 use footfall_core::{ConsentSource, Footfall};
 use serde_json::json;
 
@@ -27,6 +29,19 @@ pub enum ConsentCommand {
         data_dir: PathBuf,
         #[arg(required = true)]
         purposes: Vec<String>,
+    },
+    /// Set the jurisdiction (gdpr, appi, ccpa, unknown), the Global Privacy Control signal and the age band (adult,
+    /// under16, under13) as an app does (JSON: what changed; queued events of purposes now denied are purged).
+    Context {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, value_parser = parse_jurisdiction)]
+        jurisdiction: Jurisdiction,
+        /// The shopper's browser or OS sends Global Privacy Control.
+        #[arg(long)]
+        gpc: bool,
+        #[arg(long, value_parser = parse_age_band)]
+        age_band: Option<AgeBand>,
     },
     /// Each purpose's state, the policy version and the jurisdiction, as JSON.
     Status {
@@ -84,6 +99,9 @@ pub fn run(command: ConsentCommand) -> CmdResult {
     match command {
         ConsentCommand::Grant { data_dir, purposes } => decide(&data_dir, &purposes, true),
         ConsentCommand::Deny { data_dir, purposes } => decide(&data_dir, &purposes, false),
+        ConsentCommand::Context { data_dir, jurisdiction, gpc, age_band } => {
+            context(&data_dir, Context { jurisdiction, global_privacy_control: gpc, age_band })
+        }
         ConsentCommand::Status { data_dir } => status(&data_dir),
         ConsentCommand::NeedsPrompt { data_dir, endpoint, api_key } => needs_prompt(&data_dir, endpoint, api_key),
         ConsentCommand::Log { data_dir } => log(&data_dir),
@@ -116,6 +134,21 @@ fn decide(data_dir: &Path, purposes: &[String], granted: bool) -> CmdResult {
         "{}",
         json!({"record_id": outcome.record_id, "purged": outcome.purged, "now_allowed": outcome.now_allowed, "now_denied": outcome.now_denied})
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_jurisdiction(text: &str) -> Result<Jurisdiction, String> {
+    Jurisdiction::parse(text).ok_or_else(|| format!("unknown jurisdiction '{text}' (gdpr, appi, ccpa, unknown)"))
+}
+
+fn parse_age_band(text: &str) -> Result<AgeBand, String> {
+    AgeBand::parse(text).ok_or_else(|| format!("unknown age band '{text}' (adult, under16, under13)"))
+}
+
+fn context(data_dir: &Path, context: Context) -> CmdResult {
+    let sdk = open(data_dir, None, None)?;
+    let outcome = sdk.set_consent_context(context).map_err(|e| e.to_string())?;
+    println!("{}", json!({"purged": outcome.purged, "now_allowed": outcome.now_allowed, "now_denied": outcome.now_denied}));
     Ok(ExitCode::SUCCESS)
 }
 

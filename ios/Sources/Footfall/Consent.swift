@@ -73,15 +73,22 @@ extension Footfall {
 
     // MARK: - Context and policy
 
-    /// The jurisdiction and Global Privacy Control signal as the app determines them; they set the defaults for
-    /// purposes the shopper has not decided (opt-in for `.gdpr`, `.appi`, `.unknown`; opt-out for `.ccpa`).
+    /// The jurisdiction, Global Privacy Control signal and age band as the app determines them; they set the
+    /// defaults for purposes the shopper has not decided (opt-in for `.gdpr`, `.appi`, `.unknown`; opt-out for
+    /// `.ccpa`; opt-in everywhere for minors). For `.under13`, marketing, personalization and location never open,
+    /// whatever is granted.
     @discardableResult
     public func setConsentContext(
         jurisdiction: Jurisdiction,
-        globalPrivacyControl: Bool = false
+        globalPrivacyControl: Bool = false,
+        ageBand: AgeBand? = nil
     ) async throws -> ConsentOutcome {
         try await blocking { native in
-            try native.setConsentContext(jurisdiction: jurisdiction, globalPrivacyControl: globalPrivacyControl)
+            try native.setConsentContext(
+                jurisdiction: jurisdiction,
+                globalPrivacyControl: globalPrivacyControl,
+                ageBand: ageBand
+            )
         }
     }
 

@@ -33,6 +33,10 @@ public typealias GoogleConsentMode = FootfallFFI.GoogleConsentMode
 /// `.unknown` (opt-in, the strictest; the default).
 public typealias Jurisdiction = FootfallFFI.Jurisdiction
 
+/// The shopper's age band when the app knows it: minors are opt-in everywhere; for `.under13`, marketing,
+/// personalization and location never open.
+public typealias AgeBand = FootfallFFI.AgeBand
+
 /// The prompt to show now (`promptId`, nil: show nothing), why (`reason`), and the purposes lacking a valid
 /// decision.
 public typealias PromptNeed = FootfallFFI.PromptNeed

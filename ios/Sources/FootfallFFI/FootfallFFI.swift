@@ -887,9 +887,9 @@ public protocol FootfallProtocol: AnyObject, Sendable {
     func setConsent(decisions: [String: Bool], method: ConsentMethod) throws  -> ConsentOutcome
     
     /**
-     * The jurisdiction and Global Privacy Control signal as the app determines them.
+     * The jurisdiction, Global Privacy Control signal and age band as the app determines them.
      */
-    func setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Bool) throws  -> ConsentOutcome
+    func setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Bool, ageBand: AgeBand?) throws  -> ConsentOutcome
     
     /**
      * Commits what was tracked, stops the SDK's threads and releases the database. Safe to call twice; every
@@ -1192,15 +1192,16 @@ open func setConsent(decisions: [String: Bool], method: ConsentMethod)throws  ->
 }
     
     /**
-     * The jurisdiction and Global Privacy Control signal as the app determines them.
+     * The jurisdiction, Global Privacy Control signal and age band as the app determines them.
      */
-open func setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Bool = false)throws  -> ConsentOutcome  {
+open func setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Bool = false, ageBand: AgeBand? = nil)throws  -> ConsentOutcome  {
     return try  FfiConverterTypeConsentOutcome_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
         uniffiCallStatus in
     uniffi_footfall_ffi_fn_method_footfall_set_consent_context(
             self.uniffiCloneHandle(),
         FfiConverterTypeJurisdiction_lower(jurisdiction),
-        FfiConverterBool.lower(globalPrivacyControl),uniffiCallStatus
+        FfiConverterBool.lower(globalPrivacyControl),
+        FfiConverterOptionTypeAgeBand.lower(ageBand),uniffiCallStatus
     )
 })
 }
@@ -2179,6 +2180,10 @@ public struct ConsentStatus: Equatable, Hashable {
      */
     public let optOutMode: Bool
     public let globalPrivacyControl: Bool
+    /**
+     * None when the app has not said.
+     */
+    public let ageBand: AgeBand?
     public let purposes: [PurposeStatus]
     public let googleConsentMode: GoogleConsentMode
 
@@ -2193,13 +2198,17 @@ public struct ConsentStatus: Equatable, Hashable {
          */tcfImport: Bool, policyVersion: Int64, jurisdiction: Jurisdiction, 
         /**
          * True when silence means yes (CCPA); false when it means no.
-         */optOutMode: Bool, globalPrivacyControl: Bool, purposes: [PurposeStatus], googleConsentMode: GoogleConsentMode) {
+         */optOutMode: Bool, globalPrivacyControl: Bool, 
+        /**
+         * None when the app has not said.
+         */ageBand: AgeBand?, purposes: [PurposeStatus], googleConsentMode: GoogleConsentMode) {
         self.enforced = enforced
         self.tcfImport = tcfImport
         self.policyVersion = policyVersion
         self.jurisdiction = jurisdiction
         self.optOutMode = optOutMode
         self.globalPrivacyControl = globalPrivacyControl
+        self.ageBand = ageBand
         self.purposes = purposes
         self.googleConsentMode = googleConsentMode
     }
@@ -2226,6 +2235,7 @@ public struct FfiConverterTypeConsentStatus: FfiConverterRustBuffer {
                 jurisdiction: FfiConverterTypeJurisdiction.read(from: &buf), 
                 optOutMode: FfiConverterBool.read(from: &buf), 
                 globalPrivacyControl: FfiConverterBool.read(from: &buf), 
+                ageBand: FfiConverterOptionTypeAgeBand.read(from: &buf), 
                 purposes: FfiConverterSequenceTypePurposeStatus.read(from: &buf), 
                 googleConsentMode: FfiConverterTypeGoogleConsentMode.read(from: &buf)
         )
@@ -2238,6 +2248,7 @@ public struct FfiConverterTypeConsentStatus: FfiConverterRustBuffer {
         FfiConverterTypeJurisdiction.write(value.jurisdiction, into: &buf)
         FfiConverterBool.write(value.optOutMode, into: &buf)
         FfiConverterBool.write(value.globalPrivacyControl, into: &buf)
+        FfiConverterOptionTypeAgeBand.write(value.ageBand, into: &buf)
         FfiConverterSequenceTypePurposeStatus.write(value.purposes, into: &buf)
         FfiConverterTypeGoogleConsentMode.write(value.googleConsentMode, into: &buf)
     }
@@ -3693,6 +3704,86 @@ public func FfiConverterTypeTrackedEvent_lower(_ value: TrackedEvent) -> RustBuf
 
 
 /**
+ * The shopper's age band, when the app knows it. Minors are opt-in for every purpose whatever the
+ * jurisdiction; under 13, marketing, personalization and location never open (parental consent is the app's flow).
+ */
+
+public enum AgeBand: Equatable, Hashable {
+    
+    case adult
+    /**
+     * 13 to 15.
+     */
+    case under16
+    case under13
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AgeBand: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAgeBand: FfiConverterRustBuffer {
+    typealias SwiftType = AgeBand
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AgeBand {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .adult
+        
+        case 2: return .under16
+        
+        case 3: return .under13
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AgeBand, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .adult:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .under16:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .under13:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgeBand_lift(_ buf: RustBuffer) throws -> AgeBand {
+    return try FfiConverterTypeAgeBand.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgeBand_lower(_ value: AgeBand) -> RustBuffer {
+    return FfiConverterTypeAgeBand.lower(value)
+}
+
+
+
+/**
  * How a decision was made, as recorded in the consent log.
  */
 
@@ -4876,6 +4967,30 @@ fileprivate struct FfiConverterOptionTypeLogSink: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAgeBand: FfiConverterRustBuffer {
+    typealias SwiftType = AgeBand?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAgeBand.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAgeBand.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -5272,7 +5387,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_footfall_set_consent() != 24008) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_set_consent_context() != 5857) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_set_consent_context() != 44717) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_close() != 14216) {

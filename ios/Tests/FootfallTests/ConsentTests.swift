@@ -94,6 +94,30 @@ final class ConsentTests: FootfallTestCase {
         XCTAssertEqual(status.pending, 0)
     }
 
+    func testAChildsMarketingNeverOpensAndOnlyGrantedAnalyticsArrives() async throws {
+        let collector = try startCollector()
+        let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url))
+        defer { footfall.close() }
+
+        try await footfall.grant(["marketing"])
+        try footfall.track("ad_seen", purpose: "marketing")
+        let child = try await footfall.setConsentContext(jurisdiction: .ccpa, ageBand: .under13)
+        XCTAssertEqual(child.nowDenied, ["marketing"])
+        XCTAssertEqual(child.purged, 1)
+        try await footfall.grant(["marketing", "analytics"])
+        XCTAssertThrowsError(try footfall.track("ad_seen", purpose: "marketing")) {
+            XCTAssertEqual($0 as? FootfallError, .consentDenied(purpose: "marketing"))
+        }
+        let viewed = try footfall.track("product_viewed")
+        let status = try await footfall.consentStatus()
+        XCTAssertEqual(status.ageBand, .under13)
+        XCTAssertFalse(status.googleConsentMode.adStorage)
+        let need = try await footfall.needsPrompt()
+        XCTAssertFalse(need.purposes.contains("marketing"), "a child is not asked about what cannot open")
+        _ = try await footfall.flush()
+        XCTAssertEqual(try collector.events().compactMap { $0.text("id") }, [viewed])
+    }
+
     func testNeedsPromptSaysWhichPromptAndWhy() async throws {
         let footfall = try Footfall(config: testConfig(tmp, endpoint: nil))
         defer { footfall.close() }

@@ -38,9 +38,14 @@ interface FootfallConsent {
      *  the prompt shows has decided nothing. */
     suspend fun promptShown(promptId: String)
 
-    /** The jurisdiction and the Global Privacy Control signal as the app determines them; they set the default
-     *  of undecided purposes (opt-in everywhere except CCPA). */
-    suspend fun setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Boolean = false): ConsentOutcome
+    /** The jurisdiction, the Global Privacy Control signal and the age band as the app determines them; they set
+     *  the default of undecided purposes (opt-in everywhere except CCPA, and everywhere for minors). Under 13,
+     *  marketing, personalization and location never open, whatever is granted. */
+    suspend fun setConsentContext(
+        jurisdiction: Jurisdiction,
+        globalPrivacyControl: Boolean = false,
+        ageBand: AgeBand? = null,
+    ): ConsentOutcome
 
     /**
      * Applies a policy document: the body of `GET /v1/config` (`{"consent": {...}}`), e.g. one bundled with the app.

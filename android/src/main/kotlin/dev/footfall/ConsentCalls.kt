@@ -19,8 +19,8 @@ internal class ConsentCalls(private val core: Core) : FootfallConsent {
 
     override suspend fun promptShown(promptId: String): Unit = core.io { it.promptShown(promptId) }
 
-    override suspend fun setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Boolean): ConsentOutcome =
-        change { it.setConsentContext(jurisdiction, globalPrivacyControl) }
+    override suspend fun setConsentContext(jurisdiction: Jurisdiction, globalPrivacyControl: Boolean, ageBand: AgeBand?): ConsentOutcome =
+        change { it.setConsentContext(jurisdiction, globalPrivacyControl, ageBand) }
 
     override suspend fun applyConsentPolicy(remoteConfigJson: String): ConsentOutcome =
         change { it.applyConsentPolicy(remoteConfigJson) }

@@ -74,6 +74,10 @@ typealias GoogleConsentMode = dev.footfall.ffi.GoogleConsentMode
 /** The legal regime the app says applies to the shopper: it sets the default of undecided purposes. */
 typealias Jurisdiction = dev.footfall.ffi.Jurisdiction
 
+/** The shopper's age band when the app knows it: minors are opt-in everywhere; under 13 the profiling and
+ *  tracking purposes never open. */
+typealias AgeBand = dev.footfall.ffi.AgeBand
+
 /** The prompt to show now (null: none) and why, with the purposes that lack a valid decision. */
 typealias PromptNeed = dev.footfall.ffi.PromptNeed
 

@@ -217,6 +217,27 @@ class ConsentTest : CollectorTest() {
     }
 
     @Test
+    fun `a child's marketing never opens and only analytics they were granted reaches the collector`() = runBlocking {
+        val collector = collector()
+        Footfall(testConfig(tmp, collector.url)).use { footfall ->
+            footfall.grant(listOf("marketing"))
+            footfall.track("ad_seen", purpose = "marketing")
+            val child = footfall.setConsentContext(Jurisdiction.CCPA, ageBand = AgeBand.UNDER13)
+            assertEquals(listOf("marketing"), child.nowDenied)
+            assertEquals(1, child.purged)
+            footfall.grant(listOf("marketing", "analytics"))
+            assertThrows<FootfallException.ConsentDenied> { footfall.track("ad_seen", purpose = "marketing") }
+            val viewed = footfall.track("product_viewed")
+            val status = footfall.consentStatus()
+            assertEquals(AgeBand.UNDER13, status.ageBand)
+            assertFalse(status.googleConsentMode.adStorage)
+            assertTrue("marketing" !in footfall.needsPrompt().purposes, "a child is not asked about what cannot open")
+            footfall.flush()
+            assertEquals(listOf(viewed), collector.events().map { it.text("id") })
+        }
+    }
+
+    @Test
     fun `a policy fetched in the background at start-up reaches the consent flow`() = runBlocking {
         val policyFile = tmp.resolve("policy.json")
         Files.writeString(
