@@ -4,25 +4,14 @@
 //! (regenerate with `tests/tcf-vectors/generate.mjs`); every field must agree. The lenient and broken cases are
 //! built here bit by bit so each is exact.
 
+mod support;
+
 use footfall_core::consent::tcf::{decode, RestrictionType, Segment, TcString, TcfError, VendorEncoding};
 use serde_json::Value;
+use support::{tcf_string as vector, tcf_vectors as vectors};
 
 // ------------------------------------------------------------------------------------------------------------
 // The shared vectors.
-
-fn vectors() -> Vec<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tcf-vectors/vectors.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let file: Value = serde_json::from_str(&text).unwrap();
-    file["vectors"].as_array().unwrap().clone()
-}
-
-fn vector(name: &str) -> String {
-    vectors().into_iter().find(|v| v["name"] == name).unwrap_or_else(|| panic!("no vector {name}"))["tc_string"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 fn ids<T: Into<u64>>(items: impl IntoIterator<Item = T>) -> Value {
     Value::from(items.into_iter().map(Into::into).collect::<Vec<u64>>())

@@ -2,6 +2,8 @@
 //! the shared vectors (`tests/tcf-vectors/vectors.json`). Every input must decode or return a typed error —
 //! never panic — and both outcomes must be reached. The coverage-guided version is `tests/fuzz` `tcf_decode`.
 
+mod support;
+
 use std::collections::BTreeSet;
 
 use footfall_core::consent::tcf::{decode, TcString, TcfError};
@@ -10,9 +12,7 @@ const ITERATIONS: usize = 20_000;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 fn vectors() -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tcf-vectors/vectors.json");
-    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    file["vectors"].as_array().unwrap().iter().map(|v| v["tc_string"].as_str().unwrap().to_string()).collect()
+    support::tcf_vectors().iter().map(|v| v["tc_string"].as_str().unwrap().to_string()).collect()
 }
 
 fn random_text(rng: &mut fastrand::Rng) -> String {

@@ -12,21 +12,14 @@ use footfall_core::{
 };
 use support::*;
 
-fn vector(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tcf-vectors/vectors.json");
-    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let found = file["vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).cloned();
-    found.unwrap_or_else(|| panic!("no vector {name}"))["tc_string"].as_str().unwrap().to_string()
-}
-
 /// Purposes 1–11 consented, no special feature (so no precise location); CMP 300.
 fn everything_but_location() -> String {
-    vector("core-range-vendors")
+    tcf_string("core-range-vendors")
 }
 
 /// Nothing consented; CMP 300.
 fn nothing() -> String {
-    vector("core-minimal")
+    tcf_string("core-minimal")
 }
 
 fn tcf_mode(dir: &std::path::Path) -> Config {

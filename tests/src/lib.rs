@@ -7,6 +7,15 @@ use std::time::{Duration, Instant};
 
 use footfall_collector::{Collector, CollectorConfig};
 
+/// The vector called `name` in `tests/tcf-vectors/vectors.json` (TC strings encoded and decoded by the IAB's
+/// `@iabtcf/core`): its `tc_string`, segments and the library's decoding under `expected`.
+pub fn tcf_vector(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tcf-vectors/vectors.json");
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let found = file["vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).cloned();
+    found.unwrap_or_else(|| panic!("no vector {name}"))
+}
+
 /// The `footfall` binary built by the test script (`FOOTFALL_BIN` overrides).
 pub fn footfall_bin() -> PathBuf {
     if let Ok(path) = std::env::var("FOOTFALL_BIN") {

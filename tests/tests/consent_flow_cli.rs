@@ -114,10 +114,7 @@ fn the_log_verifies_until_a_stored_record_is_edited() {
 }
 
 fn vector(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tcf-vectors/vectors.json");
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let found = file["vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).cloned();
-    found.unwrap_or_else(|| panic!("no vector {name}"))["tc_string"].as_str().unwrap().to_string()
+    footfall_tests::tcf_vector(name)["tc_string"].as_str().unwrap().to_string()
 }
 
 #[test]

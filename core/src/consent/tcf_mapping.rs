@@ -116,13 +116,16 @@ mod tests {
 
     #[test]
     fn a_vendor_needs_its_own_consent_and_no_restriction() {
+        let (mut checked, mut restricted_seen) = (0, false);
         for (s, tc) in vectors() {
             let Some(vendor) = tc.vendor_consents.iter().next() else { continue };
+            checked += 1;
             let as_vendor = decisions(&tc, Some(vendor));
             for (purpose, needed) in MAPPING {
                 let restricted = needed
                     .iter()
                     .any(|n| tc.restrictions_for(*n, vendor).any(|r| r == RestrictionType::NotAllowed));
+                restricted_seen |= restricted;
                 let mut expected = needed.iter().all(|n| tc.purpose_consent(*n)) && !restricted;
                 if purpose == LOCATION {
                     expected &= tc.special_feature_opt_in(1);
@@ -132,6 +135,8 @@ mod tests {
             let absent = (1..=u16::MAX).find(|id| !tc.vendor_consent(*id)).unwrap();
             assert!(decisions(&tc, Some(absent)).values().all(|g| !g), "no vendor consent, no grant: {s}");
         }
+        assert!(checked > 10, "vendor consents exercised: {checked}");
+        assert!(restricted_seen, "a \"not allowed\" publisher restriction was exercised");
     }
 
     #[test]

@@ -137,6 +137,21 @@ pub fn open_with(config: Config, server: &Arc<FakeServer>, clock: &Arc<ManualClo
 
 pub const T0: i64 = 1_795_000_000_000;
 
+/// The TC strings of `tests/tcf-vectors/vectors.json` (encoded and decoded by the IAB's `@iabtcf/core`), each
+/// with its name, the segments and the library's own decoding.
+pub fn tcf_vectors() -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tcf-vectors/vectors.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let file: Value = serde_json::from_str(&text).unwrap();
+    file["vectors"].as_array().unwrap().clone()
+}
+
+/// The TC string of the vector called `name`.
+pub fn tcf_string(name: &str) -> String {
+    let vector = tcf_vectors().into_iter().find(|v| v["name"] == name).unwrap_or_else(|| panic!("no vector {name}"));
+    vector["tc_string"].as_str().unwrap().to_string()
+}
+
 pub fn wait_for(rx: &mpsc::Receiver<()>, what: &str) {
     rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("timed out waiting for {what}"));
 }

@@ -35,6 +35,20 @@ fn random_value(rng: &mut fastrand::Rng) -> Value {
 }
 
 /// Replaces one randomly chosen node of the JSON tree with a random value.
+/// The `i`th fuzz input from `original`: a structural mutation of its JSON tree on even rounds, a byte-level one
+/// on odd rounds.
+fn mutated(original: &Value, i: usize, rng: &mut fastrand::Rng) -> Vec<u8> {
+    if i % 2 == 0 {
+        let mut tree = original.clone();
+        mutate_tree(&mut tree, rng);
+        tree.to_string().into_bytes()
+    } else {
+        let mut bytes = original.to_string().into_bytes();
+        mutate_bytes(&mut bytes, rng);
+        bytes
+    }
+}
+
 fn mutate_tree(value: &mut Value, rng: &mut fastrand::Rng) {
     match value {
         Value::Object(map) if !map.is_empty() && rng.u8(0..4) > 0 => {
@@ -85,15 +99,7 @@ fn mutated_bodies_never_panic_and_errors_are_typed() {
     let mut rng = fastrand::Rng::with_seed(0xF007_FA11);
     let (mut accepted, mut rejected) = (0, 0);
     for i in 0..ITERATIONS {
-        let body = if i % 2 == 0 {
-            let mut tree = valid_body();
-            mutate_tree(&mut tree, &mut rng);
-            tree.to_string().into_bytes()
-        } else {
-            let mut bytes = valid_body().to_string().into_bytes();
-            mutate_bytes(&mut bytes, &mut rng);
-            bytes
-        };
+        let body = mutated(&valid_body(), i, &mut rng);
         match parse_batch(&body, &["poison".into()]) {
             Ok(n) => {
                 accepted += 1;
@@ -134,15 +140,7 @@ fn mutated_consent_records_never_panic_and_no_altered_record_verifies() {
     let mut rng = fastrand::Rng::with_seed(0xC0_5E_17);
     let (mut accepted, mut rejected) = (0, 0);
     for i in 0..ITERATIONS / 4 {
-        let body = if i % 2 == 0 {
-            let mut tree = original.clone();
-            mutate_tree(&mut tree, &mut rng);
-            tree.to_string().into_bytes()
-        } else {
-            let mut bytes = original.to_string().into_bytes();
-            mutate_bytes(&mut bytes, &mut rng);
-            bytes
-        };
+        let body = mutated(&original, i, &mut rng);
         match parse_consent_records(&body) {
             Ok(n) => {
                 accepted += 1;
@@ -172,15 +170,7 @@ fn mutated_deletion_requests_never_panic() {
     assert!(parse_deletion(original.to_string().as_bytes()).is_ok());
     let mut rng = fastrand::Rng::with_seed(0xDE1E7E);
     for i in 0..ITERATIONS / 4 {
-        let body = if i % 2 == 0 {
-            let mut tree = original.clone();
-            mutate_tree(&mut tree, &mut rng);
-            tree.to_string().into_bytes()
-        } else {
-            let mut bytes = original.to_string().into_bytes();
-            mutate_bytes(&mut bytes, &mut rng);
-            bytes
-        };
+        let body = mutated(&original, i, &mut rng);
         if let Err(message) = parse_deletion(&body) {
             assert!(!message.is_empty());
         }
