@@ -136,6 +136,8 @@ pub struct RetryPolicy {
     pub min_retry_after: Duration,
     pub max_retry_after: Duration,
     pub request_timeout: Duration,
+    /// After a server certificate was refused, background passes wait this long (an explicit flush does not).
+    pub certificate_retry: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -146,6 +148,7 @@ impl Default for RetryPolicy {
             min_retry_after: Duration::from_secs(1),
             max_retry_after: Duration::from_secs(10 * 60),
             request_timeout: Duration::from_secs(30),
+            certificate_retry: Duration::from_secs(60 * 60),
         }
     }
 }

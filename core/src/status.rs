@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::storage::{Counter, Storage};
+use crate::sync::lane::{Lane, LaneStatus};
 use crate::sync::uploader::sync_history;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +37,11 @@ pub struct Status {
     pub last_error: Option<String>,
     pub last_error_at: Option<String>,
     pub last_successful_sync: Option<String>,
+    /// Event uploads: `ok`, `retrying`, `held` (the server's Retry-After, until `until`), `paused` or
+    /// `certificate_invalid`.
+    pub event_lane: LaneStatus,
+    /// Consent receipts and rights requests, with the same states.
+    pub essential_lane: LaneStatus,
 }
 
 /// Events removed by the storage limits, by reason.
@@ -79,6 +85,8 @@ impl Status {
             last_error,
             last_error_at,
             last_successful_sync,
+            event_lane: LaneStatus::read(storage, Lane::Events)?,
+            essential_lane: LaneStatus::read(storage, Lane::Essential)?,
         })
     }
 }

@@ -433,6 +433,63 @@ fn toggling_a_prompt_or_bumping_the_policy_on_the_server_changes_needs_prompt_on
 }
 
 #[test]
+fn a_lower_policy_version_is_never_applied_so_invalidated_consent_stays_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = |version: u32, marketing_changed: u32| {
+        format!(
+            r#"{{"consent":{{"policyVersion":{version},"purposes":[{{"id":"analytics"}},{{"id":"marketing","materialChangeVersion":{marketing_changed}}}]}}}}"#
+        )
+    };
+    let server = Arc::new(ConfigServer { document: Mutex::new(doc(10, 0)), requests: Mutex::new(Vec::new()) });
+    let sdk = footfall_core::Footfall::builder(enforcing(dir.path())).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    sdk.refresh_consent_policy().unwrap();
+    sdk.grant(&["analytics", "marketing"], Method::Settings).unwrap();
+
+    // v12 changes marketing materially: the v10 grant no longer counts.
+    *server.document.lock().unwrap() = doc(12, 12);
+    assert_eq!(sdk.refresh_consent_policy().unwrap().policy_version, Some(12));
+    assert!(!sdk.is_allowed("marketing").unwrap());
+
+    // The server rolls back to v10: refused, reported, and the grant stays invalid.
+    *server.document.lock().unwrap() = doc(10, 0);
+    let err = sdk.refresh_consent_policy().unwrap_err().to_string();
+    assert!(err.contains("policy version 10 is older than version 12"), "{err}");
+    let status = sdk.consent_status().unwrap();
+    assert_eq!(status.policy_version, 12);
+    assert!(!sdk.is_allowed("marketing").unwrap() && sdk.is_allowed("analytics").unwrap());
+    let refused = status.refused_policy.expect("the refusal is kept in status");
+    assert_eq!(refused.version, Some(10));
+    assert!(refused.reason.contains("never rolled back"), "{refused:?}");
+
+    // Nor from the app's own hands, nor after a restart.
+    assert!(sdk.apply_consent_policy(doc(11, 0).as_bytes()).is_err());
+    sdk.close();
+    let reopened = footfall_core::Footfall::builder(enforcing(dir.path())).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    assert!(reopened.refresh_consent_policy().is_err());
+    assert_eq!(reopened.consent_status().unwrap().policy_version, 12);
+
+    // The server serves v12 again (a 304 for the cached ETag): the refusal is no longer reported.
+    *server.document.lock().unwrap() = doc(12, 12);
+    assert_eq!(reopened.refresh_consent_policy().unwrap().policy_version, Some(12));
+    assert_eq!(reopened.consent_status().unwrap().refused_policy, None);
+    // The same version with other bytes is applied (it may fix a typo).
+    *server.document.lock().unwrap() = doc(12, 12).replace("analytics", "loyalty");
+    assert!(reopened.refresh_consent_policy().unwrap().changed);
+}
+
+#[test]
+fn a_served_policy_that_names_a_member_twice_is_refused_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = r#"{"consent":{"policyVersion":3,"purposes":[{"id":"analytics"}]},"consent":{"policyVersion":4,"purposes":[]}}"#;
+    let server = Arc::new(ConfigServer { document: Mutex::new(doc.into()), requests: Mutex::new(Vec::new()) });
+    let sdk = footfall_core::Footfall::builder(enforcing(dir.path())).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    let err = sdk.refresh_consent_policy().unwrap_err().to_string();
+    assert!(err.contains("member 'consent' appears twice"), "{err}");
+    let status = sdk.consent_status().unwrap();
+    assert_eq!((status.policy_version, status.refused_policy.map(|r| r.version)), (0, Some(None)));
+}
+
+#[test]
 fn a_grant_that_expires_while_events_wait_stops_their_upload() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::accepting();

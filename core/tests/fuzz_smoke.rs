@@ -39,7 +39,10 @@ fn any_server_answer_gets_a_bounded_verdict() {
         let verdict = classify(&Ok(response), 1_795_000_000_000, &policy);
         match verdict {
             Verdict::Delivered { .. } => seen[0] += 1,
-            Verdict::Rejected { reason, .. } | Verdict::TooLarge { reason } | Verdict::Pause { reason } => {
+            Verdict::Rejected { reason, .. }
+            | Verdict::TooLarge { reason }
+            | Verdict::Pause { reason }
+            | Verdict::CertificateInvalid { reason } => {
                 assert!(reason.chars().count() <= MAX_REASON_CHARS);
                 seen[1] += 1;
             }

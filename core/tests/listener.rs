@@ -126,7 +126,7 @@ fn a_flush_held_back_by_retry_after_tells_nothing_new() {
     sdk.flush().unwrap();
     assert_eq!(recorder.events().len(), 1);
     let report = sdk.flush().unwrap();
-    assert!(matches!(report.outcome, FlushOutcome::RetryLater { .. }), "{report:?}");
+    assert!(matches!(report.outcome, FlushOutcome::Held { .. }), "{report:?}");
     assert_eq!(recorder.events().len(), 1, "no attempt, no event: {:?}", recorder.events());
 }
 

@@ -147,10 +147,10 @@ fn retry_after_holds_back_even_an_explicit_flush() {
     let sdk = open(dir.path(), &server, &clock);
     track_n(&sdk, "e", 3);
     let report = sdk.flush().unwrap();
-    assert!(matches!(report.outcome, FlushOutcome::RetryLater { after, .. } if after == Duration::from_secs(30)), "{report:?}");
+    assert!(matches!(report.outcome, FlushOutcome::Held { after, .. } if after == Duration::from_secs(30)), "{report:?}");
     clock.advance_ms(29_000);
     let report = sdk.flush().unwrap();
-    assert!(matches!(report.outcome, FlushOutcome::RetryLater { after, .. } if after == Duration::from_secs(1)), "{report:?}");
+    assert!(matches!(report.outcome, FlushOutcome::Held { after, .. } if after == Duration::from_secs(1)), "{report:?}");
     assert_eq!(server.request_count(), 1, "nothing is sent before the server's Retry-After");
     clock.advance_ms(1_000);
     assert_eq!(sdk.flush().unwrap().delivered, 3);

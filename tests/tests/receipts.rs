@@ -59,6 +59,9 @@ fn the_collector_refuses_a_tampered_record_and_stores_the_others() {
     let stored: Vec<String> = collector.consent_records().unwrap().into_iter().map(|r| r.record_id).collect();
     assert!(!stored.contains(&ids[1]), "the edited record was refused");
     assert!(stored.contains(&ids[0]));
+    // Its successor links to a hash the collector never stored: still accepted (docs/protocol.md, links are
+    // evidence, never a reason to refuse, or one refused record would block every later one).
+    assert!(stored.contains(&ids[2]), "a record after a refused one is accepted");
     let export = app.export_data().unwrap();
     assert_eq!(export["consent"]["refusedByBackend"].as_array().unwrap().len(), 1);
     let requests = collector.requests_to(Endpoint::ConsentRecords);

@@ -99,6 +99,17 @@ pub struct ConsentStatus {
     pub age_band: Option<AgeBand>,
     pub purposes: Vec<PurposeStatus>,
     pub google_consent_mode: GoogleConsentMode,
+    /// The last policy the server sent that was refused (invalid, or older than the one in force).
+    pub refused_policy: Option<RefusedPolicy>,
+}
+
+/// A served policy the SDK did not apply, and why.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedPolicy {
+    pub version: Option<i64>,
+    pub reason: String,
+    /// RFC 3339.
+    pub at: String,
 }
 
 /// Why a prompt is (or is not) needed.
@@ -303,6 +314,7 @@ impl Footfall {
                 ad_user_data: g.ad_user_data,
                 ad_personalization: g.ad_personalization,
             },
+            refused_policy: s.refused_policy.map(|r| RefusedPolicy { version: r.version.map(i64::from), reason: r.reason, at: r.at }),
         })
     }
 

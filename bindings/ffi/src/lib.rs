@@ -21,5 +21,5 @@ pub use error::FootfallError;
 pub use footfall::{Footfall, TrackedEvent};
 pub use listener::{EventListener, FootfallEvent};
 pub use log::{LogLevel, LogRecord, LogSink};
-pub use records::{DeadLetter, Evicted, FlushOutcome, FlushReport, Status};
+pub use records::{DeadLetter, Evicted, FlushOutcome, FlushReport, LaneCondition, LaneStatus, Status};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport};

@@ -20,8 +20,33 @@ pub enum FlushOutcome {
     Drained,
     /// A transient failure; data is kept and the next attempt is due after `after_ms`.
     RetryLater { after_ms: i64, reason: String },
-    /// Uploads are paused (credentials or endpoint refused); data is kept.
+    /// Uploads are paused (credentials, endpoint or the server's TLS certificate refused); data is kept.
     Paused { reason: String },
+    /// The server asked (Retry-After) that nothing be sent before `until_ms` (Unix ms, device clock); not even
+    /// a flush sends until then, in this process or the next.
+    Held { after_ms: i64, until_ms: i64, reason: String },
+}
+
+/// What an upload lane is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LaneCondition {
+    Ok,
+    /// A transient failure; retried after backoff.
+    Retrying,
+    /// The server's Retry-After runs until `until`.
+    Held,
+    /// Credentials or endpoint refused; an explicit flush or a restart tries again.
+    Paused,
+    /// The server's TLS certificate was refused; background uploads wait until `until`.
+    CertificateInvalid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LaneStatus {
+    pub state: LaneCondition,
+    pub reason: Option<String>,
+    /// RFC 3339, for `Held` and `CertificateInvalid`.
+    pub until: Option<String>,
 }
 
 /// The queue and the sync history, read from storage.
@@ -51,6 +76,10 @@ pub struct Status {
     pub last_error_at: Option<String>,
     /// RFC 3339.
     pub last_successful_sync: Option<String>,
+    /// Event uploads.
+    pub event_lane: LaneStatus,
+    /// Consent receipts and rights requests.
+    pub essential_lane: LaneStatus,
 }
 
 /// Events removed by the storage limits, by reason.
@@ -85,6 +114,9 @@ impl From<footfall_core::FlushReport> for FlushReport {
                     FlushOutcome::RetryLater { after_ms: millis(after), reason }
                 }
                 footfall_core::FlushOutcome::Paused { reason } => FlushOutcome::Paused { reason },
+                footfall_core::FlushOutcome::Held { after, until_ms, reason } => {
+                    FlushOutcome::Held { after_ms: millis(after), until_ms, reason }
+                }
             },
         }
     }
@@ -118,7 +150,23 @@ impl From<footfall_core::Status> for Status {
             last_error: s.last_error,
             last_error_at: s.last_error_at,
             last_successful_sync: s.last_successful_sync,
+            event_lane: s.event_lane.into(),
+            essential_lane: s.essential_lane.into(),
         }
+    }
+}
+
+impl From<footfall_core::sync::LaneStatus> for LaneStatus {
+    fn from(s: footfall_core::sync::LaneStatus) -> Self {
+        use footfall_core::sync::LaneCondition as Core;
+        let state = match s.state {
+            Core::Ok => LaneCondition::Ok,
+            Core::Retrying => LaneCondition::Retrying,
+            Core::Held => LaneCondition::Held,
+            Core::Paused => LaneCondition::Paused,
+            Core::CertificateInvalid => LaneCondition::CertificateInvalid,
+        };
+        LaneStatus { state, reason: s.reason, until: s.until }
     }
 }
 

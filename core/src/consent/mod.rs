@@ -1,6 +1,7 @@
 //! Consent: what the shopper allowed, provably, and decisions made elsewhere.
 //! - [`purpose`]: stable purpose ids, jurisdictions and their defaults, Google Consent Mode v2 mapping;
-//! - [`policy`]: the remotely edited policy (versions, material changes, prompts);
+//! - [`policy`]: the remotely edited policy (versions, material changes, prompts), parsed refusing repeated
+//!   members (`unique_members`);
 //! - [`record`]: the append-only, hash-chained consent log;
 //! - [`state`]: gating and re-prompt decisions derived from the log (pure functions);
 //! - [`view`]: the snapshot `track()`, the writer and the uploader consult; [`service`]: applying changes;
@@ -13,4 +14,5 @@ pub mod service;
 pub mod state;
 pub mod tcf;
 pub mod tcf_mapping;
+mod unique_members;
 pub mod view;

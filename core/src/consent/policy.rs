@@ -24,6 +24,10 @@ pub enum PolicyError {
     DuplicatePrompt(String),
     #[error("prompt '{0}' asks about no purpose")]
     EmptyPrompt(String),
+    #[error("the document names a member twice: {0}")]
+    RepeatedMember(String),
+    #[error("policy version {offered} is older than version {in_force}, which is in force; a policy is never rolled back")]
+    Rollback { offered: u32, in_force: u32 },
 }
 
 /// One purpose as the policy declares it.
@@ -89,8 +93,18 @@ struct RemoteConfig {
 impl Policy {
     /// Parses the `GET /v1/config` body and validates the policy in it.
     pub fn from_remote_config(json: &[u8]) -> Result<Policy, PolicyError> {
+        super::unique_members::check(json).map_err(PolicyError::RepeatedMember)?;
         let config: RemoteConfig = serde_json::from_slice(json).map_err(|e| PolicyError::Shape(e.to_string()))?;
         config.consent.validated()
+    }
+
+    /// Refuses replacing `self` (in force) with an older version: a lower version could make grants that a
+    /// material change had invalidated count again. The same version again is applied (it may fix a typo).
+    pub fn check_successor(&self, next: &Policy) -> Result<(), PolicyError> {
+        if next.policy_version < self.policy_version {
+            return Err(PolicyError::Rollback { offered: next.policy_version, in_force: self.policy_version });
+        }
+        Ok(())
     }
 
     /// Checks ids, duplicates, prompt references and version order.
@@ -193,6 +207,9 @@ mod tests {
             (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"}],"prompts":[{"id":"p","enabled":true,"purposes":["b"]}]}}"#, "does not declare"),
             (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"}],"prompts":[{"id":"p","enabled":true,"purposes":[]}]}}"#, "no purpose"),
             (r#"{"notConsent":{}}"#, "expected shape"),
+            (r#"{"consent":{"policyVersion":2,"purposes":[],"policyVersion":9}}"#, "member 'policyVersion' appears twice"),
+            (r#"{"consent":{"policyVersion":2,"purposes":[]},"consent":{"policyVersion":1,"purposes":[]}}"#, "member 'consent' appears twice"),
+            (r#"{"consent":{"policyVersion":2,"purposes":[{"id":"a","x":1,"x":2}]}}"#, "member 'x' appears twice"),
         ];
         for (json, needle) in cases {
             let err = parse(json).unwrap_err().to_string();

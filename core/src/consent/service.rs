@@ -121,6 +121,7 @@ pub(crate) fn apply(
         }
         ConsentChange::ApplyPolicy(policy) => {
             let policy = policy.validated().map_err(|e| Error::Config(e.to_string()))?;
+            current.policy.check_successor(&policy).map_err(|e| Error::Config(e.to_string()))?;
             setting = Some((META_POLICY, serde_json::to_string(&policy).map_err(Error::storage)?));
             next.policy = policy;
         }

@@ -15,8 +15,9 @@ use crate::consent::service::{self, ConsentChange, ConsentOutcome};
 use crate::consent::state::{Context, PromptNeed};
 use crate::consent::view::Snapshot;
 use crate::error::{Error, Result};
+use crate::sync::remote_config;
 use crate::sync::scheduler::Reply;
-use crate::sync::PolicyRefresh;
+use crate::sync::{PolicyRefresh, RefusedPolicy};
 
 /// Each purpose the policy declares (or the shopper decided), and what gating makes of it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,6 +45,9 @@ pub struct ConsentStatus {
     pub age_band: Option<AgeBand>,
     pub purposes: Vec<PurposeStatus>,
     pub google_consent_mode: GoogleConsentMode,
+    /// The last policy the server sent that was refused (invalid, or older than the one in force), until one
+    /// is applied: product teams see why their change did not reach the app.
+    pub refused_policy: Option<RefusedPolicy>,
 }
 
 /// The consent log and whether its hash chain verifies.
@@ -136,7 +140,9 @@ impl Footfall {
             ConsentSource::Footfall => "footfall",
             ConsentSource::Tcf { .. } => "tcf",
         };
-        Ok(status_of(&snapshot, self.consent.enforced(), source, self.clock.now_ms()))
+        let mut status = status_of(&snapshot, self.consent.enforced(), source, self.clock.now_ms());
+        status.refused_policy = remote_config::last_refusal(&*self.storage()?)?;
+        Ok(status)
     }
 
     /// Every consent record, with the verification of the hash chain (tampering shows as `verified: false`).
@@ -188,5 +194,6 @@ fn status_of(snapshot: &Snapshot, enforced: bool, source: &'static str, now_ms: 
         age_band: snapshot.context.age_band,
         purposes,
         google_consent_mode: GoogleConsentMode::from_decisions(|p| snapshot.is_allowed(p, now_ms)),
+        refused_policy: None,
     }
 }

@@ -28,13 +28,11 @@ pub(crate) async fn send_pending(setup: &UploaderSetup, storage: &Storage) -> Re
                 tracing::warn!(request_id = %request.id, reason = %reason, "the backend refused a deletion request");
                 storage.set_rights_state(&request.id, RightsState::Refused, Some(&reason), now)?;
             }
-            Verdict::Retry { after, reason } => {
-                storage.set_rights_state(&request.id, RightsState::Sent, Some(&reason), now)?;
-                return Ok(Some(LaneStop::Retry { after, reason }));
-            }
-            Verdict::Pause { reason } => {
-                storage.set_rights_state(&request.id, RightsState::Sent, Some(&reason), now)?;
-                return Ok(Some(LaneStop::Pause { reason }));
+            verdict => {
+                let stop = LaneStop::from_verdict(verdict);
+                let reason = stop.as_ref().map(LaneStop::reason);
+                storage.set_rights_state(&request.id, RightsState::Sent, reason, now)?;
+                return Ok(stop);
             }
         }
     }

@@ -3,6 +3,7 @@
 
 pub(crate) mod deletion;
 pub mod endpoint;
+pub mod lane;
 pub mod policy;
 pub mod remote_config;
 #[cfg(feature = "reqwest-transport")]
@@ -14,6 +15,7 @@ pub(crate) mod uploader;
 pub mod wire;
 
 pub use endpoint::Endpoint;
-pub use remote_config::PolicyRefresh;
-pub use transport::{HttpRequest, HttpResponse, HttpTransport, TransportError};
+pub use remote_config::{PolicyRefresh, RefusedPolicy};
+pub use lane::{LaneCondition, LaneStatus};
+pub use transport::{CertificateProblem, HttpRequest, HttpResponse, HttpTransport, TransportError};
 pub use uploader::{FlushOutcome, FlushReport};

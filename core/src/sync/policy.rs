@@ -23,11 +23,14 @@ pub enum Verdict {
     Retry { after: Option<Duration>, reason: String },
     /// 401/403/404 and anything unexpected: keep everything and stop uploading until a flush or restart.
     Pause { reason: String },
+    /// The server's TLS certificate was refused: keep everything, pause background uploads for a long wait.
+    CertificateInvalid { reason: String },
 }
 
 pub fn classify(result: &Result<HttpResponse, TransportError>, now_ms: i64, retry: &RetryPolicy) -> Verdict {
     let response = match result {
         Ok(response) => response,
+        Err(e @ TransportError::Certificate(_)) => return Verdict::CertificateInvalid { reason: e.to_string() },
         Err(e) => return Verdict::Retry { after: None, reason: e.to_string() },
     };
     let status = response.status;
@@ -50,7 +53,8 @@ fn server_reason(response: &HttpResponse) -> String {
     let detail = parsed
         .as_ref()
         .and_then(|v| v.get("error"))
-        .and_then(|e| e.get("message").or_else(|| e.get("code")).or(Some(e)))
+        // A member that is null counts as absent (docs/protocol.md § Error body).
+        .and_then(|e| present(e.get("message")).or_else(|| present(e.get("code"))).or(Some(e)))
         .and_then(|m| m.as_str().map(String::from))
         .or_else(|| {
             let text = String::from_utf8_lossy(&response.body).trim().to_string();
@@ -61,6 +65,10 @@ fn server_reason(response: &HttpResponse) -> String {
         None => format!("HTTP {}", response.status),
     };
     reason.chars().take(MAX_REASON_CHARS).collect()
+}
+
+fn present(value: Option<&serde_json::Value>) -> Option<&serde_json::Value> {
+    value.filter(|v| !v.is_null())
 }
 
 fn duplicates(body: &[u8]) -> u64 {
@@ -177,6 +185,27 @@ mod tests {
         assert_eq!(backoff(30, &p, 1.0), p.cap);
         assert_eq!(backoff(1000, &p, 1.0), p.cap);
         assert_eq!(backoff(3, &p, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_null_error_member_counts_as_absent() {
+        let reason = |body: &str| match verdict(response(400, &[], body)) {
+            Verdict::Rejected { reason, .. } => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(r#"{"error":{"code":"invalid_event","message":null}}"#), "HTTP 400: invalid_event");
+        assert_eq!(reason(r#"{"error":{"message":null,"code":null}}"#), r#"HTTP 400: {"error":{"message":null,"code":null}}"#);
+        assert_eq!(reason(r#"{"error":"bad batch"}"#), "HTTP 400: bad batch");
+        assert_eq!(reason(r#"{"error":{"message":7}}"#), r#"HTTP 400: {"error":{"message":7}}"#);
+    }
+
+    #[test]
+    fn a_refused_certificate_is_its_own_verdict_not_a_network_blip() {
+        use crate::sync::transport::CertificateProblem;
+        match verdict(Err(TransportError::Certificate(CertificateProblem::UnknownIssuer))) {
+            Verdict::CertificateInvalid { reason } => assert!(reason.contains("unknown issuer"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

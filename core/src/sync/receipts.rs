@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use super::deletion;
+use super::lane::LaneState;
 use super::policy::{self, Verdict};
 use super::transport::{HttpRequest, HttpResponse, TransportError};
 use super::uploader::UploaderSetup;
@@ -27,36 +28,46 @@ const FRAME_OVERHEAD: usize = r#"{"records":[],"sentAt":"2026-11-22T10:15:30.123
 pub(crate) enum LaneStop {
     Retry { after: Option<Duration>, reason: String },
     Pause { reason: String },
+    CertificateInvalid { reason: String },
+}
+
+impl LaneStop {
+    /// The stop for a verdict that ends the lane's run, `None` for the verdicts a sender handles itself.
+    pub(crate) fn from_verdict(verdict: Verdict) -> Option<LaneStop> {
+        match verdict {
+            Verdict::Retry { after, reason } => Some(LaneStop::Retry { after, reason }),
+            Verdict::Pause { reason } => Some(LaneStop::Pause { reason }),
+            Verdict::CertificateInvalid { reason } => Some(LaneStop::CertificateInvalid { reason }),
+            Verdict::Delivered { .. } | Verdict::Rejected { .. } | Verdict::TooLarge { .. } => None,
+        }
+    }
+
+    pub(crate) fn reason(&self) -> &str {
+        match self {
+            LaneStop::Retry { reason, .. } | LaneStop::Pause { reason } | LaneStop::CertificateInvalid { reason } => reason,
+        }
+    }
 }
 
 /// The lane's own retry state: a failure here never delays or pauses event uploads, and vice versa.
-#[derive(Default)]
 pub(crate) struct EssentialLane {
-    consecutive_failures: u32,
-    /// Monotonic ms before which background runs do not send (our backoff).
-    backoff_until: Option<u64>,
-    /// Monotonic ms before which nothing is sent, not even on explicit flush (the server's Retry-After).
-    server_hold_until: Option<u64>,
-    paused: Option<String>,
+    state: LaneState,
 }
 
 impl EssentialLane {
-    /// Milliseconds until the lane wants another run, when it is waiting on a retry (not when paused).
+    pub fn new(state: LaneState) -> Self {
+        EssentialLane { state }
+    }
+
+    /// Milliseconds until the lane wants another run, when it is waiting on one.
     pub fn retry_in_ms(&self, now_mono: u64) -> Option<u64> {
-        if self.paused.is_some() {
-            return None;
-        }
-        [self.backoff_until, self.server_hold_until].into_iter().flatten().max().map(|t| t.saturating_sub(now_mono))
+        self.state.retry_in_ms(now_mono)
     }
 
     /// Sends unsynced consent records, then pending rights requests. `explicit` (a flush) ignores our own
     /// backoff and a pause, never the server's `Retry-After`.
     pub async fn run(&mut self, setup: &UploaderSetup, storage: &Storage, explicit: bool) -> Result<()> {
-        let now = setup.clock.monotonic_ms();
-        if self.server_hold_until.is_some_and(|h| h > now)
-            || (!explicit && self.paused.is_some())
-            || (!explicit && self.backoff_until.is_some_and(|b| b > now))
-        {
+        if self.state.blocked(explicit, setup.clock.monotonic_ms()).is_some() {
             return Ok(());
         }
         // A storage failure backs off like a transient one, so a broken disk cannot spin the sync thread.
@@ -64,21 +75,22 @@ impl EssentialLane {
             Ok(stop) => stop,
             Err(e) => Some(LaneStop::Retry { after: None, reason: e.to_string() }),
         };
+        let (mono, wall) = (setup.clock.monotonic_ms(), setup.clock.now_ms());
         match stop {
-            None => *self = EssentialLane::default(),
+            None => self.state.on_success(storage)?,
             Some(LaneStop::Retry { after, reason }) => {
-                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-                let delay = after
-                    .unwrap_or_else(|| policy::backoff(self.consecutive_failures, &setup.retry, setup.random.next_f64()));
-                let now = setup.clock.monotonic_ms();
-                self.backoff_until = Some(now + delay.as_millis() as u64);
-                self.server_hold_until = after.map(|d| now + d.as_millis() as u64);
+                let random = setup.random.next_f64();
+                let delay = self.state.on_retry(storage, &setup.retry, after, &reason, random, mono, wall)?;
                 tracing::info!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "essential lane: will retry");
                 storage.add_counters(&[(Counter::Retries, 1)])?;
             }
             Some(LaneStop::Pause { reason }) => {
                 tracing::warn!(reason = %reason, "essential lane paused (event uploads are not); records are kept");
-                self.paused = Some(reason);
+                self.state.on_pause(storage, &reason)?;
+            }
+            Some(LaneStop::CertificateInvalid { reason }) => {
+                tracing::warn!(reason = %reason, "essential lane paused: the server's certificate was refused");
+                self.state.on_certificate_invalid(storage, &setup.retry, &reason, mono, wall)?;
             }
         }
         Ok(())
@@ -121,8 +133,7 @@ async fn send_records(setup: &UploaderSetup, storage: &Storage) -> Result<Option
                     parts.push(right);
                     parts.push(part);
                 }
-                Verdict::Retry { after, reason } => return Ok(Some(LaneStop::Retry { after, reason })),
-                Verdict::Pause { reason } => return Ok(Some(LaneStop::Pause { reason })),
+                stop => return Ok(LaneStop::from_verdict(stop)),
             }
         }
     }

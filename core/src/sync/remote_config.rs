@@ -1,16 +1,36 @@
 //! `GET {base}/v1/config`: the consent policy product teams edit, fetched with `If-None-Match` so an unchanged
-//! policy costs a 304. A failed or invalid fetch keeps the policy the SDK has (cached, or the built-in one).
+//! policy costs a 304. A failed or invalid fetch keeps the policy the SDK has (cached, or the built-in one); a
+//! refused policy (invalid, or older than the one in force) is remembered for `consent_status()`.
+
+use serde::{Deserialize, Serialize};
 
 use super::transport::HttpRequest;
 use super::uploader::UploaderSetup;
 use crate::consent::policy::Policy;
 use crate::consent::service::ConsentChange;
+use crate::clock::rfc3339_ms;
 use crate::error::{Error, Result};
 use crate::queue::Handoff;
 use crate::storage::Storage;
 
 pub const CONFIG_PATH: &str = "/v1/config";
 const META_ETAG: &str = "consent_policy_etag";
+const META_REFUSED: &str = "consent_policy_refused";
+
+/// The last policy the server sent that the SDK refused (cleared when a policy is applied).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedPolicy {
+    /// Its `policyVersion`, when the document got that far.
+    pub version: Option<u32>,
+    pub reason: String,
+    /// When it was refused (RFC 3339, device clock).
+    pub at: String,
+}
+
+/// What `consent_status()` reports as the last refused policy.
+pub(crate) fn last_refusal(storage: &Storage) -> Result<Option<RefusedPolicy>> {
+    Ok(storage.meta(META_REFUSED)?.and_then(|json| serde_json::from_str(&json).ok()))
+}
 
 /// What a refresh found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,15 +61,34 @@ pub(crate) async fn refresh(setup: &UploaderSetup, storage: &Storage, handoff: &
         Err(_) => return Err(Error::Network("fetching the consent policy: request timed out".into())),
     };
     match response.status {
-        304 => Ok(PolicyRefresh { changed: false, policy_version: Some(setup.consent.snapshot().policy.policy_version) }),
+        304 => {
+            // The server serves the policy in force again: an earlier refusal is no longer news.
+            storage.set_meta(META_REFUSED, None)?;
+            Ok(PolicyRefresh { changed: false, policy_version: Some(setup.consent.snapshot().policy.policy_version) })
+        }
         200 => {
-            let policy = Policy::from_remote_config(&response.body)
-                .map_err(|e| Error::Config(format!("the server's consent policy was refused: {e}")))?;
-            let version = policy.policy_version;
-            handoff.consent(ConsentChange::ApplyPolicy(policy))?;
+            let mut offered = None;
+            let applied = Policy::from_remote_config(&response.body)
+                .map_err(|e| Error::Config(e.to_string()))
+                .and_then(|policy| {
+                    offered = Some(policy.policy_version);
+                    handoff.consent(ConsentChange::ApplyPolicy(policy))
+                });
+            if let Err(e) = applied {
+                let reason = match e {
+                    Error::Config(reason) => reason,
+                    other => return Err(other),
+                };
+                let refusal = RefusedPolicy { version: offered, reason: reason.clone(), at: rfc3339_ms(setup.clock.now_ms()) };
+                let json = serde_json::to_string(&refusal).map_err(Error::storage)?;
+                storage.set_meta(META_REFUSED, Some(&json))?;
+                tracing::warn!(reason = %reason, "the server's consent policy was refused; keeping the one in force");
+                return Err(Error::Config(format!("the server's consent policy was refused: {reason}")));
+            }
             // Only once applied: a policy that failed to apply is fetched again in full next time.
             storage.set_meta(META_ETAG, response.header("etag"))?;
-            Ok(PolicyRefresh { changed: true, policy_version: Some(version) })
+            storage.set_meta(META_REFUSED, None)?;
+            Ok(PolicyRefresh { changed: true, policy_version: offered })
         }
         status => Err(Error::Network(format!("fetching the consent policy: HTTP {status}"))),
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::transport::{HttpRequest, HttpResponse, HttpTransport, TransportError};
+use super::transport::{CertificateProblem, HttpRequest, HttpResponse, HttpTransport, TransportError};
 use crate::error::{Error, Result};
 
 pub struct ReqwestTransport {
@@ -44,11 +44,24 @@ impl HttpTransport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| TransportError::Io(format!("bad method: {e}")))?;
-        let mut builder = self.client.request(method, &request.url).timeout(request.timeout).body(request.body);
+        // Set, never append: a header the SDK gives twice is sent once, with its last value.
+        let mut headers = reqwest::header::HeaderMap::new();
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| TransportError::Io(format!("bad header name '{name}': {e}")))?;
+            let value = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|e| TransportError::Io(format!("bad value for header '{name}': {e}")))?;
+            headers.insert(name, value);
         }
-        let response = builder.send().await.map_err(map_error)?;
+        let response = self
+            .client
+            .request(method, &request.url)
+            .timeout(request.timeout)
+            .headers(headers)
+            .body(request.body)
+            .send()
+            .await
+            .map_err(map_error)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -68,11 +81,49 @@ fn map_error(e: reqwest::Error) -> TransportError {
         detail = format!("{detail}: {cause}");
         source = cause.source();
     }
-    if e.is_timeout() {
+    if let Some(problem) = certificate_problem(&e) {
+        TransportError::Certificate(problem)
+    } else if e.is_timeout() {
         TransportError::Timeout
     } else if e.is_connect() {
         TransportError::Connect(detail)
     } else {
         TransportError::Io(detail)
+    }
+}
+
+/// The certificate verdict buried in reqwest's cause chain (rustls' error, inside one or more `io::Error`s).
+fn certificate_problem(e: &reqwest::Error) -> Option<CertificateProblem> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(cause) = source {
+        if let Some(rustls::Error::InvalidCertificate(certificate)) = rustls_error(cause) {
+            return Some(describe(certificate));
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// `io::Error::source()` skips the error it wraps, so wrapped errors are unwrapped by hand.
+fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
+}
+
+fn describe(error: &rustls::CertificateError) -> CertificateProblem {
+    use rustls::CertificateError as E;
+    match error {
+        E::UnknownIssuer => CertificateProblem::UnknownIssuer,
+        E::Expired | E::ExpiredContext { .. } => CertificateProblem::Expired,
+        E::NotValidYet | E::NotValidYetContext { .. } => CertificateProblem::NotValidYet,
+        E::NotValidForName | E::NotValidForNameContext { .. } => CertificateProblem::NameMismatch,
+        E::Revoked => CertificateProblem::Revoked,
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => CertificateProblem::WrongPurpose,
+        // webpki reports this one as an opaque "other" error that rustls passes through.
+        E::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => CertificateProblem::CaUsedAsEndEntity,
+        other => CertificateProblem::Other(other.to_string()),
     }
 }

@@ -128,10 +128,7 @@ impl SyncLoop {
         let mut next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
         loop {
             let retry_due = uploader.retry_in_ms().map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
-            let deadline = match retry_due {
-                Some(due) if !uploader.is_paused() => due.min(next_tick),
-                _ => next_tick,
-            };
+            let deadline = retry_due.map_or(next_tick, |due| due.min(next_tick));
             let background = tokio::select! {
                 biased;
                 _ = self.shutdown.changed() => break,

@@ -28,7 +28,8 @@ impl HttpResponse {
     }
 }
 
-/// Failures below HTTP: all of them are retried with backoff.
+/// Failures below HTTP. Network failures are retried with backoff; a certificate the SDK cannot trust will not
+/// fix itself in a few seconds, so it pauses the lane and is tried again only after a long wait.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TransportError {
     #[error("request timed out")]
@@ -37,6 +38,29 @@ pub enum TransportError {
     Connect(String),
     #[error("connection failed: {0}")]
     Io(String),
+    #[error("the server's TLS certificate was refused: {0}")]
+    Certificate(CertificateProblem),
+}
+
+/// Why a server certificate was refused, in words an app developer can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateProblem {
+    #[error("unknown issuer (it does not chain to a trusted root; a private CA must be added to the SDK's roots)")]
+    UnknownIssuer,
+    #[error("expired")]
+    Expired,
+    #[error("not valid yet (or the device clock is wrong)")]
+    NotValidYet,
+    #[error("name mismatch (it is not valid for the endpoint's host name)")]
+    NameMismatch,
+    #[error("a CA certificate used as the server's own certificate (serve a leaf certificate signed by the CA)")]
+    CaUsedAsEndEntity,
+    #[error("revoked")]
+    Revoked,
+    #[error("not valid for server authentication (extended key usage)")]
+    WrongPurpose,
+    #[error("{0}")]
+    Other(String),
 }
 
 #[async_trait::async_trait]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::endpoint::Endpoint;
+use super::lane::{Blocked, Lane, LaneState};
 use super::policy::{self, Verdict};
 use super::receipts::EssentialLane;
 use super::transport::{HttpRequest, HttpTransport, TransportError};
@@ -38,8 +39,11 @@ pub enum FlushOutcome {
     Drained,
     /// A transient failure; the next attempt is due after this delay.
     RetryLater { after: Duration, reason: String },
-    /// Uploads are paused (auth or configuration); data is kept.
+    /// Uploads are paused (auth, configuration or a refused TLS certificate); data is kept.
     Paused { reason: String },
+    /// The server asked (`Retry-After`) that nothing be sent before `until_ms` (Unix ms, device clock): not even
+    /// an explicit flush sends until then, in this process or the next.
+    Held { after: Duration, until_ms: i64, reason: String },
 }
 
 pub(crate) struct UploaderSetup {
@@ -83,12 +87,7 @@ impl UploaderSetup {
 pub(crate) struct Uploader {
     setup: UploaderSetup,
     storage: Arc<Storage>,
-    consecutive_failures: u32,
-    /// Monotonic ms before which background passes do not send (our backoff).
-    backoff_until: Option<u64>,
-    /// Monotonic ms before which nothing is sent, not even on explicit flush (the server's Retry-After).
-    server_hold_until: Option<u64>,
-    paused: Option<String>,
+    lane: LaneState,
     /// What the current pass did, for the listener.
     events: PassEvents,
     /// The consent generation the current batch was leased under.
@@ -104,6 +103,7 @@ enum Stop {
     ConsentChanged,
     Retry { after: Option<Duration>, reason: String },
     Pause { reason: String },
+    CertificateInvalid { reason: String },
 }
 
 struct Encoded {
@@ -112,20 +112,24 @@ struct Encoded {
 }
 
 impl Uploader {
+    /// Resumes each lane's persisted hold or certificate wait from the previous process.
     pub fn new(setup: UploaderSetup, storage: Arc<Storage>) -> Self {
-        Uploader { setup, storage, consecutive_failures: 0, backoff_until: None, server_hold_until: None, paused: None, events: PassEvents::default(), leased_under: 0, pass_purposes: None, essential: EssentialLane::default() }
+        let load = |lane| {
+            let (mono, wall) = (setup.clock.monotonic_ms(), setup.clock.now_ms());
+            LaneState::load(lane, &storage, &setup.retry, mono, wall).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "upload state unreadable; starting afresh");
+                LaneState::fresh(lane)
+            })
+        };
+        let lane = load(Lane::Events);
+        let essential = EssentialLane::new(load(Lane::Essential));
+        Uploader { setup, storage, lane, events: PassEvents::default(), leased_under: 0, pass_purposes: None, essential }
     }
 
-    /// Milliseconds until the next background attempt is allowed, if one is being held back.
+    /// Milliseconds until the next background attempt is due, in either lane, if one is waiting.
     pub fn retry_in_ms(&self) -> Option<u64> {
         let now = self.setup.clock.monotonic_ms();
-        let events = [self.backoff_until, self.server_hold_until].into_iter().flatten().max().map(|t| t.saturating_sub(now));
-        let essential = self.essential.retry_in_ms(now);
-        [events, essential].into_iter().flatten().min()
-    }
-
-    pub fn is_paused(&self) -> bool {
-        self.paused.is_some()
+        [self.lane.retry_in_ms(now), self.essential.retry_in_ms(now)].into_iter().flatten().min()
     }
 
     pub fn setup(&self) -> &UploaderSetup {
@@ -143,22 +147,20 @@ impl Uploader {
         self.pass_purposes = None;
         let mut report =
             FlushReport { delivered: 0, dead_lettered: 0, duplicates: 0, remaining: 0, outcome: FlushOutcome::Drained };
-        let now_mono = self.setup.clock.monotonic_ms();
-        if let Some(hold) = self.server_hold_until.filter(|h| *h > now_mono) {
-            report.outcome = FlushOutcome::RetryLater {
-                after: Duration::from_millis(hold - now_mono),
-                reason: "the server asked to retry later (Retry-After)".into(),
-            };
-        } else if !explicit && self.paused.is_some() {
-            report.outcome = FlushOutcome::Paused { reason: self.paused.clone().unwrap_or_default() };
-        } else if let Some(until) = self.backoff_until.filter(|b| !explicit && *b > now_mono) {
-            report.outcome = FlushOutcome::RetryLater {
-                after: Duration::from_millis(until - now_mono),
-                reason: "backing off after a failure".into(),
-            };
-        } else {
-            self.storage.enforce_limits(&self.setup.limits, self.setup.clock.now_ms())?;
-            report.outcome = self.send_all(&mut report).await?;
+        match self.lane.blocked(explicit, self.setup.clock.monotonic_ms()) {
+            Some(Blocked::Held { after, until_ms, reason }) => report.outcome = FlushOutcome::Held { after, until_ms, reason },
+            Some(Blocked::Paused { reason }) => report.outcome = FlushOutcome::Paused { reason },
+            Some(Blocked::BackingOff { after }) => {
+                report.outcome = FlushOutcome::RetryLater { after, reason: "backing off after a failure".into() }
+            }
+            None => {
+                self.storage.enforce_limits(&self.setup.limits, self.setup.clock.now_ms())?;
+                report.outcome = self.send_all(&mut report).await?;
+                if report.outcome == FlushOutcome::Drained {
+                    // Nothing failed (possibly nothing was left to send): no wait is pending any more.
+                    self.lane.on_success(&self.storage)?;
+                }
+            }
         }
         report.remaining = self.storage.queued()?;
         // The essential lane is never gated by consent and never held back by the event lane's state.
@@ -181,7 +183,15 @@ impl Uploader {
                 Some(Stop::Pause { reason }) => {
                     tracing::warn!(reason = %reason, "uploads paused; events are kept");
                     self.record_error(&reason)?;
-                    self.paused = Some(reason.clone());
+                    self.lane.on_pause(&self.storage, &reason)?;
+                    self.events.push(SdkEvent::Paused { reason: reason.clone() });
+                    return Ok(FlushOutcome::Paused { reason });
+                }
+                Some(Stop::CertificateInvalid { reason }) => {
+                    tracing::warn!(reason = %reason, "uploads paused: the server's certificate was refused; events are kept");
+                    self.record_error(&reason)?;
+                    let (mono, wall) = (self.setup.clock.monotonic_ms(), self.setup.clock.now_ms());
+                    self.lane.on_certificate_invalid(&self.storage, &self.setup.retry, &reason, mono, wall)?;
                     self.events.push(SdkEvent::Paused { reason: reason.clone() });
                     return Ok(FlushOutcome::Paused { reason });
                 }
@@ -275,6 +285,10 @@ impl Uploader {
                     self.release(&seqs, &parts)?;
                     return Ok(Some(Stop::Pause { reason }));
                 }
+                Verdict::CertificateInvalid { reason } => {
+                    self.release(&seqs, &parts)?;
+                    return Ok(Some(Stop::CertificateInvalid { reason }));
+                }
             }
         }
         Ok(None)
@@ -338,25 +352,22 @@ impl Uploader {
     }
 
     fn on_success(&mut self) -> Result<()> {
-        self.consecutive_failures = 0;
-        self.backoff_until = None;
-        self.server_hold_until = None;
-        self.paused = None;
+        self.lane.on_success(&self.storage)?;
         self.storage.set_meta(META_LAST_SUCCESS_AT, Some(&rfc3339_ms(self.setup.clock.now_ms())))
     }
 
     fn on_retry(&mut self, server_delay: Option<Duration>, reason: String) -> Result<FlushOutcome> {
-        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-        let delay = server_delay
-            .unwrap_or_else(|| policy::backoff(self.consecutive_failures, &self.setup.retry, self.setup.random.next_f64()));
-        let now = self.setup.clock.monotonic_ms();
-        self.backoff_until = Some(now + delay.as_millis() as u64);
-        self.server_hold_until = server_delay.map(|d| now + d.as_millis() as u64);
+        let (mono, wall) = (self.setup.clock.monotonic_ms(), self.setup.clock.now_ms());
+        let random = self.setup.random.next_f64();
+        let delay = self.lane.on_retry(&self.storage, &self.setup.retry, server_delay, &reason, random, mono, wall)?;
         self.storage.add_counters(&[(Counter::Retries, 1)])?;
         self.record_error(&reason)?;
         tracing::info!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "upload failed; will retry");
         self.events.push(SdkEvent::RetryScheduled { after: delay, reason: reason.clone() });
-        Ok(FlushOutcome::RetryLater { after: delay, reason })
+        Ok(match server_delay {
+            Some(_) => FlushOutcome::Held { after: delay, until_ms: wall + delay.as_millis() as i64, reason },
+            None => FlushOutcome::RetryLater { after: delay, reason },
+        })
     }
 
     fn record_error(&self, reason: &str) -> Result<()> {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use footfall_collector::{Collector, CollectorConfig, FaultConfig};
+use footfall_core::clock::rfc3339_ms;
 use footfall_core::{Config, Error, Event, FlushOutcome, Footfall};
 
 use crate::CmdResult;
@@ -42,8 +43,27 @@ pub struct FlushArgs {
     endpoint: String,
     #[arg(long)]
     api_key: Option<String>,
+    /// Give up after this long. Between attempts it waits at most 1 s (an explicit flush skips the SDK's own
+    /// backoff); a server hold (Retry-After) is waited out, or reported at once if it ends after the deadline.
     #[arg(long, default_value_t = 60)]
     timeout_s: u64,
+}
+
+#[derive(Args)]
+pub struct IdentifyArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// The app's id for the shopper; later events carry it as `userId`.
+    user_id: String,
+    /// Traits as a JSON object.
+    #[arg(long, default_value = "{}")]
+    traits: String,
+}
+
+#[derive(Args)]
+pub struct ResetArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -143,6 +163,9 @@ pub fn track(args: TrackArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The longest the CLI waits between explicit flushes: each one skips the SDK's backoff anyway.
+const MAX_FLUSH_PAUSE: Duration = Duration::from_secs(1);
+
 pub fn flush(args: FlushArgs) -> CmdResult {
     let mut config = sdk_config(&args.data_dir, Some(&args.endpoint), args.api_key);
     config.flush.automatic = false;
@@ -154,6 +177,7 @@ pub fn flush(args: FlushArgs) -> CmdResult {
         let report = sdk.flush().map_err(|e| e.to_string())?;
         delivered += report.delivered;
         dead_lettered += report.dead_lettered;
+        let now = Instant::now();
         match report.outcome {
             FlushOutcome::Drained if report.remaining == 0 => {
                 println!("{{\"delivered\":{delivered},\"dead_lettered\":{dead_lettered},\"passes\":{attempts},\"pending\":0}}");
@@ -167,18 +191,60 @@ pub fn flush(args: FlushArgs) -> CmdResult {
             FlushOutcome::Paused { reason } => {
                 return Err(format!("uploads paused with {} pending: {reason}", report.remaining));
             }
-            FlushOutcome::RetryLater { after, reason } => {
-                let now = Instant::now();
+            FlushOutcome::Held { after, until_ms, reason } => {
                 if now + after > deadline {
+                    return Err(format!(
+                        "the server asked to wait until {} ({reason}); {} pending, kept: nothing is sent before then, not even by flush",
+                        rfc3339_ms(until_ms),
+                        report.remaining
+                    ));
+                }
+                std::thread::sleep(after);
+            }
+            FlushOutcome::RetryLater { after, reason } => {
+                if now >= deadline {
                     return Err(format!(
                         "timed out after {}s with {} pending; last error: {reason}",
                         args.timeout_s, report.remaining
                     ));
                 }
-                std::thread::sleep(after);
+                std::thread::sleep(after.min(MAX_FLUSH_PAUSE).min(deadline - now));
             }
         }
     }
+}
+
+/// Sets the user id later events carry (an identify message, gated like `analytics` events).
+pub fn identify(args: IdentifyArgs) -> CmdResult {
+    let traits = footfall_core::event::parse_object(&args.traits).map_err(|e| format!("--traits: {e}"))?;
+    let sdk = Footfall::open(sdk_config(&args.data_dir, None, None)).map_err(|e| e.to_string())?;
+    // As in `track`: wait for the writer to read the consent log so a refusal is known here.
+    sdk.flush_to_disk().map_err(|e| e.to_string())?;
+    let id = match sdk.identify(&args.user_id, traits) {
+        Ok(id) => id,
+        Err(Error::ConsentDenied { purpose }) => {
+            eprintln!(
+                "footfall: identify refused: consent for '{purpose}' is not given (footfall consent grant --data-dir {} {purpose})",
+                args.data_dir.display()
+            );
+            return Ok(ExitCode::from(3));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    sdk.flush_to_disk().map_err(|e| e.to_string())?;
+    sdk.close();
+    println!("{}", serde_json::json!({"messageId": id.to_string(), "userId": args.user_id}));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Forgets the user id and starts a new anonymous id (the old one is kept for deletion requests).
+pub fn reset(args: ResetArgs) -> CmdResult {
+    let sdk = Footfall::open(sdk_config(&args.data_dir, None, None)).map_err(|e| e.to_string())?;
+    sdk.reset().map_err(|e| e.to_string())?;
+    sdk.flush_to_disk().map_err(|e| e.to_string())?;
+    sdk.close();
+    println!("{{\"reset\":true}}");
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn status(data_dir: &Path) -> CmdResult {

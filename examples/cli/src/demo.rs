@@ -186,6 +186,11 @@ impl Demo {
                 std::thread::sleep(after);
                 Ok(false)
             }
+            FlushOutcome::Held { after, reason, .. } => {
+                println!("   ↑ the collector asked to wait ({reason}); {} events kept on disk, sending in {} ms", report.remaining, after.as_millis());
+                std::thread::sleep(after);
+                Ok(false)
+            }
             FlushOutcome::Paused { reason } => Err(format!("uploads paused: {reason}")),
         }
     }

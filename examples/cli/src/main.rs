@@ -31,6 +31,10 @@ enum Command {
     Track(commands::TrackArgs),
     /// Upload everything pending; exit 0 when the queue is empty.
     Flush(commands::FlushArgs),
+    /// Set the user id that later events carry (`footfall identify --data-dir D USER_ID [--traits JSON]`).
+    Identify(commands::IdentifyArgs),
+    /// Forget the user id and start a new anonymous id (deletion requests still name the old ones).
+    Reset(commands::ResetArgs),
     /// The queue's status as JSON.
     Status {
         #[arg(long)]
@@ -110,6 +114,8 @@ fn main() -> ExitCode {
         },
         Command::Track(args) => commands::track(args),
         Command::Flush(args) => commands::flush(args),
+        Command::Identify(args) => commands::identify(args),
+        Command::Reset(args) => commands::reset(args),
         Command::Status { data_dir } => commands::status(&data_dir),
         Command::Bench { events } => bench::run(events),
         Command::Consent { command } => consent::run(command),

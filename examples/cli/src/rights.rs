@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use footfall_core::sync::LaneCondition;
 use footfall_core::{Footfall, RightsState};
 use serde_json::json;
 
@@ -70,6 +71,12 @@ pub fn forget(args: ForgetArgs) -> CmdResult {
             RightsState::Refused => {
                 return Err(format!("the backend refused deletion request {id}: {}", request.last_error.unwrap_or_default()));
             }
+            RightsState::Received | RightsState::Sent if held_past(&sdk, deadline)?.is_some() => {
+                let (until, reason) = held_past(&sdk, deadline)?.unwrap_or_default();
+                return Err(format!(
+                    "deletion request {id} kept: the server asked to wait until {until} ({reason}); it is sent then, by the app or the next run"
+                ));
+            }
             RightsState::Received | RightsState::Sent if Instant::now() >= deadline => {
                 let why = request.last_error.filter(|e| !e.is_empty()).map_or_else(|| "no answer yet".to_string(), |e| format!("last error: {e}"));
                 return Err(format!(
@@ -80,4 +87,17 @@ pub fn forget(args: ForgetArgs) -> CmdResult {
             RightsState::Received | RightsState::Sent => std::thread::sleep(Duration::from_millis(200)),
         }
     }
+}
+
+/// The server's hold on the essential lane, when it ends after `deadline`: (until, reason).
+fn held_past(sdk: &Footfall, deadline: Instant) -> Result<Option<(String, String)>, String> {
+    let lane = sdk.status().map_err(|e| e.to_string())?.essential_lane;
+    let remaining_ms = deadline.saturating_duration_since(Instant::now()).as_millis() as i64;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    Ok(match (lane.state, lane.until_ms) {
+        (LaneCondition::Held, Some(until_ms)) if until_ms > now_ms + remaining_ms => {
+            Some((lane.until.unwrap_or_default(), lane.reason.unwrap_or_default()))
+        }
+        _ => None,
+    })
 }

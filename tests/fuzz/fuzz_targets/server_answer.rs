@@ -17,7 +17,10 @@ fuzz_target!(|input: (u16, String, Vec<u8>)| {
                 assert!(after >= policy.min_retry_after && after <= policy.max_retry_after);
             }
         }
-        Verdict::Rejected { reason, .. } | Verdict::TooLarge { reason } | Verdict::Pause { reason } => {
+        Verdict::Rejected { reason, .. }
+            | Verdict::TooLarge { reason }
+            | Verdict::Pause { reason }
+            | Verdict::CertificateInvalid { reason } => {
             assert!(reason.chars().count() <= MAX_REASON_CHARS);
         }
     }

@@ -65,6 +65,9 @@ typealias ConsentOutcome = dev.footfall.ffi.ConsentOutcome
 /** The consent state as gating applies it now: policy version, jurisdiction, each purpose, Google Consent Mode. */
 typealias ConsentStatus = dev.footfall.ffi.ConsentStatus
 
+/** A policy the server sent that the SDK refused (invalid, or older than the one in force): [ConsentStatus.refusedPolicy]. */
+typealias RefusedPolicy = dev.footfall.ffi.RefusedPolicy
+
 /** One purpose in a [ConsentStatus]: allowed now, and the shopper's latest answer with whether it still counts. */
 typealias PurposeStatus = dev.footfall.ffi.PurposeStatus
 

@@ -1,5 +1,6 @@
 package dev.footfall
 
+import java.time.Instant
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import dev.footfall.ffi.FlushOutcome as FfiOutcome
@@ -24,8 +25,14 @@ sealed class FlushOutcome {
     /** A transient failure; data is kept and the next attempt is due after [retryAfter]. */
     data class RetryLater(val retryAfter: Duration, val reason: String) : FlushOutcome()
 
-    /** Uploads are paused (credentials or endpoint refused); data is kept. */
+    /** Uploads are paused (credentials, endpoint or the server's TLS certificate refused); data is kept. */
     data class Paused(val reason: String) : FlushOutcome()
+
+    /**
+     * The server asked (Retry-After) that nothing be sent before [until]: not even [Footfall.flush] sends until
+     * then, in this process or after a relaunch. Data is kept.
+     */
+    data class Held(val retryAfter: Duration, val until: Instant, val reason: String) : FlushOutcome()
 }
 
 internal fun FfiReport.toFlushReport() = FlushReport(
@@ -37,5 +44,6 @@ internal fun FfiReport.toFlushReport() = FlushReport(
         is FfiOutcome.Drained -> FlushOutcome.Drained
         is FfiOutcome.RetryLater -> FlushOutcome.RetryLater(o.afterMs.milliseconds, o.reason)
         is FfiOutcome.Paused -> FlushOutcome.Paused(o.reason)
+        is FfiOutcome.Held -> FlushOutcome.Held(o.afterMs.milliseconds, Instant.ofEpochMilli(o.untilMs), o.reason)
     },
 )

@@ -20,6 +20,12 @@ typealias FlushPolicy = dev.footfall.ffi.FlushPolicy
 /** The queue and the sync history as read from storage. */
 typealias Status = dev.footfall.ffi.Status
 
+/** What an upload lane ([Status.eventLane], [Status.essentialLane]) is doing, and until when. */
+typealias LaneStatus = dev.footfall.ffi.LaneStatus
+
+/** `OK`, `RETRYING`, `HELD` (the server's Retry-After), `PAUSED` or `CERTIFICATE_INVALID`. */
+typealias LaneCondition = dev.footfall.ffi.LaneCondition
+
 /** Events removed by the storage limits, by reason. */
 typealias Evicted = dev.footfall.ffi.Evicted
 
