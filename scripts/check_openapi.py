@@ -5,12 +5,18 @@
    validate against their schemas; its limits, defaults and status table agree with the Rust sources.
    Consent records in examples carry hashes that verify under the documented canonical form; the stable
    operations the SDK sends (`x-footfall-sdk-support: sent`) are exactly those whose path the core names.
+   The rules both documents state (openapi.yaml and protocol.md) agree with each other and with the code:
+   defaults written in prose (config refresh, Retry-After clamp, certificate wait), the policy refusals
+   (`PolicyError`), the lane states (`LaneCondition`), closed consent records and open request bodies, and the
+   transport rules (no credentials in the URL, one Authorization header, refused certificates pause, `null`
+   counts as absent).
 2. The real SDK (`footfall track` + `footfall flush`) uploads to a capture server on 127.0.0.1: every request
    must match the documented method, path, headers and body schema, and carry no undocumented field or header.
 3. The reference collector (`footfall collector serve`) answers each documented case with the documented
    status, headers and body schema: batches, the config file with ETag/304 and live edits, consent records
    (sealed here from the documented canonical form, so the document, this script and the collector agree),
-   tampered records, deletion requests, and injected faults on every endpoint.
+   tampered records, records with an unlisted member, a record whose predecessor was never stored, unknown
+   members in a batch, deletion requests, and injected faults on every endpoint.
 
 Exits non-zero with a message naming the mismatch. Needs: openapi-spec-validator, jsonschema, pyyaml and the
 built CLI (`cargo build -p footfall-cli`; override the binary with FOOTFALL_BIN).
@@ -53,6 +59,17 @@ CONFIG_ACTIONS = {"apply", "keep"}
 SDK_SUPPORT = {"sent", "lands-with-consent-work"}
 GENESIS = "0" * 64
 VERDICT_ACTION = {"Delivered": "deliver", "Rejected": "bisect", "TooLarge": "split", "Retry": "retry", "Pause": "pause"}
+# How both documents name each certificate problem the SDK refuses (CertificateProblem in core/src/sync/transport.rs;
+# `Other` is any remaining certificate error and needs no name).
+CERTIFICATE_PROBLEMS = {
+    "UnknownIssuer": "unknown issuer",
+    "Expired": "expired",
+    "NotValidYet": "not yet valid",
+    "NameMismatch": "name mismatch",
+    "CaUsedAsEndEntity": "a CA certificate used as the server's own",
+    "Revoked": "revoked",
+    "WrongPurpose": "not valid for server authentication",
+}
 RESERVED = {
     ("/v1/wallet/changes", "get"),
     ("/v1/wallet/redemptions", "post"),
@@ -447,6 +464,16 @@ def literal(expr: str, what: str):
     return value
 
 
+def config_new_default(text: str, field: str, rel: str):
+    """`field: Some(value),` inside `Config::new` (the defaults that are not a `Default` impl)."""
+    block = re.search(r"^\s*pub fn new\(.*?^\s*Config \{(.*?)^\s*\}", text, flags=re.S | re.M)
+    m = block and re.search(rf"^\s*{field}: Some\((.+)\),\s*$", block.group(1), flags=re.M)
+    if not m:
+        fail(f"{rel}: default of Config::{field} not found, or it is no longer on by default (update check_openapi.py, "
+             f"protocol.md and openapi.yaml)")
+    return literal(m.group(1).strip(), f"{rel} {field}")
+
+
 def rust_field_default(text: str, struct: str, field: str, rel: str):
     """`field: value,` inside `impl Default for struct { ... }`."""
     block = re.search(rf"^impl Default for {struct} \{{(.*?)^\}}", text, flags=re.S | re.M)
@@ -532,6 +559,9 @@ def check_sources(doc: dict) -> None:
     same(defaults["backoffCapSeconds"], rust_field_default(text, "RetryPolicy", "cap", rel), "backoff cap (s)")
     same(defaults["retryAfterMinSeconds"], rust_field_default(text, "RetryPolicy", "min_retry_after", rel), "Retry-After minimum (s)")
     same(defaults["retryAfterMaxSeconds"], rust_field_default(text, "RetryPolicy", "max_retry_after", rel), "Retry-After maximum (s)")
+    same(defaults["certificateRetrySeconds"], rust_field_default(text, "RetryPolicy", "certificate_retry", rel), "certificate retry (s)")
+    same(doc["paths"][CONFIG[0]][CONFIG[1]]["x-footfall-defaults"]["policyRefreshIntervalSeconds"],
+         config_new_default(text, "consent_refresh_interval", rel), "consent policy refresh interval (s)")
 
     rel = "core/src/event.rs"
     text = source(rel)
@@ -595,6 +625,248 @@ def check_sources(doc: dict) -> None:
     )
 
 
+# --------------------------------------------------------------------------------------------- step 1c: the rules
+
+
+def prose(text: str) -> str:
+    """Text with every run of whitespace made one space, so a phrase matches across line breaks."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def human(seconds: int) -> str:
+    """A duration as the documents write it: `1 s`, `10 min`, `1 hour`, `2 hours`."""
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour{'' if hours == 1 else 's'}"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def md_section(text: str, heading: str) -> str:
+    """The body of `## heading` in protocol.md, up to the next `## `."""
+    m = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, flags=re.S | re.M)
+    if not m:
+        fail(f"protocol.md has no section '## {heading}' (update check_openapi.py if it was renamed)")
+    return m.group(1)
+
+
+def bullets_after(text: str, lead: str, what: str) -> list[str]:
+    """The markdown bullet list after the paragraph holding `lead`, one whitespace-normalized string per item."""
+    at = text.find(lead)
+    if at < 0:
+        fail(f"{what}: no '{lead}' followed by a list")
+    items: list[str] = []
+    lines = text[at:].splitlines()
+    start = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    for line in lines[start:]:
+        if not line.strip() and not items:
+            continue
+        if line.startswith("- "):
+            items.append(line[2:])
+        elif items and line.startswith("  ") and line.strip():
+            items[-1] += " " + line.strip()
+        else:
+            break
+    if not items:
+        fail(f"{what}: no list after '{lead}'")
+    return [prose(item) for item in items]
+
+
+def descriptions(node) -> str:
+    """Every `description` in a part of openapi.yaml, joined."""
+    out = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                out.append(value)
+            else:
+                out.append(descriptions(value))
+    elif isinstance(node, list):
+        out.extend(descriptions(v) for v in node)
+    return " ".join(o for o in out if o)
+
+
+def check_rules(doc: dict) -> None:
+    md_raw = PROTOCOL_MD.read_text(encoding="utf-8")
+    md = prose(md_raw)
+    oa = prose(descriptions(doc))
+    comp = doc["components"]
+    texts = {"protocol.md": md, "openapi.yaml": oa}
+    problems: list[str] = []
+
+    def settle() -> None:
+        if problems:
+            fail("protocol.md and openapi.yaml disagree with each other or with the code:\n    " + "\n    ".join(problems[:25]))
+
+    def require(where: str, text: str, phrase: str, why: str) -> None:
+        if prose(phrase) not in text:
+            problems.append(f"{where} does not say \"{prose(phrase)}\" ({why})")
+
+    # 1. Defaults that prose states, wherever it states them, agree with config.rs.
+    rel = "core/src/config.rs"
+    text = source(rel)
+    refresh = human(config_new_default(text, "consent_refresh_interval", rel))
+    certificate = human(rust_field_default(text, "RetryPolicy", "certificate_retry", rel))
+    clamp = (human(rust_field_default(text, "RetryPolicy", "min_retry_after", rel)),
+             human(rust_field_default(text, "RetryPolicy", "max_retry_after", rel)))
+    stated = [
+        (r"`Config::consent_refresh_interval` \(([^;()]*?) by default", (refresh,), "Config::consent_refresh_interval"),
+        (r"`RetryPolicy::certificate_retry` \(([^;()]*?) by default", (certificate,), "RetryPolicy::certificate_retry"),
+        (r"clamped to \[([^,\]]*), ([^\]]*)\]", clamp, "the Retry-After clamp (RetryPolicy min/max_retry_after)"),
+        (r"longer than (\S+ \S+) \(the device clock was moved back\) is clamped to (\S+ [a-z]+)",
+         (clamp[1], clamp[1]), "a persisted hold on reload (RetryPolicy::max_retry_after)"),
+    ]
+    for pattern, want, what in stated:
+        for name, body in texts.items():
+            found = re.findall(pattern, body)
+            if not found:
+                problems.append(f"{name} no longer states {what} (expected {', '.join(want)} in the form /{pattern}/)")
+            for got in found:
+                got = (got,) if isinstance(got, str) else tuple(got)
+                if got != want:
+                    problems.append(f"{name} says {', '.join(got)} for {what}; {rel} says {', '.join(want)}")
+
+    # 2. The policy refusals: one documented reason per PolicyError variant, listed alike in both documents.
+    rel = "core/src/consent/policy.rs"
+    text = source(rel)
+    variants = rust_enum_names(text, "PolicyError", rel)
+    policy = comp["schemas"]["ConsentPolicy"]
+    refusals = policy.get("x-footfall-refusals") or {}
+    if sorted(refusals) != sorted(variants):
+        problems.append(f"ConsentPolicy x-footfall-refusals names {sorted(refusals)}, {rel} PolicyError has {sorted(variants)}")
+    config_md = md_section(md_raw, "GET {base}/v1/config")
+    lists = {
+        "protocol.md § GET /v1/config": bullets_after(config_md, "refuses the whole document", "protocol.md § GET /v1/config"),
+        "openapi.yaml ConsentPolicy": bullets_after(policy["description"], "refuses the whole document", "openapi.yaml ConsentPolicy"),
+    }
+    for where, items in lists.items():
+        for variant, phrase in refusals.items():
+            if not any(prose(phrase) in item for item in items):
+                problems.append(f"{where}: the refusal list lacks \"{phrase}\" ({variant})")
+        for item in items:
+            if not any(prose(phrase) in item for phrase in refusals.values()):
+                problems.append(f"{where}: the refusal \"{item}\" is not in x-footfall-refusals (nor, then, in the code)")
+    repeated = re.search(r'format!\("member \'\{key\}\' (appears twice in one object)"\)', source("core/src/consent/unique_members.rs"))
+    if not repeated:
+        problems.append("core/src/consent/unique_members.rs: the refusal text \"member '{key}' appears twice in one object\" changed")
+    for where, items in lists.items():
+        if not any("member 'X' appears twice in one object" in item for item in items):
+            problems.append(f"{where}: the repeated-member refusal does not quote \"member 'X' appears twice in one object\"")
+    if not re.search(r"fn check_successor.*?if next\.policy_version < self\.policy_version", text, flags=re.S):
+        problems.append(f"{rel}: check_successor no longer refuses exactly the lower versions; update both documents")
+    if "check_successor(" not in source("core/src/consent/service.rs"):
+        problems.append("core/src/consent/service.rs no longer calls check_successor when applying a policy")
+    config_op = doc["paths"][CONFIG[0]][CONFIG[1]]
+    refused = serialized_fields(source("core/src/sync/remote_config.rs"), "RefusedPolicy", "core/src/sync/remote_config.rs")
+    shape = "{" + ", ".join(refused) + "}"
+    for where, body in (("protocol.md § GET /v1/config", prose(config_md)), ("openapi.yaml GET /v1/config", prose(config_op["description"]))):
+        require(where, body, "The same `policyVersion` again is applied", "check_successor refuses only a lower version")
+        require(where, body, "refused_policy", "consent_status() reports a refused document")
+        require(where, body, f"`{shape}`", "the members of RefusedPolicy")
+    settle()
+    passed(
+        f"policy refusals: {len(variants)} PolicyError variants, each listed in protocol.md and openapi.yaml and nothing else; "
+        f"a lower policyVersion refused, the same one applied; refused_policy {shape}"
+    )
+
+    # 3. The lane states, and each lane's status members, as the code reports them.
+    rel = "core/src/sync/lane.rs"
+    states = rust_enum_variants(source(rel), "LaneCondition", rel)
+    members = "{" + ", ".join(serialized_fields(source(rel), "LaneStatus", rel)) + "}"
+    lane_doc = doc.get("x-footfall-lane-states") or {}
+    if lane_doc.get("values") != states:
+        problems.append(f"openapi.yaml x-footfall-lane-states is {lane_doc.get('values')}, {rel} LaneCondition is {states}")
+    m = re.search(r"`state` is one of ((?:`\w+`(?:, or |, | or )?)+)", md)
+    listed = re.findall(r"`(\w+)`", m.group(1)) if m else []
+    if listed != states:
+        problems.append(f"protocol.md: \"`state` is one of ...\" lists {listed}, {rel} has {states}")
+    status_rs = source("core/src/status.rs")
+    for lane in ("event_lane", "essential_lane"):
+        if not re.search(rf"pub {lane}: LaneStatus", status_rs):
+            problems.append(f"core/src/status.rs has no `{lane}: LaneStatus`; update both documents")
+        for where, body in (("protocol.md", md), ("openapi.yaml x-footfall-lane-states", prose(lane_doc.get("description", "")))):
+            require(where, body, f"`{lane}`", "status() reports it")
+    for where, body in (("protocol.md", md), ("openapi.yaml x-footfall-lane-states", prose(lane_doc.get("description", "")))):
+        require(where, body, f"`{members}`", f"the members of LaneStatus in {rel}")
+    for state in states:
+        require("openapi.yaml x-footfall-lane-states", prose(lane_doc.get("description", "")), f"`{state}`", "every state is explained")
+    settle()
+    passed(f"lane states {states} and {members} agree with lane.rs and status.rs in both documents")
+
+    # 4. Unknown members: ignored everywhere except inside a consent record, which is closed.
+    schemas = comp["schemas"]
+    if schemas["ConsentRecord"].get("additionalProperties") is not False:
+        problems.append("openapi.yaml ConsentRecord must keep additionalProperties: false (a record is closed)")
+    for name, schema in schemas.items():
+        if name != "ConsentRecord" and schema.get("x-footfall-exhaustive") is True and schema.get("additionalProperties") is not True:
+            problems.append(f"openapi.yaml {name}: a request schema stays open (additionalProperties: true); only ConsentRecord is closed")
+    versioning = prose(md_section(md_raw, "Versioning"))
+    records_md = prose(md_section(md_raw, "POST {base}/v1/consent-records"))
+    require("protocol.md § Versioning", versioning, "MUST ignore JSON members they do not know", "the rule")
+    require("protocol.md § Versioning", versioning, "except inside a consent record", "the one exception")
+    require("protocol.md § Versioning", versioning, "gets `400` for the request, like a hash mismatch", "what the exception means")
+    require("protocol.md § POST /v1/consent-records", records_md, "the one exception to ignoring unknown members", "the same rule")
+    require("openapi.yaml info", prose(doc["info"]["description"]), "servers MUST ignore members they do not know", "the rule")
+    require("openapi.yaml info", prose(doc["info"]["description"]), "The one exception is `ConsentRecord`", "the one exception")
+    require("openapi.yaml ConsentRecord", prose(schemas["ConsentRecord"]["description"]), "the one exception to ignoring unknown members", "the same rule")
+    settle()
+    passed("unknown members: ignored everywhere except inside a consent record (closed, additionalProperties: false), in both documents")
+
+    # 5. Transport rules that both documents state, against the code that enforces them.
+    endpoint = source("core/src/sync/endpoint.rs")
+    if "contains('@')" not in endpoint or "carries credentials" not in endpoint:
+        problems.append("core/src/sync/endpoint.rs no longer refuses credentials in the endpoint URL; update both documents")
+    transport = source("core/src/sync/reqwest_transport.rs")
+    if "headers.insert(" not in transport or ".append(" in transport:
+        problems.append("core/src/sync/reqwest_transport.rs no longer sets headers (insert, never append); update both documents")
+    require("protocol.md § Transport", prose(md_section(md_raw, "Transport")), "credentials (`https://user:pw@host`)", "refused at start-up")
+    require("openapi.yaml servers", prose(doc["servers"][0]["description"]), "credentials (`https://user:pw@host`)", "refused at start-up")
+    basic = prose(comp["securitySchemes"]["basicAuth"]["description"])
+    require("protocol.md § Authentication", prose(md_section(md_raw, "Authentication")), "at most one `Authorization` header", "the API key is the only credential")
+    require("openapi.yaml basicAuth", basic, "at most one `Authorization` header", "the API key is the only credential")
+    require("protocol.md § Request headers", prose(md_section(md_raw, "Request headers")), "never appends", "a transport sets headers")
+    require("openapi.yaml basicAuth", basic, "MUST set headers, never append them", "a transport sets headers")
+
+    policy_rs = source("core/src/sync/policy.rs")
+    if not re.search(r"Err\(\w+ @ TransportError::Certificate\(_\)\)\s*=>\s*return Verdict::CertificateInvalid", policy_rs):
+        problems.append("core/src/sync/policy.rs no longer gives a refused certificate its own verdict; update both documents")
+    problems_rel = "core/src/sync/transport.rs"
+    known = [v for v in rust_enum_names(source(problems_rel), "CertificateProblem", problems_rel) if v != "Other"]
+    if sorted(known) != sorted(CERTIFICATE_PROBLEMS):
+        problems.append(f"{problems_rel} CertificateProblem is {known}; check_openapi.py and both documents name {sorted(CERTIFICATE_PROBLEMS)}")
+    rows = {r.split("|")[1].strip(): [c.strip() for c in r.split("|")[1:-1]] for r in md_section(md_raw, "Responses").splitlines() if r.startswith("| **")}
+    no_answer = next((cells for key, cells in rows.items() if key.startswith("**no answer**")), None)
+    cert_row = next((cells for key, cells in rows.items() if key.startswith("**certificate refused**")), None)
+    if not no_answer or no_answer[1] != "retry" or "other than a refused certificate" not in no_answer[0]:
+        problems.append("protocol.md § Responses: the 'no answer' row must retry and except a refused certificate")
+    if not cert_row or cert_row[1] != "pause":
+        problems.append("protocol.md § Responses: no '**certificate refused**' row with action pause")
+    default_batch = prose(resolve(doc, batch_op(doc)["responses"]["default"])["description"])
+    for where, body in (("protocol.md § Responses", prose(" ".join(cert_row or []))), ("openapi.yaml POST /v1/batch default", default_batch)):
+        for variant, words in CERTIFICATE_PROBLEMS.items():
+            require(where, body, words, f"CertificateProblem::{variant}")
+        require(where, body, "`certificate_invalid`", "the lane state")
+    require("openapi.yaml POST /v1/batch default", default_batch, "other than a refused certificate", "other no-answer failures retry")
+    require("protocol.md § The essential lane", prose(md_section(md_raw, "The essential lane")), "`certificate_invalid`", "the essential lane pauses alike")
+    require("openapi.yaml EssentialOtherStatus", prose(comp["responses"]["EssentialOtherStatus"]["description"]), "`certificate_invalid`", "the essential lane pauses alike")
+
+    if not re.search(r"present\(e\.get\(\"message\"\)\)\.or_else\(\|\| present\(e\.get\(\"code\"\)\)\)", policy_rs):
+        problems.append("core/src/sync/policy.rs: server_reason no longer treats a null error.message/error.code as absent; update both documents")
+    require("protocol.md § Versioning", versioning, "a member whose value is `null` counts as absent", "the SDK reading server JSON")
+    require("protocol.md § Error body", prose(md_section(md_raw, "Responses")), "A `null` counts as absent", "error.message: null")
+    require("openapi.yaml info", prose(doc["info"]["description"]), "a member whose value is `null` counts as absent", "the SDK reading server JSON")
+    require("openapi.yaml ErrorResponse", prose(schemas["ErrorResponse"]["description"]), "A member whose value is `null` counts as absent", "error.message: null")
+
+    settle()
+    passed(
+        f"prose defaults agree with config.rs in both documents (policy refresh {refresh}, Retry-After clamp "
+        f"[{clamp[0]}, {clamp[1]}], certificate wait {certificate}); transport rules (no credentials in the URL, one "
+        f"Authorization header set never appended, {len(known)} refused-certificate problems pause, null counts as absent) "
+        f"agree with the code"
+    )
+
+
 def core_paths() -> dict[str, list[str]]:
     """Protocol paths named as string literals outside comments in core/src: path -> files."""
     found: dict[str, list[str]] = {}
@@ -625,24 +897,47 @@ def rust_struct_fields(text: str, name: str, rel: str) -> list[tuple[str, bool]]
     return out
 
 
-def rust_enum_variants(text: str, name: str, rel: str) -> list[str]:
-    """Variant names of `pub enum name { ... }` in snake_case (serde `rename_all = "snake_case"`/`"lowercase"`)."""
+def rust_enum_names(text: str, name: str, rel: str) -> list[str]:
+    """Variant names of `pub enum name { ... }`, as written."""
     m = re.search(rf"^pub enum {name} \{{(.*?)^\}}", text, flags=re.S | re.M)
     if not m:
         fail(f"{rel}: enum {name} not found (update check_openapi.py if it moved)")
-    variants = re.findall(r"^\s*([A-Z]\w*)\s*(?:[,{(]|$)", m.group(1), flags=re.M)
-    return [re.sub(r"(?<!^)([A-Z])", r"_\1", v).lower() for v in variants]
+    return re.findall(r"^\s*([A-Z]\w*)\s*(?:[,{(]|$)", m.group(1), flags=re.M)
+
+
+def rust_enum_variants(text: str, name: str, rel: str) -> list[str]:
+    """Variant names of `pub enum name { ... }` in snake_case (serde `rename_all = "snake_case"`/`"lowercase"`)."""
+    return [re.sub(r"(?<!^)([A-Z])", r"_\1", v).lower() for v in rust_enum_names(text, name, rel)]
+
+
+def serialized_fields(text: str, name: str, rel: str) -> list[str]:
+    """Fields of `pub struct name { ... }` that serde writes (not `#[serde(skip_serializing)]`)."""
+    m = re.search(rf"^pub struct {name} \{{(.*?)^\}}", text, flags=re.S | re.M)
+    if not m:
+        fail(f"{rel}: struct {name} not found (update check_openapi.py if it moved)")
+    out, skip = [], False
+    for line in m.group(1).splitlines():
+        line = line.strip()
+        if line.startswith("#[serde(") and "skip_serializing" in line:
+            skip = True
+        fm = re.match(r"pub (\w+):", line)
+        if fm:
+            if not skip:
+                out.append(fm.group(1))
+            skip = False
+    return out
 
 
 # --------------------------------------------------------------------------------------------- step 2: the SDK
 
 
 class Capture:
-    """A tiny collector that records every request and accepts every batch."""
+    """A tiny collector that records every request and accepts every batch (or gives `batch_answer` to each)."""
 
-    def __init__(self):
+    def __init__(self, batch_answer: tuple[int, dict] | None = None):
         self.requests: list[dict] = []
         self.lock = threading.Lock()
+        self.batch_answer = batch_answer
         capture = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -687,8 +982,14 @@ class Capture:
                     if status == 200
                     else {"error": {"code": "not_found", "message": f"no route for {self.path}"}}
                 )
+                extra = {}
+                if self.command == "POST" and self.path == BATCH[0] and capture.batch_answer:
+                    status, extra = capture.batch_answer
+                    answer = {"error": {"code": "overloaded", "message": "come back later"}}
                 out = json.dumps(answer).encode()
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
@@ -729,6 +1030,49 @@ def run_cli(binary: Path, *args: str) -> str:
     if proc.returncode != 0:
         fail(f"`footfall {' '.join(args)}` exited {proc.returncode}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
+
+
+def run_cli_status(binary: Path, *args: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        fail(f"`footfall {args[0]}` did not finish within {PROCESS_TIMEOUT_S} s")
+
+
+def check_sdk_hold(doc: dict, binary: Path) -> None:
+    """protocol.md § Responses: a Retry-After holds the lane, not even an explicit flush sends, and the hold
+    outlives the process. The capture server answers every batch 503 with the documented maximum Retry-After."""
+    defaults = batch_op(doc)["x-footfall-defaults"]
+    hold_s = defaults["retryAfterMaxSeconds"]
+    states = doc["x-footfall-lane-states"]["values"]
+    with tempfile.TemporaryDirectory(prefix="footfall-openapi-hold-") as data_dir, Capture((503, {"Retry-After": str(hold_s * 10)})) as capture:
+        common = ["--data-dir", data_dir, "--endpoint", capture.url, "--api-key", API_KEY]
+        run_cli(binary, "consent", "grant", "--data-dir", data_dir, "analytics")
+        run_cli(binary, "track", *common, "--name", EVENT_NAME, "--count", "1")
+        flushes = []
+        for attempt in (1, 2):
+            proc = run_cli_status(binary, "flush", *common, "--timeout-s", "5")
+            with capture.lock:
+                batches = sum(1 for r in capture.requests if r["path"] == BATCH[0])
+            flushes.append(batches)
+            if proc.returncode == 0 or "the server asked to wait until" not in proc.stderr:
+                fail(f"`footfall flush` #{attempt} under a {hold_s * 10} s Retry-After exited {proc.returncode} without "
+                     f"\"the server asked to wait until\": {proc.stderr.strip() or proc.stdout.strip()}")
+        status = json.loads(run_cli(binary, "status", "--data-dir", data_dir))
+    if flushes[0] < 1:
+        fail("the SDK sent no batch to the capture server that answers 503")
+    if flushes[1] != flushes[0]:
+        fail(f"a new process sent {flushes[1] - flushes[0]} batch(es) while the server's hold ran (documented: not even an explicit flush sends, in this process or the next)")
+    lane = status.get("event_lane") or {}
+    if "held" not in states or lane.get("state") != "held" or not lane.get("until"):
+        fail(f"`footfall status` event_lane is {lane}, expected state held (one of {states}) with until")
+    held_ms = epoch_ms(lane["until"]) - int(time.time() * 1000)
+    if not 0 < held_ms <= hold_s * 1000:
+        fail(f"event_lane.until {lane['until']} is {held_ms} ms away; Retry-After is clamped to {hold_s} s")
+    passed(
+        f"server hold: a {hold_s * 10} s Retry-After held the event lane for {hold_s} s (the clamp); a second `footfall flush` "
+        f"process sent nothing and said so; status() reports event_lane held until {lane['until']}"
+    )
 
 
 def check_sdk_traffic(doc: dict, strict: Schemas, binary: Path) -> None:
@@ -1058,6 +1402,18 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
     tampered = fresh_records(doc)
     tampered["records"][1]["decisions"] = {k: not v for k, v in tampered["records"][1]["decisions"].items()}
     victim = tampered["records"][1]["record_id"]
+    # A closed record: a member the documented table does not list makes it invalid (protocol.md § Versioning).
+    unlisted = fresh_records(doc)
+    unlisted["records"][0]["note"] = "not a listed member"
+    # A record whose predecessor the server never stored (refused on its own, never re-sent) is still accepted.
+    orphan = fresh_records(doc)
+    orphan["records"] = orphan["records"][1:]
+    orphan_body = gzip.compress(json.dumps(orphan).encode())
+    # Unknown members in a batch are ignored, at any depth.
+    open_batch = fresh_batch(doc)
+    open_batch["x_server_hint"] = {"any": "thing"}
+    open_batch["batch"][0]["x_extra"] = [1, 2]
+    open_batch["batch"][0]["context"]["x_device"] = {"model": "x"}
     deletion = request_example(doc, DELETION, "afterReset")
     deletion["requestId"] = str(uuid.uuid4())
     deletion_body = gzip.compress(json.dumps(deletion).encode())
@@ -1075,6 +1431,8 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
         ("the same batch again", "POST", "/v1/batch", good_body, gz, 200, None, {"accepted": 0, "duplicates": n}),
         ("identity-encoded batch", "POST", "/v1/batch", json.dumps(plain).encode(),
          {**auth, "Content-Type": "application/json"}, 200, None, {"accepted": n, "duplicates": 0}),
+        ("batch with unknown members at every level", "POST", "/v1/batch", gzip.compress(json.dumps(open_batch).encode()), gz, 200,
+         None, {"accepted": len(open_batch["batch"]), "duplicates": 0}),
         ("batch with an invalid message", "POST", "/v1/batch", gzip.compress(json.dumps(bad).encode()), gz, 400, "invalid_event", None),
         ("non-JSON body", "POST", "/v1/batch", gzip.compress(b"this is not json"), gz, 400, "invalid_batch", None),
         ("no Authorization", "POST", "/v1/batch", good_body, no_auth, 401, "unauthorized", None),
@@ -1091,6 +1449,8 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
         ("the documented records example (identity)", "POST", RECORDS[0], json.dumps(example_records).encode(),
          {**auth, "Content-Type": "application/json"}, 200, None, {"accepted": 2, "duplicates": 0}),
         ("a tampered record", "POST", RECORDS[0], gzip.compress(json.dumps(tampered).encode()), gz, 400, "invalid_record", None),
+        ("a record with an unlisted member", "POST", RECORDS[0], gzip.compress(json.dumps(unlisted).encode()), gz, 400, "invalid_record", None),
+        ("a record whose predecessor was never stored", "POST", RECORDS[0], orphan_body, gz, 200, None, {"accepted": 1, "duplicates": 0}),
         ("records: non-JSON body", "POST", RECORDS[0], gzip.compress(b"[1,"), gz, 400, "invalid_request", None),
         ("records: no Authorization", "POST", RECORDS[0], records_body, no_auth, 401, "unauthorized", None),
         ("records: Content-Encoding: br", "POST", RECORDS[0], records_body, {**gz, "Content-Encoding": "br"}, 415, "unsupported_encoding", None),
@@ -1154,9 +1514,9 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
 
         # What was stored, through the CLI: each record and deletion request once, repeats counted.
         stored = read_jsonl(binary, "collector", "consent-records", "--db", str(db))
-        want = [r["record_id"] for r in records["records"] + example_records["records"]]
-        if [r["record_id"] for r in stored] != want or [r["duplicates"] for r in stored] != [1, 1, 0, 0]:
-            fail(f"`footfall collector consent-records`: stored {[(r['record_id'], r['duplicates']) for r in stored]}, expected {want} with 1, 1, 0, 0 repeats")
+        want = [r["record_id"] for r in records["records"] + example_records["records"] + orphan["records"]]
+        if [r["record_id"] for r in stored] != want or [r["duplicates"] for r in stored] != [1, 1, 0, 0, 0]:
+            fail(f"`footfall collector consent-records`: stored {[(r['record_id'], r['duplicates']) for r in stored]}, expected {want} with 1, 1, 0, 0, 0 repeats")
         if stored[0]["record"] != records["records"][0]:
             fail("`footfall collector consent-records`: the stored record differs from the one sent")
         deletions = read_jsonl(binary, "collector", "deletions", "--db", str(db))
@@ -1184,7 +1544,8 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
             fail("the collector stored something from requests it answered with an injected fault")
     passed(
         f"reference collector: {count} requests answered with the documented status, headers and body schema "
-        f"(batches; config ETag/304/live edit/404/500; consent records verified, deduped, tampered refused; deletions idempotent; faults)"
+        f"(batches, unknown members ignored; config ETag/304/live edit/404/500; consent records verified, deduped, tampered or "
+        f"unlisted member refused, unknown predecessor accepted; deletions idempotent; faults)"
     )
 
 
@@ -1200,9 +1561,11 @@ def main() -> int:
         schemas, strict = Schemas(doc), Schemas(strict_copy(doc))
         check_document(doc, schemas, strict)
         check_sources(doc)
+        check_rules(doc)
         if not binary.is_file() or not os.access(binary, os.X_OK):
             fail(f"no footfall binary at {binary}: run `cargo build -p footfall-cli` or set FOOTFALL_BIN")
         check_sdk_traffic(doc, strict, binary)
+        check_sdk_hold(doc, binary)
         check_collector(doc, schemas, binary)
     except CheckFailed as e:
         print(f"\ncheck_openapi: FAILED: {e}", file=sys.stderr, flush=True)

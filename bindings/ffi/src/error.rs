@@ -21,6 +21,10 @@ pub enum FootfallError {
     /// The network or the server failed. Foreign transports throw this for failures below HTTP.
     #[error("network: {reason}")]
     Network { reason: String },
+    /// Foreign transports throw this when the server's TLS certificate was refused (untrusted issuer, expired,
+    /// wrong host name, ...): the lane pauses with `certificate_invalid` instead of retrying within seconds.
+    #[error("the server's TLS certificate was refused: {reason}")]
+    CertificateInvalid { reason: String },
     /// The shopper has not allowed this purpose; nothing was recorded (counted in the status).
     #[error("consent for purpose '{purpose}' is not given; the event was not recorded")]
     ConsentDenied { purpose: String },

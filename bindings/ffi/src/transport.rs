@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use footfall_core::sync::CertificateProblem;
 use footfall_core::TransportError;
 
 use crate::config::millis;
@@ -45,7 +46,9 @@ pub struct HttpResponse {
 
 /// Implemented by the app to carry uploads. Return every HTTP answer as a response; throw
 /// `FootfallError::Network` (Kotlin `FootfallException.Network`) only when no answer came (DNS, connect, TLS,
-/// reset, timeout). Anything else thrown is treated the same way. All of these are retried with backoff.
+/// reset, timeout): retried with backoff. Throw `FootfallError::CertificateInvalid` when the server's
+/// certificate was refused: the lane pauses (background uploads wait an hour; a flush tries again). Anything
+/// else thrown is treated as a network failure.
 #[uniffi::export(with_foreign)]
 #[async_trait::async_trait]
 pub trait HttpTransport: Send + Sync {
@@ -60,6 +63,7 @@ impl footfall_core::HttpTransport for Foreign {
     async fn send(&self, request: footfall_core::HttpRequest) -> Result<footfall_core::HttpResponse, TransportError> {
         let response = self.0.send(to_foreign(request)).await.map_err(|e| match e {
             FootfallError::Network { reason } => TransportError::Io(reason),
+            FootfallError::CertificateInvalid { reason } => TransportError::Certificate(CertificateProblem::Other(reason)),
             other => TransportError::Io(format!("the app's transport failed: {other}")),
         })?;
         from_foreign(response)

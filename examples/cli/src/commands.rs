@@ -217,6 +217,9 @@ pub fn flush(args: FlushArgs) -> CmdResult {
 /// Sets the user id later events carry (an identify message, gated like `analytics` events).
 pub fn identify(args: IdentifyArgs) -> CmdResult {
     let traits = footfall_core::event::parse_object(&args.traits).map_err(|e| format!("--traits: {e}"))?;
+    if !traits.is_object() {
+        return Err("--traits: must be a JSON object, e.g. '{\"tier\":\"gold\"}'".into());
+    }
     let sdk = Footfall::open(sdk_config(&args.data_dir, None, None)).map_err(|e| e.to_string())?;
     // As in `track`: wait for the writer to read the consent log so a refusal is known here.
     sdk.flush_to_disk().map_err(|e| e.to_string())?;

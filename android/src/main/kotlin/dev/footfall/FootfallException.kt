@@ -27,6 +27,9 @@ sealed class FootfallException(message: String, cause: Throwable? = null) : Exce
     /** The network or the server failed; data is kept and retried. */
     class Network(message: String, cause: Throwable? = null) : FootfallException(message, cause)
 
+    /** The server's TLS certificate was refused; data is kept and uploads pause (see [LaneCondition]). */
+    class CertificateInvalid(message: String, cause: Throwable? = null) : FootfallException(message, cause)
+
     /** The shopper has not allowed [purpose]; nothing was recorded (counted in [Status]). Not a bug: expected
      *  whenever consent is denied. */
     class ConsentDenied(val purpose: String, cause: Throwable? = null) :
@@ -58,6 +61,7 @@ internal fun FfiException.toFootfallException(): FootfallException = when (this)
     is FfiException.Config -> FootfallException.Config(reason, this)
     is FfiException.Storage -> FootfallException.Storage(reason, retryable, this)
     is FfiException.Network -> FootfallException.Network(reason, this)
+    is FfiException.CertificateInvalid -> FootfallException.CertificateInvalid(reason, this)
     is FfiException.ConsentDenied -> FootfallException.ConsentDenied(purpose, this)
     is FfiException.Closed -> FootfallException.Closed(this)
     is FfiException.Callback -> FootfallException.Internal("an app callback failed: $reason", this)

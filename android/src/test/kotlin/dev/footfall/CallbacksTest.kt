@@ -261,6 +261,32 @@ class CallbacksTest : CollectorTest() {
     }
 
     @Test
+    fun `a refused certificate from the app's transport pauses uploads instead of retrying`() = runBlocking {
+        val collector = collector()
+        val transport = JavaHttpTransport()
+        Footfall(testConfig(tmp, collector.url), transport).use { footfall ->
+            footfall.grantAnalytics()
+            footfall.track("e")
+            transport.failWith = javax.net.ssl.SSLHandshakeException("PKIX path building failed").apply {
+                initCause(java.security.cert.CertificateException("unable to find valid certification path"))
+            }
+            val paused = footfall.flush().outcome as FlushOutcome.Paused
+            assertTrue(paused.reason.contains("certificate") && paused.reason.contains("PKIX"), paused.reason)
+            val lane = footfall.status().eventLane
+            assertEquals(LaneCondition.CERTIFICATE_INVALID, lane.state)
+            assertNotNull(lane.until, "background uploads wait until a stated time")
+
+            // A handshake that failed for another reason is a network blip, retried as before.
+            transport.failWith = javax.net.ssl.SSLHandshakeException("Remote host terminated the handshake")
+            assertTrue(footfall.flush().outcome is FlushOutcome.RetryLater)
+
+            transport.failWith = null
+            assertEquals(1, footfall.flush().delivered)
+            assertEquals(LaneCondition.OK, footfall.status().eventLane.state)
+        }
+    }
+
+    @Test
     fun `cancelling a flush stops the waiting, not the upload`() = runBlocking {
         val collector = collector()
         val transport = JavaHttpTransport()
