@@ -327,6 +327,53 @@ def retry_after_honoured(c: Ctx):
 
 
 @scenario
+def retry_after_invalid_forms_ignored(c: Ctx):
+    """Retry-After forms the docs say are ignored (a fraction, a negative number, an RFC 850 date): plain backoff
+    applies, so each retry comes within [0, 1 s * 2^(n-1)) and none waits for the value given."""
+    srv = c.server()
+    d = c.data_dir()
+    c.grant(d, "analytics")
+    ids = c.track(d, srv, "e", count=2)
+    srv.script("batch", S.status(503, retry_after="5.5"), S.status(429, retry_after="-3"),
+               S.status(503, retry_after="Sunday, 06-Nov-2094 08:49:37 GMT"))
+    p = c.flush(d, srv)
+    check(p.returncode == 0, f"flush failed: {p.stderr.strip()}")
+    assert_exactly_once(srv, ids)
+    reqs = batch_requests(srv)
+    check([r.status for r in reqs] == [503, 429, 503, 200], f"statuses {[r.status for r in reqs]}")
+    for n, (a, b) in enumerate(zip(reqs, reqs[1:]), start=1):
+        gap = b.at - a.answered_at
+        check(gap < 2 ** (n - 1) + 0.75, f"retry {n} came {gap:.2f}s after 'Retry-After: {a.answer_headers.get('Retry-After')}', "
+                                        f"which must be ignored (backoff below {2 ** (n - 1)}s)")
+
+
+@scenario
+def killed_mid_upload_resends(c: Ctx):
+    """The process is killed while the server holds a stored batch unanswered: a new process re-sends those messages
+    at once (every lease is released at start-up) and the server keeps one copy."""
+    srv = c.server()
+    d = c.data_dir()
+    c.grant(d, "analytics")
+    ids = c.track(d, srv, "e", count=5)
+    srv.script("batch", S.slow(4.0))
+    proc = subprocess.Popen([FOOTFALL_BIN, "flush", "--data-dir", d, "--endpoint", srv.base_url, "--timeout-s", "30"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        srv.wait_for(lambda: any(r.stored for r in srv.of("batch")), 15, "the batch to be stored")
+    finally:
+        proc.kill()
+        proc.wait()
+    t = time.monotonic()
+    p = c.flush(d, srv, timeout_s=20)
+    check(p.returncode == 0, f"flush after the kill failed: {p.stderr.strip()}")
+    check(time.monotonic() - t < 10, "the re-send waited for the lease of the killed process")
+    assert_exactly_once(srv, ids)
+    reqs = batch_requests(srv)
+    check(len(reqs) == 2 and reqs[1].ids() == ids and reqs[1].status == 200, f"requests {reqs}")
+    check(all(srv.event_receipts[i] == 2 for i in ids), "not re-sent exactly once more")
+
+
+@scenario
 def stored_then_refused_is_deduped(c: Ctx):
     """The server stores the batch and then answers 503 (and, next time, 429): the SDK re-sends; a duplicate gets
     the same 2xx, is counted in `duplicates`, and the SDK reads that count (status duplicates_reported)."""
@@ -406,6 +453,22 @@ def poison_event_bisected(c: Ctx):
           f"dead-letter reason is not 'HTTP 400: <error.message>': {text[:300]}")
     st = c.status(d)
     check(st["dead_lettered"] == 1 and st["pending"] == 0, f"status dead_lettered {st['dead_lettered']}, pending {st['pending']}")
+
+
+@scenario
+def poison_event_bisected_422(c: Ctx):
+    """422 is handled as 400: the poison message is isolated by halving and dead-lettered alone."""
+    srv = c.server()
+    srv.reject_event_names = {"poison"}
+    srv.reject_status = 422
+    d = c.data_dir()
+    c.grant(d, "analytics")
+    ids = c.track(d, srv, "ok", count=2) + c.track(d, srv, "poison") + c.track(d, srv, "ok", count=4)
+    p = c.flush(d, srv)
+    check(p.returncode == 0, f"flush failed: {p.stderr.strip()}")
+    assert_exactly_once(srv, [i for i in ids if i != ids[2]])
+    check(verify_halving(batch_requests(srv)) == [[ids[2]]], "422 did not isolate the poison event")
+    check("HTTP 422: " in json.dumps(c.export(d).get("deadLetters")), "dead-letter reason lacks 'HTTP 422: '")
 
 
 @scenario
@@ -712,10 +775,19 @@ def tls_certificate_error_pauses(c: Ctx):
     of being retried quickly."""
     if not shutil.which("openssl"):
         raise ScenarioFailure("openssl CLI not found: cannot make a self-signed certificate")
-    key, crt = os.path.join(c.tmp, "key.pem"), os.path.join(c.tmp, "crt.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt, "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    # A private CA the SDK does not know, and a leaf for 127.0.0.1 signed by it (made now, never committed).
+    t = lambda n: os.path.join(c.tmp, n)  # noqa: E731
+    with open(t("leaf.ext"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    for cmd in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", t("ca.key"), "-out", t("ca.pem"), "-days", "2",
+         "-subj", "/CN=footfall conformance CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", t("key.pem"), "-out", t("leaf.csr"), "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", t("leaf.csr"), "-CA", t("ca.pem"), "-CAkey", t("ca.key"), "-CAcreateserial",
+         "-out", t("crt.pem"), "-days", "2", "-extfile", t("leaf.ext")],
+    ):
+        subprocess.run(["openssl", *cmd], check=True, capture_output=True)
+    key, crt = t("key.pem"), t("crt.pem")
     srv = c.server(tls=(crt, key))
     plain = c.server()
     d = c.data_dir()
@@ -728,6 +800,7 @@ def tls_certificate_error_pauses(c: Ctx):
     text = json.dumps(st) + p.stderr
     check("certificate_invalid" in text, f"no certificate_invalid in status/flush output: {p.stderr.strip()[:300]}")
     check(srv.tls_handshake_failures <= 3, f"{srv.tls_handshake_failures} TLS handshakes in 4 s: retried quickly instead of pausing")
+    check("paus" in p.stderr.lower(), f"flush does not say paused: {p.stderr.strip()[:300]}")
 
 
 @scenario
@@ -758,6 +831,135 @@ def identify_and_reset_commands(c: Ctx):
     req = list(srv.deletions.values())[0]
     check({before["anonymousId"], after["anonymousId"]} <= set(req["anonymousIds"]),
           f"deletion anonymousIds {req['anonymousIds']} lack an id replaced by reset()")
+
+
+@scenario
+def harness_self_test(c: Ctx):
+    """The test double itself, fed the docs' own examples and deliberately broken requests: it answers as the docs
+    say, and its conformance checks fire (so the scenarios above can fail)."""
+    import http.client
+    import gzip as gz
+
+    examples = c.validator.doc["paths"]["/v1/batch"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    batch_example = examples["trackAndIdentify"]["value"]
+    records_example = c.validator.doc["components"]["examples"]["ConsentRecordBatch"]["value"]
+    deletion_example = c.validator.doc["paths"]["/v1/rights/deletion"]["post"]["requestBody"]["content"][
+        "application/json"]["examples"]["afterReset"]["value"]
+    sdk_headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "X-Footfall-Protocol": "1",
+                   "User-Agent": "footfall/0.1.0 (linux)", "Accept": "*/*"}
+    srv = c.server()
+
+    def send(path, doc=None, raw=None, headers=None, method="POST", drop_headers=(), server=srv):
+        body = raw if raw is not None else (gz.compress(json.dumps(doc, separators=(",", ":")).encode()) if doc is not None else None)
+        h = {**(sdk_headers if method == "POST" else {"X-Footfall-Protocol": "1", "User-Agent": "footfall/0.1.0 (linux)",
+                                                      "Accept": "application/json"}), **(headers or {})}
+        for k in drop_headers:
+            h.pop(k, None)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in h.items():
+            conn.putheader(k, v)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        n = len(server.failures)
+        return resp.status, dict(resp.getheaders()), (json.loads(data) if data.startswith(b"{") else data), n
+
+    def failures_since(n0):
+        return srv.failures[n0:]
+
+    def expect(result, status_code, failing: Optional[str] = None, code: Optional[str] = None):
+        st, hdrs, body, _ = result
+        check(st == status_code, f"answer {st} {body}, expected {status_code}")
+        if code:
+            check(body["error"]["code"] == code, f"error code {body}, expected {code}")
+        return hdrs, body
+
+    n0 = len(srv.failures)
+    _, body = expect(send("/v1/batch", batch_example), 200)
+    check(body == {"accepted": 2, "duplicates": 0}, f"{body}")
+    _, body = expect(send("/v1/batch", batch_example), 200)
+    check(body == {"accepted": 0, "duplicates": 2}, f"a repeated batch: {body}")
+    check(not failures_since(n0), f"the docs' own batch example was flagged: {failures_since(n0)}")
+    _, body = expect(send("/v1/consent-records", records_example), 200)
+    check(body == {"accepted": 2, "duplicates": 0}, f"{body}")
+    expect(send("/v1/rights/deletion", deletion_example), 202)
+    _, body = expect(send("/v1/rights/deletion", deletion_example), 202)
+    check(body == {"status": "acknowledged", "requestId": deletion_example["requestId"]} and len(srv.deletions) == 1, f"{body}")
+    check(not failures_since(n0), f"the docs' own examples were flagged: {failures_since(n0)}")
+
+    counter = iter(range(1, 65536))
+
+    def mutated(fn):
+        doc = json.loads(json.dumps(batch_example))
+        fn(doc)
+        for m in doc["batch"]:  # fresh ids, so no case is a re-send of another
+            m["messageId"] = m["messageId"][:-4] + format(next(counter), "04x")
+        return doc
+
+    cases = [
+        ("an unknown message field", mutated(lambda d: d["batch"][0].update(extra=1)), None, {}, (), 200, "x-footfall-exhaustive"),
+        ("a missing header", mutated(lambda d: None), None, {}, ("X-Footfall-Protocol",), 200, "X-Footfall-Protocol is missing"),
+        ("a bad User-Agent", mutated(lambda d: None), None, {"User-Agent": "curl/8"}, (), 200, "User-Agent"),
+        ("identity encoding", None, json.dumps(mutated(lambda d: None), separators=(",", ":")).encode(),
+         {"Content-Encoding": "identity"}, (), 200, "always gzips"),
+        ("whitespace", None, gz.compress(json.dumps(mutated(lambda d: None), indent=1).encode()), {}, (), 200, "whitespace"),
+        ("a null userId", mutated(lambda d: d["batch"][0].update(userId=None)), None, {}, (), 200, "userId"),
+        ("seq out of order", mutated(lambda d: d["batch"][0]["context"]["footfall"].update(seq=99)), None, {}, (), 200, "seq order"),
+        ("a bad timestamp", mutated(lambda d: d["batch"][1].update(timestamp="yesterday")), None, {}, (), 400, "timestamp"),
+    ]
+    for label, doc, raw, headers, drop, want, needle in cases:
+        before = len(srv.failures)
+        expect(send("/v1/batch", doc, raw=raw, headers=headers, drop_headers=drop), want)
+        check(any(needle in f for f in srv.failures[before:]), f"{label}: not flagged ({srv.failures[before:]})")
+    n_events = len(srv.events)
+    _, body = expect(send("/v1/batch", mutated(lambda d: d["batch"][1].update(timestamp="yesterday"))), 400, code="invalid_event")
+    check("event " in body["error"]["message"] and len(srv.events) == n_events, "400 must name the event and store nothing")
+    bad = json.loads(json.dumps(records_example))
+    bad["records"][1]["decisions"]["marketing"] = True
+    n_rec = len(srv.records)
+    _, body = expect(send("/v1/consent-records", bad), 400, code="invalid_record")
+    check(bad["records"][1]["record_id"] in body["error"]["message"] and len(srv.records) == n_rec, f"{body}")
+    expect(send("/v1/batch", raw=b"x", headers={"Content-Encoding": "br"}), 415, code="unsupported_encoding")
+    expect(send("/v1/batch", raw=gz.compress(b" " * (S.DEFAULT_MAX_DECOMPRESSED + 10))), 413, code="payload_too_large")
+    hdrs, _ = expect(send("/v1/batch", method="GET"), 405, code="method_not_allowed")
+    check(hdrs.get("Allow") == "POST", f"405 Allow {hdrs.get('Allow')}")
+    before = len(srv.failures)
+    expect(send("/v1/wallet/changes", method="GET"), 404, code="not_found")
+    check(any("reserved" in f for f in srv.failures[before:]), "a reserved endpoint was not flagged")
+    # GET /v1/config: 404 without config, 200 + strong ETag, 304 for a match (exact, weak, *, list).
+    expect(send("/v1/config", method="GET"), 404, code="no_config")
+    srv.set_config(policy(3))
+    hdrs, body = expect(send("/v1/config", method="GET"), 200)
+    etag = hdrs["ETag"]
+    check(re.match(r'^"[0-9a-f]{64}"$', etag) and hdrs.get("Cache-Control") == "no-cache" and body == policy(3), f"{hdrs}")
+    for inm in (etag, "W/" + etag, "*", f'"other", {etag}'):
+        before = len(srv.failures)
+        hdrs, _ = expect(send("/v1/config", method="GET", headers={"If-None-Match": inm}), 304)
+        check(hdrs.get("ETag") == etag, "304 without the ETag")
+    expect(send("/v1/config", method="GET", headers={"If-None-Match": '"other"'}), 200)
+    check(any("exactly as received" in f for f in srv.failures), "an If-None-Match never served was not flagged")
+    # Auth: 401 with WWW-Authenticate; two Authorization headers are flagged.
+    keyed = c.server(api_key="k")
+    hdrs, _ = expect(send("/v1/batch", batch_example, server=keyed), 401, code="unauthorized")
+    check(hdrs.get("WWW-Authenticate", "").startswith("Basic "), f"401 without a Basic challenge: {hdrs}")
+    expect(send("/v1/batch", batch_example, headers={"Authorization": "Basic azo="}, server=keyed), 200)
+    conn = http.client.HTTPConnection("127.0.0.1", keyed.port, timeout=10)
+    conn.putrequest("POST", "/v1/batch", skip_accept_encoding=True)
+    body = gz.compress(json.dumps(batch_example, separators=(",", ":")).encode())
+    for k, v in [*sdk_headers.items(), ("Authorization", "Basic azo="), ("Authorization", "Basic dTpw"),
+                 ("Content-Length", str(len(body)))]:
+        conn.putheader(k, v)
+    conn.endheaders(body)
+    check(conn.getresponse().status == 401, "two Authorization headers were accepted")
+    conn.close()
+    check(any("Authorization sent 2 times" in f for f in keyed.failures), "two Authorization headers were not flagged")
+    check(not srv.server_bugs and not keyed.server_bugs, f"answers against openapi.yaml: {srv.server_bugs + keyed.server_bugs}")
+    for s in c.servers:  # everything flagged here was flagged on purpose
+        s.failures.clear()
 
 
 # ---------------------------------------------------------------------------------------------------- runner

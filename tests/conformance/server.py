@@ -146,10 +146,16 @@ class Validator:
         errors = []
         for e in sorted(v.iter_errors(instance), key=lambda e: list(e.absolute_path)):
             where = "/".join(str(p) for p in e.absolute_path) or "(root)"
-            if e.context:  # oneOf: report the branch that matched best
-                best = self._jsonschema.exceptions.best_match(e.context)
-                where2 = "/".join(str(p) for p in best.absolute_path) or "(root)"
-                errors.append(f"{where2}: {best.message[:300]}")
+            if e.context:  # oneOf: report the errors of the branch the discriminator (`type`) picks
+                branches: dict = defaultdict(list)
+                for sub in e.context:
+                    branches[sub.relative_schema_path[0]].append(sub)
+                picked = [errs for errs in branches.values()
+                          if not any(list(x.relative_path) == ["type"] for x in errs)]
+                chosen = picked[0] if len(picked) == 1 else [self._jsonschema.exceptions.best_match(e.context)]
+                for sub in chosen:
+                    where2 = "/".join(str(p) for p in sub.absolute_path) or "(root)"
+                    errors.append(f"{where2}: {sub.message[:300]}")
             else:
                 errors.append(f"{where}: {e.message[:300]}")
         return errors
@@ -431,6 +437,7 @@ class ConformanceServer:
         self.config_bytes: Optional[bytes] = None
         self.etags_served: set[str] = set()
         self.reject_event_names: set[str] = set()  # business rule: 400 invalid_event for these names
+        self.reject_status = 400  # 400 or 422 for the business rules
         self.reject_record_ids: set[str] = set()  # business rule: 400 invalid_record for these record ids
         self.max_decompressed = DEFAULT_MAX_DECOMPRESSED
         self.tls_handshake_failures = 0
@@ -782,7 +789,8 @@ class ConformanceServer:
                 problem = f"event name {m['event']!r} is refused by this server"
             if problem:
                 who = f"event {m['messageId']}" if isinstance(m, dict) and isinstance(m.get("messageId"), str) else f"event at index {i}"
-                raise ErrorAnswer(400, "invalid_event", f"{who}: {problem}")
+                code = self.reject_status if m.get("event") in self.reject_event_names else 400
+                raise ErrorAnswer(code, "invalid_event", f"{who}: {problem}")
         accepted = duplicates = 0
         with self.lock:
             for m in body["batch"]:
