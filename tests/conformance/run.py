@@ -243,6 +243,20 @@ def clean_delivery(c: Ctx):
           f"{srv.connections} connections for {len(first)} requests: protocol.md § Transport 'Connections are reused'")
     st = c.status(d)
     check(st["pending"] == 0 and st["delivered"] == 250, f"status after flush: pending {st['pending']}, delivered {st['delivered']}")
+    check(srv.events[ids[0]]["properties"] == {"price": 1980, "sku": "4901234567894", "ünï": "é/\\"},
+          f"properties changed on the way: {srv.events[ids[0]]['properties']}")
+    check(all(srv.events[i]["context"]["footfall"]["purpose"] == "analytics" for i in ids), "purpose is not 'analytics' by default")
+    # protocol.md § Properties and traits: a duplicate key keeps its last value; 64-bit integers are exact.
+    # § Message fields: `purpose` is the one the app set on the event.
+    c.grant(d, "marketing")
+    more = c.ok("track", "--data-dir", d, "--endpoint", srv.parked_url, "--name", "promo_seen", "--print-ids",
+                "--purpose", "marketing", "--props", '{"b":1,"a":{"z":true},"a":2,"big":9223372036854775807,"f":0.1}'
+                ).stdout.split()
+    check(c.flush(d, srv).returncode == 0, "second flush failed")
+    m = srv.events[more[0]]
+    check(m["properties"] == {"a": 2, "b": 1, "big": 9223372036854775807, "f": 0.1}, f"properties {m['properties']}")
+    check(m["context"]["footfall"]["purpose"] == "marketing", f"purpose {m['context']['footfall']['purpose']}")
+    check(m["context"]["footfall"]["seq"] > seqs[-1], "seq did not continue after the queue emptied")
 
 
 @scenario
@@ -298,7 +312,7 @@ def retry_5xx_with_backoff(c: Ctx):
     for n, (a, b) in enumerate(zip(reqs, reqs[1:]), start=1):
         cap = min(300.0, 2 ** (n - 1))
         gap = b.at - a.answered_at
-        check(gap < cap + 0.75, f"attempt {n + 1} came {gap:.2f}s after failure {n}; backoff is below {cap}s")
+        check(gap < cap + 1.0, f"attempt {n + 1} came {gap:.2f}s after failure {n}; backoff is below {cap}s")
 
 
 @scenario
@@ -320,9 +334,9 @@ def retry_after_honoured(c: Ctx):
     g3 = reqs[3].at - reqs[2].answered_at
     date_sent = email.utils.parsedate_to_datetime(reqs[2].answer_headers["Retry-After"]).timestamp()
     wall_wait = date_sent - (time.time() - (time.monotonic() - reqs[2].answered_at))
-    check(g1 >= 1.95, f"retried {g1:.2f}s after 'Retry-After: 2'")
-    check(g2 >= 0.95, f"retried {g2:.2f}s after 'Retry-After: 0', which is clamped to 1 s")
-    check(g3 >= wall_wait - 0.05, f"retried {g3:.2f}s after a Retry-After date {wall_wait:.2f}s ahead")
+    check(g1 >= 1.9, f"retried {g1:.2f}s after 'Retry-After: 2'")
+    check(g2 >= 0.9, f"retried {g2:.2f}s after 'Retry-After: 0', which is clamped to 1 s")
+    check(g3 >= wall_wait - 0.1, f"retried {g3:.2f}s after a Retry-After date {wall_wait:.2f}s ahead")
     check(g1 < 2 + 1.5 and g2 < 1 + 1.5 and g3 < wall_wait + 1.5, f"waited far longer than asked: {g1:.2f}, {g2:.2f}, {g3:.2f}")
 
 
@@ -343,7 +357,7 @@ def retry_after_invalid_forms_ignored(c: Ctx):
     check([r.status for r in reqs] == [503, 429, 503, 200], f"statuses {[r.status for r in reqs]}")
     for n, (a, b) in enumerate(zip(reqs, reqs[1:]), start=1):
         gap = b.at - a.answered_at
-        check(gap < 2 ** (n - 1) + 0.75, f"retry {n} came {gap:.2f}s after 'Retry-After: {a.answer_headers.get('Retry-After')}', "
+        check(gap < 2 ** (n - 1) + 1.0, f"retry {n} came {gap:.2f}s after 'Retry-After: {a.answer_headers.get('Retry-After')}', "
                                         f"which must be ignored (backoff below {2 ** (n - 1)}s)")
 
 
@@ -680,10 +694,20 @@ def config_etag_revalidation(c: Ctx):
         check(p.returncode == 0, f"flush failed after config {fault.describe()}: {p.stderr.strip()}")
         check(ids[0] in srv.events, f"event not delivered after config {fault.describe()}")
         check(c.consent_status(d)["policy_version"] == 4, f"policy changed after config {fault.describe()}")
+    # The SDK sends the ETag back "exactly as received", a weak one included.
+    srv.etag_prefix = "W/"
+    srv.set_config(policy(6))
+    needs_prompt()
+    weak = "W/" + srv.etag()
+    needs_prompt()
+    last = srv.of("config")[-1]
+    check(last.headers.get("If-None-Match") == weak and last.status == 304,
+          f"a weak ETag came back as {last.headers.get('If-None-Match')!r}, expected {weak!r}")
+    check(c.consent_status(d)["policy_version"] == 6, "policy 6 not applied")
     srv.set_config(None)
     ids = c.track(d, srv, "e")
     check(c.flush(d, srv).returncode == 0 and ids[0] in srv.events, "no-config 404 paused uploads")
-    check(c.consent_status(d)["policy_version"] == 4, "policy dropped after a 404 no_config")
+    check(c.consent_status(d)["policy_version"] == 6, "policy dropped after a 404 no_config")
 
 
 @scenario

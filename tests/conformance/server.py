@@ -436,6 +436,7 @@ class ConformanceServer:
         self.deletion_receipts: dict[str, int] = defaultdict(int)
         self.config_bytes: Optional[bytes] = None
         self.etags_served: set[str] = set()
+        self.etag_prefix = ""  # "W/" serves weak ETags (a SHOULD-violation, to see the SDK echo it as received)
         self.reject_event_names: set[str] = set()  # business rule: 400 invalid_event for these names
         self.reject_status = 400  # 400 or 422 for the business rules
         self.reject_record_ids: set[str] = set()  # business rule: 400 invalid_record for these record ids
@@ -683,6 +684,8 @@ class ConformanceServer:
         for name in names:
             if len(req.headers.get_all(name)) > 1:
                 self.fail(req, f"header {name} sent {len(req.headers.get_all(name))} times")
+        if req.method == "POST" and req.headers.get("Accept") not in (None, "*/*"):
+            self.fail(req, f"Accept {req.headers.get('Accept')!r}: protocol.md § Request headers lists `Accept: */*`")
         if req.method in ("GET", "HEAD"):
             if req.headers.get("Accept") != "application/json":
                 self.fail(req, f"GET /v1/config must carry Accept: application/json, got {req.headers.get('Accept')!r}")
@@ -764,7 +767,7 @@ class ConformanceServer:
             doc = self.config_bytes
         if doc is None:
             raise ErrorAnswer(404, "no_config", "this server has no remote configuration")
-        etag = '"' + hashlib.sha256(doc).hexdigest() + '"'
+        etag = self.etag_prefix + '"' + hashlib.sha256(doc).hexdigest() + '"'
         inm = req.headers.get("If-None-Match")
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         with self.lock:
