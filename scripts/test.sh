@@ -21,6 +21,9 @@ echo "== the benchmark runs end to end (figures come from a release build: see d
 echo "== the OpenAPI document is valid and matches what the SDK sends"
 python3 scripts/check_openapi.py
 
+echo "== conformance: a server written from the docs alone, driven by the real CLI under faults"
+python3 tests/conformance/run.py
+
 echo "== Kotlin package: bindings generated from the library, compiled and JUnit-tested on the JVM"
 bash scripts/test-kotlin.sh
 
