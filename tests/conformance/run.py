@@ -36,16 +36,7 @@ FOOTFALL_BIN = os.environ.get("FOOTFALL_BIN", os.path.join(REPO, "target", "debu
 
 # Behaviour the docs do not describe yet or the SDK does not do yet, being fixed by another change right now.
 # Each scenario here must FAIL today; once the fix lands it passes, and the run fails until the entry is removed.
-EXPECTED_TO_BE_FIXED = {
-    "credentials_in_endpoint_url": "(1) credentials in the endpoint URL are accepted today; they must be refused "
-                                   "at configuration time and only one Authorization header ever sent",
-    "retry_after_hold_survives_restart": "(2) a Retry-After hold is not persisted: a new process sends during it",
-    "retry_after_hold_is_explained": "(2) `flush --timeout-s` does not say the server asked it to wait, nor until when",
-    "lower_policy_version_not_applied": "(3) a policy with a lower policyVersion than the one held is applied today",
-    "tls_certificate_error_pauses": "(4) TLS certificate errors are retried like a network error today, "
-                                    "instead of pausing with status certificate_invalid",
-    "identify_and_reset_commands": "(7) `footfall identify` and `footfall reset` do not exist yet",
-}
+EXPECTED_TO_BE_FIXED: dict[str, str] = {}
 
 VERBOSE = False
 
