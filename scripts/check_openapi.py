@@ -880,21 +880,26 @@ def core_paths() -> dict[str, list[str]]:
     return found
 
 
-def rust_struct_fields(text: str, name: str, rel: str) -> list[tuple[str, bool]]:
-    """(field, has #[serde(default)]) of `pub struct name { ... }`, in declaration order."""
+def _struct_fields(text: str, name: str, rel: str, serde_flag: str) -> list[tuple[str, bool]]:
+    """(field, whether a `#[serde(...)]` line naming `serde_flag` precedes it) of `pub struct name { ... }`."""
     m = re.search(rf"^pub struct {name} \{{(.*?)^\}}", text, flags=re.S | re.M)
     if not m:
         fail(f"{rel}: struct {name} not found (update check_openapi.py if it moved)")
-    out, default = [], False
+    out, flagged = [], False
     for line in m.group(1).splitlines():
         line = line.strip()
-        if line.startswith("#[serde(") and "default" in line:
-            default = True
+        if line.startswith("#[serde(") and serde_flag in line:
+            flagged = True
         fm = re.match(r"pub (\w+):", line)
         if fm:
-            out.append((fm.group(1), default))
-            default = False
+            out.append((fm.group(1), flagged))
+            flagged = False
     return out
+
+
+def rust_struct_fields(text: str, name: str, rel: str) -> list[tuple[str, bool]]:
+    """(field, has #[serde(default)]) of `pub struct name { ... }`, in declaration order."""
+    return _struct_fields(text, name, rel, "default")
 
 
 def rust_enum_names(text: str, name: str, rel: str) -> list[str]:
@@ -912,20 +917,7 @@ def rust_enum_variants(text: str, name: str, rel: str) -> list[str]:
 
 def serialized_fields(text: str, name: str, rel: str) -> list[str]:
     """Fields of `pub struct name { ... }` that serde writes (not `#[serde(skip_serializing)]`)."""
-    m = re.search(rf"^pub struct {name} \{{(.*?)^\}}", text, flags=re.S | re.M)
-    if not m:
-        fail(f"{rel}: struct {name} not found (update check_openapi.py if it moved)")
-    out, skip = [], False
-    for line in m.group(1).splitlines():
-        line = line.strip()
-        if line.startswith("#[serde(") and "skip_serializing" in line:
-            skip = True
-        fm = re.match(r"pub (\w+):", line)
-        if fm:
-            if not skip:
-                out.append(fm.group(1))
-            skip = False
-    return out
+    return [field for field, skipped in _struct_fields(text, name, rel, "skip_serializing") if not skipped]
 
 
 # --------------------------------------------------------------------------------------------- step 2: the SDK

@@ -752,9 +752,8 @@ def credentials_in_endpoint_url(c: Ctx):
     check(not srv.requests, f"{len(srv.requests)} requests sent to an endpoint with credentials")
 
 
-@scenario
-def retry_after_hold_survives_restart(c: Ctx):
-    """After 503 Retry-After: 600, a new process that tracks and flushes sends no batch while the hold runs."""
+def held_by_retry_after(c: Ctx):
+    """One event queued, then a flush answered 503 with `Retry-After: 600`: (server, data dir, that flush)."""
     srv = c.server()
     d = c.data_dir()
     c.grant(d, "analytics")
@@ -762,6 +761,13 @@ def retry_after_hold_survives_restart(c: Ctx):
     srv.script("batch", S.status(503, retry_after="600"))
     p = c.flush(d, srv, timeout_s=5)
     check(p.returncode != 0, "flush succeeded through a 10-minute Retry-After")
+    return srv, d, p
+
+
+@scenario
+def retry_after_hold_survives_restart(c: Ctx):
+    """After 503 Retry-After: 600, a new process that tracks and flushes sends no batch while the hold runs."""
+    srv, d, p = held_by_retry_after(c)
     check(len(batch_requests(srv)) == 1, "more than one batch request during the hold")
     c.track(d, srv, "e2", endpoint=srv.base_url)
     c.flush(d, srv, timeout_s=3)
@@ -772,13 +778,7 @@ def retry_after_hold_survives_restart(c: Ctx):
 @scenario
 def retry_after_hold_is_explained(c: Ctx):
     """`flush --timeout-s` under a Retry-After hold says the server asked it to wait, and until when."""
-    srv = c.server()
-    d = c.data_dir()
-    c.grant(d, "analytics")
-    c.track(d, srv, "e")
-    srv.script("batch", S.status(503, retry_after="600"))
-    p = c.flush(d, srv, timeout_s=5)
-    check(p.returncode != 0, "flush succeeded through a 10-minute Retry-After")
+    _, _, p = held_by_retry_after(c)
     err = p.stderr
     check(re.search(r"(?i)retry-after|asked|server.*wait", err), f"flush does not say the server asked it to wait: {err.strip()}")
     check(re.search(r"(?i)until\W+\S*\d", err), f"flush does not say until when: {err.strip()}")
