@@ -45,7 +45,11 @@ pub enum MessageKind {
 
 impl MessageKind {
     pub fn from_i64(v: i64) -> Self {
-        if v == 1 { MessageKind::Identify } else { MessageKind::Track }
+        if v == 1 {
+            MessageKind::Identify
+        } else {
+            MessageKind::Track
+        }
     }
 }
 
@@ -86,7 +90,11 @@ pub fn validate_purpose(purpose: &str) -> Result<(), ValidationError> {
     let ok = !purpose.is_empty()
         && purpose.len() <= 64
         && purpose.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(ValidationError::InvalidPurpose(purpose.chars().take(80).collect())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::InvalidPurpose(purpose.chars().take(80).collect()))
+    }
 }
 
 pub fn validate_user_id(user_id: &str) -> Result<(), ValidationError> {

@@ -22,7 +22,9 @@ struct Pool {
 
 impl Default for IdGenerator {
     fn default() -> Self {
-        IdGenerator { pool: Mutex::new(Pool { bytes: [0; POOL_BYTES], used: POOL_BYTES, fallback: fastrand::Rng::new() }) }
+        IdGenerator {
+            pool: Mutex::new(Pool { bytes: [0; POOL_BYTES], used: POOL_BYTES, fallback: fastrand::Rng::new() }),
+        }
     }
 }
 

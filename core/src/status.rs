@@ -54,7 +54,12 @@ pub struct Evicted {
 }
 
 impl Status {
-    pub(crate) fn collect(storage: &Storage, now_ms: i64, unsaved_rejections: u64, unsaved_refusals: u64) -> Result<Status> {
+    pub(crate) fn collect(
+        storage: &Storage,
+        now_ms: i64,
+        unsaved_rejections: u64,
+        unsaved_refusals: u64,
+    ) -> Result<Status> {
         let counts = storage.queue_counts(now_ms)?;
         let counters = storage.counters()?;
         let get = |c: Counter| counters.get(c.key()).copied().unwrap_or(0);

@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{mpsc, Arc, Mutex};
 
+use footfall_core::consent::purpose::{AgeBand, Jurisdiction};
 use footfall_core::consent::record::Method;
 use footfall_core::consent::state::{Context, Reason};
-use footfall_core::consent::purpose::{AgeBand, Jurisdiction};
-use footfall_core::{Config, Error, Event, FlushOutcome, HttpRequest, HttpResponse, HttpTransport, ManualClock, TransportError};
+use footfall_core::{
+    Config, Error, Event, FlushOutcome, HttpRequest, HttpResponse, HttpTransport, ManualClock, TransportError,
+};
 use serde_json::json;
 use support::*;
 
@@ -107,7 +109,11 @@ fn a_withdrawal_racing_an_upload_in_flight_abandons_it_and_purges_the_rows() {
         reached: Mutex::new(Vec::new()),
     });
     let sdk = Arc::new(
-        footfall_core::Footfall::builder(enforcing(dir.path())).transport(transport.clone()).clock(ManualClock::new(T0)).open().unwrap(),
+        footfall_core::Footfall::builder(enforcing(dir.path()))
+            .transport(transport.clone())
+            .clock(ManualClock::new(T0))
+            .open()
+            .unwrap(),
     );
     sdk.grant(&["analytics"], API).unwrap();
     for _ in 0..3 {
@@ -132,7 +138,8 @@ fn prompt_lifecycle_survives_a_kill_and_policy_changes_re_prompt() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::accepting();
     let clock = ManualClock::new(T0);
-    let policy_v1 = br#"{"consent":{"policyVersion":1,"noticeHash":"sha256:n1","purposes":[{"id":"analytics"},{"id":"marketing"}],
+    let policy_v1 =
+        br#"{"consent":{"policyVersion":1,"noticeHash":"sha256:n1","purposes":[{"id":"analytics"},{"id":"marketing"}],
         "prompts":[{"id":"main","enabled":true,"purposes":["analytics","marketing"]}]}}"#;
     {
         let sdk = open_with(enforcing(dir.path()), &server, &clock);
@@ -149,13 +156,15 @@ fn prompt_lifecycle_survives_a_kill_and_policy_changes_re_prompt() {
     assert_eq!(sdk.needs_prompt().unwrap().reason, Reason::UpToDate);
 
     // marketing's notice changes materially in v2: its old answer no longer counts; analytics' still does.
-    let policy_v2 = br#"{"consent":{"policyVersion":2,"purposes":[{"id":"analytics"},{"id":"marketing","materialChangeVersion":2}],
+    let policy_v2 =
+        br#"{"consent":{"policyVersion":2,"purposes":[{"id":"analytics"},{"id":"marketing","materialChangeVersion":2}],
         "prompts":[{"id":"main","enabled":true,"purposes":["analytics","marketing"]}]}}"#;
     sdk.apply_consent_policy(policy_v2).unwrap();
     let need = sdk.needs_prompt().unwrap();
     assert_eq!((need.reason, need.purposes.clone()), (Reason::PolicyMaterialChange, vec!["marketing".to_string()]));
     // Switching the prompt off remotely: the need stays, no prompt is offered.
-    let disabled = br#"{"consent":{"policyVersion":2,"purposes":[{"id":"analytics"},{"id":"marketing","materialChangeVersion":2}],
+    let disabled =
+        br#"{"consent":{"policyVersion":2,"purposes":[{"id":"analytics"},{"id":"marketing","materialChangeVersion":2}],
         "prompts":[{"id":"main","enabled":false,"purposes":["analytics","marketing"]}]}}"#;
     sdk.apply_consent_policy(disabled).unwrap();
     assert_eq!(sdk.needs_prompt().unwrap().prompt, None);
@@ -198,7 +207,12 @@ fn the_log_verifies_and_a_stored_edit_is_detected() {
 fn ccpa_with_gpc_allows_analytics_but_not_marketing_and_maps_to_consent_mode() {
     let dir = tempfile::tempdir().unwrap();
     let sdk = open_with(enforcing(dir.path()), &FakeServer::accepting(), &ManualClock::new(T0));
-    sdk.set_consent_context(Context { jurisdiction: Jurisdiction::Ccpa, global_privacy_control: true, ..Context::default() }).unwrap();
+    sdk.set_consent_context(Context {
+        jurisdiction: Jurisdiction::Ccpa,
+        global_privacy_control: true,
+        ..Context::default()
+    })
+    .unwrap();
     assert!(sdk.track(Event::new("viewed")).is_ok());
     assert!(matches!(sdk.track(Event::new("ad").purpose("marketing")), Err(Error::ConsentDenied { .. })));
     let status = sdk.consent_status().unwrap();
@@ -214,7 +228,10 @@ fn minors_are_opt_in_everywhere_and_a_child_cannot_open_marketing() {
     let teen = Context { jurisdiction: Jurisdiction::Ccpa, age_band: Some(AgeBand::Under16), ..Context::default() };
     let outcome = sdk.set_consent_context(teen).unwrap();
     assert!(outcome.now_denied.is_empty(), "an explicit grant still counts for a teen: {outcome:?}");
-    assert!(matches!(sdk.track(Event::new("viewed")), Err(Error::ConsentDenied { .. })), "CCPA opt-out does not apply to minors");
+    assert!(
+        matches!(sdk.track(Event::new("viewed")), Err(Error::ConsentDenied { .. })),
+        "CCPA opt-out does not apply to minors"
+    );
 
     sdk.track(Event::new("ad_seen").purpose("marketing")).unwrap();
     let child = Context { age_band: Some(AgeBand::Under13), ..teen };
@@ -228,7 +245,12 @@ fn minors_are_opt_in_everywhere_and_a_child_cannot_open_marketing() {
     assert_eq!(status.mode, footfall_core::consent::purpose::Mode::OptIn, "CCPA, but a minor");
     assert!(!status.google_consent_mode.ad_storage && status.google_consent_mode.analytics_storage);
     // The built-in prompt covers every built-in purpose: the child is asked about none of the closed ones.
-    assert!(sdk.needs_prompt().unwrap().purposes.iter().all(|p| !["marketing", "personalization", "location"].contains(&p.as_str())));
+    assert!(sdk
+        .needs_prompt()
+        .unwrap()
+        .purposes
+        .iter()
+        .all(|p| !["marketing", "personalization", "location"].contains(&p.as_str())));
     sdk.flush().unwrap();
     assert_eq!(server.delivered_names(), vec!["viewed"]);
 }
@@ -254,7 +276,11 @@ fn random_interleavings_never_send_a_denied_purpose() {
                         violations.lock().unwrap().push(purpose);
                     }
                 }
-                if index % 4 == 3 { ok(503, "") } else { ok(200, "{}") }
+                if index % 4 == 3 {
+                    ok(503, "")
+                } else {
+                    ok(200, "{}")
+                }
             })
         };
         let clock = ManualClock::new(T0);
@@ -271,7 +297,10 @@ fn random_interleavings_never_send_a_denied_purpose() {
                     let expected = allowed.lock().unwrap().get(purpose).copied().unwrap_or(false);
                     // Right after a restart the log may not be read yet: track() accepts and the writer judges
                     // before committing, so a denied purpose may return an id here — and must still never be sent.
-                    assert!(result.is_ok() || !expected, "seed {seed}: track({purpose}) refused while granted: {result:?}");
+                    assert!(
+                        result.is_ok() || !expected,
+                        "seed {seed}: track({purpose}) refused while granted: {result:?}"
+                    );
                 }
                 5 => {
                     s.grant(&[purpose], API).unwrap();
@@ -302,7 +331,11 @@ fn random_interleavings_never_send_a_denied_purpose() {
                 }
             }
         }
-        assert!(violations.lock().unwrap().is_empty(), "seed {seed}: sent while denied: {:?}", violations.lock().unwrap());
+        assert!(
+            violations.lock().unwrap().is_empty(),
+            "seed {seed}: sent while denied: {:?}",
+            violations.lock().unwrap()
+        );
         assert!(server.request_count() > 0, "seed {seed}: the run exercised uploads");
     }
 }
@@ -336,7 +369,8 @@ fn the_policy_is_fetched_at_start_up_before_anything_else() {
     let mut config = enforcing(dir.path());
     config.consent_refresh_interval = footfall_core::Config::new("").consent_refresh_interval;
     assert!(config.consent_refresh_interval.is_some(), "on by default");
-    let sdk = footfall_core::Footfall::builder(config).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    let sdk =
+        footfall_core::Footfall::builder(config).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
     // The sync thread fetches before it serves the first flush, so the answer is in force once this returns.
     sdk.flush().unwrap();
     assert!(server.requests.lock().unwrap()[0].0.ends_with("GET https://collector.test/v1/config"));
@@ -365,7 +399,8 @@ fn closing_does_not_wait_for_a_policy_fetch_that_hangs() {
     config.consent_refresh_interval = Some(std::time::Duration::from_secs(3600));
     // Without the shutdown race, close() would wait for this timeout (the test would hang, not pass).
     config.retry.request_timeout = std::time::Duration::from_secs(24 * 3600);
-    let sdk = footfall_core::Footfall::builder(config).transport(Arc::new(Silent(Mutex::new(Some(tx))))).open().unwrap();
+    let sdk =
+        footfall_core::Footfall::builder(config).transport(Arc::new(Silent(Mutex::new(Some(tx))))).open().unwrap();
     wait_for(&waiting, "the start-up policy fetch");
     sdk.close();
     assert!(matches!(sdk.needs_prompt(), Err(Error::Closed)));
@@ -380,7 +415,8 @@ struct ConfigServer {
 #[async_trait::async_trait]
 impl HttpTransport for ConfigServer {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let if_none_match = request.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("if-none-match")).map(|(_, v)| v.clone());
+        let if_none_match =
+            request.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("if-none-match")).map(|(_, v)| v.clone());
         self.requests.lock().unwrap().push((format!("{} {}", request.method, request.url), if_none_match.clone()));
         let document = self.document.lock().unwrap().clone();
         let etag = format!("\"{}\"", document.len() * 31 + document.bytes().map(usize::from).sum::<usize>());
@@ -401,7 +437,11 @@ fn toggling_a_prompt_or_bumping_the_policy_on_the_server_changes_needs_prompt_on
         )
     };
     let server = Arc::new(ConfigServer { document: Mutex::new(doc(1, false, 0)), requests: Mutex::new(Vec::new()) });
-    let sdk = footfall_core::Footfall::builder(enforcing(dir.path())).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    let sdk = footfall_core::Footfall::builder(enforcing(dir.path()))
+        .transport(server.clone())
+        .clock(ManualClock::new(T0))
+        .open()
+        .unwrap();
 
     let refreshed = sdk.refresh_consent_policy().unwrap();
     assert_eq!((refreshed.changed, refreshed.policy_version), (true, Some(1)));
@@ -441,7 +481,11 @@ fn a_lower_policy_version_is_never_applied_so_invalidated_consent_stays_invalid(
         )
     };
     let server = Arc::new(ConfigServer { document: Mutex::new(doc(10, 0)), requests: Mutex::new(Vec::new()) });
-    let sdk = footfall_core::Footfall::builder(enforcing(dir.path())).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    let sdk = footfall_core::Footfall::builder(enforcing(dir.path()))
+        .transport(server.clone())
+        .clock(ManualClock::new(T0))
+        .open()
+        .unwrap();
     sdk.refresh_consent_policy().unwrap();
     sdk.grant(&["analytics", "marketing"], Method::Settings).unwrap();
 
@@ -464,7 +508,11 @@ fn a_lower_policy_version_is_never_applied_so_invalidated_consent_stays_invalid(
     // Nor from the app's own hands, nor after a restart.
     assert!(sdk.apply_consent_policy(doc(11, 0).as_bytes()).is_err());
     sdk.close();
-    let reopened = footfall_core::Footfall::builder(enforcing(dir.path())).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    let reopened = footfall_core::Footfall::builder(enforcing(dir.path()))
+        .transport(server.clone())
+        .clock(ManualClock::new(T0))
+        .open()
+        .unwrap();
     assert!(reopened.refresh_consent_policy().is_err());
     assert_eq!(reopened.consent_status().unwrap().policy_version, 12);
 
@@ -482,7 +530,11 @@ fn a_served_policy_that_names_a_member_twice_is_refused_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let doc = r#"{"consent":{"policyVersion":3,"purposes":[{"id":"analytics"}]},"consent":{"policyVersion":4,"purposes":[]}}"#;
     let server = Arc::new(ConfigServer { document: Mutex::new(doc.into()), requests: Mutex::new(Vec::new()) });
-    let sdk = footfall_core::Footfall::builder(enforcing(dir.path())).transport(server.clone()).clock(ManualClock::new(T0)).open().unwrap();
+    let sdk = footfall_core::Footfall::builder(enforcing(dir.path()))
+        .transport(server.clone())
+        .clock(ManualClock::new(T0))
+        .open()
+        .unwrap();
     let err = sdk.refresh_consent_policy().unwrap_err().to_string();
     assert!(err.contains("member 'consent' appears twice"), "{err}");
     let status = sdk.consent_status().unwrap();

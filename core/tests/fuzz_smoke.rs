@@ -33,7 +33,12 @@ fn any_server_answer_gets_a_bounded_verdict() {
         let body = match rng.u8(0..3) {
             0 => random_text(&mut rng, 2_000).into_bytes(),
             1 => (0..rng.usize(0..600)).map(|_| rng.u8(..)).collect(),
-            _ => format!(r#"{{"error":{{"message":{}}},"duplicates":{}}}"#, serde_json::json!(random_text(&mut rng, 900)), rng.i64(..)).into_bytes(),
+            _ => format!(
+                r#"{{"error":{{"message":{}}},"duplicates":{}}}"#,
+                serde_json::json!(random_text(&mut rng, 900)),
+                rng.i64(..)
+            )
+            .into_bytes(),
         };
         let response = HttpResponse { status, headers, body };
         let verdict = classify(&Ok(response), 1_795_000_000_000, &policy);
@@ -103,7 +108,10 @@ fn properties_json_from_the_app_is_parsed_or_refused_with_a_reason() {
             }
         }
         let text = String::from_utf8_lossy(&bytes);
-        match parse_object(&text).map_err(|e| e.to_string()).and_then(|v| serialize_object(&v).map_err(|e| e.to_string())) {
+        match parse_object(&text)
+            .map_err(|e| e.to_string())
+            .and_then(|v| serialize_object(&v).map_err(|e| e.to_string()))
+        {
             Ok(json) => {
                 ok += 1;
                 assert!(json.starts_with('{') && json.len() <= footfall_core::event::MAX_PROPERTIES_BYTES);
@@ -127,8 +135,22 @@ fn any_remote_config_is_a_policy_that_reloads_unchanged_or_a_refusal() {
         "purposes":[{"id":"analytics"},{"id":"marketing","materialChangeVersion":3},{"id":"essential"}],
         "prompts":[{"id":"main","enabled":true,"purposes":["analytics","marketing"],"copy":{"title":"t","body":"b","acceptAll":"a"},"triggers":["app_start"]}]}}"#;
     const PIECES: [&str; 16] = [
-        "{", "}", "[", "]", ",", ":", "\"analytics\"", "\"id\"", "\"materialChangeVersion\"", "4294967295", "-1",
-        "\"essential\"", "null", "\"policyVersion\"", "\"Ads\"", "\"\\u0000\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"analytics\"",
+        "\"id\"",
+        "\"materialChangeVersion\"",
+        "4294967295",
+        "-1",
+        "\"essential\"",
+        "null",
+        "\"policyVersion\"",
+        "\"Ads\"",
+        "\"\\u0000\"",
     ];
     let mut rng = fastrand::Rng::with_seed(11);
     let (mut accepted, mut refused) = (0, 0);

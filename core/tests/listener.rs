@@ -33,7 +33,11 @@ impl footfall_core::SdkListener for Recorder {
     }
 }
 
-fn open_listening(dir: &std::path::Path, server: &Arc<FakeServer>, listener: Arc<dyn footfall_core::SdkListener>) -> Footfall {
+fn open_listening(
+    dir: &std::path::Path,
+    server: &Arc<FakeServer>,
+    listener: Arc<dyn footfall_core::SdkListener>,
+) -> Footfall {
     Footfall::builder(manual_config(dir))
         .transport(server.clone())
         .clock(ManualClock::new(T0))

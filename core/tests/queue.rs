@@ -16,9 +16,18 @@ fn bad_input_gets_a_typed_error_and_records_nothing() {
     let err = |e: Event| sdk.track(e).unwrap_err();
     assert_eq!(err(Event::new("")), Error::InvalidInput(ValidationError::EmptyName));
     assert!(matches!(err(Event::new("x".repeat(201))), Error::InvalidInput(ValidationError::NameTooLong { .. })));
-    assert!(matches!(err(Event::new("e").properties(json!([1, 2]))), Error::InvalidInput(ValidationError::NotAnObject(_))));
-    assert!(matches!(err(Event::new("e").purpose("Not Valid")), Error::InvalidInput(ValidationError::InvalidPurpose(_))));
-    assert!(matches!(sdk.track_json("e", "{not json", None), Err(Error::InvalidInput(ValidationError::InvalidJson(_)))));
+    assert!(matches!(
+        err(Event::new("e").properties(json!([1, 2]))),
+        Error::InvalidInput(ValidationError::NotAnObject(_))
+    ));
+    assert!(matches!(
+        err(Event::new("e").purpose("Not Valid")),
+        Error::InvalidInput(ValidationError::InvalidPurpose(_))
+    ));
+    assert!(matches!(
+        sdk.track_json("e", "{not json", None),
+        Err(Error::InvalidInput(ValidationError::InvalidJson(_)))
+    ));
     assert!(matches!(sdk.identify("", json!({})), Err(Error::InvalidInput(ValidationError::EmptyUserId))));
     sdk.flush_to_disk().unwrap();
     let status = sdk.status().unwrap();
@@ -60,9 +69,15 @@ fn identify_and_reset_stamp_the_identity_in_force_at_track_time() {
     let m = server.delivered();
     assert_eq!(m.len(), 4);
     assert!(m[0].get("userId").is_none());
-    assert_eq!((m[1]["type"].as_str(), m[1]["userId"].as_str(), m[1]["traits"]["tier"].as_str()), (Some("identify"), Some("shopper-42"), Some("gold")));
+    assert_eq!(
+        (m[1]["type"].as_str(), m[1]["userId"].as_str(), m[1]["traits"]["tier"].as_str()),
+        (Some("identify"), Some("shopper-42"), Some("gold"))
+    );
     assert_eq!(m[2]["userId"], "shopper-42");
-    assert_eq!(m[0]["anonymousId"], m[2]["anonymousId"], "identify keeps the anonymous id: online and in-store link up");
+    assert_eq!(
+        m[0]["anonymousId"], m[2]["anonymousId"],
+        "identify keeps the anonymous id: online and in-store link up"
+    );
     assert!(m[3].get("userId").is_none());
     assert_ne!(m[3]["anonymousId"], m[0]["anonymousId"], "reset rotates the anonymous id");
     assert_ne!(m[3]["context"]["footfall"]["sessionId"], m[0]["context"]["footfall"]["sessionId"]);

@@ -57,7 +57,13 @@ fn offline_decisions_reach_the_server_once_verbatim_in_chain_order() {
     let online = Arc::new(AtomicBool::new(false));
     let server = {
         let online = online.clone();
-        FakeServer::new(move |_, _| if online.load(Ordering::SeqCst) { ok(200, "{}") } else { Err(TransportError::Connect("offline".into())) })
+        FakeServer::new(move |_, _| {
+            if online.load(Ordering::SeqCst) {
+                ok(200, "{}")
+            } else {
+                Err(TransportError::Connect("offline".into()))
+            }
+        })
     };
     let clock = ManualClock::new(T0);
     let sdk = open_receipts(dir.path(), &server, &clock);
@@ -131,7 +137,11 @@ fn a_refused_record_is_isolated_and_not_resent_but_stays_in_the_log() {
         let victim = victim.clone();
         server.set_rule(move |body, _| {
             let bad = body["records"].as_array().is_some_and(|r| r.iter().any(|r| r["record_id"] == victim.as_str()));
-            if bad { ok(400, r#"{"error":{"code":"invalid_record","message":"bad hash"}}"#) } else { ok(200, "{}") }
+            if bad {
+                ok(400, r#"{"error":{"code":"invalid_record","message":"bad hash"}}"#)
+            } else {
+                ok(200, "{}")
+            }
         });
     }
     sdk.flush().unwrap();

@@ -13,7 +13,14 @@ use support::*;
 const DELETION: &str = "/v1/rights/deletion";
 
 fn deletion_bodies(server: &FakeServer) -> Vec<(Value, Option<u16>)> {
-    server.seen.lock().unwrap().iter().filter(|s| s.request.url.ends_with(DELETION)).map(|s| (s.body.clone(), s.status)).collect()
+    server
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.request.url.ends_with(DELETION))
+        .map(|s| (s.body.clone(), s.status))
+        .collect()
 }
 
 fn state(sdk: &Footfall, id: &str) -> RightsState {
@@ -25,7 +32,11 @@ fn export_shows_identity_events_dead_letters_consent_and_requests() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::new(|body, _| {
         let poison = body["batch"].as_array().is_some_and(|b| b.iter().any(|m| m["event"] == "poison"));
-        if poison { ok(400, "bad event") } else { ok(503, "") }
+        if poison {
+            ok(400, "bad event")
+        } else {
+            ok(503, "")
+        }
     });
     let sdk = open(dir.path(), &server, &ManualClock::new(T0));
     sdk.grant(&["analytics"], Method::Api).unwrap();
@@ -77,7 +88,8 @@ fn deletion_wipes_local_data_keeps_the_consent_log_and_rotates_the_identity() {
     assert_eq!(after["consent"]["verified"], true);
     let request = &after["rightsRequests"][0];
     assert_eq!((request["requestId"].as_str(), request["state"].as_str()), (Some(id.as_str()), Some("received")));
-    let mut ids: Vec<&str> = request["body"]["anonymousIds"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let mut ids: Vec<&str> =
+        request["body"]["anonymousIds"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(ids[0], second_anon, "the current id first");
     ids.sort();
     let mut expected = vec![first_anon.as_str(), second_anon.as_str()];
@@ -86,7 +98,11 @@ fn deletion_wipes_local_data_keeps_the_consent_log_and_rotates_the_identity() {
     assert_eq!(request["body"]["userId"], "shopper-1");
 
     sdk.flush().unwrap();
-    assert_eq!(server.delivered_names(), vec!["after_deletion"], "nothing tracked before the request leaves the device");
+    assert_eq!(
+        server.delivered_names(),
+        vec!["after_deletion"],
+        "nothing tracked before the request leaves the device"
+    );
     assert_eq!(server.delivered()[0]["anonymousId"], third_anon);
     assert_eq!(state(&sdk, &id), RightsState::Acknowledged);
 }
@@ -112,7 +128,11 @@ fn the_request_is_retried_across_a_restart_with_the_same_body_until_acknowledged
     assert_eq!(state(&sdk, &id), RightsState::Acknowledged);
     sdk.flush().unwrap();
     let sent = deletion_bodies(&server);
-    assert_eq!(sent.iter().map(|(_, s)| *s).collect::<Vec<_>>(), vec![Some(503), Some(202)], "acknowledged once, then never again");
+    assert_eq!(
+        sent.iter().map(|(_, s)| *s).collect::<Vec<_>>(),
+        vec![Some(503), Some(202)],
+        "acknowledged once, then never again"
+    );
     assert_eq!(sent[0].0, sent[1].0, "the same JSON on every attempt");
     assert_eq!(sent[0].0["requestId"], id.as_str());
 }

@@ -24,7 +24,8 @@ fn delivered_batches_are_deleted_and_ids_arrive_once_in_order() {
     let report = sdk.flush().unwrap();
     assert_eq!((report.delivered, report.remaining, report.outcome), (250, 0, FlushOutcome::Drained));
     assert_eq!(server.request_count(), 3, "batches of at most 100");
-    let delivered: Vec<String> = server.delivered().iter().map(|m| m["messageId"].as_str().unwrap().to_string()).collect();
+    let delivered: Vec<String> =
+        server.delivered().iter().map(|m| m["messageId"].as_str().unwrap().to_string()).collect();
     assert_eq!(delivered, ids);
     let seqs: Vec<i64> = server.delivered().iter().map(|m| m["context"]["footfall"]["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
@@ -70,7 +71,11 @@ fn a_poison_event_is_bisected_into_dead_letters_and_the_rest_delivered() {
     assert_eq!((report.delivered, report.dead_lettered, report.remaining), (15, 1, 0));
     assert!(!server.delivered_names().contains(&"poison".to_string()));
     assert_eq!(server.delivered().len(), 15);
-    assert!(server.request_count() <= 1 + 2 * 4, "bisection costs about 2·log2(n) requests, got {}", server.request_count());
+    assert!(
+        server.request_count() <= 1 + 2 * 4,
+        "bisection costs about 2·log2(n) requests, got {}",
+        server.request_count()
+    );
     let dead = sdk.dead_letters(10).unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!((dead[0].id, dead[0].status), (poison, Some(400)));
@@ -84,7 +89,11 @@ fn payload_too_large_splits_and_dead_letters_only_what_cannot_fit() {
     let server = FakeServer::new(|body, _| {
         let batch = body["batch"].as_array().unwrap();
         let huge = batch.iter().any(|m| m["properties"]["blob"].is_string());
-        if batch.len() > 3 || huge { ok(413, "") } else { ok(200, "{}") }
+        if batch.len() > 3 || huge {
+            ok(413, "")
+        } else {
+            ok(200, "{}")
+        }
     });
     let sdk = open(dir.path(), &server, &ManualClock::new(T0));
     track_n(&sdk, "e", 10);
@@ -147,10 +156,16 @@ fn retry_after_holds_back_even_an_explicit_flush() {
     let sdk = open(dir.path(), &server, &clock);
     track_n(&sdk, "e", 3);
     let report = sdk.flush().unwrap();
-    assert!(matches!(report.outcome, FlushOutcome::Held { after, .. } if after == Duration::from_secs(30)), "{report:?}");
+    assert!(
+        matches!(report.outcome, FlushOutcome::Held { after, .. } if after == Duration::from_secs(30)),
+        "{report:?}"
+    );
     clock.advance_ms(29_000);
     let report = sdk.flush().unwrap();
-    assert!(matches!(report.outcome, FlushOutcome::Held { after, .. } if after == Duration::from_secs(1)), "{report:?}");
+    assert!(
+        matches!(report.outcome, FlushOutcome::Held { after, .. } if after == Duration::from_secs(1)),
+        "{report:?}"
+    );
     assert_eq!(server.request_count(), 1, "nothing is sent before the server's Retry-After");
     clock.advance_ms(1_000);
     assert_eq!(sdk.flush().unwrap().delivered, 3);
@@ -160,7 +175,8 @@ fn retry_after_holds_back_even_an_explicit_flush() {
 fn auth_failures_pause_and_keep_data_until_the_next_explicit_flush() {
     for status in [401, 403, 404] {
         let dir = tempfile::tempdir().unwrap();
-        let server = FakeServer::new(move |_, _| ok(status, r#"{"error":{"code":"unauthorized","message":"bad key"}}"#));
+        let server =
+            FakeServer::new(move |_, _| ok(status, r#"{"error":{"code":"unauthorized","message":"bad key"}}"#));
         let sdk = open(dir.path(), &server, &ManualClock::new(T0));
         track_n(&sdk, "e", 4);
         let report = sdk.flush().unwrap();
@@ -181,8 +197,12 @@ fn network_errors_and_timeouts_are_retried() {
     });
     let sdk = open(dir.path(), &server, &ManualClock::new(T0));
     track_n(&sdk, "e", 2);
-    assert!(matches!(sdk.flush().unwrap().outcome, FlushOutcome::RetryLater { reason, .. } if reason.contains("refused")));
-    assert!(matches!(sdk.flush().unwrap().outcome, FlushOutcome::RetryLater { reason, .. } if reason.contains("reset")));
+    assert!(
+        matches!(sdk.flush().unwrap().outcome, FlushOutcome::RetryLater { reason, .. } if reason.contains("refused"))
+    );
+    assert!(
+        matches!(sdk.flush().unwrap().outcome, FlushOutcome::RetryLater { reason, .. } if reason.contains("reset"))
+    );
     assert_eq!(sdk.flush().unwrap().delivered, 2);
 }
 
@@ -204,7 +224,10 @@ fn a_transport_that_hangs_is_timed_out_by_the_sdk() {
     let sdk = footfall_core::Footfall::builder(config).transport(std::sync::Arc::new(Hanging)).open().unwrap();
     sdk.track(Event::new("e")).unwrap();
     let report = sdk.flush().unwrap();
-    assert!(matches!(report.outcome, FlushOutcome::RetryLater { ref reason, .. } if reason == "request timed out"), "{report:?}");
+    assert!(
+        matches!(report.outcome, FlushOutcome::RetryLater { ref reason, .. } if reason == "request timed out"),
+        "{report:?}"
+    );
     assert_eq!(report.remaining, 1);
 }
 

@@ -93,7 +93,11 @@ fn agrees_with_the_iab_library_on_every_vector() {
         }
         assert!(tc.unknown_segments.is_empty(), "{name}");
         // Library output has no duplicated ids, backwards ranges or trailing data.
-        assert!(!tc.warnings.iter().any(|w| w.contains("more than once") || w.contains("not zero padding")), "{name}: {:?}", tc.warnings);
+        assert!(
+            !tc.warnings.iter().any(|w| w.contains("more than once") || w.contains("not zero padding")),
+            "{name}: {:?}",
+            tc.warnings
+        );
     }
     assert_eq!(encodings.len(), 8, "both encodings of every vendor section are covered: {encodings:?}");
 }
@@ -137,7 +141,10 @@ impl Bits {
     fn encode(&self) -> String {
         self.0
             .chunks(6)
-            .map(|c| ALPHABET[c.iter().chain(std::iter::repeat(&false)).take(6).fold(0, |v, b| (v << 1) | usize::from(*b))] as char)
+            .map(|c| {
+                ALPHABET[c.iter().chain(std::iter::repeat(&false)).take(6).fold(0, |v, b| (v << 1) | usize::from(*b))]
+                    as char
+            })
             .collect()
     }
 }
@@ -248,7 +255,10 @@ fn rejects_reads_past_the_end() {
     // 20 characters = 120 bits: exactly through ConsentLanguage.
     assert_eq!(decode(&good[..20]), Err(TcfError::Truncated { segment: Segment::Core, field: "VendorListVersion" }));
     // 36 characters = 216 bits: inside VendorConsents.MaxVendorId, which starts at bit 213.
-    assert_eq!(decode(&good[..36]), Err(TcfError::Truncated { segment: Segment::Core, field: "VendorConsents.MaxVendorId" }));
+    assert_eq!(
+        decode(&good[..36]),
+        Err(TcfError::Truncated { segment: Segment::Core, field: "VendorConsents.MaxVendorId" })
+    );
     // Every shorter prefix fails with a typed error, and no prefix panics.
     for len in 1..good.len() {
         if let Ok(tc) = decode(&good[..len]) {
@@ -312,7 +322,10 @@ fn rejects_a_bitfield_shorter_than_max_vendor_id() {
     let mut bits = Bits::of(&vector("core-bitfield-vendors"));
     assert_eq!(bits.get(229, 1), 0, "bitfield");
     bits.set(213, 3000, 16);
-    assert!(matches!(decode(&bits.encode()), Err(TcfError::BitfieldLength { segment: Segment::Core, max_vendor_id: 3000, .. })));
+    assert!(matches!(
+        decode(&bits.encode()),
+        Err(TcfError::BitfieldLength { segment: Segment::Core, max_vendor_id: 3000, .. })
+    ));
 }
 
 #[test]
@@ -339,7 +352,9 @@ fn rejects_empty_strings_and_segments() {
 
 #[test]
 fn rejects_a_backwards_publisher_restriction_range() {
-    let text = core(4, &bitfield_section(0, &[]), &bitfield_section(0, &[]), &restrictions(&[(2, 0, &[(1, 3), (9, 4)])])).encode();
+    let text =
+        core(4, &bitfield_section(0, &[]), &bitfield_section(0, &[]), &restrictions(&[(2, 0, &[(1, 3), (9, 4)])]))
+            .encode();
     assert_eq!(decode(&text), Err(TcfError::InvalidRange { purpose: 2, start: 9, end: 4 }));
 }
 
@@ -351,7 +366,12 @@ fn errors_are_one_line() {
         TcfError::InvalidCharacter { position: 3, character: '\n' },
         TcfError::UnsupportedVersion(1),
         TcfError::Truncated { segment: Segment::Core, field: "Created" },
-        TcfError::BitfieldLength { segment: Segment::Core, field: "VendorConsents.BitField", max_vendor_id: 9, available: 2 },
+        TcfError::BitfieldLength {
+            segment: Segment::Core,
+            field: "VendorConsents.BitField",
+            max_vendor_id: 9,
+            available: 2,
+        },
         TcfError::DuplicateSegment(Segment::Unknown(6)),
         TcfError::InvalidRange { purpose: 1, start: 3, end: 2 },
     ];
@@ -391,11 +411,15 @@ fn accepts_created_different_from_last_updated() {
 #[test]
 fn merges_duplicated_range_ids_with_a_warning() {
     let consents = range_section(20, &[(1, 10), (5, 12), (7, 7), (20, 20)]);
-    let text = format!("{}.{}", core(4, &consents, &bitfield_section(0, &[]), &restrictions(&[])).encode(), disclosed(&[1]));
+    let text =
+        format!("{}.{}", core(4, &consents, &bitfield_section(0, &[]), &restrictions(&[])).encode(), disclosed(&[1]));
     let tc = decode(&text).unwrap();
     assert_eq!(tc.vendor_consents.iter().collect::<Vec<_>>(), [(1..=12).collect::<Vec<u16>>(), vec![20]].concat());
     assert_eq!(tc.vendor_consents.encoding, VendorEncoding::Range);
-    assert_eq!(tc.warnings, vec!["VendorConsents: 7 vendor id(s) listed more than once in the range list (deduplicated)".to_string()]);
+    assert_eq!(
+        tc.warnings,
+        vec!["VendorConsents: 7 vendor id(s) listed more than once in the range list (deduplicated)".to_string()]
+    );
     assert!(tc.vendor_consent(12) && tc.vendor_consent(20) && !tc.vendor_consent(13));
 }
 
@@ -442,7 +466,11 @@ fn legitimate_interest_queries_apply_the_policy_but_raw_bits_are_kept() {
         let mut bits = simple_core(policy);
         bits.set(PURPOSE_LI_AT, 0b1111_1110_0000_0000_0000_0001, 24); // LI bits on purposes 1-7 and 24
         let tc = decode(&format!("{}.{}", bits.encode(), disclosed(&[1]))).unwrap();
-        assert_eq!(tc.purpose_legitimate_interests.ids().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6, 7, 24], "raw bits kept");
+        assert_eq!(
+            tc.purpose_legitimate_interests.ids().collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5, 6, 7, 24],
+            "raw bits kept"
+        );
         assert_eq!((1..=24).filter(|n| tc.purpose_li(*n)).collect::<Vec<u8>>(), valid, "policy {policy}");
         assert!(!tc.purpose_li(0) && !tc.purpose_li(25));
         let warning = tc.warnings.iter().find(|w| w.contains("legitimate-interest bits")).unwrap();
@@ -459,8 +487,11 @@ fn legitimate_interest_queries_apply_the_policy_but_raw_bits_are_kept() {
 fn publisher_restrictions_are_grouped_and_queryable() {
     let list = restrictions(&[(2, 0, &[(1, 3)]), (7, 1, &[(5, 5)]), (2, 0, &[(3, 4)]), (9, 3, &[(8, 8)]), (4, 2, &[])]);
     let tc = decode(&core(4, &bitfield_section(0, &[]), &bitfield_section(0, &[]), &list).encode()).unwrap();
-    let summary: Vec<(u8, u8, Vec<u16>)> =
-        tc.publisher_restrictions.iter().map(|r| (r.purpose, r.restriction_type.code(), r.vendors.iter().collect())).collect();
+    let summary: Vec<(u8, u8, Vec<u16>)> = tc
+        .publisher_restrictions
+        .iter()
+        .map(|r| (r.purpose, r.restriction_type.code(), r.vendors.iter().collect()))
+        .collect();
     assert_eq!(summary, vec![(2, 0, vec![1, 2, 3, 4]), (7, 1, vec![5]), (9, 3, vec![8]), (4, 2, vec![])]);
     assert_eq!(tc.restrictions_for(2, 4).collect::<Vec<_>>(), vec![RestrictionType::NotAllowed]);
     assert_eq!(tc.restrictions_for(2, 5).count(), 0);
@@ -474,12 +505,15 @@ fn publisher_restrictions_are_grouped_and_queryable() {
 fn huge_ranges_stay_small() {
     // 4095 entries each spanning every vendor id: stored as one range, answered at once.
     let entries = vec![(1u16, 65535u16); 4095];
-    let tc = decode(&core(4, &range_section(65535, &entries), &bitfield_section(0, &[]), &restrictions(&[])).encode()).unwrap();
+    let tc = decode(&core(4, &range_section(65535, &entries), &bitfield_section(0, &[]), &restrictions(&[])).encode())
+        .unwrap();
     assert_eq!(tc.vendor_consents.vendors.ranges(), &[(1, 65535)]);
     assert_eq!(tc.vendor_consents.vendors.len(), 65535);
     assert!(tc.warnings[0].contains("listed more than once"));
     // A bitfield of 65535 bits.
-    let tc = decode(&core(2, &bitfield_section(65535, &[1, 65535]), &bitfield_section(0, &[]), &restrictions(&[])).encode()).unwrap();
+    let tc =
+        decode(&core(2, &bitfield_section(65535, &[1, 65535]), &bitfield_section(0, &[]), &restrictions(&[])).encode())
+            .unwrap();
     assert_eq!(tc.vendor_consents.iter().collect::<Vec<_>>(), vec![1, 65535]);
 }
 
@@ -489,7 +523,10 @@ fn trailing_data_after_the_last_field_is_a_warning() {
     bits.push(0, 5).push(1, 1);
     let tc = decode(&bits.encode()).unwrap();
     assert_eq!(tc.warnings.len(), 1, "{:?}", tc.warnings);
-    assert!(tc.warnings[0].starts_with("core: ") && tc.warnings[0].ends_with("bit(s) after the last field are not zero padding (ignored)"));
+    assert!(
+        tc.warnings[0].starts_with("core: ")
+            && tc.warnings[0].ends_with("bit(s) after the last field are not zero padding (ignored)")
+    );
     // Zero padding of any length is silent.
     let mut bits = simple_core(2);
     bits.push(0, 40);

@@ -69,9 +69,14 @@ fn check_ok(tc: &TcString, input: &str) {
     assert_eq!(tc.consent_language.chars().count(), 2);
     assert_eq!(tc.publisher_cc.chars().count(), 2);
     assert_eq!(tc.created % 100, 0);
-    let sections =
-        [Some(&tc.vendor_consents), Some(&tc.vendor_legitimate_interests), tc.disclosed_vendors.as_ref(), tc.allowed_vendors.as_ref()];
-    let sets = sections.into_iter().flatten().map(|s| &s.vendors).chain(tc.publisher_restrictions.iter().map(|r| &r.vendors));
+    let sections = [
+        Some(&tc.vendor_consents),
+        Some(&tc.vendor_legitimate_interests),
+        tc.disclosed_vendors.as_ref(),
+        tc.allowed_vendors.as_ref(),
+    ];
+    let sets =
+        sections.into_iter().flatten().map(|s| &s.vendors).chain(tc.publisher_restrictions.iter().map(|r| &r.vendors));
     for set in sets {
         // Sorted, disjoint, non-adjacent ranges of ids ≥ 1: i.e. sorted unique ids.
         let ranges = set.ranges();
@@ -128,7 +133,10 @@ fn any_input_decodes_or_gets_a_typed_error() {
             }
         }
     }
-    eprintln!("tcf fuzz smoke: {ok} decoded ({warned} with warnings), {} rejected; errors reached: {errors:?}", ITERATIONS - ok);
+    eprintln!(
+        "tcf fuzz smoke: {ok} decoded ({warned} with warnings), {} rejected; errors reached: {errors:?}",
+        ITERATIONS - ok
+    );
     assert!(ok > ITERATIONS / 20, "the success path is reached often: {ok}");
     assert!(warned > 0, "lenient paths are reached");
     for expected in ["empty segment", "character", "version", "truncated", "bitfield", "duplicate"] {

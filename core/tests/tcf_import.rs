@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use footfall_core::consent::record::{Method, RecordKind};
 use footfall_core::{
-    Config, ConsentSource, Error, Event, Footfall, ManualClock, SdkEvent, SeededRandom, TcfImportResult, ValidationError,
+    Config, ConsentSource, Error, Event, Footfall, ManualClock, SdkEvent, SeededRandom, TcfImportResult,
+    ValidationError,
 };
 use support::*;
 
@@ -166,7 +167,12 @@ fn every_decision_and_policy_is_heard_once_it_is_durable() {
     let events = consent_events(&heard);
     assert_eq!(
         events[0],
-        SdkEvent::ConsentChanged { record_id: outcome.record_id, now_allowed: vec!["analytics".into()], now_denied: vec![], purged: 0 }
+        SdkEvent::ConsentChanged {
+            record_id: outcome.record_id,
+            now_allowed: vec!["analytics".into()],
+            now_denied: vec![],
+            purged: 0
+        }
     );
     assert_eq!(events.len(), 2, "a repeated grant is still a recorded decision");
 
@@ -175,6 +181,9 @@ fn every_decision_and_policy_is_heard_once_it_is_durable() {
         "prompts":[{"id":"loyalty","enabled":true,"purposes":["loyalty_sync"]}]}}"#;
     sdk.apply_consent_policy(policy.as_bytes()).unwrap();
     let events = consent_events(&heard);
-    assert_eq!(events[2], SdkEvent::ConsentChanged { record_id: None, now_allowed: vec![], now_denied: vec![], purged: 0 });
+    assert_eq!(
+        events[2],
+        SdkEvent::ConsentChanged { record_id: None, now_allowed: vec![], now_denied: vec![], purged: 0 }
+    );
     assert_eq!(sdk.needs_prompt().unwrap().prompt.as_deref(), Some("loyalty"));
 }

@@ -30,7 +30,10 @@ pub fn footfall_bin() -> PathBuf {
             return candidate;
         }
     }
-    panic!("footfall binary not found under {}; run `cargo build -p footfall-cli` first (scripts/test.sh does)", target.display());
+    panic!(
+        "footfall binary not found under {}; run `cargo build -p footfall-cli` first (scripts/test.sh does)",
+        target.display()
+    );
 }
 
 pub fn footfall(args: &[&str]) -> Output {

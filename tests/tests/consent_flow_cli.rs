@@ -17,7 +17,20 @@ fn track_refuses_a_denied_purpose_and_a_withdrawal_purges_the_queue() {
     let data = dir.path().join("app");
     let data = data.to_str().unwrap();
     let endpoint = collector.base_url();
-    let track = |count: &str| footfall(&["track", "--data-dir", data, "--endpoint", &endpoint, "--name", "viewed", "--count", count, "--print-ids"]);
+    let track = |count: &str| {
+        footfall(&[
+            "track",
+            "--data-dir",
+            data,
+            "--endpoint",
+            &endpoint,
+            "--name",
+            "viewed",
+            "--count",
+            count,
+            "--print-ids",
+        ])
+    };
 
     // Default deny: nothing recorded, no id printed, the refusal said.
     let refused = track("3");
@@ -105,7 +118,8 @@ fn the_log_verifies_until_a_stored_record_is_edited() {
     assert_eq!(log[1]["decisions"]["marketing"], false);
 
     let conn = rusqlite::Connection::open(data.join("footfall.db")).unwrap();
-    conn.execute("UPDATE consent_log SET body = replace(body, '\"marketing\":false', '\"marketing\":true')", []).unwrap();
+    conn.execute("UPDATE consent_log SET body = replace(body, '\"marketing\":false', '\"marketing\":true')", [])
+        .unwrap();
     drop(conn);
     let out = footfall(&["consent", "log", "--data-dir", data_arg]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
@@ -129,7 +143,10 @@ fn import_tcf_lets_the_cmp_decide_and_track_follows_it() {
     let everything = vector("core-range-vendors");
     let recorded = json(&import(&everything));
     assert_eq!(recorded["result"], "recorded");
-    assert_eq!(recorded["decisions"], serde_json::json!({"analytics": true, "location": false, "marketing": true, "personalization": true}));
+    assert_eq!(
+        recorded["decisions"],
+        serde_json::json!({"analytics": true, "location": false, "marketing": true, "personalization": true})
+    );
     assert!(track().status.success());
     assert_eq!(json(&import(&everything))["result"], "unchanged", "the same answer records nothing");
 
@@ -149,7 +166,9 @@ fn import_tcf_lets_the_cmp_decide_and_track_follows_it() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(log.len(), 2);
-    assert!(log.iter().all(|r| r["method"] == serde_json::json!({"kind": "tcf_import", "cmp_id": 300}) && r["verified"] == true));
+    assert!(log
+        .iter()
+        .all(|r| r["method"] == serde_json::json!({"kind": "tcf_import", "cmp_id": 300}) && r["verified"] == true));
 }
 
 #[test]
@@ -158,12 +177,20 @@ fn context_sets_jurisdiction_and_age_band_and_a_child_cannot_open_marketing() {
     let data = dir.path().join("app");
     let data = data.to_str().unwrap();
     json(&footfall(&["consent", "grant", "--data-dir", data, "marketing"]));
-    let child = json(&footfall(&["consent", "context", "--data-dir", data, "--jurisdiction", "ccpa", "--age-band", "under13"]));
+    let child =
+        json(&footfall(&["consent", "context", "--data-dir", data, "--jurisdiction", "ccpa", "--age-band", "under13"]));
     assert_eq!(child["now_denied"], serde_json::json!(["marketing"]));
     let status = json(&footfall(&["consent", "status", "--data-dir", data]));
-    assert_eq!((status["jurisdiction"].as_str(), status["age_band"].as_str(), status["mode"].as_str()), (Some("ccpa"), Some("under13"), Some("opt_in")));
+    assert_eq!(
+        (status["jurisdiction"].as_str(), status["age_band"].as_str(), status["mode"].as_str()),
+        (Some("ccpa"), Some("under13"), Some("opt_in"))
+    );
     let marketing = status["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "marketing").unwrap().clone();
-    assert_eq!((marketing["decision"].as_bool(), marketing["allowed"].as_bool()), (Some(true), Some(false)), "granted, yet closed");
+    assert_eq!(
+        (marketing["decision"].as_bool(), marketing["allowed"].as_bool()),
+        (Some(true), Some(false)),
+        "granted, yet closed"
+    );
 
     let bad = footfall(&["consent", "context", "--data-dir", data, "--jurisdiction", "mars"]);
     assert!(!bad.status.success());

@@ -15,7 +15,9 @@ fn killed_producers_and_uploaders_never_lose_a_durable_id_nor_store_one_twice() 
     let data = dir.path().join("app");
     let data_arg = data.to_str().unwrap().to_string();
     // Uploads happen in the background while events are tracked; a third of them fail.
-    let collector = collector_in(dir.path(), |c| c.faults = FaultConfig { fail_rate: 0.3, fail_status: 503, seed: 7, ..FaultConfig::default() });
+    let collector = collector_in(dir.path(), |c| {
+        c.faults = FaultConfig { fail_rate: 0.3, fail_status: 503, seed: 7, ..FaultConfig::default() }
+    });
     let endpoint = collector.base_url();
     let mut rng = fastrand::Rng::with_seed(20261122);
     let mut printed = BTreeSet::new();
@@ -26,7 +28,18 @@ fn killed_producers_and_uploaders_never_lose_a_durable_id_nor_store_one_twice() 
         // A producer killed after a random number of durable ids.
         let kill_after = rng.usize(1..2_500);
         let mut child = Command::new(footfall_bin())
-            .args(["track", "--data-dir", &data_arg, "--endpoint", &endpoint, "--name", "crash_test", "--count", "3000", "--print-ids"])
+            .args([
+                "track",
+                "--data-dir",
+                &data_arg,
+                "--endpoint",
+                &endpoint,
+                "--name",
+                "crash_test",
+                "--count",
+                "3000",
+                "--print-ids",
+            ])
             .args(["--props", &format!(r#"{{"round":{round}}}"#)])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

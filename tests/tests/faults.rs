@@ -36,11 +36,18 @@ fn stored_ids(c: &collector::Collector) -> Vec<String> {
 fn server_errors_are_retried_until_delivered_once() {
     let dir = tempfile::tempdir().unwrap();
     let c = collector_in(dir.path(), |_| {});
-    c.script(vec![ScriptedFault::Status { status: 500, retry_after: None }, ScriptedFault::Status { status: 503, retry_after: None }]);
+    c.script(vec![
+        ScriptedFault::Status { status: 500, retry_after: None },
+        ScriptedFault::Status { status: 503, retry_after: None },
+    ]);
     let sdk = sdk(config(dir.path(), c.base_url()), &ManualClock::new(T0));
     let ids = track(&sdk, 30, "viewed");
-    assert!(matches!(sdk.flush().unwrap().outcome, FlushOutcome::RetryLater { reason, .. } if reason.starts_with("HTTP 500")));
-    assert!(matches!(sdk.flush().unwrap().outcome, FlushOutcome::RetryLater { reason, .. } if reason.starts_with("HTTP 503")));
+    assert!(
+        matches!(sdk.flush().unwrap().outcome, FlushOutcome::RetryLater { reason, .. } if reason.starts_with("HTTP 500"))
+    );
+    assert!(
+        matches!(sdk.flush().unwrap().outcome, FlushOutcome::RetryLater { reason, .. } if reason.starts_with("HTTP 503"))
+    );
     assert_eq!(sdk.flush().unwrap().outcome, FlushOutcome::Drained);
     assert_eq!(stored_ids(&c), ids);
     let stats = c.stats().unwrap();
@@ -74,7 +81,10 @@ fn a_timeout_after_the_server_stored_the_batch_is_resent_and_deduplicated() {
     let sdk = sdk(config, &ManualClock::new(T0));
     let ids = track(&sdk, 10, "viewed");
     let report = sdk.flush().unwrap();
-    assert!(matches!(report.outcome, FlushOutcome::RetryLater { ref reason, .. } if reason.contains("timed out")), "{report:?}");
+    assert!(
+        matches!(report.outcome, FlushOutcome::RetryLater { ref reason, .. } if reason.contains("timed out")),
+        "{report:?}"
+    );
     let report = sdk.flush().unwrap();
     assert_eq!((report.delivered, report.duplicates), (10, 10));
     let stats = c.stats().unwrap();
@@ -151,7 +161,10 @@ fn a_wrong_api_key_pauses_and_keeps_every_event() {
         let sdk = sdk(wrong, &clock);
         track(&sdk, 4, "viewed");
         let report = sdk.flush().unwrap();
-        assert!(matches!(report.outcome, FlushOutcome::Paused { ref reason } if reason.starts_with("HTTP 401")), "{report:?}");
+        assert!(
+            matches!(report.outcome, FlushOutcome::Paused { ref reason } if reason.starts_with("HTTP 401")),
+            "{report:?}"
+        );
         assert_eq!(report.remaining, 4);
     }
     let sdk = sdk(config(dir.path(), c.base_url()).with_api_key("right"), &clock);
@@ -161,7 +174,9 @@ fn a_wrong_api_key_pauses_and_keeps_every_event() {
 #[test]
 fn a_flaky_network_still_delivers_everything_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let c = collector_in(dir.path(), |c| c.faults = FaultConfig { fail_rate: 0.5, fail_status: 502, seed: 3, ..FaultConfig::default() });
+    let c = collector_in(dir.path(), |c| {
+        c.faults = FaultConfig { fail_rate: 0.5, fail_status: 502, seed: 3, ..FaultConfig::default() }
+    });
     let sdk = sdk(config(dir.path(), c.base_url()), &ManualClock::new(T0));
     let mut ids = track(&sdk, 500, "viewed");
     for _ in 0..200 {
@@ -195,7 +210,10 @@ fn https_with_a_pinned_private_ca() {
     let untrusted = sdk_without_ca(dir.path(), c.base_url());
     untrusted.track(Event::new("viewed")).unwrap();
     let report = untrusted.flush().unwrap();
-    assert!(matches!(&report.outcome, FlushOutcome::Paused { reason } if reason.contains("unknown issuer")), "{report:?}");
+    assert!(
+        matches!(&report.outcome, FlushOutcome::Paused { reason } if reason.contains("unknown issuer")),
+        "{report:?}"
+    );
     assert_eq!(c.stats().unwrap().events, 3);
 }
 

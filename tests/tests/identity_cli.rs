@@ -32,7 +32,9 @@ fn identify_then_reset_then_forget_reaches_the_collector_with_every_id() {
     ok(footfall(&["flush", "--data-dir", data, "--endpoint", &endpoint]));
 
     let events = c.events().unwrap();
-    let find = |t: &str, name: Option<&str>| events.iter().find(|e| e.r#type == t && e.name.as_deref() == name).unwrap().clone();
+    let find = |t: &str, name: Option<&str>| {
+        events.iter().find(|e| e.r#type == t && e.name.as_deref() == name).unwrap().clone()
+    };
     let identify = find("identify", None);
     assert_eq!((identify.user_id.as_deref(), identify.properties["tier"].as_str()), (Some("shopper-42"), Some("gold")));
     assert_eq!(identify.id, identified["messageId"].as_str().unwrap());
@@ -46,5 +48,8 @@ fn identify_then_reset_then_forget_reaches_the_collector_with_every_id() {
     let deletions = c.deletion_requests().unwrap();
     assert_eq!(deletions.len(), 1);
     let ids = &deletions[0].anonymous_ids;
-    assert!(ids.contains(before.anonymous_id.as_ref().unwrap()) && ids.contains(after.anonymous_id.as_ref().unwrap()), "{ids:?}");
+    assert!(
+        ids.contains(before.anonymous_id.as_ref().unwrap()) && ids.contains(after.anonymous_id.as_ref().unwrap()),
+        "{ids:?}"
+    );
 }

@@ -18,7 +18,10 @@ fn sdk(dir: &std::path::Path, endpoint: &str) -> Footfall {
 fn offline_decisions_reach_the_collector_once_and_a_withdrawal_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let collector = collector_in(dir.path(), |_| {});
-    collector.script_for(Endpoint::ConsentRecords, vec![ScriptedFault::DropConnection, ScriptedFault::Status { status: 503, retry_after: None }]);
+    collector.script_for(
+        Endpoint::ConsentRecords,
+        vec![ScriptedFault::DropConnection, ScriptedFault::Status { status: 503, retry_after: None }],
+    );
     let app = sdk(&dir.path().join("app"), &collector.base_url());
     app.grant(&["analytics"], Method::Api).unwrap();
     app.flush().unwrap();
@@ -30,7 +33,10 @@ fn offline_decisions_reach_the_collector_once_and_a_withdrawal_is_sent() {
     app.flush().unwrap();
     let stored = collector.consent_records().unwrap();
     let log = app.consent_log().unwrap();
-    assert_eq!(stored.iter().map(|r| r.record_id.clone()).collect::<Vec<_>>(), log.records.iter().map(|r| r.record_id.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        stored.iter().map(|r| r.record_id.clone()).collect::<Vec<_>>(),
+        log.records.iter().map(|r| r.record_id.clone()).collect::<Vec<_>>()
+    );
     assert!(stored.iter().all(|r| r.duplicates == 0), "each record once");
     assert_eq!(stored[1].record["decisions"]["analytics"], false, "the withdrawal reached the collector");
     assert_eq!(stored[0].record, serde_json::to_value(&log.records[0]).unwrap(), "verbatim as sealed");

@@ -11,7 +11,8 @@ fn a_deletion_request_survives_a_restart_and_reaches_the_collector_once() {
     let endpoint = collector.base_url();
     let data = dir.path().join("app");
     let data = data.to_str().unwrap();
-    let tracked = footfall(&["track", "--data-dir", data, "--endpoint", &endpoint, "--name", "viewed", "--purpose", "essential"]);
+    let tracked =
+        footfall(&["track", "--data-dir", data, "--endpoint", &endpoint, "--name", "viewed", "--purpose", "essential"]);
     assert!(tracked.status.success(), "{}", String::from_utf8_lossy(&tracked.stderr));
     let flushed = footfall(&["flush", "--data-dir", data, "--endpoint", &endpoint]);
     assert!(flushed.status.success(), "{}", String::from_utf8_lossy(&flushed.stderr));

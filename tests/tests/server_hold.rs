@@ -30,7 +30,11 @@ fn a_retry_after_hold_is_honoured_by_the_next_process_even_on_flush() {
     let report = first.flush().unwrap();
     assert_eq!(
         report.outcome,
-        FlushOutcome::Held { after: Duration::from_secs(600), until_ms: T0 + 600_000, reason: "HTTP 503: fault injected by the collector: 503 Service Unavailable".into() },
+        FlushOutcome::Held {
+            after: Duration::from_secs(600),
+            until_ms: T0 + 600_000,
+            reason: "HTTP 503: fault injected by the collector: 503 Service Unavailable".into()
+        },
     );
     first.close();
     let requests = c.requests_to(Endpoint::Batch);
@@ -89,7 +93,11 @@ fn the_cli_says_the_server_asked_to_wait_and_sends_nothing_on_relaunch() {
     let data = dir.path().join("app");
     let (data, endpoint) = (data.to_str().unwrap(), c.base_url());
     assert!(footfall(&["consent", "grant", "--data-dir", data, "analytics"]).status.success());
-    let track = |count: &str| assert!(footfall(&["track", "--data-dir", data, "--endpoint", &endpoint, "--name", "viewed", "--count", count]).status.success());
+    let track = |count: &str| {
+        assert!(footfall(&["track", "--data-dir", data, "--endpoint", &endpoint, "--name", "viewed", "--count", count])
+            .status
+            .success())
+    };
     let flush = || footfall(&["flush", "--data-dir", data, "--endpoint", &endpoint, "--timeout-s", "5"]);
 
     track("1");

@@ -11,7 +11,9 @@ use footfall_core::sync::reqwest_transport::ReqwestTransport;
 use footfall_core::sync::LaneCondition;
 use footfall_core::{Config, Error, Event, FlushOutcome, FlushPolicy, Footfall, HttpRequest, HttpTransport};
 use footfall_tests::collector_in;
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
 
 #[test]
 fn credentials_in_the_endpoint_are_refused_at_start_without_echoing_them() {
@@ -40,7 +42,8 @@ fn request_head(headers: Vec<(String, String)>) -> String {
         String::from_utf8(head).unwrap()
     });
     let transport = ReqwestTransport::new(&[]).unwrap();
-    let request = HttpRequest { method: "POST".into(), url, headers, body: Vec::new(), timeout: Duration::from_secs(10) };
+    let request =
+        HttpRequest { method: "POST".into(), url, headers, body: Vec::new(), timeout: Duration::from_secs(10) };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let response = runtime.block_on(transport.send(request)).unwrap();
     assert_eq!(response.status, 204);

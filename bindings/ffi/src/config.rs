@@ -172,8 +172,14 @@ impl FootfallConfig {
             interval: Duration::from_millis(positive("flushPolicy.intervalMs", f.interval_ms)?),
             on_start: f.on_start,
             automatic: f.automatic,
-            max_batch_events: to_usize("flushPolicy.maxBatchEvents", positive("flushPolicy.maxBatchEvents", f.max_batch_events)?)?,
-            max_batch_bytes: to_usize("flushPolicy.maxBatchBytes", positive("flushPolicy.maxBatchBytes", f.max_batch_bytes)?)?,
+            max_batch_events: to_usize(
+                "flushPolicy.maxBatchEvents",
+                positive("flushPolicy.maxBatchEvents", f.max_batch_events)?,
+            )?,
+            max_batch_bytes: to_usize(
+                "flushPolicy.maxBatchBytes",
+                positive("flushPolicy.maxBatchBytes", f.max_batch_bytes)?,
+            )?,
         };
         config.session_timeout = Duration::from_millis(positive("sessionTimeoutMs", self.session_timeout_ms)?);
         config.retry.request_timeout = Duration::from_millis(positive("requestTimeoutMs", self.request_timeout_ms)?);
@@ -181,10 +187,11 @@ impl FootfallConfig {
         config.app_version = self.app_version.clone();
         let c = &self.consent;
         config.enforce_consent = c.enforce;
-        config.consent_refresh_interval = match non_negative("consent.policyRefreshIntervalMs", c.policy_refresh_interval_ms)? {
-            0 => None,
-            ms => Some(Duration::from_millis(ms)),
-        };
+        config.consent_refresh_interval =
+            match non_negative("consent.policyRefreshIntervalMs", c.policy_refresh_interval_ms)? {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            };
         config.consent_source = match (c.tcf_import, c.tcf_vendor_id) {
             (false, None) => footfall_core::ConsentSource::Footfall,
             (false, Some(_)) => return Err(config_error("consent.tcfVendorId is set but consent.tcfImport is false")),
@@ -244,7 +251,10 @@ mod tests {
         assert_eq!(config.flush.max_batch_events, core.flush.max_batch_events);
         assert_eq!(config.flush.max_batch_bytes, core.flush.max_batch_bytes);
         assert_eq!(config.session_timeout, core.session_timeout);
-        assert_eq!((config.retry.request_timeout, config.retry.base, config.retry.cap), (core.retry.request_timeout, core.retry.base, core.retry.cap));
+        assert_eq!(
+            (config.retry.request_timeout, config.retry.base, config.retry.cap),
+            (core.retry.request_timeout, core.retry.base, core.retry.cap)
+        );
         assert_eq!(config.enforce_consent, core.enforce_consent);
         assert_eq!(config.consent_refresh_interval, core.consent_refresh_interval);
         assert_eq!(config.consent_source, core.consent_source);

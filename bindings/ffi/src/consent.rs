@@ -314,7 +314,11 @@ impl Footfall {
                 ad_user_data: g.ad_user_data,
                 ad_personalization: g.ad_personalization,
             },
-            refused_policy: s.refused_policy.map(|r| RefusedPolicy { version: r.version.map(i64::from), reason: r.reason, at: r.at }),
+            refused_policy: s.refused_policy.map(|r| RefusedPolicy {
+                version: r.version.map(i64::from),
+                reason: r.reason,
+                at: r.at,
+            }),
         })
     }
 
@@ -349,7 +353,8 @@ impl Footfall {
     /// letters, the consent log and status, rights requests).
     pub fn export_data(&self) -> Result<String> {
         let export = self.core.export_data()?;
-        serde_json::to_string_pretty(&export).map_err(|e| FootfallError::Storage { reason: e.to_string(), retryable: false })
+        serde_json::to_string_pretty(&export)
+            .map_err(|e| FootfallError::Storage { reason: e.to_string(), retryable: false })
     }
 
     /// Asks for the shopper's data to be erased. Once it returns the request is durable and sent until the
@@ -400,7 +405,12 @@ fn core_method(method: ConsentMethod) -> Result<core_record::Method> {
 
 impl From<CoreOutcome> for ConsentOutcome {
     fn from(o: CoreOutcome) -> Self {
-        ConsentOutcome { record_id: o.record_id, purged: saturate(o.purged), now_allowed: o.now_allowed, now_denied: o.now_denied }
+        ConsentOutcome {
+            record_id: o.record_id,
+            purged: saturate(o.purged),
+            now_allowed: o.now_allowed,
+            now_denied: o.now_denied,
+        }
     }
 }
 

@@ -201,7 +201,11 @@ mod tests {
                     target: module_path!().into(),
                     message: "upload failed; will retry reason=HTTP 503 retry_in_ms=1200".into()
                 },
-                LogRecord { level: LogLevel::Warn, target: module_path!().into(), message: "rejected status=400".into() },
+                LogRecord {
+                    level: LogLevel::Warn,
+                    target: module_path!().into(),
+                    message: "rejected status=400".into()
+                },
             ]
         );
 

@@ -63,7 +63,9 @@ impl footfall_core::HttpTransport for Foreign {
     async fn send(&self, request: footfall_core::HttpRequest) -> Result<footfall_core::HttpResponse, TransportError> {
         let response = self.0.send(to_foreign(request)).await.map_err(|e| match e {
             FootfallError::Network { reason } => TransportError::Io(reason),
-            FootfallError::CertificateInvalid { reason } => TransportError::Certificate(CertificateProblem::Other(reason)),
+            FootfallError::CertificateInvalid { reason } => {
+                TransportError::Certificate(CertificateProblem::Other(reason))
+            }
             other => TransportError::Io(format!("the app's transport failed: {other}")),
         })?;
         from_foreign(response)
@@ -81,10 +83,9 @@ fn to_foreign(r: footfall_core::HttpRequest) -> HttpRequest {
 }
 
 fn from_foreign(r: HttpResponse) -> Result<footfall_core::HttpResponse, TransportError> {
-    let status = u16::try_from(r.status)
-        .ok()
-        .filter(|s| (100..=599).contains(s))
-        .ok_or_else(|| TransportError::Io(format!("the app's transport returned an invalid HTTP status {}", r.status)))?;
+    let status = u16::try_from(r.status).ok().filter(|s| (100..=599).contains(s)).ok_or_else(|| {
+        TransportError::Io(format!("the app's transport returned an invalid HTTP status {}", r.status))
+    })?;
     Ok(footfall_core::HttpResponse {
         status,
         headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
@@ -102,7 +103,11 @@ mod tests {
             let r = HttpResponse { status, headers: vec![], body: vec![] };
             assert!(matches!(from_foreign(r), Err(TransportError::Io(_))), "{status}");
         }
-        let r = HttpResponse { status: 503, headers: vec![HttpHeader { name: "Retry-After".into(), value: "5".into() }], body: vec![] };
+        let r = HttpResponse {
+            status: 503,
+            headers: vec![HttpHeader { name: "Retry-After".into(), value: "5".into() }],
+            body: vec![],
+        };
         let core = from_foreign(r).unwrap();
         assert_eq!((core.status, core.header("retry-after")), (503, Some("5")));
     }

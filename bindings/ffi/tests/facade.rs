@@ -42,7 +42,11 @@ impl HttpTransport for Scripted {
             return Err(FootfallError::Network { reason: "connection refused".into() });
         }
         let body = if (200..300).contains(&status) { b"{}".to_vec() } else { Vec::new() };
-        Ok(HttpResponse { status, headers: vec![HttpHeader { name: "Content-Type".into(), value: "application/json".into() }], body })
+        Ok(HttpResponse {
+            status,
+            headers: vec![HttpHeader { name: "Content-Type".into(), value: "application/json".into() }],
+            body,
+        })
     }
 }
 
@@ -61,14 +65,25 @@ async fn a_foreign_transport_carries_uploads_and_the_listener_hears_each_pass() 
     let dir = tempfile::tempdir().unwrap();
     let transport = Scripted::new(&[0, 503, 200]);
     let events = Arc::new(Events::default());
-    let sdk = Footfall::new(config(dir.path(), Some("https://collector.test")), Some(transport.clone()), Some(events.clone())).unwrap();
+    let sdk = Footfall::new(
+        config(dir.path(), Some("https://collector.test")),
+        Some(transport.clone()),
+        Some(events.clone()),
+    )
+    .unwrap();
     let id = sdk.track("product_viewed".into(), r#"{"sku":"1"}"#.into(), Some("marketing".into())).unwrap();
     assert_eq!(id.len(), 36, "a hyphenated UUID: {id}");
 
     let report = sdk.flush().await.unwrap();
-    assert!(matches!(&report.outcome, FlushOutcome::RetryLater { reason, .. } if reason.contains("connection refused")), "{report:?}");
+    assert!(
+        matches!(&report.outcome, FlushOutcome::RetryLater { reason, .. } if reason.contains("connection refused")),
+        "{report:?}"
+    );
     let report = sdk.flush().await.unwrap();
-    assert!(matches!(&report.outcome, FlushOutcome::RetryLater { reason, after_ms } if reason == "HTTP 503" && *after_ms > 0), "{report:?}");
+    assert!(
+        matches!(&report.outcome, FlushOutcome::RetryLater { reason, after_ms } if reason == "HTTP 503" && *after_ms > 0),
+        "{report:?}"
+    );
     let report = sdk.flush().await.unwrap();
     assert_eq!((report.delivered, report.remaining, report.outcome), (1, 0, FlushOutcome::Drained));
 
@@ -79,7 +94,9 @@ async fn a_foreign_transport_carries_uploads_and_the_listener_hears_each_pass() 
     assert!(seen[0].headers.iter().any(|h| h.name == "Content-Encoding" && h.value == "gzip"));
     let events = events.0.lock().unwrap().clone();
     assert_eq!(events.len(), 3, "{events:?}");
-    assert!(matches!(&events[0], FootfallEvent::RetryScheduled { reason, .. } if reason.contains("connection refused")));
+    assert!(
+        matches!(&events[0], FootfallEvent::RetryScheduled { reason, .. } if reason.contains("connection refused"))
+    );
     assert!(matches!(&events[1], FootfallEvent::RetryScheduled { reason, .. } if reason == "HTTP 503"));
     assert_eq!(events[2], FootfallEvent::Delivered { count: 1, duplicates: 0 });
     let status = sdk.status().unwrap();
@@ -91,12 +108,20 @@ async fn errors_map_onto_the_one_enum_and_close_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let sdk = Footfall::new(config(dir.path(), None), None, None).unwrap();
     assert!(matches!(sdk.track(String::new(), "{}".into(), None), Err(FootfallError::InvalidInput { .. })));
-    assert!(matches!(sdk.track("e".into(), "[]".into(), None), Err(FootfallError::InvalidInput { reason }) if reason.contains("object")));
+    assert!(
+        matches!(sdk.track("e".into(), "[]".into(), None), Err(FootfallError::InvalidInput { reason }) if reason.contains("object"))
+    );
     assert!(matches!(sdk.identify("u".into(), "nope".into()), Err(FootfallError::InvalidInput { .. })));
     assert!(matches!(sdk.flush().await, Err(FootfallError::Config { .. })), "no endpoint, nothing to flush to");
     sdk.track("kept".into(), "{}".into(), None).unwrap();
-    let event = |props: &str| footfall_ffi::TrackedEvent { name: "kept_too".into(), properties_json: props.into(), purpose: None };
-    assert!(matches!(sdk.track_event(event("[]")), Err(FootfallError::InvalidInput { reason }) if reason.contains("object")));
+    let event = |props: &str| footfall_ffi::TrackedEvent {
+        name: "kept_too".into(),
+        properties_json: props.into(),
+        purpose: None,
+    };
+    assert!(
+        matches!(sdk.track_event(event("[]")), Err(FootfallError::InvalidInput { reason }) if reason.contains("object"))
+    );
     assert_eq!(sdk.track_event(event(r#"{"a":1}"#)).unwrap().len(), 36);
     sdk.flush_to_disk().unwrap();
     assert_eq!(sdk.status().unwrap().pending, 2);
@@ -130,7 +155,9 @@ fn without_the_builtin_transport_an_endpoint_needs_a_foreign_one() {
     assert!(matches!(&err, FootfallError::Config { reason } if reason.contains("HttpTransport")), "{err:?}");
     // Recording without an endpoint, or uploading through the app's transport, still works.
     Footfall::new(config(dir.path(), None), None, None).unwrap().close();
-    Footfall::new(config(dir.path(), Some("https://collector.test")), Some(Scripted::new(&[200])), None).unwrap().close();
+    Footfall::new(config(dir.path(), Some("https://collector.test")), Some(Scripted::new(&[200])), None)
+        .unwrap()
+        .close();
 }
 
 #[tokio::test]
@@ -145,7 +172,10 @@ async fn consent_and_rights_through_the_facade() {
     let status = sdk.consent_status().unwrap();
     assert!(status.enforced && !status.tcf_import && !status.opt_out_mode);
     assert_eq!(status.jurisdiction, Jurisdiction::Unknown);
-    assert_eq!(sdk.track("viewed".into(), "{}".into(), None), Err(FootfallError::ConsentDenied { purpose: "analytics".into() }));
+    assert_eq!(
+        sdk.track("viewed".into(), "{}".into(), None),
+        Err(FootfallError::ConsentDenied { purpose: "analytics".into() })
+    );
     assert_eq!(sdk.needs_prompt().unwrap().reason, PromptReason::NoDecision);
 
     sdk.prompt_shown("main".into()).unwrap();
@@ -158,7 +188,9 @@ async fn consent_and_rights_through_the_facade() {
     assert_eq!((withdrawn.purged, withdrawn.now_denied.clone()), (1, vec!["analytics".to_string()]));
     let heard: Vec<FootfallEvent> = events.0.lock().unwrap().clone();
     assert_eq!(heard.len(), 2, "{heard:?}");
-    assert!(matches!(&heard[1], FootfallEvent::ConsentChanged { purged: 1, now_denied, .. } if now_denied == &vec!["analytics".to_string()]));
+    assert!(
+        matches!(&heard[1], FootfallEvent::ConsentChanged { purged: 1, now_denied, .. } if now_denied == &vec!["analytics".to_string()])
+    );
 
     let log = sdk.consent_log().unwrap();
     assert!(log.verified);
@@ -170,7 +202,10 @@ async fn consent_and_rights_through_the_facade() {
     // Only importTcf may record a TCF import, and only in TCF import mode.
     let claimed = sdk.grant(vec!["analytics".into()], ConsentMethod::TcfImport { cmp_id: 1 });
     assert!(matches!(claimed, Err(FootfallError::InvalidInput { .. })));
-    assert!(matches!(sdk.import_tcf(Some("CP-x2RrP-x2RrEsACBENDXEAAAAAAAAAAAAAAAAAAAAA".into()), None), Err(FootfallError::Config { .. })));
+    assert!(matches!(
+        sdk.import_tcf(Some("CP-x2RrP-x2RrEsACBENDXEAAAAAAAAAAAAAAAAAAAAA".into()), None),
+        Err(FootfallError::Config { .. })
+    ));
     assert!(matches!(sdk.apply_consent_policy("{".into()), Err(FootfallError::Config { .. })));
 
     let export: serde_json::Value = serde_json::from_str(&sdk.export_data().unwrap()).unwrap();
@@ -195,7 +230,9 @@ async fn tcf_import_mode_through_the_facade() {
     assert_eq!(import.result, footfall_ffi::consent::TcfImportResult::Recorded);
     assert_eq!(import.decisions.get("analytics"), Some(&true));
     assert!(sdk.consent_status().unwrap().tcf_import);
-    assert!(matches!(sdk.grant(vec!["marketing".into()], ConsentMethod::Api), Err(FootfallError::InvalidInput { reason }) if reason.contains("CMP")));
+    assert!(
+        matches!(sdk.grant(vec!["marketing".into()], ConsentMethod::Api), Err(FootfallError::InvalidInput { reason }) if reason.contains("CMP"))
+    );
     let log = sdk.consent_log().unwrap();
     assert!(matches!(log.records[0].method, ConsentMethod::TcfImport { cmp_id: 300 }));
     sdk.close();

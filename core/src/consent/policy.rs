@@ -16,7 +16,9 @@ pub enum PolicyError {
     InvalidPurpose(String),
     #[error("purpose '{0}' is declared twice")]
     DuplicatePurpose(String),
-    #[error("purpose '{purpose}' changed materially in version {changed_in}, after the policy's own version {version}")]
+    #[error(
+        "purpose '{purpose}' changed materially in version {changed_in}, after the policy's own version {version}"
+    )]
     ChangeAfterVersion { purpose: String, changed_in: u32, version: u32 },
     #[error("prompt '{prompt}' asks about '{purpose}', which the policy does not declare")]
     UnknownPromptPurpose { prompt: String, purpose: String },
@@ -26,7 +28,9 @@ pub enum PolicyError {
     EmptyPrompt(String),
     #[error("the document names a member twice: {0}")]
     RepeatedMember(String),
-    #[error("policy version {offered} is older than version {in_force}, which is in force; a policy is never rolled back")]
+    #[error(
+        "policy version {offered} is older than version {in_force}, which is in force; a policy is never rolled back"
+    )]
     Rollback { offered: u32, in_force: u32 },
 }
 
@@ -153,7 +157,11 @@ impl Policy {
                 id: "default".into(),
                 enabled: true,
                 purposes: gated.iter().map(|p| p.to_string()).collect(),
-                copy: PromptCopy { title: "footfall.consent.title".into(), body: "footfall.consent.body".into(), ..PromptCopy::default() },
+                copy: PromptCopy {
+                    title: "footfall.consent.title".into(),
+                    body: "footfall.consent.body".into(),
+                    ..PromptCopy::default()
+                },
                 triggers: vec!["app_start".into()],
             }],
         }
@@ -203,12 +211,27 @@ mod tests {
             (r#"{"consent":{"policyVersion":"3","purposes":[]}}"#, "expected shape"),
             (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"Ads"}]}}"#, "not a valid purpose id"),
             (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"},{"id":"a"}]}}"#, "declared twice"),
-            (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a","materialChangeVersion":2}]}}"#, "after the policy's own version"),
-            (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"}],"prompts":[{"id":"p","enabled":true,"purposes":["b"]}]}}"#, "does not declare"),
-            (r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"}],"prompts":[{"id":"p","enabled":true,"purposes":[]}]}}"#, "no purpose"),
+            (
+                r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a","materialChangeVersion":2}]}}"#,
+                "after the policy's own version",
+            ),
+            (
+                r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"}],"prompts":[{"id":"p","enabled":true,"purposes":["b"]}]}}"#,
+                "does not declare",
+            ),
+            (
+                r#"{"consent":{"policyVersion":1,"purposes":[{"id":"a"}],"prompts":[{"id":"p","enabled":true,"purposes":[]}]}}"#,
+                "no purpose",
+            ),
             (r#"{"notConsent":{}}"#, "expected shape"),
-            (r#"{"consent":{"policyVersion":2,"purposes":[],"policyVersion":9}}"#, "member 'policyVersion' appears twice"),
-            (r#"{"consent":{"policyVersion":2,"purposes":[]},"consent":{"policyVersion":1,"purposes":[]}}"#, "member 'consent' appears twice"),
+            (
+                r#"{"consent":{"policyVersion":2,"purposes":[],"policyVersion":9}}"#,
+                "member 'policyVersion' appears twice",
+            ),
+            (
+                r#"{"consent":{"policyVersion":2,"purposes":[]},"consent":{"policyVersion":1,"purposes":[]}}"#,
+                "member 'consent' appears twice",
+            ),
             (r#"{"consent":{"policyVersion":2,"purposes":[{"id":"a","x":1,"x":2}]}}"#, "member 'x' appears twice"),
         ];
         for (json, needle) in cases {

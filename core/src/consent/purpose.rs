@@ -126,7 +126,12 @@ pub fn mode_for(jurisdiction: Jurisdiction, age_band: Option<AgeBand>) -> Mode {
     jurisdiction.mode()
 }
 
-pub fn default_allowed(purpose: &str, jurisdiction: Jurisdiction, global_privacy_control: bool, age_band: Option<AgeBand>) -> bool {
+pub fn default_allowed(
+    purpose: &str,
+    jurisdiction: Jurisdiction,
+    global_privacy_control: bool,
+    age_band: Option<AgeBand>,
+) -> bool {
     if is_essential(purpose) {
         return true;
     }
@@ -190,11 +195,27 @@ mod tests {
     #[test]
     fn consent_mode_mapping() {
         let all = GoogleConsentMode::from_decisions(|_| true);
-        assert_eq!(all, GoogleConsentMode { analytics_storage: true, ad_storage: true, ad_user_data: true, ad_personalization: true });
+        assert_eq!(
+            all,
+            GoogleConsentMode {
+                analytics_storage: true,
+                ad_storage: true,
+                ad_user_data: true,
+                ad_personalization: true
+            }
+        );
         let no_personalization = GoogleConsentMode::from_decisions(|p| p != PERSONALIZATION);
         assert!(no_personalization.ad_storage && !no_personalization.ad_personalization);
         let analytics_only = GoogleConsentMode::from_decisions(|p| p == ANALYTICS);
-        assert_eq!(analytics_only, GoogleConsentMode { analytics_storage: true, ad_storage: false, ad_user_data: false, ad_personalization: false });
+        assert_eq!(
+            analytics_only,
+            GoogleConsentMode {
+                analytics_storage: true,
+                ad_storage: false,
+                ad_user_data: false,
+                ad_personalization: false
+            }
+        );
     }
 
     #[test]
@@ -203,7 +224,9 @@ mod tests {
             assert!(blocked_for_age(p, Some(AgeBand::Under13)));
             assert!(!blocked_for_age(p, Some(AgeBand::Under16)) && !blocked_for_age(p, None));
         }
-        assert!(!blocked_for_age(ANALYTICS, Some(AgeBand::Under13)) && !blocked_for_age(ESSENTIAL, Some(AgeBand::Under13)));
+        assert!(
+            !blocked_for_age(ANALYTICS, Some(AgeBand::Under13)) && !blocked_for_age(ESSENTIAL, Some(AgeBand::Under13))
+        );
         for band in [AgeBand::Adult, AgeBand::Under16, AgeBand::Under13] {
             assert_eq!(AgeBand::parse(band.as_str()), Some(band));
         }

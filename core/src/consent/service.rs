@@ -18,9 +18,14 @@ const META_CONTEXT: &str = "consent_context";
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConsentChange {
     /// purpose → granted.
-    Decide { decisions: BTreeMap<String, bool>, method: Method },
+    Decide {
+        decisions: BTreeMap<String, bool>,
+        method: Method,
+    },
     /// Recorded before the prompt renders; never a decision.
-    PromptShown { prompt_id: String },
+    PromptShown {
+        prompt_id: String,
+    },
     SetContext(Context),
     ApplyPolicy(Policy),
 }
@@ -42,7 +47,9 @@ pub struct ConsentOutcome {
 pub(crate) fn load(storage: &Storage) -> Result<Snapshot> {
     let records = parse_log(storage)?;
     let policy = match storage.meta(META_POLICY)? {
-        Some(json) => serde_json::from_str::<Policy>(&json).ok().and_then(|p| p.validated().ok()).unwrap_or_else(Policy::built_in),
+        Some(json) => {
+            serde_json::from_str::<Policy>(&json).ok().and_then(|p| p.validated().ok()).unwrap_or_else(Policy::built_in)
+        }
         None => Policy::built_in(),
     };
     let context = storage.meta(META_CONTEXT)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
@@ -109,11 +116,29 @@ pub(crate) fn apply(
                     },
                 );
             }
-            record = Some(new_record(current, RecordKind::Decision, decisions, method, subject_id, app_version, now_ms, record_id));
+            record = Some(new_record(
+                current,
+                RecordKind::Decision,
+                decisions,
+                method,
+                subject_id,
+                app_version,
+                now_ms,
+                record_id,
+            ));
         }
         ConsentChange::PromptShown { prompt_id } => {
             let method = Method::Prompt { prompt_id };
-            record = Some(new_record(current, RecordKind::PromptShown, BTreeMap::new(), method, subject_id, app_version, now_ms, record_id));
+            record = Some(new_record(
+                current,
+                RecordKind::PromptShown,
+                BTreeMap::new(),
+                method,
+                subject_id,
+                app_version,
+                now_ms,
+                record_id,
+            ));
         }
         ConsentChange::SetContext(context) => {
             setting = Some((META_CONTEXT, serde_json::to_string(&context).map_err(Error::storage)?));

@@ -81,7 +81,12 @@ impl ConsentState {
         }
         match self.invalid_because(purpose, policy, now_ms) {
             None => self.decisions[purpose].granted,
-            Some(_) => purpose::default_allowed(purpose, context.jurisdiction, context.global_privacy_control, context.age_band),
+            Some(_) => purpose::default_allowed(
+                purpose,
+                context.jurisdiction,
+                context.global_privacy_control,
+                context.age_band,
+            ),
         }
     }
 
@@ -173,7 +178,10 @@ mod tests {
             policy_version: version,
             notice_hash: String::new(),
             max_consent_age_days: Some(365),
-            purposes: purposes.iter().map(|(id, v)| PurposeDef { id: id.to_string(), material_change_version: *v }).collect(),
+            purposes: purposes
+                .iter()
+                .map(|(id, v)| PurposeDef { id: id.to_string(), material_change_version: *v })
+                .collect(),
             prompts: vec![PromptDef {
                 id: "main".into(),
                 enabled: prompt_enabled,
@@ -243,7 +251,9 @@ mod tests {
         let empty = ConsentState::default();
         assert!(!empty.is_allowed("analytics", &p, &gdpr, NOW), "default deny");
         assert!(empty.is_allowed("essential", &p, &gdpr, NOW), "essential is never gated");
-        assert!(empty.is_allowed("analytics", &p, &ccpa_gpc, NOW) && !empty.is_allowed("marketing", &p, &ccpa_gpc, NOW));
+        assert!(
+            empty.is_allowed("analytics", &p, &ccpa_gpc, NOW) && !empty.is_allowed("marketing", &p, &ccpa_gpc, NOW)
+        );
 
         let granted = ConsentState::from_records(&[decided(NOW, 2, &[("analytics", true), ("marketing", true)])]);
         assert!(granted.is_allowed("analytics", &p, &gdpr, NOW));

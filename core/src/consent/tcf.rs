@@ -261,7 +261,10 @@ pub fn decode(tc_string: &str) -> Result<TcString, TcfError> {
             Some(tc) => segments::read_optional(&mut reader, text.trim_end_matches('='), tc)?,
         }
         if let Some(tc) = tc.as_mut().filter(|_| reader.rest_has_data()) {
-            tc.warnings.push(format!("{segment}: {} bit(s) after the last field are not zero padding (ignored)", reader.remaining()));
+            tc.warnings.push(format!(
+                "{segment}: {} bit(s) after the last field are not zero padding (ignored)",
+                reader.remaining()
+            ));
         }
     }
     let mut tc = tc.ok_or(TcfError::Empty)?;

@@ -26,12 +26,8 @@ use super::tcf::{RestrictionType, TcString};
 const PRECISE_GEOLOCATION: u8 = 1;
 
 /// Our purposes decided by the CMP in TCF import mode, with the TCF purposes each needs.
-pub const MAPPING: [(&str, &[u8]); 4] = [
-    (ANALYTICS, &[1, 8, 9]),
-    (PERSONALIZATION, &[1, 5, 6]),
-    (MARKETING, &[1, 2, 3, 4, 7]),
-    (LOCATION, &[1]),
-];
+pub const MAPPING: [(&str, &[u8]); 4] =
+    [(ANALYTICS, &[1, 8, 9]), (PERSONALIZATION, &[1, 5, 6]), (MARKETING, &[1, 2, 3, 4, 7]), (LOCATION, &[1])];
 
 /// Whether `purpose` is decided by the CMP in TCF import mode.
 pub fn is_mapped(purpose: &str) -> bool {
@@ -122,9 +118,8 @@ mod tests {
             checked += 1;
             let as_vendor = decisions(&tc, Some(vendor));
             for (purpose, needed) in MAPPING {
-                let restricted = needed
-                    .iter()
-                    .any(|n| tc.restrictions_for(*n, vendor).any(|r| r == RestrictionType::NotAllowed));
+                let restricted =
+                    needed.iter().any(|n| tc.restrictions_for(*n, vendor).any(|r| r == RestrictionType::NotAllowed));
                 restricted_seen |= restricted;
                 let mut expected = needed.iter().all(|n| tc.purpose_consent(*n)) && !restricted;
                 if purpose == LOCATION {

@@ -72,11 +72,18 @@ mod tests {
     #[test]
     fn a_repeated_member_is_found_at_any_depth() {
         assert!(check(br#"{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}"#).is_ok());
-        for doc in [r#"{"a":1,"a":2}"#, r#"{"x":{"consent":{"policyVersion":1,"policyVersion":2}}}"#, r#"[{"k":[{"id":1,"id":1}]}]"#] {
+        for doc in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"x":{"consent":{"policyVersion":1,"policyVersion":2}}}"#,
+            r#"[{"k":[{"id":1,"id":1}]}]"#,
+        ] {
             let err = check(doc.as_bytes()).unwrap_err();
             assert!(err.contains("appears twice"), "{doc}: {err}");
         }
-        assert!(check(br#"{"a":"\u0061","\u0061":1}"#).unwrap_err().contains("'a' appears twice"), "escaped names are compared decoded");
+        assert!(
+            check(br#"{"a":"\u0061","\u0061":1}"#).unwrap_err().contains("'a' appears twice"),
+            "escaped names are compared decoded"
+        );
         assert!(check(b"{").is_err());
     }
 }

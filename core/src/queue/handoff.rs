@@ -12,7 +12,9 @@ use crate::event::PendingMessage;
 pub(crate) enum Command {
     Append(PendingMessage),
     /// Forget the user: new anonymous id, no user id, new session.
-    Reset { anonymous_id: String },
+    Reset {
+        anonymous_id: String,
+    },
     /// Answered once everything sent before it is committed.
     Barrier(mpsc::Sender<Result<()>>),
     /// A consent change, applied in order with the appends around it; answered once durable and published.

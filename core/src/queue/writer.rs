@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::handoff::{Command, Forget, Shared};
 use super::storage_cell::StorageCell;
 use crate::clock::Clock;
+use crate::config::StorageLimits;
 use crate::consent::service::{self, ConsentChange, ConsentOutcome};
 use crate::consent::view::ConsentView;
-use crate::config::StorageLimits;
 use crate::error::{Error, Result};
 use crate::event::{MessageKind, PendingMessage};
 use crate::listener::{self, SdkEvent, SdkListener};
@@ -164,7 +164,8 @@ impl Writer {
     /// Commits one group; returns true when a shutdown was requested.
     fn commit(&mut self, group: Vec<Command>) -> bool {
         let Some(storage) = self.storage.clone() else { return true };
-        let (identity, last_ms) = self.identity.get_or_insert_with(|| (new_identity(Uuid::new_v4().to_string(), None), NO_EVENT_YET));
+        let (identity, last_ms) =
+            self.identity.get_or_insert_with(|| (new_identity(Uuid::new_v4().to_string(), None), NO_EVENT_YET));
         let mut messages = std::mem::take(&mut self.backlog);
         let mut barriers = Vec::new();
         let mut stop = false;
@@ -244,7 +245,8 @@ impl Writer {
         let rejected = self.shared.queue_full.swap(0, Ordering::Relaxed);
         let refused = self.shared.consent_refused.swap(0, Ordering::Relaxed);
         if rejected > 0 || refused > 0 {
-            let _ = storage.add_counters(&[(Counter::QueueFullRejections, rejected), (Counter::ConsentRefused, refused)]);
+            let _ =
+                storage.add_counters(&[(Counter::QueueFullRejections, rejected), (Counter::ConsentRefused, refused)]);
         }
         self.approx_rows += appended;
         self.approx_bytes += bytes;
@@ -273,7 +275,15 @@ impl Writer {
         let now = self.setup.clock.now_ms();
         // A policy or context change may change prompts without changing what is allowed: it is told too.
         let told = !matches!(change, ConsentChange::PromptShown { .. });
-        let applied = service::apply(&storage, &current, change, &subject, &self.setup.app_version, now, Uuid::now_v7().to_string())?;
+        let applied = service::apply(
+            &storage,
+            &current,
+            change,
+            &subject,
+            &self.setup.app_version,
+            now,
+            Uuid::now_v7().to_string(),
+        )?;
         self.setup.consent.publish(applied.snapshot);
         let outcome = applied.outcome;
         if outcome.purged > 0 {

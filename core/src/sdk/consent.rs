@@ -124,7 +124,10 @@ impl Footfall {
         let mut snapshot = self.loaded_consent()?;
         let age_band = snapshot.context.age_band;
         // Nobody is asked about what their answer cannot open (a child's marketing).
-        snapshot.policy.purposes.retain(|def| self.prompts_for(&def.id) && !purpose::blocked_for_age(&def.id, age_band));
+        snapshot
+            .policy
+            .purposes
+            .retain(|def| self.prompts_for(&def.id) && !purpose::blocked_for_age(&def.id, age_band));
         Ok(snapshot.state.needs_prompt(&snapshot.policy, self.clock.now_ms()))
     }
 

@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use crate::clock::{Clock, Random, SeededRandom, SystemClock};
 use crate::config::{Config, ConsentSource};
+use crate::consent::view::ConsentView;
 use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
-use crate::consent::view::ConsentView;
 use crate::ids::IdGenerator;
 use crate::listener::SdkListener;
 use crate::queue::handoff::Command;
@@ -136,7 +136,16 @@ impl Builder {
             .name("footfall-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| Error::Config(format!("cannot start the writer thread: {e}")))?;
-        Ok(Footfall { handoff, cell, sync, writer: Mutex::new(Some(thread)), clock, ids: IdGenerator::default(), consent, consent_source: config.consent_source })
+        Ok(Footfall {
+            handoff,
+            cell,
+            sync,
+            writer: Mutex::new(Some(thread)),
+            clock,
+            ids: IdGenerator::default(),
+            consent,
+            consent_source: config.consent_source,
+        })
     }
 }
 
@@ -200,7 +209,14 @@ impl Footfall {
         self.handoff.send_control(Command::Reset { anonymous_id: Uuid::new_v4().to_string() })
     }
 
-    fn enqueue(&self, kind: MessageKind, name: String, payload: String, purpose: String, user_id: Option<String>) -> Result<Uuid> {
+    fn enqueue(
+        &self,
+        kind: MessageKind,
+        name: String,
+        payload: String,
+        purpose: String,
+        user_id: Option<String>,
+    ) -> Result<Uuid> {
         // Closed before anything else, so a closed instance answers `Closed` whatever the event.
         if self.handoff.shared.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
@@ -251,7 +267,12 @@ impl Footfall {
     pub fn status(&self) -> Result<Status> {
         let storage = self.storage()?;
         let shared = &self.handoff.shared;
-        Status::collect(&storage, self.clock.now_ms(), shared.queue_full.load(Ordering::Relaxed), shared.consent_refused.load(Ordering::Relaxed))
+        Status::collect(
+            &storage,
+            self.clock.now_ms(),
+            shared.queue_full.load(Ordering::Relaxed),
+            shared.consent_refused.load(Ordering::Relaxed),
+        )
     }
 
     /// The most recent dead letters, newest first.

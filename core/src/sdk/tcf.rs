@@ -51,7 +51,9 @@ impl Footfall {
     /// decoder's reason and the current decisions stay.
     pub fn import_tcf(&self, tc_string: Option<&str>, gdpr_applies: Option<bool>) -> Result<TcfImport> {
         let ConsentSource::Tcf { vendor_id } = self.consent_source else {
-            return Err(Error::Config("TCF import mode is off: turn it on in the consent settings (tcfImport) first".into()));
+            return Err(Error::Config(
+                "TCF import mode is off: turn it on in the consent settings (tcfImport) first".into(),
+            ));
         };
         if gdpr_applies == Some(false) {
             return Ok(TcfImport::nothing(TcfImportResult::GdprDoesNotApply));

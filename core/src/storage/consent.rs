@@ -59,7 +59,8 @@ impl Storage {
     /// The whole log, oldest first.
     pub fn consent_log(&self) -> Result<Vec<StoredConsent>> {
         let inner = self.lock();
-        let mut stmt = inner.conn.prepare_cached("SELECT seq, body, synced FROM consent_log ORDER BY seq").map_err(sql_err)?;
+        let mut stmt =
+            inner.conn.prepare_cached("SELECT seq, body, synced FROM consent_log ORDER BY seq").map_err(sql_err)?;
         let rows = stmt
             .query_map([], |r| Ok(StoredConsent { seq: r.get(0)?, body: r.get(1)?, synced: r.get::<_, i64>(2)? != 0 }))
             .map_err(sql_err)?;

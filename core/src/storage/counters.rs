@@ -73,9 +73,7 @@ impl Storage {
     pub fn counters(&self) -> Result<Counters> {
         let inner = self.lock();
         let mut stmt = inner.conn.prepare_cached("SELECT name, value FROM counters").map_err(sql_err)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
-            .map_err(sql_err)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))).map_err(sql_err)?;
         rows.collect::<rusqlite::Result<Counters>>().map_err(sql_err)
     }
 
@@ -90,9 +88,9 @@ impl Storage {
 
 pub(super) fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&str>) -> rusqlite::Result<()> {
     match value {
-        Some(v) => conn
-            .prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")?
-            .execute(params![key, v])?,
+        Some(v) => {
+            conn.prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")?.execute(params![key, v])?
+        }
         None => conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute(params![key])?,
     };
     Ok(())
@@ -100,7 +98,5 @@ pub(super) fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&st
 
 pub(super) fn get_meta(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row(params![key], |r| r.get(0))
-        .optional()
+    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row(params![key], |r| r.get(0)).optional()
 }

@@ -38,10 +38,8 @@ pub fn open_or_recover(dir: &Path) -> Result<(Connection, bool)> {
         // A configuration mistake, not a transient condition: retrying cannot fix it.
         return Err(Error::Config(format!("data directory {} is not a directory", dir.display())));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::Storage {
-        message: format!("cannot create data directory: {e}"),
-        retryable: true,
-    })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Storage { message: format!("cannot create data directory: {e}"), retryable: true })?;
     let path = dir.join(DB_FILE);
     match try_open(&path) {
         Ok(conn) => Ok((conn, false)),
@@ -99,10 +97,7 @@ pub(crate) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
 /// Moves the damaged file (and its WAL/SHM) aside as `footfall.db.corrupt-N`, keeping only the newest few.
 fn quarantine(path: &Path) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     let target: PathBuf = dir.join(format!("{DB_FILE}.corrupt-{stamp}"));
     std::fs::rename(path, &target).map_err(Error::storage)?;
     for suffix in ["-wal", "-shm"] {

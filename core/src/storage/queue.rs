@@ -167,7 +167,8 @@ impl Storage {
                      ORDER BY e.seq LIMIT ?2",
                 )
                 .map_err(sql_err)?;
-            let rows = select.query_map(params![now_ms, max_events as i64, excluded], leased_from_row).map_err(sql_err)?;
+            let rows =
+                select.query_map(params![now_ms, max_events as i64, excluded], leased_from_row).map_err(sql_err)?;
             for row in rows {
                 let message = row.map_err(sql_err)?;
                 if !take(&message) {
@@ -194,7 +195,10 @@ impl Storage {
     /// Returns every lease to pending; at start-up no upload of this instance can be in flight.
     pub fn release_all(&self) -> Result<()> {
         let inner = self.lock();
-        inner.conn.execute("UPDATE events SET lease_until = NULL WHERE lease_until IS NOT NULL", []).map_err(sql_err)?;
+        inner
+            .conn
+            .execute("UPDATE events SET lease_until = NULL WHERE lease_until IS NOT NULL", [])
+            .map_err(sql_err)?;
         Ok(())
     }
 
@@ -278,7 +282,11 @@ impl Storage {
     /// Number of rows in the queue, leased or not.
     pub fn queued(&self) -> Result<u64> {
         let inner = self.lock();
-        inner.conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(sql_err)
+        inner
+            .conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(sql_err)
     }
 
     /// The newest dead letters first.

@@ -92,7 +92,13 @@ impl Storage {
     /// In one transaction: records a deletion request naming every anonymous id the install used (and the user
     /// id), wipes the queue, the dead letters and the identity contexts, and installs `fresh` as the identity.
     /// The consent log is kept: it is the business's proof of what the shopper decided.
-    pub fn record_deletion(&self, request_id: &str, current: &Identity, fresh: &(Identity, i64), now_ms: i64) -> Result<RightsRequest> {
+    pub fn record_deletion(
+        &self,
+        request_id: &str,
+        current: &Identity,
+        fresh: &(Identity, i64),
+        now_ms: i64,
+    ) -> Result<RightsRequest> {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
@@ -100,7 +106,8 @@ impl Storage {
             let mut ids = vec![current.anonymous_id.clone()];
             let mut others: Vec<String> = Vec::new();
             {
-                let mut stmt = tx.prepare("SELECT anonymous_id FROM contexts UNION SELECT id FROM known_anonymous_ids")?;
+                let mut stmt =
+                    tx.prepare("SELECT anonymous_id FROM contexts UNION SELECT id FROM known_anonymous_ids")?;
                 for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
                     others.push(id?);
                 }
@@ -126,9 +133,14 @@ impl Storage {
                 "INSERT INTO rights_requests(id, kind, state, body, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![request_id, KIND_DELETION, RightsState::Received.as_str(), body, now_ms],
             )?;
-            tx.execute_batch("DELETE FROM events; DELETE FROM dead_letters; DELETE FROM contexts; DELETE FROM known_anonymous_ids;")?;
+            tx.execute_batch(
+                "DELETE FROM events; DELETE FROM dead_letters; DELETE FROM contexts; DELETE FROM known_anonymous_ids;",
+            )?;
             let (identity, last_ms) = fresh;
-            tx.execute("INSERT INTO known_anonymous_ids(id, first_ms) VALUES (?1, ?2)", params![identity.anonymous_id, now_ms])?;
+            tx.execute(
+                "INSERT INTO known_anonymous_ids(id, first_ms) VALUES (?1, ?2)",
+                params![identity.anonymous_id, now_ms],
+            )?;
             set_meta(&tx, META_ANONYMOUS_ID, Some(&identity.anonymous_id))?;
             set_meta(&tx, META_USER_ID, None)?;
             set_meta(&tx, META_SESSION_ID, Some(&identity.session_id))?;

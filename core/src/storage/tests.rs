@@ -136,7 +136,12 @@ fn evicts_oldest_first_by_count_and_bytes_and_dead_letters_by_age() {
     let day = 86_400_000;
     append(&storage, &["ancient"], 0);
     append(&storage, &["a", "b", "c", "d", "e"], 40 * day);
-    let limits = StorageLimits { max_events: 3, max_bytes: u64::MAX, max_age: Duration::from_secs(30 * 86_400), max_dead_letters: 10 };
+    let limits = StorageLimits {
+        max_events: 3,
+        max_bytes: u64::MAX,
+        max_age: Duration::from_secs(30 * 86_400),
+        max_dead_letters: 10,
+    };
     let ev = storage.enforce_limits(&limits, 40 * day).unwrap();
     assert_eq!((ev.max_age, ev.max_events, ev.max_bytes), (1, 2, 0));
     assert_eq!(names_in_queue(&storage), vec!["c", "d", "e"]);
@@ -151,10 +156,7 @@ fn evicts_oldest_first_by_count_and_bytes_and_dead_letters_by_age() {
     assert_eq!(ev.max_bytes, 2);
     assert_eq!(names_in_queue(&storage), vec!["e"]);
     let counters = storage.counters().unwrap();
-    assert_eq!(
-        (counters["evicted_max_age"], counters["evicted_max_events"], counters["evicted_max_bytes"]),
-        (1, 2, 2)
-    );
+    assert_eq!((counters["evicted_max_age"], counters["evicted_max_events"], counters["evicted_max_bytes"]), (1, 2, 2));
 }
 
 #[test]

@@ -15,7 +15,8 @@ impl Endpoint {
     pub fn parse(url: &str) -> Result<Endpoint> {
         // Messages show the URL with any user-info masked: a password must not reach a log.
         let shown = redact_userinfo(url.trim());
-        let uri: http::Uri = url.trim().parse().map_err(|e| Error::Config(format!("endpoint '{shown}' is not a URL: {e}")))?;
+        let uri: http::Uri =
+            url.trim().parse().map_err(|e| Error::Config(format!("endpoint '{shown}' is not a URL: {e}")))?;
         let host = uri.host().ok_or_else(|| Error::Config(format!("endpoint '{shown}' has no host")))?;
         if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
             return Err(Error::Config(format!(
@@ -62,12 +63,20 @@ mod tests {
 
     #[test]
     fn https_anywhere_plain_http_only_to_loopback() {
-        assert_eq!(Endpoint::parse("https://collect.example.com/").unwrap().url("/v1/batch"), "https://collect.example.com/v1/batch");
-        assert_eq!(Endpoint::parse("https://x.example/prefix").unwrap().url("/v1/batch"), "https://x.example/prefix/v1/batch");
+        assert_eq!(
+            Endpoint::parse("https://collect.example.com/").unwrap().url("/v1/batch"),
+            "https://collect.example.com/v1/batch"
+        );
+        assert_eq!(
+            Endpoint::parse("https://x.example/prefix").unwrap().url("/v1/batch"),
+            "https://x.example/prefix/v1/batch"
+        );
         assert!(Endpoint::parse("http://127.0.0.1:8080").is_ok());
         assert!(Endpoint::parse("http://127.9.9.9").is_ok());
         assert!(Endpoint::parse("http://[::1]:9000").is_ok());
-        for bad in ["http://example.com", "http://10.0.0.1", "http://localhost:80", "ftp://x", "not a url", "https://x/?k=v"] {
+        for bad in
+            ["http://example.com", "http://10.0.0.1", "http://localhost:80", "ftp://x", "not a url", "https://x/?k=v"]
+        {
             let err = Endpoint::parse(bad).unwrap_err();
             assert!(matches!(err, Error::Config(_)), "{bad}: {err}");
         }
@@ -77,7 +86,12 @@ mod tests {
 
     #[test]
     fn credentials_in_the_url_are_refused_without_repeating_them() {
-        for bad in ["http://user:pw@127.0.0.1:8080", "https://user:secret@collect.example.com", "https://key@collect.example.com/p", "https://:pw@x.example"] {
+        for bad in [
+            "http://user:pw@127.0.0.1:8080",
+            "https://user:secret@collect.example.com",
+            "https://key@collect.example.com/p",
+            "https://:pw@x.example",
+        ] {
             let msg = Endpoint::parse(bad).unwrap_err().to_string();
             assert!(msg.contains("carries credentials") && msg.contains("API key"), "{bad}: {msg}");
             assert!(!msg.contains("pw") && !msg.contains("secret") && !msg.contains("key@"), "{bad}: {msg}");

@@ -64,7 +64,10 @@ impl LaneStatus {
 
     /// The state the last process on this database left, `ok` when none is stored.
     pub(crate) fn read(storage: &Storage, lane: Lane) -> Result<LaneStatus> {
-        Ok(storage.meta(lane.meta_key())?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_else(LaneStatus::ok))
+        Ok(storage
+            .meta(lane.meta_key())?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_else(LaneStatus::ok))
     }
 }
 
@@ -72,9 +75,17 @@ impl LaneStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Blocked {
     /// The server's hold: nothing is sent before `until_ms` (wall clock), whoever asks.
-    Held { after: Duration, until_ms: i64, reason: String },
-    Paused { reason: String },
-    BackingOff { after: Duration },
+    Held {
+        after: Duration,
+        until_ms: i64,
+        reason: String,
+    },
+    Paused {
+        reason: String,
+    },
+    BackingOff {
+        after: Duration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -101,8 +112,14 @@ impl LaneState {
     /// further ahead than the policy allows (the device clock was moved back) is clamped to what it allows.
     pub fn load(lane: Lane, storage: &Storage, retry: &RetryPolicy, now_mono: u64, now_wall: i64) -> Result<LaneState> {
         let persisted = LaneStatus::read(storage, lane)?;
-        let mut state =
-            LaneState { lane, consecutive_failures: 0, backoff_until: None, hold: None, pause: None, persisted: persisted.clone() };
+        let mut state = LaneState {
+            lane,
+            consecutive_failures: 0,
+            backoff_until: None,
+            hold: None,
+            pause: None,
+            persisted: persisted.clone(),
+        };
         let remaining = |max: Duration| {
             persisted
                 .until_ms
@@ -120,7 +137,7 @@ impl LaneState {
                 if let Some(ms) = remaining(retry.certificate_retry) {
                     state.pause = Some(Pause {
                         reason: persisted.reason.clone().unwrap_or_default(),
-                                                until_mono: Some(now_mono + ms),
+                        until_mono: Some(now_mono + ms),
                     });
                 }
             }
@@ -132,7 +149,14 @@ impl LaneState {
     /// A lane with nothing to resume (used when the stored state cannot be read: fail open to sending, which
     /// the server can still refuse).
     pub fn fresh(lane: Lane) -> LaneState {
-        LaneState { lane, consecutive_failures: 0, backoff_until: None, hold: None, pause: None, persisted: LaneStatus::ok() }
+        LaneState {
+            lane,
+            consecutive_failures: 0,
+            backoff_until: None,
+            hold: None,
+            pause: None,
+            persisted: LaneStatus::ok(),
+        }
     }
 
     /// Whether the lane may send now. `explicit` (the app flushed) skips our backoff and a pause, never the
@@ -188,7 +212,8 @@ impl LaneState {
     ) -> Result<Duration> {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         self.pause = None;
-        let delay = server_delay.unwrap_or_else(|| super::policy::backoff(self.consecutive_failures, retry, unit_random));
+        let delay =
+            server_delay.unwrap_or_else(|| super::policy::backoff(self.consecutive_failures, retry, unit_random));
         let ms = delay.as_millis() as u64;
         self.backoff_until = Some(now_mono + ms);
         self.hold = server_delay.map(|_| (now_mono + ms, now_wall + ms as i64));
@@ -199,7 +224,12 @@ impl LaneState {
                 until: Some(rfc3339_ms(until_ms)),
                 until_ms: Some(until_ms),
             },
-            None => LaneStatus { state: LaneCondition::Retrying, reason: Some(reason.to_string()), until: None, until_ms: None },
+            None => LaneStatus {
+                state: LaneCondition::Retrying,
+                reason: Some(reason.to_string()),
+                until: None,
+                until_ms: None,
+            },
         };
         self.persist(storage, status)?;
         Ok(delay)
@@ -210,7 +240,10 @@ impl LaneState {
         self.backoff_until = None;
         self.hold = None;
         self.pause = Some(Pause { reason: reason.to_string(), until_mono: None });
-        self.persist(storage, LaneStatus { state: LaneCondition::Paused, reason: Some(reason.to_string()), until: None, until_ms: None })
+        self.persist(
+            storage,
+            LaneStatus { state: LaneCondition::Paused, reason: Some(reason.to_string()), until: None, until_ms: None },
+        )
     }
 
     /// A refused certificate: background passes wait `retry.certificate_retry`, across restarts too.
@@ -266,7 +299,8 @@ mod tests {
         let (_dir, storage) = storage();
         let retry = RetryPolicy::default();
         let mut lane = LaneState::load(Lane::Events, &storage, &retry, 1_000, 5_000_000).unwrap();
-        let wait = lane.on_retry(&storage, &retry, Some(Duration::from_secs(600)), "HTTP 503", 0.5, 1_000, 5_000_000).unwrap();
+        let wait =
+            lane.on_retry(&storage, &retry, Some(Duration::from_secs(600)), "HTTP 503", 0.5, 1_000, 5_000_000).unwrap();
         assert_eq!(wait, Duration::from_secs(600));
 
         // A new process: its monotonic clock starts elsewhere; 100 s of wall time have passed.

@@ -105,8 +105,18 @@ fn parse_http_date(value: &str) -> Option<i64> {
     let _weekday = parts.next()?;
     let day: u32 = parts.next()?.parse().ok()?;
     let month = match parts.next()? {
-        "Jan" => 1, "Feb" => 2, "Mar" => 3, "Apr" => 4, "May" => 5, "Jun" => 6,
-        "Jul" => 7, "Aug" => 8, "Sep" => 9, "Oct" => 10, "Nov" => 11, "Dec" => 12,
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
         _ => return None,
     };
     let year: i64 = parts.next()?.parse().ok()?;
@@ -136,13 +146,18 @@ mod tests {
 
     #[test]
     fn every_row_of_the_status_table() {
-        assert_eq!(verdict(response(200, &[], r#"{"accepted":3,"duplicates":2}"#)), Verdict::Delivered { duplicates: 2 });
+        assert_eq!(
+            verdict(response(200, &[], r#"{"accepted":3,"duplicates":2}"#)),
+            Verdict::Delivered { duplicates: 2 }
+        );
         assert_eq!(verdict(response(204, &[], "")), Verdict::Delivered { duplicates: 0 });
         assert_eq!(
             verdict(response(400, &[], r#"{"error":{"code":"invalid_event","message":"event 1: bad name"}}"#)),
             Verdict::Rejected { status: 400, reason: "HTTP 400: event 1: bad name".into() }
         );
-        assert!(matches!(verdict(response(422, &[], "nope")), Verdict::Rejected { status: 422, reason } if reason == "HTTP 422: nope"));
+        assert!(
+            matches!(verdict(response(422, &[], "nope")), Verdict::Rejected { status: 422, reason } if reason == "HTTP 422: nope")
+        );
         assert!(matches!(verdict(response(413, &[], "")), Verdict::TooLarge { .. }));
         for status in [408, 429, 500, 502, 503, 504] {
             assert!(matches!(verdict(response(status, &[], "")), Verdict::Retry { after: None, .. }), "{status}");
@@ -150,7 +165,9 @@ mod tests {
         for status in [401, 403, 404, 301, 307, 405, 415] {
             assert!(matches!(verdict(response(status, &[], "")), Verdict::Pause { .. }), "{status}");
         }
-        for error in [TransportError::Timeout, TransportError::Connect("refused".into()), TransportError::Io("reset".into())] {
+        for error in
+            [TransportError::Timeout, TransportError::Connect("refused".into()), TransportError::Io("reset".into())]
+        {
             assert!(matches!(verdict(Err(error)), Verdict::Retry { after: None, .. }));
         }
     }
@@ -194,7 +211,10 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(reason(r#"{"error":{"code":"invalid_event","message":null}}"#), "HTTP 400: invalid_event");
-        assert_eq!(reason(r#"{"error":{"message":null,"code":null}}"#), r#"HTTP 400: {"error":{"message":null,"code":null}}"#);
+        assert_eq!(
+            reason(r#"{"error":{"message":null,"code":null}}"#),
+            r#"HTTP 400: {"error":{"message":null,"code":null}}"#
+        );
         assert_eq!(reason(r#"{"error":"bad batch"}"#), "HTTP 400: bad batch");
         assert_eq!(reason(r#"{"error":{"message":7}}"#), r#"HTTP 400: {"error":{"message":7}}"#);
     }

@@ -44,7 +44,9 @@ impl LaneStop {
 
     pub(crate) fn reason(&self) -> &str {
         match self {
-            LaneStop::Retry { reason, .. } | LaneStop::Pause { reason } | LaneStop::CertificateInvalid { reason } => reason,
+            LaneStop::Retry { reason, .. } | LaneStop::Pause { reason } | LaneStop::CertificateInvalid { reason } => {
+                reason
+            }
         }
     }
 }
@@ -161,7 +163,11 @@ fn frame(records: &[StoredConsent], sent_at_ms: i64) -> Vec<u8> {
 }
 
 /// One gzip JSON POST with the common headers, bounded by the request timeout.
-pub(crate) async fn post(setup: &UploaderSetup, path: &str, body: &[u8]) -> std::result::Result<HttpResponse, TransportError> {
+pub(crate) async fn post(
+    setup: &UploaderSetup,
+    path: &str,
+    body: &[u8],
+) -> std::result::Result<HttpResponse, TransportError> {
     let mut headers = vec![
         ("Content-Type".to_string(), "application/json".to_string()),
         ("Content-Encoding".to_string(), "gzip".to_string()),

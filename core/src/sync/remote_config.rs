@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::transport::HttpRequest;
 use super::uploader::UploaderSetup;
+use crate::clock::rfc3339_ms;
 use crate::consent::policy::Policy;
 use crate::consent::service::ConsentChange;
-use crate::clock::rfc3339_ms;
 use crate::error::{Error, Result};
 use crate::queue::Handoff;
 use crate::storage::Storage;
@@ -79,7 +79,8 @@ pub(crate) async fn refresh(setup: &UploaderSetup, storage: &Storage, handoff: &
                     Error::Config(reason) => reason,
                     other => return Err(other),
                 };
-                let refusal = RefusedPolicy { version: offered, reason: reason.clone(), at: rfc3339_ms(setup.clock.now_ms()) };
+                let refusal =
+                    RefusedPolicy { version: offered, reason: reason.clone(), at: rfc3339_ms(setup.clock.now_ms()) };
                 let json = serde_json::to_string(&refusal).map_err(Error::storage)?;
                 storage.set_meta(META_REFUSED, Some(&json))?;
                 tracing::warn!(reason = %reason, "the server's consent policy was refused; keeping the one in force");

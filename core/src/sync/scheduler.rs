@@ -50,8 +50,15 @@ impl SyncHandle {
             .enable_all()
             .build()
             .map_err(|e| Error::Config(format!("cannot start the sync runtime: {e}")))?;
-        let loop_state =
-            SyncLoop { setup: Some(setup), cell, handoff, flush_rx, refresh_rx, wake: wake.clone(), shutdown: shutdown_rx };
+        let loop_state = SyncLoop {
+            setup: Some(setup),
+            cell,
+            handoff,
+            flush_rx,
+            refresh_rx,
+            wake: wake.clone(),
+            shutdown: shutdown_rx,
+        };
         let thread = std::thread::Builder::new()
             .name("footfall-sync".into())
             .spawn(move || runtime.block_on(loop_state.run()))
@@ -115,14 +122,19 @@ impl SyncLoop {
         let policy = setup.flush;
         let listener = setup.listener.clone();
         let mut uploader = Uploader::new(setup, storage.clone());
-        if policy.automatic && policy.on_start && (storage.queued().unwrap_or(0) > 0 || storage.essential_pending().unwrap_or(false)) {
+        if policy.automatic
+            && policy.on_start
+            && (storage.queued().unwrap_or(0) > 0 || storage.essential_pending().unwrap_or(false))
+        {
             self.wake.notify_one();
         }
         let mut next_tick = tokio::time::Instant::now() + policy.interval;
         let refresh_every = uploader.setup().config_refresh;
         // At start-up, before anything else (prompts shown first thing should follow the current policy), then
         // every `refresh_every`.
-        if refresh_every.is_some() && self.until_shutdown(background_refresh(&uploader, &storage, &self.handoff)).await.is_none() {
+        if refresh_every.is_some()
+            && self.until_shutdown(background_refresh(&uploader, &storage, &self.handoff)).await.is_none()
+        {
             return;
         }
         let mut next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
@@ -184,7 +196,10 @@ impl SyncLoop {
     }
 
     /// Runs a pass unless shutdown comes first (then the pass is dropped at its next await point).
-    async fn cancellable(&self, pass: impl std::future::Future<Output = Result<FlushReport>>) -> Option<Result<FlushReport>> {
+    async fn cancellable(
+        &self,
+        pass: impl std::future::Future<Output = Result<FlushReport>>,
+    ) -> Option<Result<FlushReport>> {
         let report = self.until_shutdown(pass).await?;
         if let Err(e) = &report {
             tracing::error!(error = %e, "upload pass failed");

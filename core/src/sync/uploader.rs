@@ -12,9 +12,9 @@ use super::transport::{HttpRequest, HttpTransport, TransportError};
 use super::wire;
 use crate::clock::{rfc3339_ms, Clock, Random};
 use crate::config::{FlushPolicy, RetryPolicy, StorageLimits};
+use crate::consent::view::ConsentView;
 use crate::error::Result;
 use crate::listener::{PassEvents, SdkEvent, SdkListener};
-use crate::consent::view::ConsentView;
 use crate::storage::{Counter, Storage};
 
 const META_LAST_ERROR: &str = "last_error";
@@ -101,9 +101,16 @@ pub(crate) struct Uploader {
 enum Stop {
     /// Consent changed while the batch was leased: lease again under the new decision.
     ConsentChanged,
-    Retry { after: Option<Duration>, reason: String },
-    Pause { reason: String },
-    CertificateInvalid { reason: String },
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    Pause {
+        reason: String,
+    },
+    CertificateInvalid {
+        reason: String,
+    },
 }
 
 struct Encoded {
@@ -123,7 +130,15 @@ impl Uploader {
         };
         let lane = load(Lane::Events);
         let essential = EssentialLane::new(load(Lane::Essential));
-        Uploader { setup, storage, lane, events: PassEvents::default(), leased_under: 0, pass_purposes: None, essential }
+        Uploader {
+            setup,
+            storage,
+            lane,
+            events: PassEvents::default(),
+            leased_under: 0,
+            pass_purposes: None,
+            essential,
+        }
     }
 
     /// Milliseconds until the next background attempt is due, in either lane, if one is waiting.
@@ -148,7 +163,9 @@ impl Uploader {
         let mut report =
             FlushReport { delivered: 0, dead_lettered: 0, duplicates: 0, remaining: 0, outcome: FlushOutcome::Drained };
         match self.lane.blocked(explicit, self.setup.clock.monotonic_ms()) {
-            Some(Blocked::Held { after, until_ms, reason }) => report.outcome = FlushOutcome::Held { after, until_ms, reason },
+            Some(Blocked::Held { after, until_ms, reason }) => {
+                report.outcome = FlushOutcome::Held { after, until_ms, reason }
+            }
             Some(Blocked::Paused { reason }) => report.outcome = FlushOutcome::Paused { reason },
             Some(Blocked::BackingOff { after }) => {
                 report.outcome = FlushOutcome::RetryLater { after, reason: "backing off after a failure".into() }
@@ -210,16 +227,22 @@ impl Uploader {
         let budget = self.setup.flush.max_batch_bytes;
         let mut used = wire::FRAME_OVERHEAD;
         let mut encoded = Vec::new();
-        self.storage.lease_excluding(now, lease_until, self.setup.flush.max_batch_events.max(1), &excluded, |message| {
-            let json = wire::encode_message(message);
-            let cost = json.len() + 1;
-            if !encoded.is_empty() && used + cost > budget {
-                return false;
-            }
-            used += cost;
-            encoded.push(Encoded { seq: message.seq, json });
-            true
-        })?;
+        self.storage.lease_excluding(
+            now,
+            lease_until,
+            self.setup.flush.max_batch_events.max(1),
+            &excluded,
+            |message| {
+                let json = wire::encode_message(message);
+                let cost = json.len() + 1;
+                if !encoded.is_empty() && used + cost > budget {
+                    return false;
+                }
+                used += cost;
+                encoded.push(Encoded { seq: message.seq, json });
+                true
+            },
+        )?;
         Ok(encoded)
     }
 
@@ -343,7 +366,6 @@ impl Uploader {
         headers.extend(self.setup.common_headers());
         headers
     }
-
 
     fn release(&self, current: &[i64], waiting: &[Vec<Encoded>]) -> Result<()> {
         let mut seqs = current.to_vec();

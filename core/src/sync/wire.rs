@@ -56,8 +56,8 @@ struct FootfallContext<'a> {
 
 /// One message's JSON, fixed for the life of a lease (only the batch's `sentAt` changes between attempts).
 pub fn encode_message(message: &LeasedMessage) -> String {
-    let payload: &RawValue = serde_json::from_str(&message.payload)
-        .unwrap_or_else(|_| serde_json::from_str("{}").expect("literal JSON"));
+    let payload: &RawValue =
+        serde_json::from_str(&message.payload).unwrap_or_else(|_| serde_json::from_str("{}").expect("literal JSON"));
     let track = message.kind == MessageKind::Track;
     let wire = WireMessage {
         kind: if track { "track" } else { "identify" },
@@ -100,7 +100,8 @@ pub fn batch_body<'a>(messages: impl IntoIterator<Item = &'a str>, sent_at_ms: i
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::default());
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::default());
     // Writing to a Vec cannot fail.
     let _ = encoder.write_all(bytes);
     encoder.finish().unwrap_or_default()

@@ -8,7 +8,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use footfall_core::{Config, FlushPolicy, Footfall, HttpRequest, HttpResponse, HttpTransport, ManualClock, SeededRandom, TransportError};
+use footfall_core::{
+    Config, FlushPolicy, Footfall, HttpRequest, HttpResponse, HttpTransport, ManualClock, SeededRandom, TransportError,
+};
 use serde_json::Value;
 
 pub type Rule = Box<dyn Fn(&Value, usize) -> Result<HttpResponse, TransportError> + Send + Sync>;
@@ -28,15 +30,24 @@ pub struct FakeServer {
 
 impl FakeServer {
     /// `rule(body, request_index)` decides the answer.
-    pub fn new(rule: impl Fn(&Value, usize) -> Result<HttpResponse, TransportError> + Send + Sync + 'static) -> Arc<Self> {
-        Arc::new(FakeServer { rule: Mutex::new(Box::new(rule)), seen: Mutex::new(Vec::new()), notify: Mutex::new(None) })
+    pub fn new(
+        rule: impl Fn(&Value, usize) -> Result<HttpResponse, TransportError> + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(FakeServer {
+            rule: Mutex::new(Box::new(rule)),
+            seen: Mutex::new(Vec::new()),
+            notify: Mutex::new(None),
+        })
     }
 
     pub fn accepting() -> Arc<Self> {
         Self::new(|_, _| ok(200, "{}"))
     }
 
-    pub fn set_rule(&self, rule: impl Fn(&Value, usize) -> Result<HttpResponse, TransportError> + Send + Sync + 'static) {
+    pub fn set_rule(
+        &self,
+        rule: impl Fn(&Value, usize) -> Result<HttpResponse, TransportError> + Send + Sync + 'static,
+    ) {
         *self.rule.lock().unwrap() = Box::new(rule);
     }
 

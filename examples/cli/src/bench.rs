@@ -37,7 +37,8 @@ pub fn run(events: usize) -> CmdResult {
     let one_tx = sqlite_one_transaction(&dir.path().join("one-tx.db"), events)?;
     let autocommit = sqlite_autocommit(&dir.path().join("autocommit.db"), AUTOCOMMIT_SAMPLE.min(events), false)?;
     // The same naive SDK with our pragmas: isolates what group commit buys from what WAL buys.
-    let autocommit_wal = sqlite_autocommit(&dir.path().join("autocommit-wal.db"), (10 * AUTOCOMMIT_SAMPLE).min(events), true)?;
+    let autocommit_wal =
+        sqlite_autocommit(&dir.path().join("autocommit-wal.db"), (10 * AUTOCOMMIT_SAMPLE).min(events), true)?;
 
     let p50 = percentile(&latencies, 0.50);
     let p99 = percentile(&latencies, 0.99);
@@ -68,7 +69,11 @@ pub fn run(events: usize) -> CmdResult {
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 { (a / b * 100.0).round() / 100.0 } else { 0.0 }
+    if b > 0.0 {
+        (a / b * 100.0).round() / 100.0
+    } else {
+        0.0
+    }
 }
 
 /// The SDK as an app runs it: consent enforced, the shopper having granted `analytics` (so every timed
@@ -161,7 +166,8 @@ fn baseline_rows(events: usize) -> Vec<(Vec<u8>, String, i64)> {
 
 const BASELINE_TABLE: &str =
     "CREATE TABLE events (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL, purpose TEXT NOT NULL, ts INTEGER NOT NULL)";
-const BASELINE_INSERT: &str = "INSERT INTO events (id, name, payload, purpose, ts) VALUES (?1, 'product_viewed', ?2, 'analytics', ?3)";
+const BASELINE_INSERT: &str =
+    "INSERT INTO events (id, name, payload, purpose, ts) VALUES (?1, 'product_viewed', ?2, 'analytics', ?3)";
 
 fn sqlite_one_transaction(path: &Path, events: usize) -> Result<f64, String> {
     let rows = baseline_rows(events);

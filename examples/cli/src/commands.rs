@@ -104,7 +104,8 @@ const PRINT_CHUNK: u64 = 64;
 
 pub fn track(args: TrackArgs) -> CmdResult {
     let properties = footfall_core::event::parse_object(&args.props).map_err(|e| format!("--props: {e}"))?;
-    let sdk = Footfall::open(sdk_config(&args.data_dir, Some(&args.endpoint), args.api_key)).map_err(|e| e.to_string())?;
+    let sdk =
+        Footfall::open(sdk_config(&args.data_dir, Some(&args.endpoint), args.api_key)).map_err(|e| e.to_string())?;
     let mut event = Event::new(args.name).properties(properties);
     if let Some(purpose) = args.purpose {
         event = event.purpose(purpose);
@@ -185,7 +186,10 @@ pub fn flush(args: FlushArgs) -> CmdResult {
             }
             // What is left waits for consent: nothing more can be sent now.
             FlushOutcome::Drained if report.delivered == 0 && report.dead_lettered == 0 => {
-                return Err(format!("{} events are queued for purposes without consent; nothing more to send", report.remaining));
+                return Err(format!(
+                    "{} events are queued for purposes without consent; nothing more to send",
+                    report.remaining
+                ));
             }
             FlushOutcome::Drained => continue,
             FlushOutcome::Paused { reason } => {

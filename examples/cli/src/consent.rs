@@ -63,7 +63,8 @@ pub enum ConsentCommand {
         data_dir: PathBuf,
     },
     /// Decode an IAB TCF v2.2 TC string (e.g. the app's IABTCF_TCString) and print it as JSON.
-    #[command(long_about = "Decode an IAB TCF v2.2 TC string (e.g. the app's IABTCF_TCString) and print it as JSON.\n\n\
+    #[command(
+        long_about = "Decode an IAB TCF v2.2 TC string (e.g. the app's IABTCF_TCString) and print it as JSON.\n\n\
         Output: one JSON object. `created` and `last_updated` are RFC 3339 UTC with milliseconds (the string \
         carries deciseconds). `special_feature_opt_ins`, `purpose_consents` and `purpose_legitimate_interests` are \
         the RAW bits, as the sorted list of numbers whose bit is set (so an LI bit the policy forbids, e.g. purpose 1, \
@@ -72,7 +73,8 @@ pub enum ConsentCommand {
         vendor ids. `disclosed_vendors`, `allowed_vendors` and `publisher_tc` appear only when the string has that \
         segment. `warnings` lists what was tolerated (duplicated range ids, a missing DisclosedVendors segment, \
         unknown segments, ...).\n\n\
-        An invalid string exits 1 with `footfall: invalid TC string: <reason>` on stderr.")]
+        An invalid string exits 1 with `footfall: invalid TC string: <reason>` on stderr."
+    )]
     TcfDecode {
         /// The TC string: base64url segments joined by '.', trailing '=' tolerated.
         #[arg(allow_hyphen_values = true)]
@@ -117,7 +119,12 @@ pub fn open(data_dir: &Path, endpoint: Option<String>, api_key: Option<String>) 
     open_with(data_dir, endpoint, api_key, ConsentSource::Footfall)
 }
 
-fn open_with(data_dir: &Path, endpoint: Option<String>, api_key: Option<String>, source: ConsentSource) -> Result<Footfall, String> {
+fn open_with(
+    data_dir: &Path,
+    endpoint: Option<String>,
+    api_key: Option<String>,
+    source: ConsentSource,
+) -> Result<Footfall, String> {
     let mut config = crate::commands::sdk_config(data_dir, endpoint.as_deref(), api_key);
     config.flush.automatic = false;
     // One-shot commands fetch the policy only when asked to (needs-prompt --endpoint).
@@ -148,7 +155,10 @@ fn parse_age_band(text: &str) -> Result<AgeBand, String> {
 fn context(data_dir: &Path, context: Context) -> CmdResult {
     let sdk = open(data_dir, None, None)?;
     let outcome = sdk.set_consent_context(context).map_err(|e| e.to_string())?;
-    println!("{}", json!({"purged": outcome.purged, "now_allowed": outcome.now_allowed, "now_denied": outcome.now_denied}));
+    println!(
+        "{}",
+        json!({"purged": outcome.purged, "now_allowed": outcome.now_allowed, "now_denied": outcome.now_denied})
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -30,7 +30,8 @@ struct Demo {
 pub fn run() -> CmdResult {
     let started = Instant::now();
     let workdir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let mut collector_config = CollectorConfig::new("127.0.0.1:0".parse().expect("literal address"), workdir.path().join("collector.db"));
+    let mut collector_config =
+        CollectorConfig::new("127.0.0.1:0".parse().expect("literal address"), workdir.path().join("collector.db"));
     // The product team's consent policy, served by the collector (GET /v1/config); editing it needs no app release.
     let policy_file = workdir.path().join("consent-policy.json");
     std::fs::write(&policy_file, POLICY).map_err(|e| format!("cannot write the demo policy: {e}"))?;
@@ -40,7 +41,8 @@ pub fn run() -> CmdResult {
     // The demo decides when to upload so the story reads in order; the backoff is shortened to keep it brief.
     config.flush.automatic = false;
     config.app_version = "demo-1.0".into();
-    config.retry = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_millis(800), ..RetryPolicy::default() };
+    config.retry =
+        RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_millis(800), ..RetryPolicy::default() };
     let mut demo = Demo { collector, config, tracked: Vec::new(), slowest_track: Duration::ZERO };
 
     println!("Footfall demo: an offline-first shopper journey");
@@ -61,7 +63,9 @@ pub fn run() -> CmdResult {
         .map_err(|e| e.to_string())?;
     println!("   the shopper allows analytics, declines marketing");
     match sdk.track(Event::new("push_campaign_opened").purpose("marketing")) {
-        Err(Error::ConsentDenied { purpose }) => println!("   ✗ a {purpose} event is refused at track(): nothing recorded"),
+        Err(Error::ConsentDenied { purpose }) => {
+            println!("   ✗ a {purpose} event is refused at track(): nothing recorded")
+        }
         other => return Err(format!("a marketing event should be refused, got {other:?}")),
     }
     sdk.close();
@@ -73,7 +77,11 @@ pub fn run() -> CmdResult {
     let sdk = demo.open()?;
     demo.track(&sdk, "app_opened", json!({"source": "push"}))?;
     for (sku, price) in [("4901234567894", 1980), ("4902102072618", 540), ("4547691689696", 12800)] {
-        demo.track(&sdk, "product_viewed", json!({"sku": sku, "price": price, "currency": "JPY", "store_id": "tokyo-shibuya-01", "list": "search"}))?;
+        demo.track(
+            &sdk,
+            "product_viewed",
+            json!({"sku": sku, "price": price, "currency": "JPY", "store_id": "tokyo-shibuya-01", "list": "search"}),
+        )?;
     }
     demo.track(&sdk, "product_added", json!({"sku": "4901234567894", "quantity": 2}))?;
     sdk.flush_to_disk().map_err(|e| e.to_string())?;
@@ -150,10 +158,17 @@ pub fn run() -> CmdResult {
     println!("  elapsed                      {:.2} s", started.elapsed().as_secs_f64());
     println!();
     if exactly_once {
-        println!("✓ every event tracked with consent was delivered exactly once; nothing without consent left the device");
+        println!(
+            "✓ every event tracked with consent was delivered exactly once; nothing without consent left the device"
+        );
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("✗ delivery mismatch: tracked {} events, collector stored {} ({} distinct)", tracked.len(), stored.len(), stored_set.len());
+        println!(
+            "✗ delivery mismatch: tracked {} events, collector stored {} ({} distinct)",
+            tracked.len(),
+            stored.len(),
+            stored_set.len()
+        );
         Ok(ExitCode::FAILURE)
     }
 }
@@ -178,16 +193,27 @@ impl Demo {
         let report = sdk.flush().map_err(|e| e.to_string())?;
         match report.outcome {
             FlushOutcome::Drained => {
-                println!("   ↑ upload: {} delivered, {} duplicates reported by the collector, queue empty", report.delivered, report.duplicates);
+                println!(
+                    "   ↑ upload: {} delivered, {} duplicates reported by the collector, queue empty",
+                    report.delivered, report.duplicates
+                );
                 Ok(true)
             }
             FlushOutcome::RetryLater { after, reason } => {
-                println!("   ↑ upload failed ({reason}); {} events kept on disk, retrying in {} ms", report.remaining, after.as_millis());
+                println!(
+                    "   ↑ upload failed ({reason}); {} events kept on disk, retrying in {} ms",
+                    report.remaining,
+                    after.as_millis()
+                );
                 std::thread::sleep(after);
                 Ok(false)
             }
             FlushOutcome::Held { after, reason, .. } => {
-                println!("   ↑ the collector asked to wait ({reason}); {} events kept on disk, sending in {} ms", report.remaining, after.as_millis());
+                println!(
+                    "   ↑ the collector asked to wait ({reason}); {} events kept on disk, sending in {} ms",
+                    report.remaining,
+                    after.as_millis()
+                );
                 std::thread::sleep(after);
                 Ok(false)
             }

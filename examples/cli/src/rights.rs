@@ -69,7 +69,10 @@ pub fn forget(args: ForgetArgs) -> CmdResult {
                 return Ok(ExitCode::SUCCESS);
             }
             RightsState::Refused => {
-                return Err(format!("the backend refused deletion request {id}: {}", request.last_error.unwrap_or_default()));
+                return Err(format!(
+                    "the backend refused deletion request {id}: {}",
+                    request.last_error.unwrap_or_default()
+                ));
             }
             RightsState::Received | RightsState::Sent if held_past(&sdk, deadline)?.is_some() => {
                 let (until, reason) = held_past(&sdk, deadline)?.unwrap_or_default();
@@ -78,7 +81,10 @@ pub fn forget(args: ForgetArgs) -> CmdResult {
                 ));
             }
             RightsState::Received | RightsState::Sent if Instant::now() >= deadline => {
-                let why = request.last_error.filter(|e| !e.is_empty()).map_or_else(|| "no answer yet".to_string(), |e| format!("last error: {e}"));
+                let why = request
+                    .last_error
+                    .filter(|e| !e.is_empty())
+                    .map_or_else(|| "no answer yet".to_string(), |e| format!("last error: {e}"));
                 return Err(format!(
                     "deletion request {id} not acknowledged after {}s (kept; sent on the next run); {why}",
                     args.timeout_s

@@ -13,7 +13,8 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Re
     let store = shared.store.clone();
     let reject_names = shared.reject_event_names.clone();
     upload(shared, Endpoint::Batch, req, "invalid_batch", move |body| {
-        let batch = parse_batch(body, &reject_names).map_err(|invalid| Reject::bad_request(invalid.code(), invalid.message()))?;
+        let batch = parse_batch(body, &reject_names)
+            .map_err(|invalid| Reject::bad_request(invalid.code(), invalid.message()))?;
         let stored = store.store(&batch).map_err(Reject::storage)?;
         Ok(json_response(StatusCode::OK, &json!({"accepted": stored.accepted, "duplicates": stored.duplicates})))
     })

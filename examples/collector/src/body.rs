@@ -38,10 +38,18 @@ impl Admitted {
 
 /// Counts the request, checks the API key, then takes the fault decision. `Ok(Err(resp))` is an answer to send as
 /// it is (401, or an injected failure after the standing latency); `Err` drops the connection.
-pub(crate) async fn admit(shared: &Shared, endpoint: Endpoint, req: &Request<Incoming>) -> Result<Result<Admitted, Response<Body>>, AbortConnection> {
+pub(crate) async fn admit(
+    shared: &Shared,
+    endpoint: Endpoint,
+    req: &Request<Incoming>,
+) -> Result<Result<Admitted, Response<Body>>, AbortConnection> {
     shared.requests[endpoint.index()].fetch_add(1, Ordering::SeqCst);
     if !authorized(shared.api_key.as_deref(), req) {
-        let mut resp = error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong API key (Authorization: Basic base64(key + \":\"))");
+        let mut resp = error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong API key (Authorization: Basic base64(key + \":\"))",
+        );
         resp.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"footfall\""));
         return Ok(Err(resp));
     }
@@ -62,7 +70,13 @@ pub(crate) async fn admit(shared: &Shared, endpoint: Endpoint, req: &Request<Inc
 /// The whole pipeline of an upload endpoint: admit, read and decode the body, run `process` on it off the async
 /// workers (parse, validate, store: all blocking), then answer through the fault plan. `invalid_code` is the
 /// `error.code` of a body that is not valid gzip.
-pub(crate) async fn upload<F>(shared: &Shared, endpoint: Endpoint, req: Request<Incoming>, invalid_code: &'static str, process: F) -> Result<Response<Body>, AbortConnection>
+pub(crate) async fn upload<F>(
+    shared: &Shared,
+    endpoint: Endpoint,
+    req: Request<Incoming>,
+    invalid_code: &'static str,
+    process: F,
+) -> Result<Response<Body>, AbortConnection>
 where
     F: FnOnce(&[u8]) -> Result<Response<Body>, Reject> + Send + 'static,
 {
@@ -80,7 +94,9 @@ where
             })
             .await;
             outcome
-                .unwrap_or_else(|e| Err(Reject::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", e.to_string())))
+                .unwrap_or_else(|e| {
+                    Err(Reject::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", e.to_string()))
+                })
                 .unwrap_or_else(Reject::into_response)
         }
     };
@@ -120,7 +136,11 @@ async fn read(shared: &Shared, req: Request<Incoming>) -> Result<Result<RawBody,
         Some(Ok(v)) if v.eq_ignore_ascii_case("identity") || v.is_empty() => false,
         Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") => true,
         Some(_) => {
-            return Ok(Err(Reject::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding", "Content-Encoding must be gzip or identity")));
+            return Ok(Err(Reject::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                "Content-Encoding must be gzip or identity",
+            )));
         }
     };
     let max = shared.max_body_bytes;

@@ -26,7 +26,8 @@ impl Collector {
     pub fn start(config: CollectorConfig) -> Result<Collector, CollectorError> {
         let store = Arc::new(Store::open(&config.db_path)?);
         let acceptor = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
-        let listener = std::net::TcpListener::bind(config.listen).map_err(|source| CollectorError::Bind { addr: config.listen, source })?;
+        let listener = std::net::TcpListener::bind(config.listen)
+            .map_err(|source| CollectorError::Bind { addr: config.listen, source })?;
         let bind_err = |source| CollectorError::Bind { addr: config.listen, source };
         listener.set_nonblocking(true).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
@@ -53,7 +54,13 @@ impl Collector {
         });
         let (running, stopped) = mpsc::channel();
         runtime.spawn(accept_loop(listener, acceptor, shared.clone(), running));
-        Ok(Collector { addr, https: config.tls.is_some(), shared, runtime: Some(runtime), stopped: Mutex::new(stopped) })
+        Ok(Collector {
+            addr,
+            https: config.tls.is_some(),
+            shared,
+            runtime: Some(runtime),
+            stopped: Mutex::new(stopped),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -18,7 +18,11 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Re
     };
     let if_none_match = req.headers().get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let real = match shared.config_path.clone() {
-        None => error(StatusCode::NOT_FOUND, "no_config", "this collector serves no remote config (start it with --config PATH)"),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no_config",
+            "this collector serves no remote config (start it with --config PATH)",
+        ),
         // A file read: keep it off the async workers.
         Some(path) => tokio::task::spawn_blocking(move || answer(&path, if_none_match.as_deref()))
             .await
@@ -33,11 +37,19 @@ fn answer(path: &std::path::Path, if_none_match: Option<&str>) -> Response<Body>
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) => {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "config_unreadable", &format!("cannot read the config file {}: {e}", path.display()));
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "config_unreadable",
+                &format!("cannot read the config file {}: {e}", path.display()),
+            );
         }
     };
     if let Err(problem) = check(&bytes) {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "invalid_config", &format!("the config file {} {problem}", path.display()));
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "invalid_config",
+            &format!("the config file {} {problem}", path.display()),
+        );
     }
     let tag = etag(&bytes);
     let mut resp = if if_none_match.is_some_and(|header| matches(header, &tag)) {
@@ -70,7 +82,10 @@ pub(crate) fn etag(bytes: &[u8]) -> String {
 
 /// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `*`, or any listed tag with the same opaque value.
 fn matches(header: &str, tag: &str) -> bool {
-    header.split(',').map(str::trim).any(|candidate| candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag)
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag)
 }
 
 #[cfg(test)]

@@ -51,7 +51,9 @@ pub(crate) fn parse(body: &[u8]) -> Result<DeletionRequest, String> {
             .map(|id| id.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| bad("anonymousIds must hold non-empty strings only"))?,
-        Some(Value::Array(_)) => return Err(bad("anonymousIds is empty (it lists every anonymous id the install used)")),
+        Some(Value::Array(_)) => {
+            return Err(bad("anonymousIds is empty (it lists every anonymous id the install used)"))
+        }
         Some(_) => return Err(bad("anonymousIds must be an array of strings")),
         None => return Err(bad("anonymousIds is missing")),
     };
@@ -82,9 +84,17 @@ mod tests {
             ("[]".to_string(), "JSON object"),
             (r#"{"requestId":"nope"}"#.to_string(), "not a UUID"),
             (format!(r#"{{"requestId":"{ID}","anonymousIds":[],"requestedAt":"2026-11-22T10:15:30.123Z"}}"#), "empty"),
-            (format!(r#"{{"requestId":"{ID}","anonymousIds":[1],"requestedAt":"2026-11-22T10:15:30.123Z"}}"#), "non-empty strings"),
+            (
+                format!(r#"{{"requestId":"{ID}","anonymousIds":[1],"requestedAt":"2026-11-22T10:15:30.123Z"}}"#),
+                "non-empty strings",
+            ),
             (format!(r#"{{"requestId":"{ID}","anonymousIds":["a"],"requestedAt":"soon"}}"#), "RFC 3339"),
-            (format!(r#"{{"requestId":"{ID}","anonymousIds":["a"],"userId":" ","requestedAt":"2026-11-22T10:15:30.123Z"}}"#), "userId"),
+            (
+                format!(
+                    r#"{{"requestId":"{ID}","anonymousIds":["a"],"userId":" ","requestedAt":"2026-11-22T10:15:30.123Z"}}"#
+                ),
+                "userId",
+            ),
         ] {
             let err = parse(body.as_bytes()).unwrap_err();
             assert!(err.contains(needle), "{body}: {err}");

@@ -52,7 +52,8 @@ pub(crate) struct Faults {
 
 impl Faults {
     pub fn new(config: FaultConfig) -> Self {
-        let streams = Endpoint::ALL.map(|e| Stream { rng: fastrand::Rng::with_seed(stream_seed(config.seed, e)), script: VecDeque::new() });
+        let streams = Endpoint::ALL
+            .map(|e| Stream { rng: fastrand::Rng::with_seed(stream_seed(config.seed, e)), script: VecDeque::new() });
         Faults { state: Mutex::new(State { config, streams }) }
     }
 

@@ -27,7 +27,8 @@ pub use collector::Collector;
 pub use config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES};
 pub use error::CollectorError;
 pub use store::{
-    read_consent_records, read_deletion_requests, read_events, read_stats, Stats, StoredConsentRecord, StoredDeletionRequest, StoredEvent,
+    read_consent_records, read_deletion_requests, read_events, read_stats, Stats, StoredConsentRecord,
+    StoredDeletionRequest, StoredEvent,
 };
 pub use tls::self_signed_for_localhost;
 

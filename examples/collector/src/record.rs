@@ -96,8 +96,19 @@ fn is_hash(s: &str) -> bool {
 }
 
 const FIELDS: [&str; 13] = [
-    "record_id", "kind", "subject_id", "timestamp_ms", "policy_version", "notice_hash", "decisions", "method", "jurisdiction",
-    "app_version", "sdk_version", "prev_hash", "hash",
+    "record_id",
+    "kind",
+    "subject_id",
+    "timestamp_ms",
+    "policy_version",
+    "notice_hash",
+    "decisions",
+    "method",
+    "jurisdiction",
+    "app_version",
+    "sdk_version",
+    "prev_hash",
+    "hash",
 ];
 
 /// Checks the shape of one record (naming the first problem), parses it and verifies its hash.
@@ -117,7 +128,10 @@ pub(crate) fn parse_record(index: usize, value: &Value) -> Result<Record, String
     let record: Record = serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
     let computed = record.compute_hash();
     if computed != record.hash {
-        return Err(bad(format!("hash {} does not match its content (computed {computed}): the record was altered after it was sealed", record.hash)));
+        return Err(bad(format!(
+            "hash {} does not match its content (computed {computed}): the record was altered after it was sealed",
+            record.hash
+        )));
     }
     Ok(record)
 }
@@ -128,7 +142,8 @@ fn shape(obj: &Map<String, Value>) -> Result<(), String> {
         return Err(format!("unknown field '{unknown}' (a record's hash covers exactly the v1 fields)"));
     }
     let get = |key: &str| obj.get(key).ok_or_else(|| format!("{key} is missing"));
-    let string = |key: &str| -> Result<&str, String> { get(key)?.as_str().ok_or_else(|| format!("{key} must be a string")) };
+    let string =
+        |key: &str| -> Result<&str, String> { get(key)?.as_str().ok_or_else(|| format!("{key} must be a string")) };
     let one_of = |key: &str, allowed: &[&str]| -> Result<(), String> {
         let v = string(key)?;
         if allowed.contains(&v) {
@@ -203,10 +218,12 @@ mod tests {
     }
 
     fn example() -> Value {
-        sealed(json!({"record_id": "r1", "kind": "decision", "subject_id": "anon-1", "timestamp_ms": 1_795_000_000_000i64,
+        sealed(
+            json!({"record_id": "r1", "kind": "decision", "subject_id": "anon-1", "timestamp_ms": 1_795_000_000_000i64,
             "policy_version": 3, "notice_hash": "sha256:abc", "decisions": {"marketing": false, "analytics": true},
             "method": {"kind": "tcf_import", "cmp_id": 300}, "jurisdiction": "gdpr", "app_version": "1.2.3", "sdk_version": "0.1.0",
-            "prev_hash": "0".repeat(64), "hash": ""}))
+            "prev_hash": "0".repeat(64), "hash": ""}),
+        )
     }
 
     #[test]
@@ -215,7 +232,12 @@ mod tests {
         let mut unsealed = record.clone();
         unsealed.hash.clear();
         let text = serde_json::to_string(&unsealed).unwrap();
-        assert!(text.starts_with(r#"{"record_id":"r1","kind":"decision","subject_id":"anon-1","timestamp_ms":1795000000000,"#), "{text}");
+        assert!(
+            text.starts_with(
+                r#"{"record_id":"r1","kind":"decision","subject_id":"anon-1","timestamp_ms":1795000000000,"#
+            ),
+            "{text}"
+        );
         assert!(text.contains(r#""decisions":{"analytics":true,"marketing":false},"method":{"kind":"tcf_import","cmp_id":300},"jurisdiction":"gdpr""#), "{text}");
         assert!(text.ends_with(&format!(r#""prev_hash":"{}","hash":""}}"#, "0".repeat(64))), "{text}");
     }

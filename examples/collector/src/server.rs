@@ -51,7 +51,12 @@ impl std::error::Error for AbortConnection {}
 pub(crate) type Body = Full<Bytes>;
 
 /// Accepts until the task is dropped with the runtime. `_running` is held so `Collector::wait` can block on it.
-pub(crate) async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<Shared>, _running: std::sync::mpsc::Sender<()>) {
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    _running: std::sync::mpsc::Sender<()>,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,

@@ -179,7 +179,9 @@ impl Store {
                     stored.duplicates += 1;
                 }
             }
-            let mut bump = tx.prepare_cached("UPDATE counters SET value = value + ?2 WHERE name = ?1").map_err(CollectorError::db(&self.path))?;
+            let mut bump = tx
+                .prepare_cached("UPDATE counters SET value = value + ?2 WHERE name = ?1")
+                .map_err(CollectorError::db(&self.path))?;
             bump.execute(params!["duplicates", stored.duplicates as i64]).map_err(CollectorError::db(&self.path))?;
             bump.execute(params!["batches", 1]).map_err(CollectorError::db(&self.path))?;
         }
@@ -201,10 +203,22 @@ impl Store {
                      received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(err())?;
-            let mut repeat = tx.prepare_cached("UPDATE consent_records SET duplicates = duplicates + 1 WHERE record_id = ?1").map_err(err())?;
+            let mut repeat = tx
+                .prepare_cached("UPDATE consent_records SET duplicates = duplicates + 1 WHERE record_id = ?1")
+                .map_err(err())?;
             for r in &batch.records {
                 let inserted = insert
-                    .execute(params![r.record_id, r.subject_id, r.kind.as_str(), r.timestamp_ms, r.prev_hash, r.hash, r.to_json(), batch.sent_at, received_at])
+                    .execute(params![
+                        r.record_id,
+                        r.subject_id,
+                        r.kind.as_str(),
+                        r.timestamp_ms,
+                        r.prev_hash,
+                        r.hash,
+                        r.to_json(),
+                        batch.sent_at,
+                        received_at
+                    ])
                     .map_err(err())?;
                 if inserted == 1 {
                     stored.accepted += 1;
@@ -232,8 +246,11 @@ impl Store {
             )
             .map_err(err())?;
         if inserted == 0 {
-            tx.execute("UPDATE deletion_requests SET duplicates = duplicates + 1 WHERE request_id = ?1", params![request.request_id])
-                .map_err(err())?;
+            tx.execute(
+                "UPDATE deletion_requests SET duplicates = duplicates + 1 WHERE request_id = ?1",
+                params![request.request_id],
+            )
+            .map_err(err())?;
         }
         tx.commit().map_err(err())?;
         Ok(inserted == 0)
@@ -295,13 +312,15 @@ fn open_read_only(db: &Path) -> Result<Connection, CollectorError> {
 
 fn query_stats(conn: &Connection) -> rusqlite::Result<Stats> {
     let counter = |name: &str| -> rusqlite::Result<u64> {
-        let value: Option<i64> = conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        let value: Option<i64> =
+            conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0)).optional()?;
         Ok(value.unwrap_or(0).max(0) as u64)
     };
     // One read transaction so the three numbers agree with each other.
     let tx = conn.unchecked_transaction()?;
     let events: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-    let stats = Stats { events: events.max(0) as u64, duplicates: counter("duplicates")?, batches: counter("batches")? };
+    let stats =
+        Stats { events: events.max(0) as u64, duplicates: counter("duplicates")?, batches: counter("batches")? };
     tx.commit()?;
     Ok(stats)
 }
@@ -333,14 +352,19 @@ fn query_events(conn: &Connection) -> rusqlite::Result<Vec<StoredEvent>> {
 }
 
 fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0)).map(|n| n > 0)
+    conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n > 0)
 }
 
 fn query_consent_records(conn: &Connection) -> rusqlite::Result<Vec<StoredConsentRecord>> {
     if !has_table(conn, "consent_records")? {
         return Ok(Vec::new());
     }
-    let mut stmt = conn.prepare("SELECT record_id, subject_id, hash, body, sent_at, received_at, duplicates FROM consent_records ORDER BY rx")?;
+    let mut stmt = conn.prepare(
+        "SELECT record_id, subject_id, hash, body, sent_at, received_at, duplicates FROM consent_records ORDER BY rx",
+    )?;
     let rows = stmt.query_map([], |r| {
         let body: String = r.get(3)?;
         Ok(StoredConsentRecord {

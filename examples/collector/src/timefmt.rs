@@ -55,9 +55,15 @@ pub(crate) fn is_rfc3339(s: &str) -> bool {
     let check = || -> Option<()> {
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        let seps_ok = b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't' | b' ') && b[13] == b':' && b[16] == b':';
+        let seps_ok =
+            b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't' | b' ') && b[13] == b':' && b[16] == b':';
         // 60 allows a leap second.
-        let ranges_ok = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month) && hour < 24 && min < 60 && sec <= 60;
+        let ranges_ok = (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month)
+            && hour < 24
+            && min < 60
+            && sec <= 60;
         if !seps_ok || !ranges_ok {
             return None;
         }
@@ -87,10 +93,23 @@ mod tests {
 
     #[test]
     fn accepts_and_rejects() {
-        for ok in ["2026-11-22T10:15:30.123Z", "2026-11-22T10:15:30Z", "2024-02-29T00:00:00+09:00", "2026-01-01t00:00:00.1z"] {
+        for ok in
+            ["2026-11-22T10:15:30.123Z", "2026-11-22T10:15:30Z", "2024-02-29T00:00:00+09:00", "2026-01-01t00:00:00.1z"]
+        {
             assert!(is_rfc3339(ok), "{ok}");
         }
-        for bad in ["", "2026-11-22", "2026-11-22T10:15:30", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-22T10:15:30.Z", "2026-11-22T10:15:30Zjunk", "yesterday", "2026-11-22T25:00:00Z", "２026-11-22T10:15:30Z"] {
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-11-22T10:15:30",
+            "2026-13-01T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2026-11-22T10:15:30.Z",
+            "2026-11-22T10:15:30Zjunk",
+            "yesterday",
+            "2026-11-22T25:00:00Z",
+            "２026-11-22T10:15:30Z",
+        ] {
             assert!(!is_rfc3339(bad), "{bad}");
         }
     }

@@ -52,7 +52,8 @@ impl Invalid {
 }
 
 pub(crate) fn parse_batch(body: &[u8], reject_names: &[String]) -> Result<Batch, Invalid> {
-    let root: Value = serde_json::from_slice(body).map_err(|e| Invalid::Batch(format!("body is not valid JSON: {e}")))?;
+    let root: Value =
+        serde_json::from_slice(body).map_err(|e| Invalid::Batch(format!("body is not valid JSON: {e}")))?;
     let Value::Object(mut root) = root else {
         return Err(Invalid::Batch("body must be a JSON object with a \"batch\" array".into()));
     };
@@ -79,7 +80,9 @@ fn parse_message(index: usize, item: Value, reject_names: &[String]) -> Result<M
     };
     let id = match obj.get("messageId") {
         Some(Value::String(id)) if is_uuid(id) => id.clone(),
-        Some(Value::String(id)) => return Err(Invalid::Event(format!("event at index {index}: messageId '{id}' is not a UUID"))),
+        Some(Value::String(id)) => {
+            return Err(Invalid::Event(format!("event at index {index}: messageId '{id}' is not a UUID")))
+        }
         Some(_) => return Err(Invalid::Event(format!("event at index {index}: messageId must be a string"))),
         None => return Err(Invalid::Event(format!("event at index {index}: messageId is missing"))),
     };
@@ -165,7 +168,10 @@ mod tests {
     const ID: &str = "01936f2e-8c1a-7cc4-9a53-6f3f8e0f6f7a";
 
     fn one(msg: Value) -> Result<Batch, Invalid> {
-        parse_batch(json!({"batch": [msg], "sentAt": "2026-11-22T10:20:00.000Z"}).to_string().as_bytes(), &["poison".into()])
+        parse_batch(
+            json!({"batch": [msg], "sentAt": "2026-11-22T10:20:00.000Z"}).to_string().as_bytes(),
+            &["poison".into()],
+        )
     }
 
     #[test]
@@ -174,14 +180,20 @@ mod tests {
             "event":"product_viewed","properties":{"sku":"1"},"context":{"footfall":{"purpose":"analytics","seq":42,"sessionId":"s"}}}))
         .unwrap();
         let m = &b.messages[0];
-        assert_eq!((m.name.as_deref(), m.purpose.as_deref(), m.seq, m.session_id.as_deref()), (Some("product_viewed"), Some("analytics"), Some(42), Some("s")));
+        assert_eq!(
+            (m.name.as_deref(), m.purpose.as_deref(), m.seq, m.session_id.as_deref()),
+            (Some("product_viewed"), Some("analytics"), Some(42), Some("s"))
+        );
         assert_eq!(m.properties, json!({"sku":"1"}));
         assert_eq!(b.sent_at.as_deref(), Some("2026-11-22T10:20:00.000Z"));
     }
 
     #[test]
     fn identify_keeps_traits() {
-        let b = one(json!({"type":"identify","messageId":ID,"timestamp":"2026-11-22T10:15:30.123Z","traits":{"tier":"gold"}})).unwrap();
+        let b = one(
+            json!({"type":"identify","messageId":ID,"timestamp":"2026-11-22T10:15:30.123Z","traits":{"tier":"gold"}}),
+        )
+        .unwrap();
         assert_eq!(b.messages[0].properties, json!({"tier":"gold"}));
         assert_eq!(b.messages[0].name, None);
     }
@@ -198,7 +210,10 @@ mod tests {
         assert!(with("type", json!("page")).message().contains("type 'page'"));
         assert!(with("timestamp", json!("yesterday")).message().contains("RFC 3339"));
         assert!(with("event", json!("")).message().contains("non-empty"));
-        assert_eq!(with("event", json!("poison")).message(), format!("event {ID}: name 'poison' is rejected by this collector"));
+        assert_eq!(
+            with("event", json!("poison")).message(),
+            format!("event {ID}: name 'poison' is rejected by this collector")
+        );
         assert!(with("context", json!({"footfall":{"seq":"x"}})).message().contains("seq"));
         assert_eq!(parse_batch(b"{", &[]).unwrap_err().code(), "invalid_batch");
         assert_eq!(parse_batch(b"[]", &[]).unwrap_err().code(), "invalid_batch");

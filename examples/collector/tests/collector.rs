@@ -6,7 +6,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use common::{batch, id, post, track, Conn};
-use footfall_collector::{read_events, read_stats, Collector, CollectorConfig, CollectorError, FaultConfig, ScriptedFault, Stats};
+use footfall_collector::{
+    read_events, read_stats, Collector, CollectorConfig, CollectorError, FaultConfig, ScriptedFault, Stats,
+};
 use serde_json::json;
 
 fn start(dir: &tempfile::TempDir, adjust: impl FnOnce(&mut CollectorConfig)) -> Collector {
@@ -39,7 +41,10 @@ fn accepted_batch_is_stored_with_every_column() {
     let events = c.events().unwrap();
     assert_eq!(events.len(), 2);
     let (t, i) = (&events[0], &events[1]);
-    assert_eq!((t.id.as_str(), t.r#type.as_str(), t.name.as_deref()), (id(1).as_str(), "track", Some("product_viewed")));
+    assert_eq!(
+        (t.id.as_str(), t.r#type.as_str(), t.name.as_deref()),
+        (id(1).as_str(), "track", Some("product_viewed"))
+    );
     assert_eq!(t.properties, json!({"n": 1}));
     assert_eq!((t.purpose.as_deref(), t.session_id.as_deref(), t.seq), (Some("analytics"), Some("sess-1"), Some(1)));
     assert_eq!(t.sent_at.as_deref(), Some("2026-11-22T10:20:00.000Z"));
@@ -73,11 +78,14 @@ fn gzip_and_identity_are_accepted_other_encodings_are_415() {
     let dir = tempfile::tempdir().unwrap();
     let c = start(&dir, |_| {});
     let body = gzip(batch(vec![track(1, "zipped")]).to_string().as_bytes());
-    let resp = Conn::plain(&c).send("POST", "/v1/batch", &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")], &body).unwrap();
+    let resp = Conn::plain(&c)
+        .send("POST", "/v1/batch", &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")], &body)
+        .unwrap();
     assert_eq!((resp.status, resp.json()), (200, json!({"accepted": 1, "duplicates": 0})));
 
     let plain = batch(vec![track(2, "plain")]).to_string();
-    let resp = Conn::plain(&c).send("POST", "/v1/batch", &[("Content-Encoding", "identity")], plain.as_bytes()).unwrap();
+    let resp =
+        Conn::plain(&c).send("POST", "/v1/batch", &[("Content-Encoding", "identity")], plain.as_bytes()).unwrap();
     assert_eq!(resp.status, 200);
 
     let resp = Conn::plain(&c).send("POST", "/v1/batch", &[("Content-Encoding", "br")], plain.as_bytes()).unwrap();
@@ -122,7 +130,10 @@ fn invalid_batches_are_400_with_the_reason_and_store_nothing() {
 
     let resp = post(&c, &batch(vec![track(1, "fine"), track(2, "poison")]));
     assert_eq!((resp.status, resp.error_code().as_str()), (400, "invalid_event"));
-    assert_eq!(resp.json()["error"]["message"], format!("event {}: name 'poison' is rejected by this collector", id(2)));
+    assert_eq!(
+        resp.json()["error"]["message"],
+        format!("event {}: name 'poison' is rejected by this collector", id(2))
+    );
 
     let mut late = track(3, "fine");
     late["timestamp"] = json!("last tuesday");
@@ -131,7 +142,10 @@ fn invalid_batches_are_400_with_the_reason_and_store_nothing() {
     let message = resp.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(message.contains(&id(3)) && message.contains("RFC 3339"), "{message}");
 
-    let resp = post(&c, &batch(vec![json!({"type": "track", "messageId": "42", "timestamp": "2026-11-22T10:15:30Z", "event": "e"})]));
+    let resp = post(
+        &c,
+        &batch(vec![json!({"type": "track", "messageId": "42", "timestamp": "2026-11-22T10:15:30Z", "event": "e"})]),
+    );
     assert!(resp.json()["error"]["message"].as_str().unwrap().contains("not a UUID"));
 
     assert_eq!(c.stats().unwrap(), stats(0, 0, 0));
@@ -168,7 +182,10 @@ fn scripted_status_carries_retry_after_and_stores_nothing() {
     ]);
     let body = batch(vec![track(1, "e")]);
     let first = post(&c, &body);
-    assert_eq!((first.status, first.header("retry-after"), first.error_code().as_str()), (429, Some("7"), "injected_fault"));
+    assert_eq!(
+        (first.status, first.header("retry-after"), first.error_code().as_str()),
+        (429, Some("7"), "injected_fault")
+    );
     let second = post(&c, &body);
     assert_eq!((second.status, second.header("retry-after")), (500, None));
     assert_eq!(c.stats().unwrap(), stats(0, 0, 0));
@@ -234,7 +251,8 @@ fn delay_stores_before_answering() {
 #[test]
 fn seeded_fail_rate_is_reproducible() {
     let faults = FaultConfig { fail_rate: 0.5, fail_status: 502, seed: 42, ..FaultConfig::default() };
-    let statuses = |c: &Collector| -> Vec<u16> { (0..20).map(|n| post(c, &batch(vec![track(n, "e")])).status).collect() };
+    let statuses =
+        |c: &Collector| -> Vec<u16> { (0..20).map(|n| post(c, &batch(vec![track(n, "e")])).status).collect() };
 
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start(&d1, |c| c.faults = faults.clone());
@@ -280,7 +298,10 @@ fn the_database_file_can_be_read_while_served_and_after() {
     assert_eq!(read_stats(&db).unwrap(), stats(2, 1, 2));
     // A restarted collector on the same file still dedupes against what it stored before.
     let again = start(&dir, |_| {});
-    assert_eq!(post(&again, &batch(vec![track(1, "a"), track(3, "c")])).json(), json!({"accepted": 1, "duplicates": 1}));
+    assert_eq!(
+        post(&again, &batch(vec![track(1, "a"), track(3, "c")])).json(),
+        json!({"accepted": 1, "duplicates": 1})
+    );
     assert_eq!(again.stats().unwrap(), stats(3, 2, 3));
 
     let missing = dir.path().join("nope.db");

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use common::{batch, get, post, post_to, track, Conn};
 use footfall_collector::fuzzing::config_etag;
-use footfall_collector::{read_consent_records, read_deletion_requests, Collector, CollectorConfig, Endpoint, FaultConfig, ScriptedFault};
+use footfall_collector::{
+    read_consent_records, read_deletion_requests, Collector, CollectorConfig, Endpoint, FaultConfig, ScriptedFault,
+};
 use footfall_core::consent::purpose::Jurisdiction;
 use footfall_core::consent::record::{verify_chain, ConsentRecord, Method, NewRecord, RecordKind, GENESIS_HASH};
 use serde_json::{json, Value};
@@ -90,7 +92,10 @@ fn config_is_served_with_a_strong_etag_and_304_when_unchanged() {
     let etag = first.header("etag").unwrap().to_string();
     assert_eq!(etag, config_etag(text.as_bytes()));
     assert!(etag.starts_with('"') && etag.ends_with('"') && !etag.starts_with("W/"), "strong and quoted: {etag}");
-    assert_eq!((first.header("cache-control"), first.header("content-type")), (Some("no-cache"), Some("application/json")));
+    assert_eq!(
+        (first.header("cache-control"), first.header("content-type")),
+        (Some("no-cache"), Some("application/json"))
+    );
 
     for matching in [etag.clone(), format!("\"stale\", {etag}"), format!("W/{etag}"), "*".to_string()] {
         let resp = get(&c, CONFIG, &[("If-None-Match", &matching)]);
@@ -184,7 +189,10 @@ fn consent_records_are_verified_and_stored_once() {
     let ids: Vec<&str> = stored.iter().map(|r| r.record_id.as_str()).collect();
     assert_eq!(ids, ["r-0", "r-1", "r-2", "r-3"]);
     assert_eq!(stored.iter().map(|r| r.duplicates).collect::<Vec<_>>(), [1, 1, 1, 2]);
-    assert_eq!((stored[1].subject_id.as_str(), stored[1].sent_at.as_deref()), ("anon-1", Some("2026-11-22T10:20:00.000Z")));
+    assert_eq!(
+        (stored[1].subject_id.as_str(), stored[1].sent_at.as_deref()),
+        ("anon-1", Some("2026-11-22T10:20:00.000Z"))
+    );
     assert_eq!(stored[3].hash, chain[3].hash);
 
     // Stored losslessly: read back into the SDK's type, the chain still verifies from genesis.
@@ -249,7 +257,9 @@ fn deletion_requests_are_acknowledged_and_idempotent() {
     assert_eq!(stored[0].requested_at, "2026-11-22T10:15:30.123Z");
     assert_eq!(read_deletion_requests(&dir.path().join("collector.db")).unwrap(), stored);
 
-    for (field, value) in [("requestId", json!("nope")), ("anonymousIds", json!([])), ("requestedAt", json!(null)), ("userId", json!(42))] {
+    for (field, value) in
+        [("requestId", json!("nope")), ("anonymousIds", json!([])), ("requestedAt", json!(null)), ("userId", json!(42))]
+    {
         let mut bad = deletion(3);
         bad[field] = value;
         let resp = post_to(&c, DELETION, &bad);
@@ -273,9 +283,13 @@ fn auth_encodings_and_limits_on_the_new_endpoints() {
     });
     let records = records_body(&sealed_chain("a", 2, GENESIS_HASH)).to_string();
     let del = deletion(1).to_string();
-    let send = |method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| Conn::plain(&c).send(method, path, headers, body).unwrap();
+    let send = |method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
+        Conn::plain(&c).send(method, path, headers, body).unwrap()
+    };
 
-    for (method, path, body) in [("GET", CONFIG, ""), ("POST", RECORDS, records.as_str()), ("POST", DELETION, del.as_str())] {
+    for (method, path, body) in
+        [("GET", CONFIG, ""), ("POST", RECORDS, records.as_str()), ("POST", DELETION, del.as_str())]
+    {
         for wrong in [vec![], vec![("Authorization", "Basic d3Jvbmc6")], vec![("Authorization", "Bearer right")]] {
             let resp = send(method, path, &wrong, body.as_bytes());
             assert_eq!((resp.status, resp.error_code().as_str()), (401, "unauthorized"), "{path} {wrong:?}");
@@ -290,7 +304,11 @@ fn auth_encodings_and_limits_on_the_new_endpoints() {
     for (path, body, ok) in [(RECORDS, records.as_str(), 200), (DELETION, del.as_str(), 202)] {
         let zipped = gzip(body.as_bytes());
         assert_eq!(send("POST", path, &[AUTH, ("Content-Encoding", "gzip")], &zipped).status, ok, "{path} gzip");
-        assert_eq!(send("POST", path, &[AUTH, ("Content-Encoding", "identity")], body.as_bytes()).status, ok, "{path} identity");
+        assert_eq!(
+            send("POST", path, &[AUTH, ("Content-Encoding", "identity")], body.as_bytes()).status,
+            ok,
+            "{path} identity"
+        );
         assert_eq!(send("POST", path, &[AUTH, ("Content-Encoding", "x-gzip")], &zipped).status, ok, "{path} x-gzip");
         let resp = send("POST", path, &[AUTH, ("Content-Encoding", "br")], body.as_bytes());
         assert_eq!((resp.status, resp.error_code().as_str()), (415, "unsupported_encoding"), "{path}");
@@ -316,12 +334,21 @@ fn standing_faults_apply_to_every_endpoint_and_store_nothing() {
     write(&file, &policy(3, true));
     let c = start(&dir, |c| {
         c.config_path = Some(file.clone());
-        c.faults = FaultConfig { fail_rate: 1.0, fail_status: 502, retry_after: Some("3".into()), ..FaultConfig::default() };
+        c.faults =
+            FaultConfig { fail_rate: 1.0, fail_status: 502, retry_after: Some("3".into()), ..FaultConfig::default() };
     });
     let records = records_body(&sealed_chain("f", 1, GENESIS_HASH));
-    let answers = [get(&c, CONFIG, &[]), post_to(&c, RECORDS, &records), post_to(&c, DELETION, &deletion(1)), post(&c, &batch(vec![track(1, "e")]))];
+    let answers = [
+        get(&c, CONFIG, &[]),
+        post_to(&c, RECORDS, &records),
+        post_to(&c, DELETION, &deletion(1)),
+        post(&c, &batch(vec![track(1, "e")])),
+    ];
     for resp in &answers {
-        assert_eq!((resp.status, resp.header("retry-after"), resp.error_code().as_str()), (502, Some("3"), "injected_fault"));
+        assert_eq!(
+            (resp.status, resp.header("retry-after"), resp.error_code().as_str()),
+            (502, Some("3"), "injected_fault")
+        );
     }
     assert!(c.consent_records().unwrap().is_empty() && c.deletion_requests().unwrap().is_empty());
     assert!(Endpoint::ALL.iter().all(|e| c.requests_to(*e) == 1));
@@ -350,7 +377,13 @@ fn scripted_faults_are_per_endpoint() {
     assert_eq!(post_to(&c, RECORDS, &records).json(), json!({"accepted": 0, "duplicates": 2}));
     assert_eq!(post(&c, &batch(vec![track(1, "e")])).status, 500, "the batch script waited for a batch");
 
-    c.script_for(Endpoint::Deletion, vec![ScriptedFault::Status { status: 429, retry_after: Some("9".into()) }, ScriptedFault::StoreThenStatus { status: 500 }]);
+    c.script_for(
+        Endpoint::Deletion,
+        vec![
+            ScriptedFault::Status { status: 429, retry_after: Some("9".into()) },
+            ScriptedFault::StoreThenStatus { status: 500 },
+        ],
+    );
     let limited = post_to(&c, DELETION, &deletion(1));
     assert_eq!((limited.status, limited.header("retry-after")), (429, Some("9")));
     assert!(c.deletion_requests().unwrap().is_empty());
@@ -358,7 +391,14 @@ fn scripted_faults_are_per_endpoint() {
     assert_eq!(c.deletion_requests().unwrap().len(), 1, "stored before the injected 500");
     assert_eq!(post_to(&c, DELETION, &deletion(1)).status, 202);
 
-    c.script_for(Endpoint::Config, vec![ScriptedFault::DropConnection, ScriptedFault::StoreThenStatus { status: 504 }, ScriptedFault::Delay { ms: 100 }]);
+    c.script_for(
+        Endpoint::Config,
+        vec![
+            ScriptedFault::DropConnection,
+            ScriptedFault::StoreThenStatus { status: 504 },
+            ScriptedFault::Delay { ms: 100 },
+        ],
+    );
     let err = Conn::plain(&c).send("GET", CONFIG, &[], b"").err().expect("no HTTP response at all");
     assert!(matches!(err.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset), "{err:?}");
     assert_eq!(get(&c, CONFIG, &[]).status, 504);

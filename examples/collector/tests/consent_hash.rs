@@ -9,7 +9,13 @@ use footfall_core::consent::purpose::Jurisdiction;
 use footfall_core::consent::record::{verify_chain, ConsentRecord, Method, NewRecord, RecordKind, GENESIS_HASH};
 use serde_json::{json, Value};
 
-fn new(id: &str, kind: RecordKind, method: Method, jurisdiction: Jurisdiction, decisions: &[(&str, bool)]) -> NewRecord {
+fn new(
+    id: &str,
+    kind: RecordKind,
+    method: Method,
+    jurisdiction: Jurisdiction,
+    decisions: &[(&str, bool)],
+) -> NewRecord {
     NewRecord {
         record_id: id.into(),
         kind,
@@ -28,13 +34,43 @@ fn new(id: &str, kind: RecordKind, method: Method, jurisdiction: Jurisdiction, d
 /// escaping or are not ASCII.
 fn sdk_chain() -> Vec<ConsentRecord> {
     let records = vec![
-        new("r-prompt-shown", RecordKind::PromptShown, Method::Prompt { prompt_id: "main".into() }, Jurisdiction::Gdpr, &[]),
-        new("r-prompt", RecordKind::Decision, Method::Prompt { prompt_id: "main".into() }, Jurisdiction::Gdpr, &[("marketing", false), ("analytics", true)]),
+        new(
+            "r-prompt-shown",
+            RecordKind::PromptShown,
+            Method::Prompt { prompt_id: "main".into() },
+            Jurisdiction::Gdpr,
+            &[],
+        ),
+        new(
+            "r-prompt",
+            RecordKind::Decision,
+            Method::Prompt { prompt_id: "main".into() },
+            Jurisdiction::Gdpr,
+            &[("marketing", false), ("analytics", true)],
+        ),
         new("r-settings", RecordKind::Decision, Method::Settings, Jurisdiction::Appi, &[("location", true)]),
-        new("r-api", RecordKind::Decision, Method::Api, Jurisdiction::Ccpa, &[("personalization", false), ("loyalty_sync", true)]),
-        new("r-tcf", RecordKind::Decision, Method::TcfImport { cmp_id: 65_535 }, Jurisdiction::Unknown, &[("analytics", true)]),
+        new(
+            "r-api",
+            RecordKind::Decision,
+            Method::Api,
+            Jurisdiction::Ccpa,
+            &[("personalization", false), ("loyalty_sync", true)],
+        ),
+        new(
+            "r-tcf",
+            RecordKind::Decision,
+            Method::TcfImport { cmp_id: 65_535 },
+            Jurisdiction::Unknown,
+            &[("analytics", true)],
+        ),
         {
-            let mut odd = new("r-\"quoted\"\\ \u{1f}\n\t/é漢字🙂\u{2028}", RecordKind::Decision, Method::Prompt { prompt_id: "ｐ\u{7f}".into() }, Jurisdiction::Gdpr, &[("é", true), ("z", false), ("a-b_c", true)]);
+            let mut odd = new(
+                "r-\"quoted\"\\ \u{1f}\n\t/é漢字🙂\u{2028}",
+                RecordKind::Decision,
+                Method::Prompt { prompt_id: "ｐ\u{7f}".into() },
+                Jurisdiction::Gdpr,
+                &[("é", true), ("z", false), ("a-b_c", true)],
+            );
             odd.timestamp_ms = -1;
             odd.policy_version = u32::MAX;
             odd.app_version = String::new();
@@ -61,7 +97,10 @@ fn records_sealed_by_the_sdk_verify_in_the_collector() {
     assert_eq!(parse_consent_records(&body(&values)), Ok(chain.len()));
 
     // Byte-exact too: the SDK's own serialization of each record, spliced in verbatim as it would be sent.
-    let verbatim = format!(r#"{{"records":[{}],"sentAt":"2026-11-22T10:20:00.000Z"}}"#, chain.iter().map(|r| serde_json::to_string(r).unwrap()).collect::<Vec<_>>().join(","));
+    let verbatim = format!(
+        r#"{{"records":[{}],"sentAt":"2026-11-22T10:20:00.000Z"}}"#,
+        chain.iter().map(|r| serde_json::to_string(r).unwrap()).collect::<Vec<_>>().join(",")
+    );
     assert_eq!(parse_consent_records(verbatim.as_bytes()), Ok(chain.len()));
 }
 

@@ -149,7 +149,10 @@ fn mutated_consent_records_never_panic_and_no_altered_record_verifies() {
                 let records = parsed["records"].as_array().unwrap();
                 assert_eq!(records.len(), n);
                 for record in records {
-                    assert!(original["records"].as_array().unwrap().contains(record), "an altered record verified: {record}");
+                    assert!(
+                        original["records"].as_array().unwrap().contains(record),
+                        "an altered record verified: {record}"
+                    );
                 }
             }
             Err((code, message)) => {

@@ -22,7 +22,9 @@ impl HttpTransport for Wire {
         let path = request.url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_else(|| "/".into());
         let headers: Vec<(&str, &str)> = request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         // Blocking inside the SDK's sync thread is fine for a test: one request at a time.
-        let resp = Conn::to(self.addr).send(&request.method, &path, &headers, &request.body).map_err(|e| TransportError::Io(e.to_string()))?;
+        let resp = Conn::to(self.addr)
+            .send(&request.method, &path, &headers, &request.body)
+            .map_err(|e| TransportError::Io(e.to_string()))?;
         Ok(HttpResponse { status: resp.status, headers: resp.headers, body: resp.body })
     }
 }
@@ -64,7 +66,8 @@ fn the_sdk_fetches_revalidates_and_follows_edits_of_the_served_file() {
     let err = sdk.refresh_consent_policy().unwrap_err().to_string();
     assert!(err.contains("500"), "{err}");
     // A file the collector serves but the SDK refuses (a purpose declared twice): the policy in force stays too.
-    std::fs::write(&file, r#"{"consent":{"policyVersion":3,"purposes":[{"id":"analytics"},{"id":"analytics"}]}}"#).unwrap();
+    std::fs::write(&file, r#"{"consent":{"policyVersion":3,"purposes":[{"id":"analytics"},{"id":"analytics"}]}}"#)
+        .unwrap();
     assert!(sdk.refresh_consent_policy().is_err());
     assert_eq!(sdk.consent_status().unwrap().policy_version, 2);
 

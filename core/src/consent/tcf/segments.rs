@@ -4,7 +4,9 @@
 use super::bits::BitReader;
 use super::flags::Flags;
 use super::vendors::{self, entry_names, EntryNames, VendorIds};
-use super::{li_allowed, PublisherRestriction, PublisherTc, RestrictionType, Segment, TcString, TcfError, UnknownSegment};
+use super::{
+    li_allowed, PublisherRestriction, PublisherTc, RestrictionType, Segment, TcString, TcfError, UnknownSegment,
+};
 
 const RESTRICTION_ENTRIES: EntryNames = entry_names!("PublisherRestrictions");
 
@@ -83,12 +85,14 @@ fn read_restrictions(r: &mut BitReader, warnings: &mut Vec<String>) -> Result<Ve
         }
     }
     if repeated > 0 {
-        warnings.push(format!("PublisherRestrictions: {repeated} restriction(s) repeat a (purpose, type) pair (merged)"));
+        warnings
+            .push(format!("PublisherRestrictions: {repeated} restriction(s) repeat a (purpose, type) pair (merged)"));
     }
     let mut restrictions = Vec::with_capacity(grouped.len());
     for (purpose, restriction_type, mut ranges) in grouped {
         if ranges.iter().any(|&(start, _)| start == 0) {
-            warnings.push(format!("PublisherRestrictions: vendor id 0 under purpose {purpose} (ignored; ids start at 1)"));
+            warnings
+                .push(format!("PublisherRestrictions: vendor id 0 under purpose {purpose} (ignored; ids start at 1)"));
             ranges.retain(|&(_, end)| end > 0);
             ranges.iter_mut().for_each(|range| range.0 = range.0.max(1));
         }
@@ -102,7 +106,8 @@ fn read_restrictions(r: &mut BitReader, warnings: &mut Vec<String>) -> Result<Ve
             warnings.push(format!("PublisherRestrictions: purpose {purpose} is not a TCF purpose (kept)"));
         }
         if restriction_type == RestrictionType::Undefined {
-            warnings.push(format!("PublisherRestrictions: restriction type 3 under purpose {purpose} is undefined (kept)"));
+            warnings
+                .push(format!("PublisherRestrictions: restriction type 3 under purpose {purpose} is undefined (kept)"));
         }
         restrictions.push(PublisherRestriction { purpose, restriction_type, vendors });
     }
@@ -113,8 +118,12 @@ fn read_restrictions(r: &mut BitReader, warnings: &mut Vec<String>) -> Result<Ve
 pub(super) fn read_optional(r: &mut BitReader, text: &str, tc: &mut TcString) -> Result<(), TcfError> {
     let segment_type = r.u8(3, "SegmentType")?;
     match r.segment() {
-        Segment::DisclosedVendors => tc.disclosed_vendors = Some(vendors::read_section(r, &vendors::DISCLOSED_VENDORS, &mut tc.warnings)?),
-        Segment::AllowedVendors => tc.allowed_vendors = Some(vendors::read_section(r, &vendors::ALLOWED_VENDORS, &mut tc.warnings)?),
+        Segment::DisclosedVendors => {
+            tc.disclosed_vendors = Some(vendors::read_section(r, &vendors::DISCLOSED_VENDORS, &mut tc.warnings)?)
+        }
+        Segment::AllowedVendors => {
+            tc.allowed_vendors = Some(vendors::read_section(r, &vendors::ALLOWED_VENDORS, &mut tc.warnings)?)
+        }
         Segment::PublisherTc => {
             let purpose_consents = flags(r, 24, "PubPurposesConsent")?;
             let purpose_legitimate_interests = flags(r, 24, "PubPurposesLITransparency")?;
@@ -129,7 +138,8 @@ pub(super) fn read_optional(r: &mut BitReader, text: &str, tc: &mut TcString) ->
         }
         // The core is never an optional segment (a second type-0 segment is a duplicate); listed for completeness.
         Segment::Core | Segment::Unknown(_) => {
-            tc.warnings.push(format!("unknown segment type {segment_type} ({} characters) kept unread", text.chars().count()));
+            tc.warnings
+                .push(format!("unknown segment type {segment_type} ({} characters) kept unread", text.chars().count()));
             tc.unknown_segments.push(UnknownSegment { segment_type, text: text.to_string() });
             // Opaque: nothing of it is read, so none of it is "trailing data".
             r.skip_rest();
@@ -147,8 +157,12 @@ pub(super) fn check(tc: &mut TcString) {
     if !(2..=5).contains(&tc.policy_version) {
         notes.push(format!("TcfPolicyVersion {} is not a known policy version", tc.policy_version));
     }
-    let invalid_li: Vec<String> =
-        tc.purpose_legitimate_interests.ids().filter(|n| !li_allowed(*n, tc.policy_version)).map(|n| n.to_string()).collect();
+    let invalid_li: Vec<String> = tc
+        .purpose_legitimate_interests
+        .ids()
+        .filter(|n| !li_allowed(*n, tc.policy_version))
+        .map(|n| n.to_string())
+        .collect();
     if !invalid_li.is_empty() {
         notes.push(format!(
             "legitimate-interest bits set for purpose(s) {} where policy version {} does not allow LI (kept raw; purpose_li() says no)",

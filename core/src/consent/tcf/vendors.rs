@@ -172,12 +172,21 @@ pub(super) fn read_entries(r: &mut BitReader, names: &EntryNames) -> Result<Vec<
 /// Range lists are read leniently, as real strings break the rules: duplicated ids are merged, id 0 and
 /// backwards entries are dropped, and ids above MaxVendorId are kept; each with a warning. Dropping only ever
 /// removes a grant, so leniency cannot widen what a vendor may do.
-pub(super) fn read_section(r: &mut BitReader, names: &SectionNames, warnings: &mut Vec<String>) -> Result<VendorSection, TcfError> {
+pub(super) fn read_section(
+    r: &mut BitReader,
+    names: &SectionNames,
+    warnings: &mut Vec<String>,
+) -> Result<VendorSection, TcfError> {
     let max_vendor_id = r.u16(16, names.max_vendor_id)?;
     if !r.bit(names.is_range_encoding)? {
         let expected = usize::from(max_vendor_id);
         if r.remaining() < expected {
-            return Err(TcfError::BitfieldLength { segment: r.segment(), field: names.bitfield, max_vendor_id, available: r.remaining() });
+            return Err(TcfError::BitfieldLength {
+                segment: r.segment(),
+                field: names.bitfield,
+                max_vendor_id,
+                available: r.remaining(),
+            });
         }
         let mut ranges = Vec::new();
         let mut run: Option<u16> = None;
@@ -215,7 +224,8 @@ pub(super) fn read_section(r: &mut BitReader, names: &SectionNames, warnings: &m
     let (vendors, duplicates) = VendorIds::from_ranges(ranges);
     let name = names.name;
     if duplicates > 0 {
-        warnings.push(format!("{name}: {duplicates} vendor id(s) listed more than once in the range list (deduplicated)"));
+        warnings
+            .push(format!("{name}: {duplicates} vendor id(s) listed more than once in the range list (deduplicated)"));
     }
     if zero {
         warnings.push(format!("{name}: vendor id 0 in the range list (ignored; ids start at 1)"));
@@ -235,7 +245,8 @@ mod tests {
 
     #[test]
     fn ranges_are_merged_and_duplicates_counted() {
-        let (ids, duplicates) = VendorIds::from_ranges(vec![(5, 12), (1, 10), (7, 7), (13, 13), (20, 22), (65535, 65535)]);
+        let (ids, duplicates) =
+            VendorIds::from_ranges(vec![(5, 12), (1, 10), (7, 7), (13, 13), (20, 22), (65535, 65535)]);
         assert_eq!(ids.ranges(), &[(1, 13), (20, 22), (65535, 65535)]);
         assert_eq!(duplicates, 6 + 1);
         assert_eq!(ids.len(), 17);
