@@ -166,10 +166,12 @@ mod tests {
         assert_eq!(records[0].hash.len(), 64);
     }
 
+    type Edit = Box<dyn Fn(&mut ConsentRecord)>;
+
     #[test]
     fn editing_any_field_is_detected() {
         let records = chain(4);
-        let edits: Vec<Box<dyn Fn(&mut ConsentRecord)>> = vec![
+        let edits: Vec<Edit> = vec![
             Box::new(|r| *r.decisions.get_mut("analytics").unwrap() ^= true),
             Box::new(|r| r.timestamp_ms += 1),
             Box::new(|r| r.policy_version += 1),

@@ -219,16 +219,16 @@ mod tests {
         let main = Some("main".to_string());
         assert_eq!(need(&[], &p, NOW), (main.clone(), "no_decision"));
         let both = decided(NOW, 2, &[("analytics", true), ("marketing", false)]);
-        assert_eq!(need(&[both.clone()], &p, NOW), (None, "up_to_date"));
+        assert_eq!(need(std::slice::from_ref(&both), &p, NOW), (None, "up_to_date"));
         // marketing changed materially in v3; analytics did not.
         let v3 = policy(3, &[("analytics", 1), ("marketing", 3)], true);
-        assert_eq!(need(&[both.clone()], &v3, NOW), (main.clone(), "policy_material_change"));
+        assert_eq!(need(std::slice::from_ref(&both), &v3, NOW), (main.clone(), "policy_material_change"));
         // A non-material bump carries decisions over.
         let v3_minor = policy(3, &[("analytics", 1), ("marketing", 2)], true);
-        assert_eq!(need(&[both.clone()], &v3_minor, NOW), (None, "up_to_date"));
-        assert_eq!(need(&[both.clone()], &p, NOW + 366 * DAY_MS), (main.clone(), "expired"));
+        assert_eq!(need(std::slice::from_ref(&both), &v3_minor, NOW), (None, "up_to_date"));
+        assert_eq!(need(std::slice::from_ref(&both), &p, NOW + 366 * DAY_MS), (main.clone(), "expired"));
         let with_new = policy(2, &[("analytics", 1), ("marketing", 2), ("loyalty", 2)], true);
-        assert_eq!(need(&[both.clone()], &with_new, NOW), (main.clone(), "new_purpose"));
+        assert_eq!(need(std::slice::from_ref(&both), &with_new, NOW), (main.clone(), "new_purpose"));
         let disabled = policy(2, &[("analytics", 1), ("marketing", 2)], false);
         assert_eq!(need(&[], &disabled, NOW), (None, "prompt_disabled"));
     }

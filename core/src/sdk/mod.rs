@@ -28,6 +28,7 @@ use crate::queue::writer::{Writer, WriterSetup};
 use crate::queue::{Handoff, StorageCell};
 use crate::status::Status;
 use crate::storage::{DeadLetter, Storage};
+use crate::sync::request::RequestContext;
 use crate::sync::scheduler::{Reply, SyncHandle};
 use crate::sync::uploader::UploaderSetup;
 use crate::sync::{Endpoint, FlushReport, HttpTransport};
@@ -97,14 +98,17 @@ impl Builder {
                     Some(t) => t,
                     None => default_transport(&config)?,
                 };
-                let setup = UploaderSetup {
+                let request = RequestContext {
                     endpoint,
                     api_key: config.api_key.clone(),
                     transport,
                     clock: clock.clone(),
                     random,
-                    flush: config.flush,
                     retry: config.retry,
+                };
+                let setup = UploaderSetup {
+                    request,
+                    flush: config.flush,
                     limits: config.limits,
                     listener: listener.clone(),
                     consent: consent.clone(),

@@ -252,7 +252,7 @@ mod consent_log {
             .execute("UPDATE consent_log SET body = replace(body, '\"marketing\":false', '\"marketing\":true') WHERE record_id = 'r1'", [])
             .unwrap();
         let records = parsed(&storage);
-        assert_eq!(records[0].decisions["marketing"], true, "the edit took");
+        assert!(records[0].decisions["marketing"], "the edit took");
         assert!(verify_chain(&records).is_err());
     }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::policy::Verdict;
+use super::request::RequestContext;
 use crate::clock::rfc3339_ms;
 use crate::config::RetryPolicy;
 use crate::error::Result;
@@ -68,6 +70,34 @@ impl LaneStatus {
             .meta(lane.meta_key())?
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_else(LaneStatus::ok))
+    }
+}
+
+/// Why a lane stopped before it was done (the verdicts that end a run).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LaneStop {
+    Retry { after: Option<Duration>, reason: String },
+    Pause { reason: String },
+    CertificateInvalid { reason: String },
+}
+
+impl LaneStop {
+    /// The stop for a verdict that ends the lane's run; `None` for the verdicts a sender settles itself.
+    pub fn from_verdict(verdict: Verdict) -> Option<LaneStop> {
+        match verdict {
+            Verdict::Retry { after, reason } => Some(LaneStop::Retry { after, reason }),
+            Verdict::Pause { reason } => Some(LaneStop::Pause { reason }),
+            Verdict::CertificateInvalid { reason } => Some(LaneStop::CertificateInvalid { reason }),
+            Verdict::Delivered { .. } | Verdict::Rejected { .. } | Verdict::TooLarge { .. } => None,
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            LaneStop::Retry { reason, .. } | LaneStop::Pause { reason } | LaneStop::CertificateInvalid { reason } => {
+                reason
+            }
+        }
     }
 }
 
@@ -233,6 +263,22 @@ impl LaneState {
         };
         self.persist(storage, status)?;
         Ok(delay)
+    }
+
+    /// Records why the lane stopped; returns how long background passes now wait (zero for a pause that only a
+    /// flush or a restart ends).
+    pub fn on_stop(&mut self, storage: &Storage, request: &RequestContext, stop: &LaneStop) -> Result<Duration> {
+        let (mono, wall) = (request.clock.monotonic_ms(), request.clock.now_ms());
+        match stop {
+            LaneStop::Retry { after, reason } => {
+                let random = request.random.next_f64();
+                self.on_retry(storage, &request.retry, *after, reason, random, mono, wall)
+            }
+            LaneStop::Pause { reason } => self.on_pause(storage, reason).map(|()| Duration::ZERO),
+            LaneStop::CertificateInvalid { reason } => self
+                .on_certificate_invalid(storage, &request.retry, reason, mono, wall)
+                .map(|()| request.retry.certificate_retry),
+        }
     }
 
     /// A pause until the app flushes or restarts (configuration problems).

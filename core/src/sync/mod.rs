@@ -1,12 +1,21 @@
-//! Getting queued events to the backend: the transport port, the wire format, the status-table policy, the
-//! upload pass and the background scheduler that decides when a pass runs.
+//! Getting data to the backend, in layers that import downwards only:
+//! - the port and its pieces: [`transport`] (and the built-in [`reqwest_transport`]), [`endpoint`], [`wire`];
+//! - what every request shares: `request` (headers, one bounded send); [`policy`], the status table's verdict;
+//! - what every lane shares: [`lane`] (failures, backoff, the server's hold, pauses; persisted), `halves`
+//!   (bisection), `outbox` (durable items drained oldest first);
+//! - the lanes: `uploader` (events) and `essential` (the outboxes `consent_receipts` and `deletion`);
+//! - [`remote_config`] (the consent policy pull) and `scheduler`, the thread that decides when passes run.
 
+pub(crate) mod consent_receipts;
 pub(crate) mod deletion;
 pub mod endpoint;
+pub(crate) mod essential;
+pub(crate) mod halves;
 pub mod lane;
+pub(crate) mod outbox;
 pub mod policy;
-pub(crate) mod receipts;
 pub mod remote_config;
+pub(crate) mod request;
 #[cfg(feature = "reqwest-transport")]
 pub mod reqwest_transport;
 pub(crate) mod scheduler;

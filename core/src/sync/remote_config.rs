@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::transport::HttpRequest;
-use super::uploader::UploaderSetup;
+use super::request::RequestContext;
 use crate::clock::rfc3339_ms;
 use crate::consent::policy::Policy;
 use crate::consent::service::ConsentChange;
+use crate::consent::view::ConsentView;
 use crate::error::{Error, Result};
 use crate::queue::Handoff;
 use crate::storage::Storage;
@@ -41,30 +41,25 @@ pub struct PolicyRefresh {
     pub policy_version: Option<u32>,
 }
 
-pub(crate) async fn refresh(setup: &UploaderSetup, storage: &Storage, handoff: &Handoff) -> Result<PolicyRefresh> {
-    let etag = storage.meta(META_ETAG)?;
-    let mut headers = setup.common_headers();
-    headers.push(("Accept".into(), "application/json".into()));
-    if let Some(etag) = &etag {
-        headers.push(("If-None-Match".into(), etag.clone()));
+pub(crate) async fn refresh(
+    request: &RequestContext,
+    consent: &ConsentView,
+    storage: &Storage,
+    handoff: &Handoff,
+) -> Result<PolicyRefresh> {
+    let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
+    if let Some(etag) = storage.meta(META_ETAG)? {
+        headers.push(("If-None-Match".into(), etag));
     }
-    let request = HttpRequest {
-        method: "GET".into(),
-        url: setup.endpoint.url(CONFIG_PATH),
-        headers,
-        body: Vec::new(),
-        timeout: setup.retry.request_timeout,
-    };
-    let response = match tokio::time::timeout(setup.retry.request_timeout, setup.transport.send(request)).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(e)) => return Err(Error::Network(format!("fetching the consent policy: {e}"))),
-        Err(_) => return Err(Error::Network("fetching the consent policy: request timed out".into())),
-    };
+    let response = request
+        .send(request.get(CONFIG_PATH, headers))
+        .await
+        .map_err(|e| Error::Network(format!("fetching the consent policy: {e}")))?;
     match response.status {
         304 => {
             // The server serves the policy in force again: an earlier refusal is no longer news.
             storage.set_meta(META_REFUSED, None)?;
-            Ok(PolicyRefresh { changed: false, policy_version: Some(setup.consent.snapshot().policy.policy_version) })
+            Ok(PolicyRefresh { changed: false, policy_version: Some(consent.snapshot().policy.policy_version) })
         }
         200 => {
             let mut offered = None;
@@ -80,7 +75,7 @@ pub(crate) async fn refresh(setup: &UploaderSetup, storage: &Storage, handoff: &
                     other => return Err(other),
                 };
                 let refusal =
-                    RefusedPolicy { version: offered, reason: reason.clone(), at: rfc3339_ms(setup.clock.now_ms()) };
+                    RefusedPolicy { version: offered, reason: reason.clone(), at: rfc3339_ms(request.clock.now_ms()) };
                 let json = serde_json::to_string(&refusal).map_err(Error::storage)?;
                 storage.set_meta(META_REFUSED, Some(&json))?;
                 tracing::warn!(reason = %reason, "the server's consent policy was refused; keeping the one in force");

@@ -167,7 +167,7 @@ impl SyncLoop {
                 },
                 reply = self.refresh_rx.recv() => {
                     if let Some(reply) = reply {
-                        let refreshed = self.until_shutdown(remote_config::refresh(uploader.setup(), &storage, &self.handoff)).await;
+                        let refreshed = self.until_shutdown(remote_config::refresh(&uploader.setup().request, &uploader.setup().consent, &storage, &self.handoff)).await;
                         let Some(refreshed) = refreshed else { break };
                         reply.send(refreshed);
                     }
@@ -227,7 +227,8 @@ fn notify(listener: Option<&dyn SdkListener>, uploader: &mut Uploader) {
 
 /// A scheduled policy fetch; a failure keeps the policy in force and is retried at the next one.
 async fn background_refresh(uploader: &Uploader, storage: &Storage, handoff: &Handoff) {
-    if let Err(e) = remote_config::refresh(uploader.setup(), storage, handoff).await {
+    if let Err(e) = remote_config::refresh(&uploader.setup().request, &uploader.setup().consent, storage, handoff).await
+    {
         tracing::info!(error = %e, "consent policy not refreshed; keeping the current one");
     }
 }

@@ -1,17 +1,19 @@
-//! One upload pass: lease the oldest messages into a batch, send it, and act on the status table until the queue
-//! is empty or the server says to stop. Rejected batches are bisected to isolate poison messages.
+//! The event lane: one upload pass leases the oldest messages into a batch, sends it, and acts on the status
+//! table until the queue is empty or the server says to stop. Rejected batches are bisected to isolate poison
+//! messages. The essential lane runs after every pass.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::endpoint::Endpoint;
-use super::lane::{Blocked, Lane, LaneState};
+use super::essential::EssentialLane;
+use super::halves::Halves;
+use super::lane::{Blocked, Lane, LaneState, LaneStop};
 use super::policy::{self, Verdict};
-use super::receipts::EssentialLane;
-use super::transport::{HttpRequest, HttpTransport, TransportError};
+use super::request::RequestContext;
+use super::transport::TransportError;
 use super::wire;
-use crate::clock::{rfc3339_ms, Clock, Random};
-use crate::config::{FlushPolicy, RetryPolicy, StorageLimits};
+use crate::clock::rfc3339_ms;
+use crate::config::{FlushPolicy, StorageLimits};
 use crate::consent::view::ConsentView;
 use crate::error::Result;
 use crate::listener::{PassEvents, SdkEvent, SdkListener};
@@ -47,13 +49,9 @@ pub enum FlushOutcome {
 }
 
 pub(crate) struct UploaderSetup {
-    pub endpoint: Endpoint,
-    pub api_key: Option<String>,
-    pub transport: Arc<dyn HttpTransport>,
-    pub clock: Arc<dyn Clock>,
-    pub random: Arc<dyn Random>,
+    /// Endpoint, credentials, transport, clock, randomness and retry policy, shared by every request.
+    pub request: RequestContext,
     pub flush: FlushPolicy,
-    pub retry: RetryPolicy,
     pub limits: StorageLimits,
     /// Told what each pass did, on the sync thread after the pass.
     pub listener: Option<Arc<dyn SdkListener>>,
@@ -63,25 +61,6 @@ pub(crate) struct UploaderSetup {
     pub config_refresh: Option<Duration>,
     /// Whether the essential lane uploads consent receipts (deletion requests are always sent).
     pub consent_receipts: bool,
-}
-
-impl UploaderSetup {
-    /// Headers every request carries: protocol version, user agent, credentials.
-    pub(crate) fn common_headers(&self) -> Vec<(String, String)> {
-        use base64::Engine;
-        let mut headers = vec![
-            ("X-Footfall-Protocol".to_string(), wire::PROTOCOL_VERSION.to_string()),
-            (
-                "User-Agent".to_string(),
-                format!("{}/{} ({})", wire::LIBRARY_NAME, wire::LIBRARY_VERSION, std::env::consts::OS),
-            ),
-        ];
-        if let Some(key) = &self.api_key {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
-            headers.push(("Authorization".to_string(), format!("Basic {token}")));
-        }
-        headers
-    }
 }
 
 pub(crate) struct Uploader {
@@ -101,16 +80,8 @@ pub(crate) struct Uploader {
 enum Stop {
     /// Consent changed while the batch was leased: lease again under the new decision.
     ConsentChanged,
-    Retry {
-        after: Option<Duration>,
-        reason: String,
-    },
-    Pause {
-        reason: String,
-    },
-    CertificateInvalid {
-        reason: String,
-    },
+    /// The server said to stop (retry later, pause).
+    Lane(LaneStop),
 }
 
 struct Encoded {
@@ -122,14 +93,14 @@ impl Uploader {
     /// Resumes each lane's persisted hold or certificate wait from the previous process.
     pub fn new(setup: UploaderSetup, storage: Arc<Storage>) -> Self {
         let load = |lane| {
-            let (mono, wall) = (setup.clock.monotonic_ms(), setup.clock.now_ms());
-            LaneState::load(lane, &storage, &setup.retry, mono, wall).unwrap_or_else(|e| {
+            let (mono, wall) = (setup.request.clock.monotonic_ms(), setup.request.clock.now_ms());
+            LaneState::load(lane, &storage, &setup.request.retry, mono, wall).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "upload state unreadable; starting afresh");
                 LaneState::fresh(lane)
             })
         };
         let lane = load(Lane::Events);
-        let essential = EssentialLane::new(load(Lane::Essential));
+        let essential = EssentialLane::new(load(Lane::Essential), setup.consent_receipts);
         Uploader {
             setup,
             storage,
@@ -143,7 +114,7 @@ impl Uploader {
 
     /// Milliseconds until the next background attempt is due, in either lane, if one is waiting.
     pub fn retry_in_ms(&self) -> Option<u64> {
-        let now = self.setup.clock.monotonic_ms();
+        let now = self.setup.request.clock.monotonic_ms();
         [self.lane.retry_in_ms(now), self.essential.retry_in_ms(now)].into_iter().flatten().min()
     }
 
@@ -162,7 +133,7 @@ impl Uploader {
         self.pass_purposes = None;
         let mut report =
             FlushReport { delivered: 0, dead_lettered: 0, duplicates: 0, remaining: 0, outcome: FlushOutcome::Drained };
-        match self.lane.blocked(explicit, self.setup.clock.monotonic_ms()) {
+        match self.lane.blocked(explicit, self.setup.request.clock.monotonic_ms()) {
             Some(Blocked::Held { after, until_ms, reason }) => {
                 report.outcome = FlushOutcome::Held { after, until_ms, reason }
             }
@@ -171,7 +142,7 @@ impl Uploader {
                 report.outcome = FlushOutcome::RetryLater { after, reason: "backing off after a failure".into() }
             }
             None => {
-                self.storage.enforce_limits(&self.setup.limits, self.setup.clock.now_ms())?;
+                self.storage.enforce_limits(&self.setup.limits, self.setup.request.clock.now_ms())?;
                 report.outcome = self.send_all(&mut report).await?;
                 if report.outcome == FlushOutcome::Drained {
                     // Nothing failed (possibly nothing was left to send): no wait is pending any more.
@@ -181,7 +152,7 @@ impl Uploader {
         }
         report.remaining = self.storage.queued()?;
         // The essential lane is never gated by consent and never held back by the event lane's state.
-        if let Err(e) = self.essential.run(&self.setup, &self.storage, explicit).await {
+        if let Err(e) = self.essential.run(&self.setup.request, &self.storage, explicit).await {
             tracing::error!(error = %e, "essential lane failed; retried on the next pass");
         }
         Ok(report)
@@ -196,34 +167,19 @@ impl Uploader {
             match self.deliver(batch, report).await? {
                 None => self.on_success()?,
                 Some(Stop::ConsentChanged) => continue,
-                Some(Stop::Retry { after, reason }) => return self.on_retry(after, reason),
-                Some(Stop::Pause { reason }) => {
-                    tracing::warn!(reason = %reason, "uploads paused; events are kept");
-                    self.record_error(&reason)?;
-                    self.lane.on_pause(&self.storage, &reason)?;
-                    self.events.push(SdkEvent::Paused { reason: reason.clone() });
-                    return Ok(FlushOutcome::Paused { reason });
-                }
-                Some(Stop::CertificateInvalid { reason }) => {
-                    tracing::warn!(reason = %reason, "uploads paused: the server's certificate was refused; events are kept");
-                    self.record_error(&reason)?;
-                    let (mono, wall) = (self.setup.clock.monotonic_ms(), self.setup.clock.now_ms());
-                    self.lane.on_certificate_invalid(&self.storage, &self.setup.retry, &reason, mono, wall)?;
-                    self.events.push(SdkEvent::Paused { reason: reason.clone() });
-                    return Ok(FlushOutcome::Paused { reason });
-                }
+                Some(Stop::Lane(stop)) => return self.on_stop(stop),
             }
         }
     }
 
     /// Leases the oldest messages that fit the batch's count and byte limits (at least one).
     fn lease_batch(&mut self) -> Result<Vec<Encoded>> {
-        let now = self.setup.clock.now_ms();
+        let now = self.setup.request.clock.now_ms();
         // Read the generation first: a change after this point is caught before the batch is sent.
         self.leased_under = self.setup.consent.generation();
         let excluded = self.denied_purposes(now)?;
         // Long enough to outlive the request, short enough that a stuck lease recovers within this process.
-        let lease_until = now + 2 * self.setup.retry.request_timeout.as_millis() as i64 + 10_000;
+        let lease_until = now + 2 * self.setup.request.retry.request_timeout.as_millis() as i64 + 10_000;
         let budget = self.setup.flush.max_batch_bytes;
         let mut used = wire::FRAME_OVERHEAD;
         let mut encoded = Vec::new();
@@ -268,15 +224,15 @@ impl Uploader {
     /// Sends a batch, splitting it on 400/413 until every message is delivered or dead-lettered.
     /// Returns the reason to stop early; the leases of everything unsent are released then.
     async fn deliver(&mut self, batch: Vec<Encoded>, report: &mut FlushReport) -> Result<Option<Stop>> {
-        let mut parts = vec![batch];
-        while let Some(mut part) = parts.pop() {
+        let mut halves = Halves::new(batch);
+        while let Some(part) = halves.next_part() {
             let Some(verdict) = self.attempt(&part).await? else {
                 // Rows purged by the change are gone; the rest go back to pending and are leased again.
-                let seqs: Vec<i64> = part.iter().map(|m| m.seq).collect();
-                self.release(&seqs, &parts)?;
+                self.release(halves.unsent(part))?;
                 return Ok(Some(Stop::ConsentChanged));
             };
             let seqs: Vec<i64> = part.iter().map(|m| m.seq).collect();
+            let now = self.setup.request.clock.now_ms();
             match verdict {
                 Verdict::Delivered { duplicates } => {
                     let delivered = self.storage.delete_delivered(&seqs, duplicates)?;
@@ -286,51 +242,43 @@ impl Uploader {
                 }
                 Verdict::Rejected { status, reason } if part.len() == 1 => {
                     tracing::warn!(status, "server rejected a message; moved to dead letters");
-                    let count = self.storage.dead_letter(&seqs, Some(status), &reason, self.setup.clock.now_ms())?;
-                    report.dead_lettered += count;
-                    self.events.dead_lettered(count, Some(status), &reason);
+                    self.dead_letter(&seqs, status, &reason, now, report)?;
                 }
                 Verdict::TooLarge { reason } if part.len() == 1 => {
-                    let count = self.storage.dead_letter(&seqs, Some(413), &reason, self.setup.clock.now_ms())?;
-                    report.dead_lettered += count;
-                    self.events.dead_lettered(count, Some(413), &reason);
+                    self.dead_letter(&seqs, 413, &reason, now, report)?
                 }
-                Verdict::Rejected { .. } | Verdict::TooLarge { .. } => {
-                    let right = part.split_off(part.len() / 2);
-                    parts.push(right);
-                    parts.push(part);
-                }
-                Verdict::Retry { after, reason } => {
-                    self.release(&seqs, &parts)?;
-                    return Ok(Some(Stop::Retry { after, reason }));
-                }
-                Verdict::Pause { reason } => {
-                    self.release(&seqs, &parts)?;
-                    return Ok(Some(Stop::Pause { reason }));
-                }
-                Verdict::CertificateInvalid { reason } => {
-                    self.release(&seqs, &parts)?;
-                    return Ok(Some(Stop::CertificateInvalid { reason }));
+                Verdict::Rejected { .. } | Verdict::TooLarge { .. } => halves.split(part),
+                verdict => {
+                    self.release(halves.unsent(part))?;
+                    return Ok(LaneStop::from_verdict(verdict).map(Stop::Lane));
                 }
             }
         }
         Ok(None)
     }
 
+    fn dead_letter(
+        &mut self,
+        seqs: &[i64],
+        status: u16,
+        reason: &str,
+        now: i64,
+        report: &mut FlushReport,
+    ) -> Result<()> {
+        let count = self.storage.dead_letter(seqs, Some(status), reason, now)?;
+        report.dead_lettered += count;
+        self.events.dead_lettered(count, Some(status), reason);
+        Ok(())
+    }
+
     /// One request; `None` when consent changed after the batch was leased (before sending: nothing was sent;
     /// while in flight: the request was abandoned).
     async fn attempt(&self, part: &[Encoded]) -> Result<Option<Verdict>> {
-        let now = self.setup.clock.now_ms();
+        let request = &self.setup.request;
+        let now = request.clock.now_ms();
         let body = wire::batch_body(part.iter().map(|m| m.json.as_str()), now);
-        let request = HttpRequest {
-            method: "POST".into(),
-            url: self.setup.endpoint.url(wire::BATCH_PATH),
-            headers: self.headers(),
-            body: wire::gzip(&body),
-            timeout: self.setup.retry.request_timeout,
-        };
+        let http = request.json_post(wire::BATCH_PATH, &body);
         self.storage.add_counters(&[(Counter::UploadAttempts, 1)])?;
-        let timeout = self.setup.retry.request_timeout;
         let consent = &self.setup.consent;
         let (mut changes, send) = {
             // Commit to sending under the gate: a consent change is published either before (and this batch is
@@ -340,17 +288,14 @@ impl Uploader {
             if *changes.borrow() != self.leased_under {
                 return Ok(None);
             }
-            (changes, tokio::time::timeout(timeout, self.setup.transport.send(request)))
+            (changes, request.send(http))
         };
-        let result = tokio::select! {
+        let result: std::result::Result<_, TransportError> = tokio::select! {
             biased;
             Ok(()) = changes.changed() => return Ok(None),
-            result = send => match result {
-                Ok(result) => result,
-                Err(_) => Err(TransportError::Timeout),
-            },
+            result = send => result,
         };
-        let verdict = policy::classify(&result, now, &self.setup.retry);
+        let verdict = policy::classify(&result, now, &request.retry);
         if !matches!(verdict, Verdict::Delivered { .. }) {
             self.storage.add_counters(&[(Counter::UploadFailures, 1)])?;
         }
@@ -358,43 +303,41 @@ impl Uploader {
         Ok(Some(verdict))
     }
 
-    fn headers(&self) -> Vec<(String, String)> {
-        let mut headers = vec![
-            ("Content-Type".to_string(), "application/json".to_string()),
-            ("Content-Encoding".to_string(), "gzip".to_string()),
-        ];
-        headers.extend(self.setup.common_headers());
-        headers
-    }
-
-    fn release(&self, current: &[i64], waiting: &[Vec<Encoded>]) -> Result<()> {
-        let mut seqs = current.to_vec();
-        seqs.extend(waiting.iter().flatten().map(|m| m.seq));
-        self.storage.release(&seqs)
+    fn release(&self, unsent: Vec<Encoded>) -> Result<()> {
+        self.storage.release(&unsent.iter().map(|m| m.seq).collect::<Vec<_>>())
     }
 
     fn on_success(&mut self) -> Result<()> {
         self.lane.on_success(&self.storage)?;
-        self.storage.set_meta(META_LAST_SUCCESS_AT, Some(&rfc3339_ms(self.setup.clock.now_ms())))
+        self.storage.set_meta(META_LAST_SUCCESS_AT, Some(&rfc3339_ms(self.setup.request.clock.now_ms())))
     }
 
-    fn on_retry(&mut self, server_delay: Option<Duration>, reason: String) -> Result<FlushOutcome> {
-        let (mono, wall) = (self.setup.clock.monotonic_ms(), self.setup.clock.now_ms());
-        let random = self.setup.random.next_f64();
-        let delay = self.lane.on_retry(&self.storage, &self.setup.retry, server_delay, &reason, random, mono, wall)?;
-        self.storage.add_counters(&[(Counter::Retries, 1)])?;
-        self.record_error(&reason)?;
-        tracing::info!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "upload failed; will retry");
-        self.events.push(SdkEvent::RetryScheduled { after: delay, reason: reason.clone() });
-        Ok(match server_delay {
-            Some(_) => FlushOutcome::Held { after: delay, until_ms: wall + delay.as_millis() as i64, reason },
-            None => FlushOutcome::RetryLater { after: delay, reason },
+    /// The server said to stop: the lane records it (a hold, a backoff, a pause) and the pass reports it.
+    fn on_stop(&mut self, stop: LaneStop) -> Result<FlushOutcome> {
+        let wall = self.setup.request.clock.now_ms();
+        let wait = self.lane.on_stop(&self.storage, &self.setup.request, &stop)?;
+        self.record_error(stop.reason())?;
+        Ok(match stop {
+            LaneStop::Retry { after, reason } => {
+                self.storage.add_counters(&[(Counter::Retries, 1)])?;
+                tracing::info!(reason = %reason, retry_in_ms = wait.as_millis() as u64, "upload failed; will retry");
+                self.events.push(SdkEvent::RetryScheduled { after: wait, reason: reason.clone() });
+                match after {
+                    Some(_) => FlushOutcome::Held { after: wait, until_ms: wall + wait.as_millis() as i64, reason },
+                    None => FlushOutcome::RetryLater { after: wait, reason },
+                }
+            }
+            LaneStop::Pause { reason } | LaneStop::CertificateInvalid { reason } => {
+                tracing::warn!(reason = %reason, "uploads paused; events are kept");
+                self.events.push(SdkEvent::Paused { reason: reason.clone() });
+                FlushOutcome::Paused { reason }
+            }
         })
     }
 
     fn record_error(&self, reason: &str) -> Result<()> {
         self.storage.set_meta(META_LAST_ERROR, Some(reason))?;
-        self.storage.set_meta(META_LAST_ERROR_AT, Some(&rfc3339_ms(self.setup.clock.now_ms())))
+        self.storage.set_meta(META_LAST_ERROR_AT, Some(&rfc3339_ms(self.setup.request.clock.now_ms())))
     }
 }
 
