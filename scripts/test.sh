@@ -3,6 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== formatting and lints (cargo fmt, clippy with warnings as errors)"
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
 echo "== build the footfall CLI (the cross-process tests drive the real binary)"
 cargo build --locked -p footfall-cli
 

@@ -38,7 +38,7 @@ fn random_value(rng: &mut fastrand::Rng) -> Value {
 /// The `i`th fuzz input from `original`: a structural mutation of its JSON tree on even rounds, a byte-level one
 /// on odd rounds.
 fn mutated(original: &Value, i: usize, rng: &mut fastrand::Rng) -> Vec<u8> {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let mut tree = original.clone();
         mutate_tree(&mut tree, rng);
         tree.to_string().into_bytes()
