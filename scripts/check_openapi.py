@@ -483,7 +483,7 @@ def rust_field_default(text: str, struct: str, field: str, rel: str):
     return literal(m.group(1).strip(), f"{rel} {field}")
 
 
-def policy_table(rel: str = "core/src/sync/policy.rs"):
+def policy_table(rel: str = "core/src/sync/verdict.rs"):
     """The status table from `classify()` in policy.rs, as a function status -> action."""
     text = source(rel)
     # From `match status {` to its catch-all arm.
@@ -532,7 +532,7 @@ def check_sources(doc: dict) -> None:
         if doc_value != code_value:
             mismatches.append(f"{what}: openapi.yaml says {doc_value!r}, the code says {code_value!r}")
 
-    rel = "core/src/sync/policy.rs"
+    rel = "core/src/sync/verdict.rs"
     action = policy_table(rel)
     responses = op["responses"]
     explicit = {int(k) for k in responses if k.isdigit()}
@@ -828,9 +828,9 @@ def check_rules(doc: dict) -> None:
     require("protocol.md § Request headers", prose(md_section(md_raw, "Request headers")), "never appends", "a transport sets headers")
     require("openapi.yaml basicAuth", basic, "MUST set headers, never append them", "a transport sets headers")
 
-    policy_rs = source("core/src/sync/policy.rs")
+    policy_rs = source("core/src/sync/verdict.rs")
     if not re.search(r"Err\(\w+ @ TransportError::Certificate\(_\)\)\s*=>\s*return Verdict::CertificateInvalid", policy_rs):
-        problems.append("core/src/sync/policy.rs no longer gives a refused certificate its own verdict; update both documents")
+        problems.append("core/src/sync/verdict.rs no longer gives a refused certificate its own verdict; update both documents")
     problems_rel = "core/src/sync/transport.rs"
     known = [v for v in rust_enum_names(source(problems_rel), "CertificateProblem", problems_rel) if v != "Other"]
     if sorted(known) != sorted(CERTIFICATE_PROBLEMS):
@@ -852,7 +852,7 @@ def check_rules(doc: dict) -> None:
     require("openapi.yaml EssentialOtherStatus", prose(comp["responses"]["EssentialOtherStatus"]["description"]), "`certificate_invalid`", "the essential lane pauses alike")
 
     if not re.search(r"present\(e\.get\(\"message\"\)\)\.or_else\(\|\| present\(e\.get\(\"code\"\)\)\)", policy_rs):
-        problems.append("core/src/sync/policy.rs: server_reason no longer treats a null error.message/error.code as absent; update both documents")
+        problems.append("core/src/sync/verdict.rs: server_reason no longer treats a null error.message/error.code as absent; update both documents")
     require("protocol.md § Versioning", versioning, "a member whose value is `null` counts as absent", "the SDK reading server JSON")
     require("protocol.md § Error body", prose(md_section(md_raw, "Responses")), "A `null` counts as absent", "error.message: null")
     require("openapi.yaml info", prose(doc["info"]["description"]), "a member whose value is `null` counts as absent", "the SDK reading server JSON")

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use footfall_core::event::{parse_object, serialize_object};
-use footfall_core::sync::policy::{classify, parse_retry_after, Verdict, MAX_REASON_CHARS};
+use footfall_core::sync::verdict::{classify, parse_retry_after, Verdict, MAX_REASON_CHARS};
 use footfall_core::{HttpResponse, RetryPolicy};
 
 const ITERATIONS: usize = 20_000;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::policy::Verdict;
 use super::request::RequestContext;
+use super::verdict::Verdict;
 use crate::clock::rfc3339_ms;
 use crate::config::RetryPolicy;
 use crate::error::Result;
@@ -243,7 +243,7 @@ impl LaneState {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         self.pause = None;
         let delay =
-            server_delay.unwrap_or_else(|| super::policy::backoff(self.consecutive_failures, retry, unit_random));
+            server_delay.unwrap_or_else(|| super::verdict::backoff(self.consecutive_failures, retry, unit_random));
         let ms = delay.as_millis() as u64;
         self.backoff_until = Some(now_mono + ms);
         self.hold = server_delay.map(|_| (now_mono + ms, now_wall + ms as i64));

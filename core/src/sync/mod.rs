@@ -1,6 +1,6 @@
 //! Getting data to the backend, in layers that import downwards only:
 //! - the port and its pieces: [`transport`] (and the built-in [`reqwest_transport`]), [`endpoint`], [`wire`];
-//! - what every request shares: `request` (headers, one bounded send); [`policy`], the status table's verdict;
+//! - what every request shares: `request` (headers, one bounded send); [`verdict`], the status table as a pure function;
 //! - what every lane shares: [`lane`] (failures, backoff, the server's hold, pauses; persisted), `halves`
 //!   (bisection), `outbox` (durable items drained oldest first);
 //! - the lanes: `uploader` (events) and `essential` (the outboxes `consent_receipts` and `deletion`);
@@ -13,7 +13,6 @@ pub(crate) mod essential;
 pub(crate) mod halves;
 pub mod lane;
 pub(crate) mod outbox;
-pub mod policy;
 pub mod remote_config;
 pub(crate) mod request;
 #[cfg(feature = "reqwest-transport")]
@@ -21,6 +20,7 @@ pub mod reqwest_transport;
 pub(crate) mod scheduler;
 pub mod transport;
 pub(crate) mod uploader;
+pub mod verdict;
 pub mod wire;
 
 pub use endpoint::Endpoint;

@@ -4,8 +4,8 @@
 
 use super::halves::Halves;
 use super::lane::LaneStop;
-use super::policy::{self, Verdict};
 use super::request::RequestContext;
+use super::verdict::{self, Verdict};
 use crate::error::Result;
 use crate::storage::Storage;
 
@@ -48,7 +48,7 @@ pub(crate) async fn drain<O: Outbox>(
             outbox.attempting(storage, &part, now)?;
             let result = request.send(request.json_post(outbox.path(), &outbox.body(&part, now))).await;
             let now = request.clock.now_ms();
-            match policy::classify(&result, now, &request.retry) {
+            match verdict::classify(&result, now, &request.retry) {
                 Verdict::Delivered { .. } => outbox.delivered(storage, &part, now)?,
                 Verdict::Rejected { reason, .. } | Verdict::TooLarge { reason } if part.len() == 1 => {
                     tracing::warn!(path = outbox.path(), reason = %reason, "the backend refused an item; kept, not re-sent");

@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::essential::EssentialLane;
 use super::halves::Halves;
 use super::lane::{Blocked, Lane, LaneState, LaneStop};
-use super::policy::{self, Verdict};
 use super::request::RequestContext;
 use super::transport::TransportError;
+use super::verdict::{self, Verdict};
 use super::wire;
 use crate::clock::rfc3339_ms;
 use crate::config::{FlushPolicy, StorageLimits};
@@ -295,7 +295,7 @@ impl Uploader {
             Ok(()) = changes.changed() => return Ok(None),
             result = send => result,
         };
-        let verdict = policy::classify(&result, now, &request.retry);
+        let verdict = verdict::classify(&result, now, &request.retry);
         if !matches!(verdict, Verdict::Delivered { .. }) {
             self.storage.add_counters(&[(Counter::UploadFailures, 1)])?;
         }

@@ -1,7 +1,7 @@
 //! Whatever a server answers (status, Retry-After, body) becomes a bounded verdict in the SDK, never a panic.
 #![no_main]
 
-use footfall_core::sync::policy::{classify, Verdict, MAX_REASON_CHARS};
+use footfall_core::sync::verdict::{classify, Verdict, MAX_REASON_CHARS};
 use footfall_core::{HttpResponse, RetryPolicy};
 use libfuzzer_sys::fuzz_target;
 
