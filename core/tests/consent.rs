@@ -42,6 +42,37 @@ fn denied_by_default_refused_at_track_and_counted() {
 }
 
 #[test]
+fn a_withdrawal_reaches_every_registered_table_dead_letters_included() {
+    let dir = tempfile::tempdir().unwrap();
+    // The server refuses marketing events, so one ends in the dead letters; analytics goes through.
+    let server = FakeServer::new(|body, _| {
+        let marketing = body["batch"]
+            .as_array()
+            .is_some_and(|b| b.iter().any(|m| m["context"]["footfall"]["purpose"] == "marketing"));
+        if marketing {
+            ok(400, r#"{"error":{"message":"no ads here"}}"#)
+        } else {
+            ok(200, "{}")
+        }
+    });
+    let sdk = open_with(enforcing(dir.path()), &server, &ManualClock::new(T0));
+    sdk.grant(&["analytics", "marketing"], API).unwrap();
+    sdk.track(Event::new("ad_clicked").purpose("marketing")).unwrap();
+    sdk.flush().unwrap();
+    sdk.track(Event::new("ad_seen").purpose("marketing")).unwrap();
+    sdk.track(Event::new("viewed")).unwrap();
+    let export = sdk.export_data().unwrap();
+    assert_eq!(export["deadLetters"].as_array().unwrap().len(), 1, "{export}");
+
+    let outcome = sdk.deny(&["marketing"], API).unwrap();
+    assert_eq!(outcome.purged, 1, "the queued marketing event; dead letters are not queued events");
+    let export = sdk.export_data().unwrap();
+    assert_eq!(export["deadLetters"], json!([]), "the refused marketing event is deleted with the consent");
+    let kept: Vec<&str> = export["events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(kept, ["viewed"]);
+}
+
+#[test]
 fn granted_then_withdrawn_before_a_flush_is_purged_and_never_sent() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::accepting();

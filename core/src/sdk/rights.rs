@@ -72,3 +72,24 @@ fn request_json(request: &RightsRequest) -> Value {
         "lastError": request.last_error,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::storage::personal_data::PERSONAL_TABLES;
+    use crate::{Config, Footfall};
+
+    #[test]
+    fn the_export_shows_every_registered_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let sdk = Footfall::open(Config::new(dir.path())).unwrap();
+        let export = sdk.export_data().unwrap();
+        for entry in PERSONAL_TABLES {
+            assert!(
+                export.get(entry.export).is_some(),
+                "`{}` is exported as `{}`, which export_data() lacks",
+                entry.table,
+                entry.export
+            );
+        }
+    }
+}

@@ -93,15 +93,10 @@ impl Storage {
     }
 }
 
-/// Deletes every queued event (pending or leased) of these purposes and counts them.
+/// Withdraws these purposes from every registered table (queued events pending or leased included) and counts
+/// the queued events purged.
 fn purge_purposes(tx: &rusqlite::Connection, purposes: &[String]) -> rusqlite::Result<u64> {
-    let mut purged = 0u64;
-    {
-        let mut delete = tx.prepare_cached("DELETE FROM events WHERE purpose = ?1")?;
-        for purpose in purposes {
-            purged += delete.execute(params![purpose])? as u64;
-        }
-    }
+    let purged = super::personal_data::withdraw(tx, purposes)?;
     counters::add(tx, &[(Counter::PurgedByConsent, purged)])?;
     Ok(purged)
 }

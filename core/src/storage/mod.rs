@@ -4,6 +4,7 @@
 mod consent;
 mod counters;
 mod open;
+pub(crate) mod personal_data;
 mod queue;
 mod rights;
 mod schema;

@@ -90,8 +90,8 @@ impl Storage {
     }
 
     /// In one transaction: records a deletion request naming every anonymous id the install used (and the user
-    /// id), wipes the queue, the dead letters and the identity contexts, and installs `fresh` as the identity.
-    /// The consent log is kept: it is the business's proof of what the shopper decided.
+    /// id), wipes every table the personal-data registry says a deletion wipes, and installs `fresh` as the
+    /// identity. The consent log is kept: it is the business's proof of what the shopper decided.
     pub fn record_deletion(
         &self,
         request_id: &str,
@@ -133,9 +133,7 @@ impl Storage {
                 "INSERT INTO rights_requests(id, kind, state, body, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![request_id, KIND_DELETION, RightsState::Received.as_str(), body, now_ms],
             )?;
-            tx.execute_batch(
-                "DELETE FROM events; DELETE FROM dead_letters; DELETE FROM contexts; DELETE FROM known_anonymous_ids;",
-            )?;
+            super::personal_data::wipe(&tx)?;
             let (identity, last_ms) = fresh;
             tx.execute(
                 "INSERT INTO known_anonymous_ids(id, first_ms) VALUES (?1, ?2)",
