@@ -9,10 +9,7 @@ use super::record::{verify_chain, ConsentRecord, Method, NewRecord, RecordKind};
 use super::state::{ConsentState, Context, Decision};
 use super::view::Snapshot;
 use crate::error::{Error, Result, ValidationError};
-use crate::storage::Storage;
-
-const META_POLICY: &str = "consent_policy";
-const META_CONTEXT: &str = "consent_context";
+use crate::storage::{MetaKey, Storage};
 
 /// A change the app asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,13 +43,14 @@ pub struct ConsentOutcome {
 /// (the log is the only record of them) — tampering is reported by `consent_log`, not hidden by losing consent.
 pub(crate) fn load(storage: &Storage) -> Result<Snapshot> {
     let records = parse_log(storage)?;
-    let policy = match storage.meta(META_POLICY)? {
+    let policy = match storage.meta(MetaKey::ConsentPolicy)? {
         Some(json) => {
             serde_json::from_str::<Policy>(&json).ok().and_then(|p| p.validated().ok()).unwrap_or_else(Policy::built_in)
         }
         None => Policy::built_in(),
     };
-    let context = storage.meta(META_CONTEXT)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+    let context =
+        storage.meta(MetaKey::ConsentContext)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
     Ok(Snapshot { policy, state: ConsentState::from_records(&records), context })
 }
 
@@ -141,13 +139,13 @@ pub(crate) fn apply(
             ));
         }
         ConsentChange::SetContext(context) => {
-            setting = Some((META_CONTEXT, serde_json::to_string(&context).map_err(Error::storage)?));
+            setting = Some((MetaKey::ConsentContext, serde_json::to_string(&context).map_err(Error::storage)?));
             next.context = context;
         }
         ConsentChange::ApplyPolicy(policy) => {
             let policy = policy.validated().map_err(|e| Error::Config(e.to_string()))?;
             current.policy.check_successor(&policy).map_err(|e| Error::Config(e.to_string()))?;
-            setting = Some((META_POLICY, serde_json::to_string(&policy).map_err(Error::storage)?));
+            setting = Some((MetaKey::ConsentPolicy, serde_json::to_string(&policy).map_err(Error::storage)?));
             next.policy = policy;
         }
     }
@@ -155,11 +153,15 @@ pub(crate) fn apply(
 
     let queued = storage.queued_purposes()?;
     let purge: Vec<String> = queued.into_iter().filter(|p| !next.is_allowed(p, now_ms)).collect();
-    let purged = match (record, setting) {
-        (Some(record), _) => storage.append_consent(record, &purge)?.1,
-        (None, Some((key, value))) => storage.set_meta_and_purge(key, &value, &purge)?,
-        (None, None) => 0,
-    };
+    let purged = storage.write(|tx| {
+        if let Some(record) = record {
+            tx.append_consent(record)?;
+        }
+        if let Some((key, value)) = &setting {
+            tx.set_meta(*key, Some(value))?;
+        }
+        tx.withdraw(&purge)
+    })?;
     let mut outcome = ConsentOutcome { record_id, purged, now_denied: Vec::new(), now_allowed: Vec::new() };
     let mut purposes: Vec<&str> = next.policy.purposes.iter().map(|d| d.id.as_str()).collect();
     purposes.extend(next.state.decisions.keys().map(String::as_str));

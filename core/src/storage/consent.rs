@@ -1,10 +1,10 @@
-//! The consent log's table. Appending a decision and purging what it denies happen in one transaction, so no
+//! The consent log's table. A decision is appended and what it denies purged in one `Storage::write`, so no
 //! reader — the uploader included — ever sees the new decision with the old events still queued.
 
 use rusqlite::{params, OptionalExtension};
 
 use super::counters::{self, Counter};
-use super::{sql_err, Storage};
+use super::{sql_err, Storage, Tx};
 use crate::consent::record::{ConsentRecord, NewRecord, GENESIS_HASH};
 use crate::error::Result;
 
@@ -17,43 +17,12 @@ pub struct StoredConsent {
 }
 
 impl Storage {
-    /// Seals `record` after the last one and, in the same transaction, deletes every queued event of the
-    /// `purge` purposes — pending or leased in flight. Returns the sealed record and how many events went.
-    pub fn append_consent(&self, record: NewRecord, purge: &[String]) -> Result<(ConsentRecord, u64)> {
-        let inner = self.lock();
-        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
-        let prev: Option<String> = tx
-            .query_row("SELECT hash FROM consent_log ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
-            .optional()
-            .map_err(sql_err)?;
-        let sealed = record.chain(prev.as_deref().unwrap_or(GENESIS_HASH));
-        let body = serde_json::to_string(&sealed).map_err(crate::error::Error::storage)?;
-        tx.execute(
-            "INSERT INTO consent_log(record_id, body, hash) VALUES (?1, ?2, ?3)",
-            params![sealed.record_id, body, sealed.hash],
-        )
-        .map_err(sql_err)?;
-        let purged = purge_purposes(&tx, purge).map_err(sql_err)?;
-        tx.commit().map_err(sql_err)?;
-        Ok((sealed, purged))
-    }
-
     /// Distinct purposes of the queued events.
     pub fn queued_purposes(&self) -> Result<Vec<String>> {
         let inner = self.lock();
         let mut stmt = inner.conn.prepare_cached("SELECT DISTINCT purpose FROM events").map_err(sql_err)?;
         let rows = stmt.query_map([], |r| r.get(0)).map_err(sql_err)?;
         rows.collect::<rusqlite::Result<Vec<String>>>().map_err(sql_err)
-    }
-
-    /// Saves a consent setting (policy, context) and purges what it denies, in one transaction.
-    pub fn set_meta_and_purge(&self, key: &str, value: &str, purge: &[String]) -> Result<u64> {
-        let inner = self.lock();
-        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
-        super::counters::set_meta(&tx, key, Some(value)).map_err(sql_err)?;
-        let purged = purge_purposes(&tx, purge).map_err(sql_err)?;
-        tx.commit().map_err(sql_err)?;
-        Ok(purged)
     }
 
     /// The whole log, oldest first.
@@ -93,10 +62,30 @@ impl Storage {
     }
 }
 
-/// Withdraws these purposes from every registered table (queued events pending or leased included) and counts
-/// the queued events purged.
-fn purge_purposes(tx: &rusqlite::Connection, purposes: &[String]) -> rusqlite::Result<u64> {
-    let purged = super::personal_data::withdraw(tx, purposes)?;
-    counters::add(tx, &[(Counter::PurgedByConsent, purged)])?;
-    Ok(purged)
+impl Tx<'_> {
+    /// Seals `record` after the last one in the log.
+    pub fn append_consent(&self, record: NewRecord) -> Result<ConsentRecord> {
+        let prev: Option<String> = self
+            .conn
+            .query_row("SELECT hash FROM consent_log ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
+            .optional()
+            .map_err(sql_err)?;
+        let sealed = record.chain(prev.as_deref().unwrap_or(GENESIS_HASH));
+        let body = serde_json::to_string(&sealed).map_err(crate::error::Error::storage)?;
+        self.conn
+            .execute(
+                "INSERT INTO consent_log(record_id, body, hash) VALUES (?1, ?2, ?3)",
+                params![sealed.record_id, body, sealed.hash],
+            )
+            .map_err(sql_err)?;
+        Ok(sealed)
+    }
+
+    /// Withdraws these purposes from every registered table (queued events pending or leased included) and
+    /// counts the queued events purged.
+    pub fn withdraw(&self, purposes: &[String]) -> Result<u64> {
+        let purged = super::personal_data::withdraw(self.conn, purposes).map_err(sql_err)?;
+        counters::add(self.conn, &[(Counter::PurgedByConsent, purged)]).map_err(sql_err)?;
+        Ok(purged)
+    }
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use rusqlite::params;
 
-use super::{sql_err, Storage};
+use super::meta::MetaKey;
+use super::{sql_err, Storage, Tx};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,16 +78,23 @@ impl Storage {
         rows.collect::<rusqlite::Result<Counters>>().map_err(sql_err)
     }
 
-    pub fn set_meta(&self, key: &str, value: Option<&str>) -> Result<()> {
+    pub fn set_meta(&self, key: MetaKey, value: Option<&str>) -> Result<()> {
         set_meta(&self.lock().conn, key, value).map_err(sql_err)
     }
 
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+    pub fn meta(&self, key: MetaKey) -> Result<Option<String>> {
         get_meta(&self.lock().conn, key).map_err(sql_err)
     }
 }
 
-pub(super) fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&str>) -> rusqlite::Result<()> {
+impl Tx<'_> {
+    pub fn set_meta(&self, key: MetaKey, value: Option<&str>) -> Result<()> {
+        set_meta(self.conn, key, value).map_err(sql_err)
+    }
+}
+
+pub(super) fn set_meta(conn: &rusqlite::Connection, key: MetaKey, value: Option<&str>) -> rusqlite::Result<()> {
+    let key = key.as_str();
     match value {
         Some(v) => {
             conn.prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")?.execute(params![key, v])?
@@ -96,7 +104,8 @@ pub(super) fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&st
     Ok(())
 }
 
-pub(super) fn get_meta(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<String>> {
+pub(super) fn get_meta(conn: &rusqlite::Connection, key: MetaKey) -> rusqlite::Result<Option<String>> {
+    let key = key.as_str();
     use rusqlite::OptionalExtension;
     conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row(params![key], |r| r.get(0)).optional()
 }

@@ -3,6 +3,7 @@
 
 mod consent;
 mod counters;
+mod meta;
 mod open;
 pub(crate) mod personal_data;
 mod queue;
@@ -16,6 +17,7 @@ use rusqlite::Connection;
 
 pub use consent::StoredConsent;
 pub use counters::{Counter, Counters};
+pub use meta::MetaKey;
 pub use open::{classify, OpenFailure};
 pub use queue::{DeadLetter, Evictions, Identity, LeasedMessage, QueueCounts};
 pub use rights::{ExportedEvent, RightsRequest, RightsState};
@@ -27,6 +29,11 @@ pub const DB_FILE: &str = "footfall.db";
 pub struct Storage {
     inner: Mutex<Inner>,
     path: PathBuf,
+}
+
+/// An open write transaction (see [`Storage::write`]).
+pub struct Tx<'a> {
+    conn: &'a Connection,
 }
 
 struct Inner {
@@ -58,6 +65,16 @@ impl Storage {
             .filter_map(|suffix| std::fs::metadata(format!("{}{}", self.path.display(), suffix)).ok())
             .map(|m| m.len())
             .sum()
+    }
+
+    /// Runs `f` in one transaction: a domain's change and its effects elsewhere (a consent decision and the purge
+    /// it causes) commit together or not at all. `Tx`'s methods are grouped per area in the sibling files.
+    pub fn write<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let inner = self.lock();
+        let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
+        let out = f(&Tx { conn: &tx })?;
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

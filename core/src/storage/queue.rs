@@ -5,6 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
 use super::counters::{self, get_meta, set_meta, Counter};
+use super::meta::MetaKey;
 use super::{sql_err, Storage};
 use crate::config::StorageLimits;
 use crate::error::Result;
@@ -57,11 +58,6 @@ pub struct DeadLetter {
     pub reason: String,
 }
 
-const META_ANONYMOUS_ID: &str = "anonymous_id";
-const META_USER_ID: &str = "user_id";
-const META_SESSION_ID: &str = "session_id";
-const META_SESSION_LAST_MS: &str = "session_last_ms";
-
 impl Storage {
     /// The identity and the time of the last event, as the writer left them.
     pub fn load_identity(&self) -> Result<Option<(Identity, i64)>> {
@@ -69,12 +65,12 @@ impl Storage {
         let conn = &inner.conn;
         let read = || -> rusqlite::Result<Option<(Identity, i64)>> {
             let (Some(anonymous_id), Some(session_id)) =
-                (get_meta(conn, META_ANONYMOUS_ID)?, get_meta(conn, META_SESSION_ID)?)
+                (get_meta(conn, MetaKey::AnonymousId)?, get_meta(conn, MetaKey::SessionId)?)
             else {
                 return Ok(None);
             };
-            let user_id = get_meta(conn, META_USER_ID)?;
-            let last = get_meta(conn, META_SESSION_LAST_MS)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+            let user_id = get_meta(conn, MetaKey::UserId)?;
+            let last = get_meta(conn, MetaKey::SessionLastMs)?.and_then(|v| v.parse().ok()).unwrap_or(0);
             Ok(Some((Identity { anonymous_id, user_id, session_id }, last)))
         };
         read().map_err(sql_err)
@@ -112,10 +108,10 @@ impl Storage {
                 ])?;
             }
             let (identity, last_ms) = state;
-            set_meta(&tx, META_ANONYMOUS_ID, Some(&identity.anonymous_id))?;
-            set_meta(&tx, META_USER_ID, identity.user_id.as_deref())?;
-            set_meta(&tx, META_SESSION_ID, Some(&identity.session_id))?;
-            set_meta(&tx, META_SESSION_LAST_MS, Some(&last_ms.to_string()))?;
+            set_meta(&tx, MetaKey::AnonymousId, Some(&identity.anonymous_id))?;
+            set_meta(&tx, MetaKey::UserId, identity.user_id.as_deref())?;
+            set_meta(&tx, MetaKey::SessionId, Some(&identity.session_id))?;
+            set_meta(&tx, MetaKey::SessionLastMs, Some(&last_ms.to_string()))?;
             counters::add(&tx, &[(Counter::Tracked, messages.len() as u64)])?;
             Ok(())
         })();

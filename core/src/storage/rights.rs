@@ -7,6 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::counters::{get_meta, set_meta};
+use super::meta::MetaKey;
 use super::queue::Identity;
 use super::{sql_err, Storage};
 use crate::clock::rfc3339_ms;
@@ -14,10 +15,6 @@ use crate::error::Result;
 
 const KIND_DELETION: &str = "deletion";
 // The writer's identity keys (see queue.rs); a deletion rewrites them in the same transaction as the wipe.
-const META_ANONYMOUS_ID: &str = "anonymous_id";
-const META_USER_ID: &str = "user_id";
-const META_SESSION_ID: &str = "session_id";
-const META_SESSION_LAST_MS: &str = "session_last_ms";
 
 /// Where a rights request is: `received` (durable, not sent yet) → `sent` (attempted) → `acknowledged` (2xx),
 /// or `refused` (the backend answered 400/422: not re-sent).
@@ -112,14 +109,14 @@ impl Storage {
                     others.push(id?);
                 }
             }
-            others.extend(get_meta(&tx, META_ANONYMOUS_ID)?);
+            others.extend(get_meta(&tx, MetaKey::AnonymousId)?);
             others.sort();
             for id in others {
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
             }
-            let user_id = current.user_id.clone().or(get_meta(&tx, META_USER_ID)?);
+            let user_id = current.user_id.clone().or(get_meta(&tx, MetaKey::UserId)?);
             let mut body = serde_json::json!({
                 "requestId": request_id,
                 "anonymousIds": ids,
@@ -139,10 +136,10 @@ impl Storage {
                 "INSERT INTO known_anonymous_ids(id, first_ms) VALUES (?1, ?2)",
                 params![identity.anonymous_id, now_ms],
             )?;
-            set_meta(&tx, META_ANONYMOUS_ID, Some(&identity.anonymous_id))?;
-            set_meta(&tx, META_USER_ID, None)?;
-            set_meta(&tx, META_SESSION_ID, Some(&identity.session_id))?;
-            set_meta(&tx, META_SESSION_LAST_MS, Some(&last_ms.to_string()))?;
+            set_meta(&tx, MetaKey::AnonymousId, Some(&identity.anonymous_id))?;
+            set_meta(&tx, MetaKey::UserId, None)?;
+            set_meta(&tx, MetaKey::SessionId, Some(&identity.session_id))?;
+            set_meta(&tx, MetaKey::SessionLastMs, Some(&last_ms.to_string()))?;
             Ok(body)
         })();
         // The context cache points at rows that may be gone either way.

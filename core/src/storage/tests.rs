@@ -214,6 +214,10 @@ mod consent_log {
         }
     }
 
+    fn append(storage: &Storage, record: NewRecord) -> ConsentRecord {
+        storage.write(|tx| tx.append_consent(record)).unwrap()
+    }
+
     fn parsed(storage: &Storage) -> Vec<ConsentRecord> {
         storage.consent_log().unwrap().iter().map(|s| serde_json::from_str(&s.body).unwrap()).collect()
     }
@@ -229,10 +233,10 @@ mod consent_log {
         let dir = tempfile::tempdir().unwrap();
         {
             let storage = Storage::open(dir.path()).unwrap();
-            storage.append_consent(decision("r1", "analytics", true), &[]).unwrap();
+            append(&storage, decision("r1", "analytics", true));
         }
         let storage = Storage::open(dir.path()).unwrap();
-        let (second, _) = storage.append_consent(decision("r2", "analytics", false), &[]).unwrap();
+        let second = append(&storage, decision("r2", "analytics", false));
         let records = parsed(&storage);
         assert_eq!(records.len(), 2);
         assert_eq!(records[1].prev_hash, records[0].hash);
@@ -243,8 +247,8 @@ mod consent_log {
     fn editing_a_stored_record_fails_verification() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).unwrap();
-        storage.append_consent(decision("r1", "marketing", false), &[]).unwrap();
-        storage.append_consent(decision("r2", "analytics", true), &[]).unwrap();
+        append(&storage, decision("r1", "marketing", false));
+        append(&storage, decision("r2", "analytics", true));
         // What an attacker (or a bug) with access to the file would do.
         storage
             .lock()
@@ -267,7 +271,12 @@ mod consent_log {
         assert_eq!(leased[0].name, "leased_analytics");
         append_with_purpose(&storage, "pending_analytics", "analytics");
 
-        let (_, purged) = storage.append_consent(decision("r1", "analytics", false), &["analytics".into()]).unwrap();
+        let purged = storage
+            .write(|tx| {
+                tx.append_consent(decision("r1", "analytics", false))?;
+                tx.withdraw(&["analytics".into()])
+            })
+            .unwrap();
         assert_eq!(purged, 2);
         assert_eq!(names_in_queue(&storage), vec!["kept_marketing"]);
         assert_eq!(storage.counters().unwrap()["purged_by_consent"], 2);
@@ -279,8 +288,8 @@ mod consent_log {
     fn receipts_are_marked_synced_once_acknowledged() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).unwrap();
-        storage.append_consent(decision("r1", "analytics", true), &[]).unwrap();
-        storage.append_consent(decision("r2", "analytics", false), &[]).unwrap();
+        append(&storage, decision("r1", "analytics", true));
+        append(&storage, decision("r2", "analytics", false));
         let unsynced = storage.unsynced_consent(10).unwrap();
         assert_eq!(unsynced.len(), 2);
         storage.mark_consent_synced(&[unsynced[0].seq]).unwrap();

@@ -12,7 +12,7 @@ use super::verdict::Verdict;
 use crate::clock::rfc3339_ms;
 use crate::config::RetryPolicy;
 use crate::error::Result;
-use crate::storage::Storage;
+use crate::storage::{MetaKey, Storage};
 
 /// The two lanes; each keeps its own state under its own key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +22,10 @@ pub(crate) enum Lane {
 }
 
 impl Lane {
-    fn meta_key(self) -> &'static str {
+    fn meta_key(self) -> MetaKey {
         match self {
-            Lane::Events => "lane_state_events",
-            Lane::Essential => "lane_state_essential",
+            Lane::Events => MetaKey::LaneStateEvents,
+            Lane::Essential => MetaKey::LaneStateEssential,
         }
     }
 }

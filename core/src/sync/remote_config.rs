@@ -11,11 +11,9 @@ use crate::consent::service::ConsentChange;
 use crate::consent::view::ConsentView;
 use crate::error::{Error, Result};
 use crate::queue::Handoff;
-use crate::storage::Storage;
+use crate::storage::{MetaKey, Storage};
 
 pub const CONFIG_PATH: &str = "/v1/config";
-const META_ETAG: &str = "consent_policy_etag";
-const META_REFUSED: &str = "consent_policy_refused";
 
 /// The last policy the server sent that the SDK refused (cleared when a policy is applied).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +27,7 @@ pub struct RefusedPolicy {
 
 /// What `consent_status()` reports as the last refused policy.
 pub(crate) fn last_refusal(storage: &Storage) -> Result<Option<RefusedPolicy>> {
-    Ok(storage.meta(META_REFUSED)?.and_then(|json| serde_json::from_str(&json).ok()))
+    Ok(storage.meta(MetaKey::ConsentPolicyRefused)?.and_then(|json| serde_json::from_str(&json).ok()))
 }
 
 /// What a refresh found.
@@ -48,7 +46,7 @@ pub(crate) async fn refresh(
     handoff: &Handoff,
 ) -> Result<PolicyRefresh> {
     let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
-    if let Some(etag) = storage.meta(META_ETAG)? {
+    if let Some(etag) = storage.meta(MetaKey::ConsentPolicyEtag)? {
         headers.push(("If-None-Match".into(), etag));
     }
     let response = request
@@ -58,7 +56,7 @@ pub(crate) async fn refresh(
     match response.status {
         304 => {
             // The server serves the policy in force again: an earlier refusal is no longer news.
-            storage.set_meta(META_REFUSED, None)?;
+            storage.set_meta(MetaKey::ConsentPolicyRefused, None)?;
             Ok(PolicyRefresh { changed: false, policy_version: Some(consent.snapshot().policy.policy_version) })
         }
         200 => {
@@ -77,13 +75,13 @@ pub(crate) async fn refresh(
                 let refusal =
                     RefusedPolicy { version: offered, reason: reason.clone(), at: rfc3339_ms(request.clock.now_ms()) };
                 let json = serde_json::to_string(&refusal).map_err(Error::storage)?;
-                storage.set_meta(META_REFUSED, Some(&json))?;
+                storage.set_meta(MetaKey::ConsentPolicyRefused, Some(&json))?;
                 tracing::warn!(reason = %reason, "the server's consent policy was refused; keeping the one in force");
                 return Err(Error::Config(format!("the server's consent policy was refused: {reason}")));
             }
             // Only once applied: a policy that failed to apply is fetched again in full next time.
-            storage.set_meta(META_ETAG, response.header("etag"))?;
-            storage.set_meta(META_REFUSED, None)?;
+            storage.set_meta(MetaKey::ConsentPolicyEtag, response.header("etag"))?;
+            storage.set_meta(MetaKey::ConsentPolicyRefused, None)?;
             Ok(PolicyRefresh { changed: true, policy_version: offered })
         }
         status => Err(Error::Network(format!("fetching the consent policy: HTTP {status}"))),

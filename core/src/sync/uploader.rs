@@ -17,11 +17,7 @@ use crate::config::{FlushPolicy, StorageLimits};
 use crate::consent::view::ConsentView;
 use crate::error::Result;
 use crate::listener::{PassEvents, SdkEvent, SdkListener};
-use crate::storage::{Counter, Storage};
-
-const META_LAST_ERROR: &str = "last_error";
-const META_LAST_ERROR_AT: &str = "last_error_at";
-const META_LAST_SUCCESS_AT: &str = "last_success_at";
+use crate::storage::{Counter, MetaKey, Storage};
 
 /// What a flush achieved.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,7 +305,7 @@ impl Uploader {
 
     fn on_success(&mut self) -> Result<()> {
         self.lane.on_success(&self.storage)?;
-        self.storage.set_meta(META_LAST_SUCCESS_AT, Some(&rfc3339_ms(self.setup.request.clock.now_ms())))
+        self.storage.set_meta(MetaKey::LastSuccessAt, Some(&rfc3339_ms(self.setup.request.clock.now_ms())))
     }
 
     /// The server said to stop: the lane records it (a hold, a backoff, a pause) and the pass reports it.
@@ -336,12 +332,12 @@ impl Uploader {
     }
 
     fn record_error(&self, reason: &str) -> Result<()> {
-        self.storage.set_meta(META_LAST_ERROR, Some(reason))?;
-        self.storage.set_meta(META_LAST_ERROR_AT, Some(&rfc3339_ms(self.setup.request.clock.now_ms())))
+        self.storage.set_meta(MetaKey::LastError, Some(reason))?;
+        self.storage.set_meta(MetaKey::LastErrorAt, Some(&rfc3339_ms(self.setup.request.clock.now_ms())))
     }
 }
 
 /// The last error and last success recorded by any instance on this database.
 pub(crate) fn sync_history(storage: &Storage) -> Result<(Option<String>, Option<String>, Option<String>)> {
-    Ok((storage.meta(META_LAST_ERROR)?, storage.meta(META_LAST_ERROR_AT)?, storage.meta(META_LAST_SUCCESS_AT)?))
+    Ok((storage.meta(MetaKey::LastError)?, storage.meta(MetaKey::LastErrorAt)?, storage.meta(MetaKey::LastSuccessAt)?))
 }
