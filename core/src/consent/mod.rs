@@ -4,9 +4,11 @@
 //!   members (`unique_members`);
 //! - [`record`]: the append-only, hash-chained consent log;
 //! - [`state`]: gating and re-prompt decisions derived from the log (pure functions);
-//! - [`view`]: the snapshot `track()`, the writer and the uploader consult; [`service`]: applying changes;
+//! - [`view`]: the snapshot `track()`, the writer and the uploader consult; [`service`]: applying changes,
+//!   which `changes` runs as writer jobs;
 //! - [`tcf`]: reading another CMP's IAB TCF v2.2 TC string; [`tcf_mapping`]: its purposes mapped to ours.
 
+pub(crate) mod changes;
 pub mod policy;
 pub mod purpose;
 pub mod record;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 
-use crate::consent::service::{ConsentChange, ConsentOutcome};
+use super::job::{Job, WriterContext};
 use crate::error::{Error, Result};
 use crate::event::PendingMessage;
 
@@ -17,18 +17,9 @@ pub(crate) enum Command {
     },
     /// Answered once everything sent before it is committed.
     Barrier(mpsc::Sender<Result<()>>),
-    /// A consent change, applied in order with the appends around it; answered once durable and published.
-    Consent(ConsentChange, mpsc::Sender<Result<ConsentOutcome>>),
-    /// A deletion request: durable, the local data wiped and the identity rotated, in order with the appends
-    /// around it (what was tracked before it is wiped, what comes after is under the new anonymous id).
-    Forget(Forget, mpsc::Sender<Result<String>>),
+    /// Another domain's work (a consent change, a deletion request), run in order with the appends around it.
+    Job(Job),
     Shutdown,
-}
-
-/// What a deletion request needs from the caller: its id and the anonymous id that replaces the current one.
-pub(crate) struct Forget {
-    pub request_id: String,
-    pub anonymous_id: String,
 }
 
 /// State shared by the hand-off's senders and the writer.
@@ -92,17 +83,13 @@ impl Handoff {
         self.tx.send(command).map_err(|_| Error::Closed)
     }
 
-    /// Applies a consent change after everything handed off before it; returns once it is durable.
-    pub(crate) fn consent(&self, change: ConsentChange) -> Result<ConsentOutcome> {
-        let (reply, done) = mpsc::channel();
-        self.send_control(Command::Consent(change, reply))?;
-        done.recv().map_err(|_| Error::Closed)?
-    }
-
-    /// Records a deletion request after everything handed off before it; returns its id once durable.
-    pub(crate) fn forget(&self, forget: Forget) -> Result<String> {
-        let (reply, done) = mpsc::channel();
-        self.send_control(Command::Forget(forget, reply))?;
+    /// Runs `work` on the writer thread after everything handed off before it; returns its result.
+    pub(crate) fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut WriterContext<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (job, done) = Job::new(work);
+        self.send_control(Command::Job(job))?;
         done.recv().map_err(|_| Error::Closed)?
     }
 

@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::handoff::{Command, Forget, Shared};
+use super::handoff::{Command, Shared};
+use super::job::{Job, WriterContext, NO_EVENT_YET};
 use super::storage_cell::StorageCell;
 use crate::clock::Clock;
 use crate::config::StorageLimits;
-use crate::consent::service::{self, ConsentChange, ConsentOutcome};
+use crate::consent::service;
 use crate::consent::view::ConsentView;
 use crate::error::{Error, Result};
 use crate::event::{MessageKind, PendingMessage};
-use crate::listener::{self, SdkEvent, SdkListener};
 use crate::storage::{Counter, Identity, Storage};
 
 /// Most commands folded into one transaction: big enough to amortise the commit, small enough to keep
@@ -25,8 +25,6 @@ use crate::storage::{Counter, Identity, Storage};
 const MAX_GROUP: usize = 2_048;
 /// Age limits are checked at most this often (they need a scan).
 const AGE_CHECK_EVERY_MS: i64 = 60_000;
-/// Session anchor of a fresh identity: its first event continues the session it was created with.
-const NO_EVENT_YET: i64 = i64::MIN;
 
 pub(crate) struct WriterSetup {
     pub data_dir: PathBuf,
@@ -36,12 +34,8 @@ pub(crate) struct WriterSetup {
     pub clock: Arc<dyn Clock>,
     /// Called when enough new events are durable to be worth an upload.
     pub on_threshold: Box<dyn Fn() + Send>,
-    /// Consulted before each append is committed; changed only here.
+    /// Consulted before each append is committed; loaded here at open, changed by consent jobs.
     pub consent: Arc<ConsentView>,
-    /// Recorded with every consent record.
-    pub app_version: String,
-    /// Hears consent changes once they are durable.
-    pub listener: Option<Arc<dyn SdkListener>>,
 }
 
 pub(crate) struct Writer {
@@ -90,18 +84,17 @@ impl Writer {
         let mut stopping = false;
         while !stopping {
             let Ok(first) = self.rx.recv() else { break };
-            // A consent change ends the group: what came before is committed (and purged by it if denied),
-            // what comes after is judged by it.
-            // A deletion request ends the group the same way.
-            let mut control = None;
+            // A job ends the group: what came before is committed (and, say, purged by a withdrawal), what comes
+            // after is judged under its effect.
+            let mut job = None;
             let mut group = Vec::new();
             match first {
-                command @ (Command::Consent(..) | Command::Forget(..)) => control = Some(command),
+                Command::Job(j) => job = Some(j),
                 command => group.push(command),
             }
-            while control.is_none() && group.len() < MAX_GROUP {
+            while job.is_none() && group.len() < MAX_GROUP {
                 match self.rx.try_recv() {
-                    Ok(command @ (Command::Consent(..) | Command::Forget(..))) => control = Some(command),
+                    Ok(Command::Job(j)) => job = Some(j),
                     Ok(command) => group.push(command),
                     Err(_) => break,
                 }
@@ -109,14 +102,8 @@ impl Writer {
             if !group.is_empty() {
                 stopping = self.commit(group);
             }
-            match control {
-                Some(Command::Consent(change, reply)) => {
-                    let _ = reply.send(self.apply_consent(change));
-                }
-                Some(Command::Forget(forget, reply)) => {
-                    let _ = reply.send(self.forget(forget));
-                }
-                _ => {}
+            if let Some(job) = job {
+                self.run_job(job);
             }
         }
         // Whatever raced with close() is still committed.
@@ -198,13 +185,8 @@ impl Writer {
                 }
                 Command::Barrier(reply) => barriers.push(reply),
                 Command::Shutdown => stop = true,
-                // `run` takes consent changes out of the group; one that arrives here (at close) is applied last.
-                Command::Consent(change, reply) => {
-                    let _ = reply.send(Err(Error::Config(format!("consent change {change:?} arrived while closing"))));
-                }
-                Command::Forget(_, reply) => {
-                    let _ = reply.send(Err(Error::Closed));
-                }
+                // `run` takes jobs out of the group; one that arrives here raced `close()`.
+                Command::Job(job) => job.refuse(Error::Closed),
             }
         }
         if refused.0 > 0 {
@@ -268,57 +250,19 @@ impl Writer {
         }
     }
 
-    fn apply_consent(&mut self, change: ConsentChange) -> Result<ConsentOutcome> {
-        let storage = self.storage.clone().ok_or(Error::Closed)?;
-        let subject = self.identity.as_ref().map(|(i, _)| i.anonymous_id.clone()).unwrap_or_default();
-        let current = self.setup.consent.snapshot();
-        let now = self.setup.clock.now_ms();
-        // A policy or context change may change prompts without changing what is allowed: it is told too.
-        let told = !matches!(change, ConsentChange::PromptShown { .. });
-        let applied = service::apply(
-            &storage,
-            &current,
-            change,
-            &subject,
-            &self.setup.app_version,
-            now,
-            Uuid::now_v7().to_string(),
-        )?;
-        self.setup.consent.publish(applied.snapshot);
-        let outcome = applied.outcome;
-        if outcome.purged > 0 {
-            tracing::info!(purged = outcome.purged, "consent withdrawn: queued events of denied purposes purged");
+    /// Runs another domain's job; after a wipe (a deletion request) what the writer held in memory goes too.
+    fn run_job(&mut self, job: Job) {
+        let Some(storage) = self.storage.clone() else { return job.refuse(Error::Closed) };
+        let identity =
+            self.identity.get_or_insert_with(|| (new_identity(Uuid::new_v4().to_string(), None), NO_EVENT_YET));
+        let mut ctx = WriterContext::new(&storage, identity);
+        job.run(&mut ctx);
+        if ctx.wiped() {
+            let dropped: usize = self.backlog.drain(..).map(|(m, _)| m.size()).sum();
+            self.shared.in_memory_bytes.fetch_sub(dropped, Ordering::AcqRel);
+            self.approx_rows = 0;
+            self.approx_bytes = 0;
         }
-        if let (Some(listener), true) = (&self.setup.listener, told) {
-            let event = SdkEvent::ConsentChanged {
-                record_id: outcome.record_id.clone(),
-                now_allowed: outcome.now_allowed.clone(),
-                now_denied: outcome.now_denied.clone(),
-                purged: outcome.purged,
-            };
-            listener::dispatch(listener.as_ref(), vec![event]);
-        }
-        Ok(outcome)
-    }
-
-    /// Records the deletion request and wipes the local data in one transaction, then continues under a new
-    /// anonymous id, no user id and a new session. Events that failed to commit earlier are dropped with the rest.
-    fn forget(&mut self, forget: Forget) -> Result<String> {
-        let storage = self.storage.clone().ok_or(Error::Closed)?;
-        let now = self.setup.clock.now_ms();
-        let current = match &self.identity {
-            Some((identity, _)) => identity.clone(),
-            None => new_identity(Uuid::new_v4().to_string(), None),
-        };
-        let fresh = (new_identity(forget.anonymous_id, None), NO_EVENT_YET);
-        let request = storage.record_deletion(&forget.request_id, &current, &fresh, now)?;
-        let dropped: usize = self.backlog.drain(..).map(|(m, _)| m.size()).sum();
-        self.shared.in_memory_bytes.fetch_sub(dropped, Ordering::AcqRel);
-        self.identity = Some(fresh);
-        self.approx_rows = 0;
-        self.approx_bytes = 0;
-        tracing::info!(request_id = %request.id, "deletion requested: local data wiped, anonymous id rotated");
-        Ok(request.id)
     }
 
     fn refuse_all(&self, error: Error) {
@@ -327,12 +271,7 @@ impl Writer {
                 Command::Barrier(reply) => {
                     let _ = reply.send(Err(error.clone()));
                 }
-                Command::Consent(_, reply) => {
-                    let _ = reply.send(Err(error.clone()));
-                }
-                Command::Forget(_, reply) => {
-                    let _ = reply.send(Err(error.clone()));
-                }
+                Command::Job(job) => job.refuse(error.clone()),
                 Command::Shutdown => break,
                 _ => {}
             }
@@ -340,6 +279,6 @@ impl Writer {
     }
 }
 
-fn new_identity(anonymous_id: String, user_id: Option<String>) -> Identity {
+pub(crate) fn new_identity(anonymous_id: String, user_id: Option<String>) -> Identity {
     Identity { anonymous_id, user_id, session_id: Uuid::now_v7().to_string() }
 }

@@ -157,7 +157,7 @@ impl Footfall {
 
     pub(super) fn change_consent(&self, change: ConsentChange) -> Result<ConsentOutcome> {
         self.storage()?;
-        self.handoff.consent(change)
+        self.consent_changes.apply(change)
     }
 
     /// The snapshot once the writer has read the log (waits for the storage to open, like `status()`).

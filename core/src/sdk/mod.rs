@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::clock::{Clock, Random, SeededRandom, SystemClock};
 use crate::config::{Config, ConsentSource};
+use crate::consent::changes::ConsentChanges;
 use crate::consent::view::ConsentView;
 use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
@@ -41,6 +42,7 @@ pub struct Footfall {
     clock: Arc<dyn Clock>,
     ids: IdGenerator,
     consent: Arc<ConsentView>,
+    consent_changes: Arc<ConsentChanges>,
     consent_source: ConsentSource,
 }
 
@@ -92,6 +94,13 @@ impl Builder {
         let handoff = Arc::new(handoff);
         let cell = Arc::new(StorageCell::default());
         let consent = Arc::new(ConsentView::new(config.enforce_consent));
+        let consent_changes = Arc::new(ConsentChanges {
+            handoff: handoff.clone(),
+            view: consent.clone(),
+            clock: clock.clone(),
+            app_version: config.app_version.clone(),
+            listener: listener.clone(),
+        });
         let sync = match endpoint {
             Some(endpoint) => {
                 let transport = match transport {
@@ -115,7 +124,7 @@ impl Builder {
                     config_refresh: config.consent_refresh_interval,
                     consent_receipts,
                 };
-                Some(SyncHandle::start(setup, cell.clone(), handoff.clone())?)
+                Some(SyncHandle::start(setup, cell.clone(), handoff.clone(), consent_changes.clone())?)
             }
             None => None,
         };
@@ -132,8 +141,6 @@ impl Builder {
                 }
             }),
             consent: consent.clone(),
-            app_version: config.app_version.clone(),
-            listener,
         };
         let writer = Writer::new(setup, rx, shared, cell.clone());
         let thread = std::thread::Builder::new()
@@ -148,6 +155,7 @@ impl Builder {
             clock,
             ids: IdGenerator::default(),
             consent,
+            consent_changes,
             consent_source: config.consent_source,
         })
     }

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::Footfall;
 use crate::error::Result;
-use crate::queue::handoff::Forget;
+use crate::queue::job::NO_EVENT_YET;
+use crate::queue::writer::new_identity;
 use crate::storage::RightsRequest;
 
 impl Footfall {
@@ -47,8 +48,18 @@ impl Footfall {
     /// (see the module docs). Returns the request id.
     pub fn request_deletion(&self) -> Result<String> {
         self.storage()?;
-        let forget = Forget { request_id: Uuid::new_v4().to_string(), anonymous_id: Uuid::new_v4().to_string() };
-        let id = self.handoff.forget(forget)?;
+        let (request_id, anonymous_id) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+        let clock = self.clock.clone();
+        // On the writer, in order with the events around it: what was tracked before is wiped, what comes after
+        // is under the new anonymous id.
+        let id = self.handoff.run(move |ctx| {
+            let fresh = new_identity(anonymous_id, None);
+            let fresh_state = (fresh.clone(), NO_EVENT_YET);
+            let request = ctx.storage.record_deletion(&request_id, ctx.identity(), &fresh_state, clock.now_ms())?;
+            ctx.wiped_and_replaced(fresh);
+            tracing::info!(request_id = %request.id, "deletion requested: local data wiped, anonymous id rotated");
+            Ok(request.id)
+        })?;
         if let Some(sync) = &self.sync {
             sync.wake_handle().notify_one();
         }

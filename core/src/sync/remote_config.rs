@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::request::RequestContext;
 use crate::clock::rfc3339_ms;
 use crate::consent::policy::Policy;
+use std::sync::Arc;
+
+use crate::consent::changes::ConsentChanges;
 use crate::consent::service::ConsentChange;
-use crate::consent::view::ConsentView;
 use crate::error::{Error, Result};
-use crate::queue::Handoff;
 use crate::storage::{MetaKey, Storage};
 
 pub const CONFIG_PATH: &str = "/v1/config";
@@ -41,9 +42,8 @@ pub struct PolicyRefresh {
 
 pub(crate) async fn refresh(
     request: &RequestContext,
-    consent: &ConsentView,
     storage: &Storage,
-    handoff: &Handoff,
+    changes: &Arc<ConsentChanges>,
 ) -> Result<PolicyRefresh> {
     let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
     if let Some(etag) = storage.meta(MetaKey::ConsentPolicyEtag)? {
@@ -57,7 +57,7 @@ pub(crate) async fn refresh(
         304 => {
             // The server serves the policy in force again: an earlier refusal is no longer news.
             storage.set_meta(MetaKey::ConsentPolicyRefused, None)?;
-            Ok(PolicyRefresh { changed: false, policy_version: Some(consent.snapshot().policy.policy_version) })
+            Ok(PolicyRefresh { changed: false, policy_version: Some(changes.view.snapshot().policy.policy_version) })
         }
         200 => {
             let mut offered = None;
@@ -65,7 +65,7 @@ pub(crate) async fn refresh(
                 .map_err(|e| Error::Config(e.to_string()))
                 .and_then(|policy| {
                     offered = Some(policy.policy_version);
-                    handoff.consent(ConsentChange::ApplyPolicy(policy))
+                    changes.apply(ConsentChange::ApplyPolicy(policy))
                 });
             if let Err(e) = applied {
                 let reason = match e {

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::remote_config::{self, PolicyRefresh};
 use super::uploader::{FlushReport, Uploader, UploaderSetup};
+use crate::consent::changes::ConsentChanges;
 use crate::error::{Error, Result};
 use crate::listener::{self, SdkListener};
 use crate::queue::{Handoff, StorageCell};
@@ -41,7 +42,12 @@ pub(crate) struct SyncHandle {
 }
 
 impl SyncHandle {
-    pub fn start(setup: UploaderSetup, cell: Arc<StorageCell>, handoff: Arc<Handoff>) -> Result<SyncHandle> {
+    pub fn start(
+        setup: UploaderSetup,
+        cell: Arc<StorageCell>,
+        handoff: Arc<Handoff>,
+        consent_changes: Arc<ConsentChanges>,
+    ) -> Result<SyncHandle> {
         let (flushes, flush_rx) = mpsc::unbounded_channel();
         let (refreshes, refresh_rx) = mpsc::unbounded_channel();
         let wake = Arc::new(Notify::new());
@@ -54,6 +60,7 @@ impl SyncHandle {
             setup: Some(setup),
             cell,
             handoff,
+            consent_changes,
             flush_rx,
             refresh_rx,
             wake: wake.clone(),
@@ -97,6 +104,8 @@ struct SyncLoop {
     setup: Option<UploaderSetup>,
     cell: Arc<StorageCell>,
     handoff: Arc<Handoff>,
+    /// Where a fetched policy is applied.
+    consent_changes: Arc<ConsentChanges>,
     flush_rx: mpsc::UnboundedReceiver<Reply>,
     refresh_rx: mpsc::UnboundedReceiver<RefreshReply>,
     wake: Arc<Notify>,
@@ -133,7 +142,7 @@ impl SyncLoop {
         // At start-up, before anything else (prompts shown first thing should follow the current policy), then
         // every `refresh_every`.
         if refresh_every.is_some()
-            && self.until_shutdown(background_refresh(&uploader, &storage, &self.handoff)).await.is_none()
+            && self.until_shutdown(background_refresh(&uploader, &storage, &self.consent_changes)).await.is_none()
         {
             return;
         }
@@ -167,7 +176,7 @@ impl SyncLoop {
                 },
                 reply = self.refresh_rx.recv() => {
                     if let Some(reply) = reply {
-                        let refreshed = self.until_shutdown(remote_config::refresh(&uploader.setup().request, &uploader.setup().consent, &storage, &self.handoff)).await;
+                        let refreshed = self.until_shutdown(remote_config::refresh(&uploader.setup().request, &storage, &self.consent_changes)).await;
                         let Some(refreshed) = refreshed else { break };
                         reply.send(refreshed);
                     }
@@ -175,7 +184,7 @@ impl SyncLoop {
                 }
                 _ = tokio::time::sleep_until(next_refresh), if refresh_every.is_some() => {
                     next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
-                    if self.until_shutdown(background_refresh(&uploader, &storage, &self.handoff)).await.is_none() {
+                    if self.until_shutdown(background_refresh(&uploader, &storage, &self.consent_changes)).await.is_none() {
                         break;
                     }
                     false
@@ -226,9 +235,8 @@ fn notify(listener: Option<&dyn SdkListener>, uploader: &mut Uploader) {
 }
 
 /// A scheduled policy fetch; a failure keeps the policy in force and is retried at the next one.
-async fn background_refresh(uploader: &Uploader, storage: &Storage, handoff: &Handoff) {
-    if let Err(e) = remote_config::refresh(&uploader.setup().request, &uploader.setup().consent, storage, handoff).await
-    {
+async fn background_refresh(uploader: &Uploader, storage: &Storage, changes: &Arc<ConsentChanges>) {
+    if let Err(e) = remote_config::refresh(&uploader.setup().request, storage, changes).await {
         tracing::info!(error = %e, "consent policy not refreshed; keeping the current one");
     }
 }
