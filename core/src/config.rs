@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+
 /// How an SDK instance is set up. Build with [`Config::new`] and adjust fields.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -73,6 +75,49 @@ impl Config {
         self.api_key = Some(key.into());
         self
     }
+
+    /// Refuses a configuration that cannot work, naming the setting; `Footfall::open` calls it, so every
+    /// caller (Rust, the bindings, the CLI) gets the same rules.
+    pub fn validate(&self) -> Result<()> {
+        if self.data_dir.to_str().is_some_and(|dir| dir.trim().is_empty()) {
+            return Err(invalid("the data directory is empty"));
+        }
+        let zero = Duration::ZERO;
+        let positive = [
+            ("storage limit max_events", self.limits.max_events == 0),
+            ("storage limit max_bytes", self.limits.max_bytes == 0),
+            ("storage limit max_age", self.limits.max_age == zero),
+            ("flush count_threshold", self.flush.count_threshold == 0),
+            ("flush interval", self.flush.interval == zero),
+            ("flush max_batch_events", self.flush.max_batch_events == 0),
+            ("flush max_batch_bytes", self.flush.max_batch_bytes == 0),
+            ("session_timeout", self.session_timeout == zero),
+            ("request timeout", self.retry.request_timeout == zero),
+            ("backoff base", self.retry.base == zero),
+            ("hand-off max_events", self.handoff.max_events == 0),
+            ("hand-off max_bytes", self.handoff.max_bytes == 0),
+            (
+                "consent_refresh_interval (use None to turn the schedule off)",
+                self.consent_refresh_interval == Some(zero),
+            ),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, is_zero)| *is_zero) {
+            return Err(invalid(&format!("{name} must be positive")));
+        }
+        if self.retry.cap < self.retry.base || self.retry.max_retry_after < self.retry.min_retry_after {
+            return Err(invalid(
+                "retry bounds are inverted (cap below base, or max_retry_after below min_retry_after)",
+            ));
+        }
+        if self.consent_source == (ConsentSource::Tcf { vendor_id: Some(0) }) {
+            return Err(invalid("the TCF vendor id must be 1-65535"));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(reason: &str) -> Error {
+    Error::Config(reason.to_string())
 }
 
 /// Bounds on what the queue keeps on disk; the oldest events are evicted first and every eviction is counted.
@@ -163,5 +208,30 @@ pub struct HandoffLimits {
 impl Default for HandoffLimits {
     fn default() -> Self {
         HandoffLimits { max_events: 10_000, max_bytes: 16 * 1024 * 1024 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_each_rule_names_its_setting() {
+        Config::new("/data").validate().unwrap();
+        type Breaks = fn(&mut Config);
+        let cases: [(&str, Breaks); 6] = [
+            ("data directory", |c| c.data_dir = PathBuf::new()),
+            ("max_events", |c| c.limits.max_events = 0),
+            ("flush interval", |c| c.flush.interval = Duration::ZERO),
+            ("use None", |c| c.consent_refresh_interval = Some(Duration::ZERO)),
+            ("inverted", |c| c.retry.cap = Duration::from_millis(1)),
+            ("vendor id", |c| c.consent_source = ConsentSource::Tcf { vendor_id: Some(0) }),
+        ];
+        for (needle, break_it) in cases {
+            let mut config = Config::new("/data");
+            break_it(&mut config);
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
     }
 }

@@ -28,6 +28,8 @@ pub enum ValidationError {
     TcString(String),
     #[error("purpose '{0}' is decided by the app's CMP in TCF import mode; change it there")]
     DecidedByCmp(String),
+    #[error("a TCF import is recorded only by import_tcf, from a TC string it decoded")]
+    TcfImportMethod,
 }
 
 /// Everything that can go wrong in the core.
@@ -54,6 +56,10 @@ pub enum Error {
     /// The SDK instance was closed.
     #[error("the SDK is closed")]
     Closed,
+    /// Something failed inside the SDK that the app cannot fix (a thread that could not start, a lost reply):
+    /// a bug or an exhausted system, reported with the exact cause.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl Error {

@@ -75,7 +75,12 @@ fn the_cmp_answer_gates_collection_and_is_recorded_once() {
     let decisions: Vec<_> = log.records.iter().filter(|r| r.kind == RecordKind::Decision).collect();
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0].method, Method::TcfImport { cmp_id: 300 });
-    assert_eq!(sdk.consent_status().unwrap().source, "tcf");
+    assert_eq!(sdk.consent_status().unwrap().source, footfall_core::sdk::ConsentSourceKind::Tcf);
+
+    // An app (Rust callers included) cannot claim a TCF import to decide a purpose the CMP decides.
+    let claimed = sdk.set_consent(&[("location", true)], Method::TcfImport { cmp_id: 300 }).unwrap_err();
+    assert!(matches!(claimed, Error::InvalidInput(ValidationError::TcfImportMethod)), "{claimed}");
+    assert!(!sdk.is_allowed("location").unwrap());
 }
 
 #[test]

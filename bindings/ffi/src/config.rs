@@ -152,37 +152,37 @@ pub fn default_config(data_dir: String) -> FootfallConfig {
 
 impl FootfallConfig {
     /// The core configuration, refusing values that cannot work instead of clamping them silently.
+    /// Converts (a negative number or an out-of-range id cannot cross); the rules are the core's
+    /// (`Config::validate`), applied here too so the app hears of a bad setting before anything starts.
     pub fn to_core(&self) -> Result<footfall_core::Config> {
-        if self.data_dir.trim().is_empty() {
-            return Err(config_error("dataDir is empty"));
-        }
         let mut config = footfall_core::Config::new(&self.data_dir);
         config.endpoint = self.endpoint.clone();
         config.api_key = self.api_key.clone();
         let l = &self.storage_limits;
         config.limits = footfall_core::StorageLimits {
-            max_events: positive("storageLimits.maxEvents", l.max_events)?,
-            max_bytes: positive("storageLimits.maxBytes", l.max_bytes)?,
-            max_age: Duration::from_millis(positive("storageLimits.maxAgeMs", l.max_age_ms)?),
+            max_events: non_negative("storageLimits.maxEvents", l.max_events)?,
+            max_bytes: non_negative("storageLimits.maxBytes", l.max_bytes)?,
+            max_age: Duration::from_millis(non_negative("storageLimits.maxAgeMs", l.max_age_ms)?),
             max_dead_letters: non_negative("storageLimits.maxDeadLetters", l.max_dead_letters)?,
         };
         let f = &self.flush_policy;
         config.flush = footfall_core::FlushPolicy {
-            count_threshold: positive("flushPolicy.countThreshold", f.count_threshold)?,
-            interval: Duration::from_millis(positive("flushPolicy.intervalMs", f.interval_ms)?),
+            count_threshold: non_negative("flushPolicy.countThreshold", f.count_threshold)?,
+            interval: Duration::from_millis(non_negative("flushPolicy.intervalMs", f.interval_ms)?),
             on_start: f.on_start,
             automatic: f.automatic,
             max_batch_events: to_usize(
                 "flushPolicy.maxBatchEvents",
-                positive("flushPolicy.maxBatchEvents", f.max_batch_events)?,
+                non_negative("flushPolicy.maxBatchEvents", f.max_batch_events)?,
             )?,
             max_batch_bytes: to_usize(
                 "flushPolicy.maxBatchBytes",
-                positive("flushPolicy.maxBatchBytes", f.max_batch_bytes)?,
+                non_negative("flushPolicy.maxBatchBytes", f.max_batch_bytes)?,
             )?,
         };
-        config.session_timeout = Duration::from_millis(positive("sessionTimeoutMs", self.session_timeout_ms)?);
-        config.retry.request_timeout = Duration::from_millis(positive("requestTimeoutMs", self.request_timeout_ms)?);
+        config.session_timeout = Duration::from_millis(non_negative("sessionTimeoutMs", self.session_timeout_ms)?);
+        config.retry.request_timeout =
+            Duration::from_millis(non_negative("requestTimeoutMs", self.request_timeout_ms)?);
         config.extra_root_certs_pem = self.extra_root_certs_pem.clone();
         config.app_version = self.app_version.clone();
         let c = &self.consent;
@@ -197,23 +197,17 @@ impl FootfallConfig {
             (false, Some(_)) => return Err(config_error("consent.tcfVendorId is set but consent.tcfImport is false")),
             (true, None) => footfall_core::ConsentSource::Tcf { vendor_id: None },
             (true, Some(id)) => match u16::try_from(id) {
-                Ok(id) if id > 0 => footfall_core::ConsentSource::Tcf { vendor_id: Some(id) },
-                _ => return Err(config_error(format!("consent.tcfVendorId must be 1-65535, got {id}"))),
+                Ok(id) => footfall_core::ConsentSource::Tcf { vendor_id: Some(id) },
+                Err(_) => return Err(config_error(format!("consent.tcfVendorId must be 1-65535, got {id}"))),
             },
         };
+        config.validate()?;
         Ok(config)
     }
 }
 
 fn config_error(reason: impl Into<String>) -> FootfallError {
     FootfallError::Config { reason: reason.into() }
-}
-
-fn positive(field: &str, value: i64) -> Result<u64> {
-    if value <= 0 {
-        return Err(config_error(format!("{field} must be positive, got {value}")));
-    }
-    Ok(value as u64)
 }
 
 fn non_negative(field: &str, value: i64) -> Result<u64> {
@@ -264,7 +258,9 @@ mod tests {
     fn values_that_cannot_work_are_config_errors() {
         let mut config = default_config("/tmp/x".into());
         config.flush_policy.count_threshold = 0;
-        assert!(matches!(config.to_core(), Err(FootfallError::Config { reason }) if reason.contains("countThreshold")));
+        assert!(
+            matches!(config.to_core(), Err(FootfallError::Config { reason }) if reason.contains("count_threshold"))
+        );
         let mut config = default_config("/tmp/x".into());
         config.storage_limits.max_bytes = -1;
         assert!(matches!(config.to_core(), Err(FootfallError::Config { .. })));

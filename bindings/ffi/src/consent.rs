@@ -287,7 +287,7 @@ impl Footfall {
         let g = s.google_consent_mode;
         Ok(ConsentStatus {
             enforced: s.enforced,
-            tcf_import: s.source == "tcf",
+            tcf_import: s.source == footfall_core::sdk::ConsentSourceKind::Tcf,
             policy_version: i64::from(s.policy_version),
             jurisdiction: s.jurisdiction.into(),
             opt_out_mode: s.mode == core_purpose::Mode::OptOut,
@@ -391,15 +391,16 @@ fn strs(purposes: &[String]) -> Vec<&str> {
     purposes.iter().map(String::as_str).collect()
 }
 
-/// The app may not claim a TCF import: only `importTcf` records one, from a string it decoded.
+/// A conversion only: the core refuses a claimed TCF import (only `importTcf` records one).
 fn core_method(method: ConsentMethod) -> Result<core_record::Method> {
     Ok(match method {
         ConsentMethod::Prompt { prompt_id } => core_record::Method::Prompt { prompt_id },
         ConsentMethod::Settings => core_record::Method::Settings,
         ConsentMethod::Api => core_record::Method::Api,
-        ConsentMethod::TcfImport { .. } => {
-            return Err(FootfallError::InvalidInput { reason: "a TCF import is recorded only by importTcf".into() })
-        }
+        ConsentMethod::TcfImport { cmp_id } => core_record::Method::TcfImport {
+            cmp_id: u16::try_from(cmp_id)
+                .map_err(|_| FootfallError::InvalidInput { reason: format!("CMP id must be 0-65535, got {cmp_id}") })?,
+        },
     })
 }
 

@@ -31,6 +31,9 @@ pub enum FootfallError {
     /// The SDK instance was closed.
     #[error("the SDK is closed")]
     Closed,
+    /// Something failed inside the SDK that the app cannot fix (a thread that could not start); a bug to report.
+    #[error("internal: {reason}")]
+    Internal { reason: String },
     /// A callback implemented by the app (transport, log sink, listener) threw something undeclared.
     #[error("callback failed: {reason}")]
     Callback { reason: String },
@@ -46,6 +49,7 @@ impl From<Error> for FootfallError {
             Error::Network(reason) => FootfallError::Network { reason },
             Error::ConsentDenied { purpose } => FootfallError::ConsentDenied { purpose },
             Error::Closed => FootfallError::Closed,
+            Error::Internal(reason) => FootfallError::Internal { reason },
         }
     }
 }

@@ -37,7 +37,7 @@ pub struct ConsentStatus {
     /// Whether this instance gates on consent (`Config::enforce_consent`).
     pub enforced: bool,
     /// Who decides the purposes TCF covers: `footfall` (its prompts and the app's calls) or `tcf` (the CMP).
-    pub source: &'static str,
+    pub source: ConsentSourceKind,
     pub policy_version: u32,
     pub jurisdiction: Jurisdiction,
     pub mode: Mode,
@@ -48,6 +48,14 @@ pub struct ConsentStatus {
     /// The last policy the server sent that was refused (invalid, or older than the one in force), until one
     /// is applied: product teams see why their change did not reach the app.
     pub refused_policy: Option<RefusedPolicy>,
+}
+
+/// [`ConsentSource`] without its settings, as `consent_status()` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentSourceKind {
+    Footfall,
+    Tcf,
 }
 
 /// The consent log and whether its hash chain verifies.
@@ -140,8 +148,8 @@ impl Footfall {
     pub fn consent_status(&self) -> Result<ConsentStatus> {
         let snapshot = self.loaded_consent()?;
         let source = match self.consent_source {
-            ConsentSource::Footfall => "footfall",
-            ConsentSource::Tcf { .. } => "tcf",
+            ConsentSource::Footfall => ConsentSourceKind::Footfall,
+            ConsentSource::Tcf { .. } => ConsentSourceKind::Tcf,
         };
         let mut status = status_of(&snapshot, self.consent.enforced(), source, self.clock.now_ms());
         status.refused_policy = remote_config::last_refusal(&*self.storage()?)?;
@@ -168,7 +176,7 @@ impl Footfall {
     }
 }
 
-fn status_of(snapshot: &Snapshot, enforced: bool, source: &'static str, now_ms: i64) -> ConsentStatus {
+fn status_of(snapshot: &Snapshot, enforced: bool, source: ConsentSourceKind, now_ms: i64) -> ConsentStatus {
     let mut ids: Vec<&str> = snapshot.policy.purposes.iter().map(|d| d.id.as_str()).collect();
     ids.extend(snapshot.state.decisions.keys().map(String::as_str));
     ids.sort_unstable();

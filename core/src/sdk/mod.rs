@@ -5,7 +5,7 @@ mod consent;
 mod rights;
 mod tcf;
 
-pub use consent::{ConsentLog, ConsentStatus, PurposeStatus};
+pub use consent::{ConsentLog, ConsentSourceKind, ConsentStatus, PurposeStatus};
 pub use tcf::{TcfImport, TcfImportResult};
 
 use std::path::Path;
@@ -89,6 +89,7 @@ impl Builder {
 
     pub fn open(self) -> Result<Footfall> {
         let Builder { config, clock, random, transport, listener, consent_receipts } = self;
+        config.validate()?;
         let endpoint = config.endpoint.as_deref().map(Endpoint::parse).transpose()?;
         let (handoff, rx, shared) = Handoff::new(config.handoff.max_events, config.handoff.max_bytes);
         let handoff = Arc::new(handoff);
@@ -146,7 +147,7 @@ impl Builder {
         let thread = std::thread::Builder::new()
             .name("footfall-writer".into())
             .spawn(move || writer.run())
-            .map_err(|e| Error::Config(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Footfall {
             handoff,
             cell,

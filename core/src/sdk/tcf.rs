@@ -100,7 +100,11 @@ impl Footfall {
 
     /// In TCF import mode the mapped purposes belong to the CMP: deciding them any other way would fight it.
     pub(super) fn check_decidable(&self, purposes: &[&str], method: &Method) -> Result<()> {
-        if matches!(self.consent_source, ConsentSource::Tcf { .. }) && !matches!(method, Method::TcfImport { .. }) {
+        // Only `import_tcf` records a TCF import (it does not come through here): an app cannot claim one.
+        if matches!(method, Method::TcfImport { .. }) {
+            return Err(ValidationError::TcfImportMethod.into());
+        }
+        if matches!(self.consent_source, ConsentSource::Tcf { .. }) {
             if let Some(p) = purposes.iter().find(|p| tcf_mapping::is_mapped(p)) {
                 return Err(ValidationError::DecidedByCmp(p.to_string()).into());
             }

@@ -55,7 +55,7 @@ impl SyncHandle {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::Config(format!("cannot start the sync runtime: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot start the sync runtime: {e}")))?;
         let loop_state = SyncLoop {
             setup: Some(setup),
             cell,
@@ -69,7 +69,7 @@ impl SyncHandle {
         let thread = std::thread::Builder::new()
             .name("footfall-sync".into())
             .spawn(move || runtime.block_on(loop_state.run()))
-            .map_err(|e| Error::Config(format!("cannot start the sync thread: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot start the sync thread: {e}")))?;
         Ok(SyncHandle { flushes, refreshes, wake, shutdown, thread: std::sync::Mutex::new(Some(thread)) })
     }
 

@@ -64,5 +64,6 @@ internal fun FfiException.toFootfallException(): FootfallException = when (this)
     is FfiException.CertificateInvalid -> FootfallException.CertificateInvalid(reason, this)
     is FfiException.ConsentDenied -> FootfallException.ConsentDenied(purpose, this)
     is FfiException.Closed -> FootfallException.Closed(this)
+    is FfiException.Internal -> FootfallException.Internal(reason, this)
     is FfiException.Callback -> FootfallException.Internal("an app callback failed: $reason", this)
 }
