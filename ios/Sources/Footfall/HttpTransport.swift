@@ -1,5 +1,8 @@
 import Foundation
 import FootfallFFI
+#if canImport(FoundationNetworking)
+import FoundationNetworking   // URLSession and friends on Linux (swift-corelibs-foundation)
+#endif
 
 /// Carries the SDK's uploads through the app's own HTTP stack instead of the built-in client. Pass one to
 /// ``Footfall/init(config:transport:)``; ``URLSessionTransport`` is ready-made.

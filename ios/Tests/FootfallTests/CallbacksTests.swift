@@ -194,12 +194,16 @@ private final class RecordingTransport: HttpTransport, @unchecked Sendable {
         if let gate {
             await gate.wait()
         }
-        failure.lock()
-        let error = self.error
-        failure.unlock()
-        if let error {
+        if let error = currentFailure() {
             throw error
         }
         return try await inner.send(request)
+    }
+
+    /// Synchronous, so the lock is never held across a suspension point.
+    private func currentFailure() -> Error? {
+        failure.lock()
+        defer { failure.unlock() }
+        return error
     }
 }
