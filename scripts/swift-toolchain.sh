@@ -74,10 +74,12 @@ if [[ -e $root ]]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-if ! command -v debootstrap >/dev/null; then
-    log "installing debootstrap"
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends debootstrap >&2
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+if ! command -v debootstrap >/dev/null || [[ ! -f $keyring ]]; then
+    # debian-archive-keyring is already there on Debian; an Ubuntu host needs it to check trixie's signatures.
+    log "installing debootstrap and debian-archive-keyring"
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends debootstrap debian-archive-keyring >&2
 fi
 
 # The mirror apt uses here: first deb.debian.org-style URI of the main archive in the deb822 or one-line sources.
@@ -90,7 +92,11 @@ if [[ -z $mirror ]]; then
     mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
         awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:\/\/.*\/debian\/?$/) { print $i; exit } }')
 fi
-[[ -n $mirror ]] || die "cannot find the Debian mirror in /etc/apt/sources.list*; set FOOTFALL_DEBIAN_MIRROR"
+if [[ -z $mirror ]]; then
+    # Not a Debian host (an Ubuntu CI runner, say): Debian's own mirror.
+    mirror=http://deb.debian.org/debian
+    log "no Debian mirror in /etc/apt/sources.list*: using $mirror (set FOOTFALL_DEBIAN_MIRROR to choose)"
+fi
 mirror=${mirror%/}
 
 partial="$root.partial"
@@ -99,7 +105,7 @@ rm -rf --one-file-system "$partial"
 mkdir -p "$partial"
 
 log "debootstrap $suite from $mirror into $partial (a few minutes)"
-if ! debootstrap --variant=minbase "$suite" "$partial" "$mirror" > "$partial.debootstrap.log" 2>&1; then
+if ! debootstrap --variant=minbase --keyring="$keyring" "$suite" "$partial" "$mirror" > "$partial.debootstrap.log" 2>&1; then
     tail -n 30 "$partial.debootstrap.log" >&2
     [[ -f $partial/debootstrap/debootstrap.log ]] && tail -n 30 "$partial/debootstrap/debootstrap.log" >&2
     die "debootstrap failed (full log: $partial.debootstrap.log)"

@@ -12,7 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ ${1:-} != --in-namespace ]]; then
-    [[ $(id -u) -eq 0 ]] || { echo "test-swift: must run as root (mount, chroot)" >&2; exit 1; }
+    # The toolchain root and the mounts need root; cargo does not. Not root: through passwordless sudo (a CI runner).
+    as_root=()
+    if [[ $(id -u) -ne 0 ]]; then
+        sudo -n true 2>/dev/null || { echo "test-swift: must run as root, or with passwordless sudo (debootstrap, mount, chroot)" >&2; exit 1; }
+        as_root=(sudo -n env "FOOTFALL_SWIFT_ROOT=${FOOTFALL_SWIFT_ROOT:-}" "FOOTFALL_DEBIAN_MIRROR=${FOOTFALL_DEBIAN_MIRROR:-}")
+    fi
     repo=$(pwd -P)
     target_dir=$(cargo metadata --format-version 1 --no-deps --locked | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
     test -n "$target_dir" || { echo "test-swift: cannot find cargo's target directory" >&2; exit 1; }
@@ -23,12 +28,12 @@ if [[ ${1:-} != --in-namespace ]]; then
     test -f "$target_dir/debug/libfootfall_ffi.so" || { echo "test-swift: no $target_dir/debug/libfootfall_ffi.so" >&2; exit 1; }
 
     echo "== the Swift toolchain (Debian trixie root with swiftlang)"
-    root=$(bash scripts/swift-toolchain.sh)
+    root=$("${as_root[@]}" bash scripts/swift-toolchain.sh | tail -n 1)
 
     # The mounts live in a private mount namespace: they vanish with it even if this script is killed, and the
     # trap below unmounts them on every ordinary exit. Other users of the root never see them.
-    export FOOTFALL_TS_REPO=$repo FOOTFALL_TS_TARGET=$target_dir FOOTFALL_TS_ROOT=$root
-    exec unshare --mount --propagation private -- bash "$repo/scripts/test-swift.sh" --in-namespace "$@"
+    exec "${as_root[@]}" env FOOTFALL_TS_REPO="$repo" FOOTFALL_TS_TARGET="$target_dir" FOOTFALL_TS_ROOT="$root" \
+        unshare --mount --propagation private -- bash "$repo/scripts/test-swift.sh" --in-namespace "$@"
 fi
 shift
 
@@ -76,12 +81,14 @@ in_root "$native_dir/footfall" --help > /dev/null || { echo "test-swift: the hos
 
 in_root swift --version 2>&1 | head -n 1
 echo "== swift build (ios/)"
+# shellcheck disable=SC2016 # $1 and $@ are the inner shell's
 in_root sh -c 'cd "$1" && shift && exec swift build "$@"' sh "$repo/ios" --scratch-path "$scratch" "${link_flags[@]}"
 
 echo "== swift test (ios/), FOOTFALL_BIN=$native_dir/footfall"
 log=$(mktemp)
 status=0
-in_root sh -c 'cd "$1" && shift && exec swift test "$@"' sh "$repo/ios" --scratch-path "$scratch" "${link_flags[@]}" "$@" 2>&1 |
+# shellcheck disable=SC2016
+in_root sh -c 'cd "$1" && shift && exec swift test "$@"' sh "$repo/ios" --scratch-path "$scratch" --disable-swift-testing "${link_flags[@]}" "$@" 2>&1 |
     tee "$log" || status=$?   # pipefail: swift test's status
 unmount_all
 
