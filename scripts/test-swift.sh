@@ -6,8 +6,8 @@
 #
 # Fails on any compile error, any failing or skipped test, or when XCTest's summary line is missing; prints it.
 # SwiftPM's build directory is kept inside the toolchain root (outside the checkout), one per checkout path.
-# Needs root, or passwordless sudo for those steps (debootstrap, mount, chroot). Env: FOOTFALL_SWIFT_ROOT (see swift-toolchain.sh); extra `swift test` arguments
-# may be given on the command line (e.g. `--filter ConsentTests`).
+# Needs root, or passwordless sudo for those steps (debootstrap, mount, chroot). Env: FOOTFALL_SWIFT_ROOT (see
+# swift-toolchain.sh). Extra `swift test` arguments may be given on the command line (`--filter ConsentTests`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
