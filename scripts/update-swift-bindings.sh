@@ -4,8 +4,9 @@
 #   ios/Sources/FootfallFFI/FootfallFFI.swift   the generated Swift (module FootfallFFI)
 #   ios/Headers/footfall_ffiFFI.h               the C header of the generated FFI module (FootfallFFIFFI)
 #   ios/Headers/footfall_ffiFFI.modulemap       its module map (ios/build-xcframework.sh packages both)
-# They are committed because no Swift compiler runs where most of this project is built and SwiftPM consumers
-# need the sources; scripts/check-swift-bindings.sh fails the suite when they drift from the library.
+# They are committed because SwiftPM consumers need the sources (SwiftPM cannot run cargo and uniffi-bindgen);
+# scripts/check-swift-bindings.sh fails the suite when they drift from the library, and scripts/test-swift.sh
+# compiles and tests them.
 #
 # Usage: scripts/update-swift-bindings.sh [--to DIR]    (DIR gets the same layout as ios/; default ios/)
 set -euo pipefail

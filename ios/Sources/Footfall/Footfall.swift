@@ -211,11 +211,15 @@ public final class Footfall: Sendable {
             appropriateFor: nil,
             create: true
         )
-        var directory = base.appendingPathComponent("footfall", isDirectory: true)
+        let directory = base.appendingPathComponent("footfall", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        #if canImport(Darwin)
+        // Only Apple platforms back up app data (and only they implement this resource value).
         var values = URLResourceValues()
         values.isExcludedFromBackup = true
-        try directory.setResourceValues(values)
+        var excluded = directory
+        try excluded.setResourceValues(values)
+        #endif
         return directory
     }
 

@@ -201,10 +201,10 @@ extension FootfallValue {
     }
 
     private static func convert(_ number: NSNumber) throws -> FootfallValue {
-        if CFGetTypeID(number as CFTypeRef) == CFBooleanGetTypeID() {
+        if isBoolean(number) {
             return .bool(number.boolValue)
         }
-        if CFNumberIsFloatType(number as CFNumber) {
+        if isFloatingPoint(number) {
             return .double(number.doubleValue)
         }
         // An unsigned 64-bit value above Int64.max reads back negative through int64Value.
@@ -213,6 +213,35 @@ extension FootfallValue {
         }
         return .int(number.int64Value)
     }
+
+    #if canImport(ObjectiveC)
+    /// A boolean `NSNumber` is the `kCFBooleanTrue`/`kCFBooleanFalse` singleton (toll-free bridged on Apple
+    /// platforms), whatever `objCType` says ("c", like a `char`).
+    private static func isBoolean(_ number: NSNumber) -> Bool {
+        CFGetTypeID(number as CFTypeRef) == CFBooleanGetTypeID()
+    }
+
+    private static func isFloatingPoint(_ number: NSNumber) -> Bool {
+        CFNumberIsFloatType(number as CFNumber)
+    }
+    #else
+    /// Without the Objective-C runtime (Linux) there is no CF bridging; swift-corelibs-foundation gives boolean
+    /// `NSNumber`s (`NSNumber(value: true)`, what `JSONSerialization` returns for `true`) their own subclass.
+    private static let booleanNumberType = type(of: NSNumber(value: true))
+
+    private static func isBoolean(_ number: NSNumber) -> Bool {
+        type(of: number) == booleanNumberType
+    }
+
+    private static func isFloatingPoint(_ number: NSNumber) -> Bool {
+        switch UInt8(bitPattern: number.objCType.pointee) {
+        case UInt8(ascii: "f"), UInt8(ascii: "d"):
+            return true
+        default:
+            return false
+        }
+    }
+    #endif
 
     private static func exactInteger<T: BinaryInteger>(_ value: T) throws -> FootfallValue {
         guard let exact = Int64(exactly: value) else {

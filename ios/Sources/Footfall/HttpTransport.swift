@@ -1,5 +1,8 @@
 import Foundation
 import FootfallFFI
+#if canImport(FoundationNetworking)
+import FoundationNetworking   // URLSession and friends on Linux (swift-corelibs-foundation)
+#endif
 
 /// Carries the SDK's uploads through the app's own HTTP stack instead of the built-in client. Pass one to
 /// ``Footfall/init(config:transport:)``; ``URLSessionTransport`` is ready-made.
@@ -24,15 +27,17 @@ public protocol HttpTransport: Sendable {
 /// ```
 ///
 /// Pass your own `URLSessionConfiguration` (proxy settings, `waitsForConnectivity`, protocol classes for
-/// certificate pinning, …); redirects are refused per task whatever the configuration says.
+/// certificate pinning, …); redirects are refused whatever the configuration says.
 public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
-    // @unchecked: both properties are immutable and URLSession is thread-safe.
+    // @unchecked: the property is immutable and URLSession is thread-safe.
     private let session: URLSession
-    private let redirects = RefuseRedirects()
 
     /// Creates a transport on a new session with `configuration` (by default ``defaultConfiguration()``).
     public init(configuration: URLSessionConfiguration = URLSessionTransport.defaultConfiguration()) {
-        session = URLSession(configuration: configuration)
+        // The session's own delegate refuses redirects. A per-task delegate (`data(for:delegate:)`) would do on
+        // Apple platforms, but swift-corelibs-foundation ignores it for redirects and follows them, re-sending the
+        // POST without its body: the server refuses the empty batch and the SDK dead-letters the events.
+        session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
     }
 
     deinit {
@@ -68,7 +73,7 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         }
         urlRequest.httpBody = request.body
 
-        let (body, response) = try await session.data(for: urlRequest, delegate: redirects)
+        let (body, response) = try await session.data(for: urlRequest)
         guard let http = response as? HTTPURLResponse else {
             throw FootfallError.network(reason: "the answer to \(request.url) was not HTTP")
         }

@@ -22,6 +22,10 @@ import Foundation
 /// last imported, so unrelated preference changes import nothing. Imports run one at a time on the bridge's own
 /// serial queue, never on the main thread, in the order the values were read. It stops on ``close()``, when it is
 /// deinitialised, and when the ``Footfall`` instance is closed.
+///
+/// Apple's Foundation posts `UserDefaults.didChangeNotification` after every write in the process. Off Apple
+/// platforms swift-corelibs-foundation does not (only for whole-domain changes), so there the bridge imports at
+/// start and whenever that notification is posted: post it after writing the IAB TCF keys.
 public final class TcfConsentBridge: @unchecked Sendable {
     // @unchecked: `state` is behind its lock; `lastImported` is only touched on `queue`; the rest is immutable
     // (UserDefaults and NotificationCenter are thread-safe).
@@ -99,11 +103,16 @@ public final class TcfConsentBridge: @unchecked Sendable {
         let tcString = defaults.object(forKey: tcStringKey) as? String
         let stored = defaults.object(forKey: gdprAppliesKey)
         let flag: Int?
-        if let number = stored as? NSNumber {
+        switch stored {
+        case let number as NSNumber:   // Apple platforms: what UserDefaults keeps for any number
             flag = number.intValue
-        } else if let text = stored as? String {
+        case let number as Int:        // swift-corelibs-foundation hands numbers back as Swift values
+            flag = number
+        case let value as Bool:
+            flag = value ? 1 : 0
+        case let text as String:
             flag = Int(text)
-        } else {
+        default:
             flag = nil
         }
         switch flag {

@@ -57,6 +57,31 @@ final class CallbacksTests: FootfallTestCase {
         try Footfall.setLogSink(nil)
     }
 
+    func testTheDefaultSinkWritesOneLinePerRecordWhereThereIsNoUnifiedLog() throws {
+        let sink = Footfall.osLogSink(subsystem: "dev.footfall.tests", category: "test")
+        let record = LogRecord(level: .warn, target: "footfall_core::sync", message: "upload failed; will retry")
+        #if canImport(os)
+        sink(record)   // into the unified log, which a test cannot read back
+        #else
+        // Standard error, captured through a pipe for the duration of the call.
+        let pipe = Pipe()
+        let saved = dup(STDERR_FILENO)
+        XCTAssertGreaterThanOrEqual(saved, 0)
+        dup2(pipe.fileHandleForWriting.fileDescriptor, STDERR_FILENO)
+        sink(record)
+        sink(LogRecord(level: .error, target: "footfall_core::storage", message: "second"))
+        dup2(saved, STDERR_FILENO)
+        close(saved)
+        pipe.fileHandleForWriting.closeFile()
+        let written = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(written, """
+            WARN dev.footfall.tests/test footfall_core::sync: upload failed; will retry
+            ERROR dev.footfall.tests/test footfall_core::storage: second
+
+            """)
+        #endif
+    }
+
     func testTheEventStreamTellsPausesAndDeliveriesBeforeFlushReturns() async throws {
         let collector = try startCollector("--api-key", "right-key")
 
@@ -194,12 +219,16 @@ private final class RecordingTransport: HttpTransport, @unchecked Sendable {
         if let gate {
             await gate.wait()
         }
-        failure.lock()
-        let error = self.error
-        failure.unlock()
-        if let error {
+        if let error = currentFailure() {
             throw error
         }
         return try await inner.send(request)
+    }
+
+    /// Synchronous, so the lock is never held across a suspension point.
+    private func currentFailure() -> Error? {
+        failure.lock()
+        defer { failure.unlock() }
+        return error
     }
 }

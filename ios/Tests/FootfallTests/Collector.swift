@@ -32,14 +32,17 @@ final class Collector {
     let db: URL
     private let process: Process
     private let output: OutputBuffer
+    /// Signalled by the process's termination handler.
+    private let exited: DispatchSemaphore
 
     var port: Int {
         Int(url.split(separator: ":").last ?? "") ?? 0
     }
 
-    private init(process: Process, output: OutputBuffer, url: String, db: URL) {
+    private init(process: Process, output: OutputBuffer, exited: DispatchSemaphore, url: String, db: URL) {
         self.process = process
         self.output = output
+        self.exited = exited
         self.url = url
         self.db = db
     }
@@ -73,13 +76,15 @@ final class Collector {
                 output.append(data)
             }
         }
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
         let command = ([process.executableURL?.path ?? "footfall"] + (process.arguments ?? [])).joined(separator: " ")
         guard let url = output.waitForListeningURL(timeout: 20) else {
             process.terminate()
             throw Failure.didNotStart(command: command, output: output.text)
         }
-        return Collector(process: process, output: output, url: url, db: db)
+        return Collector(process: process, output: output, exited: exited, url: url, db: db)
     }
 
     /// `{"events":N,"duplicates":N,"batches":N}` from the collector's database.
@@ -124,16 +129,21 @@ final class Collector {
     }
 
     /// Stops the process and waits for it, so the port and the database are free afterwards.
+    ///
+    /// On Linux the collector is killed (SIGKILL): swift-corelibs-foundation's `Process` spawns the child with the
+    /// signal mask of the spawning thread, and a test's async code runs on Dispatch worker threads, which block
+    /// SIGTERM, so the collector would never see `terminate()`. The collector commits each request before
+    /// answering, so nothing it acknowledged is lost either way.
     func close() {
         guard process.isRunning else { return }
+        #if os(Linux)
+        kill(process.processIdentifier, SIGKILL)
+        #else
         process.terminate()
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        if process.isRunning {
+        #endif
+        if exited.wait(timeout: .now() + 10) == .timedOut {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            exited.wait()
         }
     }
 

@@ -188,6 +188,29 @@ final class FootfallTests: FootfallTestCase {
         assertConfigError(FootfallConfig(dataDir: tmp.path, flushPolicy: FlushPolicy(countThreshold: 0)))
     }
 
+    func testTheDefaultDataDirectoryIsCreatedStableAndUsable() async throws {
+        let directory = try Footfall.defaultDataDirectory()
+        XCTAssertEqual(directory.lastPathComponent, "footfall")
+        XCTAssertEqual(try Footfall.defaultDataDirectory(), directory, "the same directory every launch")
+        var isDirectory: ObjCBool = false
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory))
+        XCTAssertTrue(isDirectory.boolValue)
+        #if canImport(Darwin)
+        let values = try directory.resourceValues(forKeys: [.isExcludedFromBackupKey])
+        XCTAssertEqual(values.isExcludedFromBackup, true, "the queue is a cache: never backed up")
+        #endif
+
+        // An instance records into it (a subdirectory, so the test leaves the app's own queue alone).
+        let dataDir = directory.appendingPathComponent("tests-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let footfall = try Footfall(config: FootfallConfig(dataDir: dataDir.path))
+        defer { footfall.close() }
+        try await footfall.grantAnalytics()
+        try footfall.track("app_opened")
+        try footfall.flushToDisk()
+        XCTAssertEqual(try footfall.status().pending, 1)
+    }
+
     func testTheGeneratedDefaultsAreTheSDKsDefaults() {
         XCTAssertEqual(FootfallConfig.defaults(dataDir: tmp.path), FootfallConfig(dataDir: tmp.path))
         // Consent is enforced unless the app says otherwise (default deny), and the policy refreshed hourly.

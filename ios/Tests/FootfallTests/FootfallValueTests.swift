@@ -81,4 +81,27 @@ final class FootfallValueTests: XCTestCase {
             }
         }
     }
+
+    func testNSNumbersKeepTheirKindBooleansIntegersAndFloatingPoint() throws {
+        // What Objective-C code, KVC and bridged Foundation APIs hand over: the kind is in the NSNumber itself.
+        let numbers: [String: Any] = [
+            "true": NSNumber(value: true), "false": NSNumber(value: false),
+            "one": NSNumber(value: 1), "zero": NSNumber(value: 0), "big": NSNumber(value: Int64.max),
+            "half": NSNumber(value: 0.5), "whole": NSNumber(value: 2.0), "float": NSNumber(value: Float(1.5)),
+            "u64": NSNumber(value: UInt64(Int64.max)),
+        ]
+        XCTAssertEqual(
+            try FootfallValue(jsonObject: numbers),
+            [
+                "true": true, "false": false, "one": 1, "zero": 0, "big": .int(Int64.max),
+                "half": 0.5, "whole": 2.0, "float": 1.5, "u64": .int(Int64.max),
+            ]
+        )
+        XCTAssertEqual(try FootfallValue(jsonObject: NSNumber(value: 1)).jsonString(), "1")
+        XCTAssertEqual(try FootfallValue(jsonObject: NSNumber(value: true)).jsonString(), "true")
+        XCTAssertEqual(try FootfallValue(jsonObject: NSNumber(value: 2.0)).jsonString(), "2.0")
+        XCTAssertThrowsError(try FootfallValue(jsonObject: NSNumber(value: UInt64.max))) { error in
+            guard case FootfallError.invalidInput = error else { return XCTFail("\(error)") }
+        }
+    }
 }

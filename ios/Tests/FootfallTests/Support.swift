@@ -215,9 +215,16 @@ func tcfVector(_ name: String) throws -> String {
 
 /// The name the current thread was given (Rust names its threads `footfall-writer`, `footfall-sync`).
 func currentThreadName() -> String {
+    #if os(Linux)
+    // glibc declares pthread_getname_np only under _GNU_SOURCE, which Swift's Glibc module does not define; the
+    // kernel tells the same name (at most 15 bytes) for the calling thread.
+    let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+    return comm.trimmingCharacters(in: .newlines)
+    #else
     var buffer = [CChar](repeating: 0, count: 128)
     pthread_getname_np(pthread_self(), &buffer, buffer.count)
     return String(cString: buffer)
+    #endif
 }
 
 /// The `reason` of an `invalidInput` error thrown by `body`; fails the test for anything else.

@@ -148,26 +148,26 @@ final class TcfTests: FootfallTestCase {
         XCTAssertTrue(allowed)
 
         // An unrelated preference changes: nothing is imported. Then the CMP stores a new answer: imported.
-        defaults.set("dark", forKey: "theme")
-        defaults.set(nothing, forKey: TcfConsentBridge.tcStringKey)
+        cmpWrites(defaults) { $0.set("dark", forKey: "theme") }
+        cmpWrites(defaults) { $0.set(nothing, forKey: TcfConsentBridge.tcStringKey) }
         let changed = try await imports.next()
         XCTAssertEqual(changed.result, .recorded, "the unrelated change imported something: \(changed)")
         XCTAssertEqual(changed.decisions["analytics"], false)
 
         // The shopper accepts again, then the CMP removes its string (consent reset): the grants are withdrawn.
-        defaults.set(everything, forKey: TcfConsentBridge.tcStringKey)
+        cmpWrites(defaults) { $0.set(everything, forKey: TcfConsentBridge.tcStringKey) }
         let accepted = try await imports.next()
         XCTAssertEqual(accepted.result, .recorded)
-        defaults.removeObject(forKey: TcfConsentBridge.tcStringKey)
+        cmpWrites(defaults) { $0.removeObject(forKey: TcfConsentBridge.tcStringKey) }
         let cleared = try await imports.next()
         XCTAssertEqual(cleared.result, .cleared)
         XCTAssertEqual(cleared.decisions, ["analytics": false, "personalization": false, "marketing": false])
 
         // GDPR does not apply (IABTCF_gdprApplies = 0, stored as text by some CMPs): nothing is imported.
-        defaults.set(everything, forKey: TcfConsentBridge.tcStringKey)
+        cmpWrites(defaults) { $0.set(everything, forKey: TcfConsentBridge.tcStringKey) }
         let reaccepted = try await imports.next()
         XCTAssertEqual(reaccepted.result, .recorded)
-        defaults.set("0", forKey: TcfConsentBridge.gdprAppliesKey)
+        cmpWrites(defaults) { $0.set("0", forKey: TcfConsentBridge.gdprAppliesKey) }
         let outside = try await imports.next()
         XCTAssertEqual(outside.result, .gdprDoesNotApply)
 
@@ -177,13 +177,24 @@ final class TcfTests: FootfallTestCase {
 
         // Closed, the bridge follows nothing more.
         bridge.close()
-        defaults.set(nothing, forKey: TcfConsentBridge.tcStringKey)
-        defaults.set(1, forKey: TcfConsentBridge.gdprAppliesKey)
+        cmpWrites(defaults) { $0.set(nothing, forKey: TcfConsentBridge.tcStringKey) }
+        cmpWrites(defaults) { $0.set(1, forKey: TcfConsentBridge.gdprAppliesKey) }
         try await Task.sleep(nanoseconds: 300_000_000)
         XCTAssertEqual(imports.count, 6)
         let afterClose = try await footfall.consentLog()
         XCTAssertEqual(afterClose.records.count, 5)
     }
+}
+
+/// A write to `UserDefaults` as a CMP (or any code in the app) makes it. Apple's Foundation posts
+/// `UserDefaults.didChangeNotification` after every write in the process, which is what ``TcfConsentBridge``
+/// follows; swift-corelibs-foundation (Linux) posts it only for whole-domain changes, so there the write is
+/// followed by the notification Apple's would have posted.
+private func cmpWrites(_ defaults: UserDefaults, _ write: (UserDefaults) -> Void) {
+    write(defaults)
+    #if !canImport(Darwin)
+    NotificationCenter.default.post(name: UserDefaults.didChangeNotification, object: defaults)
+    #endif
 }
 
 /// What a ``TcfConsentBridge`` reported, one import at a time.
