@@ -30,6 +30,10 @@ public enum FootfallError: Error, Equatable, Hashable, Sendable {
     /// answer came.
     case network(reason: String)
 
+    /// The server's TLS certificate was refused; data is kept and uploads pause (``LaneCondition/certificateInvalid``).
+    /// An ``HttpTransport`` throws this for an untrusted, expired or mismatched certificate.
+    case certificateInvalid(reason: String)
+
     /// The shopper has not allowed `purpose`; nothing was recorded (counted in ``Status``). Expected whenever
     /// consent is denied, not a bug.
     case consentDenied(purpose: String)
@@ -55,6 +59,8 @@ extension FootfallError: LocalizedError, CustomStringConvertible {
             return "storage: \(reason)"
         case .network(let reason):
             return "network: \(reason)"
+        case .certificateInvalid(let reason):
+            return "the server's TLS certificate was refused: \(reason)"
         case .consentDenied(let purpose):
             return "consent for purpose '\(purpose)' is not given; the event was not recorded"
         case .closed:
@@ -84,6 +90,10 @@ extension FootfallError {
             self = .storage(reason: reason, retryable: retryable)
         case .Network(let reason):
             self = .network(reason: reason)
+        case .CertificateInvalid(let reason):
+            self = .certificateInvalid(reason: reason)
+        case .Internal(let reason):
+            self = .internal(reason: reason)
         case .ConsentDenied(let purpose):
             self = .consentDenied(purpose: purpose)
         case .Closed:

@@ -55,8 +55,9 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         return configuration
     }
 
-    /// Sends `request` and returns the answer, any status. Throws ``FootfallError/network(reason:)`` when no HTTP
-    /// answer came; `CancellationError` or `URLError(.cancelled)` when the SDK cancelled the request.
+    /// Sends `request` and returns the answer, any status. Throws ``FootfallError/certificateInvalid(reason:)``
+    /// when the server's certificate was refused, ``FootfallError/network(reason:)`` when no HTTP answer came for
+    /// another reason; `CancellationError` or `URLError(.cancelled)` when the SDK cancelled the request.
     public func send(_ request: HttpRequest) async throws -> HttpResponse {
         guard let url = URL(string: request.url) else {
             throw FootfallError.network(reason: "not a URL: \(request.url)")
@@ -68,8 +69,9 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         )
         urlRequest.httpMethod = request.method
         urlRequest.httpShouldHandleCookies = false
+        // Set, never append: the SDK gives each header once, and a server must never see two `Authorization`s.
         for header in request.headers {
-            urlRequest.addValue(header.value, forHTTPHeaderField: header.name)
+            urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }
         urlRequest.httpBody = request.body
 
@@ -113,10 +115,29 @@ final class TransportAdapter: FootfallFFI.HttpTransport {
             throw CancellationError()
         } catch FootfallError.network(let reason) {
             throw FootfallFFI.FootfallError.Network(reason: reason)
+        } catch FootfallError.certificateInvalid(let reason) {
+            throw FootfallFFI.FootfallError.CertificateInvalid(reason: reason)
+        } catch let error as URLError where error.isCertificateFailure {
+            throw FootfallFFI.FootfallError.CertificateInvalid(
+                reason: "URLError \(error.code.rawValue): \(error.localizedDescription)"
+            )
         } catch let error as URLError {
             throw FootfallFFI.FootfallError.Network(reason: "URLError \(error.code.rawValue): \(error.localizedDescription)")
         } catch {
             throw FootfallFFI.FootfallError.Network(reason: String(describing: error))
+        }
+    }
+}
+
+extension URLError {
+    /// A refused server certificate, as URLSession reports it (a pause for the SDK, not a network blip).
+    var isCertificateFailure: Bool {
+        switch code {
+        case .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
+             .serverCertificateHasUnknownRoot, .clientCertificateRejected:
+            return true
+        default:
+            return false
         }
     }
 }

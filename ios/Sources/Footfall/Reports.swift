@@ -30,8 +30,12 @@ public enum FlushOutcome: Equatable, Hashable, Sendable {
     case drained
     /// A transient failure; data is kept and the next attempt is due after `retryAfter` seconds.
     case retryLater(retryAfter: TimeInterval, reason: String)
-    /// Uploads are paused (credentials or endpoint refused); data is kept until an explicit flush succeeds.
+    /// Uploads are paused (credentials, endpoint or the server's TLS certificate refused); data is kept until an
+    /// explicit flush succeeds.
     case paused(reason: String)
+    /// The server asked (Retry-After) that nothing be sent before `until`: not even an explicit flush sends until
+    /// then, in this process or after a relaunch. Data is kept.
+    case held(retryAfter: TimeInterval, until: Date, reason: String)
 }
 
 /// Something the SDK did, delivered on ``Footfall/events``: after each upload pass (only what happened is told: a
@@ -64,6 +68,12 @@ extension FlushReport {
             outcome = .retryLater(retryAfter: seconds(fromMilliseconds: afterMs), reason: reason)
         case .paused(let reason):
             outcome = .paused(reason: reason)
+        case .held(let afterMs, let untilMs, let reason):
+            outcome = .held(
+                retryAfter: seconds(fromMilliseconds: afterMs),
+                until: Date(timeIntervalSince1970: seconds(fromMilliseconds: untilMs)),
+                reason: reason
+            )
         }
         self.init(
             delivered: report.delivered,

@@ -37,6 +37,15 @@ public typealias HttpRequest = FootfallFFI.HttpRequest
 /// What the server answered, any status.
 public typealias HttpResponse = FootfallFFI.HttpResponse
 
+/// What an upload lane (``Status/eventLane``, ``Status/essentialLane``) is doing, and until when.
+public typealias LaneStatus = FootfallFFI.LaneStatus
+
+/// `.ok`, `.retrying`, `.held` (the server's Retry-After), `.paused` or `.certificateInvalid`.
+public typealias LaneCondition = FootfallFFI.LaneCondition
+
+/// A policy the server sent that the SDK refused (invalid, or older than the one in force).
+public typealias RefusedPolicy = FootfallFFI.RefusedPolicy
+
 /// One HTTP header; lists keep repeated names and their order.
 public typealias HttpHeader = FootfallFFI.HttpHeader
 

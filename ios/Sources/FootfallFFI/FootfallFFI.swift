@@ -1379,7 +1379,9 @@ public func FfiConverterTypeFootfall_lower(_ value: Footfall) -> UInt64 {
 /**
  * Implemented by the app to carry uploads. Return every HTTP answer as a response; throw
  * `FootfallError::Network` (Kotlin `FootfallException.Network`) only when no answer came (DNS, connect, TLS,
- * reset, timeout). Anything else thrown is treated the same way. All of these are retried with backoff.
+ * reset, timeout): retried with backoff. Throw `FootfallError::CertificateInvalid` when the server's
+ * certificate was refused: the lane pauses (background uploads wait an hour; a flush tries again). Anything
+ * else thrown is treated as a network failure.
  */
 public protocol HttpTransport: AnyObject, Sendable {
     
@@ -1389,7 +1391,9 @@ public protocol HttpTransport: AnyObject, Sendable {
 /**
  * Implemented by the app to carry uploads. Return every HTTP answer as a response; throw
  * `FootfallError::Network` (Kotlin `FootfallException.Network`) only when no answer came (DNS, connect, TLS,
- * reset, timeout). Anything else thrown is treated the same way. All of these are retried with backoff.
+ * reset, timeout): retried with backoff. Throw `FootfallError::CertificateInvalid` when the server's
+ * certificate was refused: the lane pauses (background uploads wait an hour; a flush tries again). Anything
+ * else thrown is treated as a network failure.
  */
 open class HttpTransportImpl: HttpTransport, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2186,6 +2190,10 @@ public struct ConsentStatus: Equatable, Hashable {
     public let ageBand: AgeBand?
     public let purposes: [PurposeStatus]
     public let googleConsentMode: GoogleConsentMode
+    /**
+     * The last policy the server sent that was refused (invalid, or older than the one in force).
+     */
+    public let refusedPolicy: RefusedPolicy?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2201,7 +2209,10 @@ public struct ConsentStatus: Equatable, Hashable {
          */optOutMode: Bool, globalPrivacyControl: Bool, 
         /**
          * None when the app has not said.
-         */ageBand: AgeBand?, purposes: [PurposeStatus], googleConsentMode: GoogleConsentMode) {
+         */ageBand: AgeBand?, purposes: [PurposeStatus], googleConsentMode: GoogleConsentMode, 
+        /**
+         * The last policy the server sent that was refused (invalid, or older than the one in force).
+         */refusedPolicy: RefusedPolicy?) {
         self.enforced = enforced
         self.tcfImport = tcfImport
         self.policyVersion = policyVersion
@@ -2211,6 +2222,7 @@ public struct ConsentStatus: Equatable, Hashable {
         self.ageBand = ageBand
         self.purposes = purposes
         self.googleConsentMode = googleConsentMode
+        self.refusedPolicy = refusedPolicy
     }
 
     
@@ -2237,7 +2249,8 @@ public struct FfiConverterTypeConsentStatus: FfiConverterRustBuffer {
                 globalPrivacyControl: FfiConverterBool.read(from: &buf), 
                 ageBand: FfiConverterOptionTypeAgeBand.read(from: &buf), 
                 purposes: FfiConverterSequenceTypePurposeStatus.read(from: &buf), 
-                googleConsentMode: FfiConverterTypeGoogleConsentMode.read(from: &buf)
+                googleConsentMode: FfiConverterTypeGoogleConsentMode.read(from: &buf), 
+                refusedPolicy: FfiConverterOptionTypeRefusedPolicy.read(from: &buf)
         )
     }
 
@@ -2251,6 +2264,7 @@ public struct FfiConverterTypeConsentStatus: FfiConverterRustBuffer {
         FfiConverterOptionTypeAgeBand.write(value.ageBand, into: &buf)
         FfiConverterSequenceTypePurposeStatus.write(value.purposes, into: &buf)
         FfiConverterTypeGoogleConsentMode.write(value.googleConsentMode, into: &buf)
+        FfiConverterOptionTypeRefusedPolicy.write(value.refusedPolicy, into: &buf)
     }
 }
 
@@ -2979,6 +2993,70 @@ public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuf
 }
 
 
+public struct LaneStatus: Equatable, Hashable {
+    public let state: LaneCondition
+    public let reason: String?
+    /**
+     * RFC 3339, for `Held` and `CertificateInvalid`.
+     */
+    public let until: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(state: LaneCondition, reason: String?, 
+        /**
+         * RFC 3339, for `Held` and `CertificateInvalid`.
+         */until: String?) {
+        self.state = state
+        self.reason = reason
+        self.until = until
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LaneStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLaneStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LaneStatus {
+        return
+            try LaneStatus(
+                state: FfiConverterTypeLaneCondition.read(from: &buf), 
+                reason: FfiConverterOptionString.read(from: &buf), 
+                until: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LaneStatus, into buf: inout [UInt8]) {
+        FfiConverterTypeLaneCondition.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.reason, into: &buf)
+        FfiConverterOptionString.write(value.until, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLaneStatus_lift(_ buf: RustBuffer) throws -> LaneStatus {
+    return try FfiConverterTypeLaneStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLaneStatus_lower(_ value: LaneStatus) -> RustBuffer {
+    return FfiConverterTypeLaneStatus.lower(value)
+}
+
+
 public struct LogRecord: Equatable, Hashable {
     public let level: LogLevel
     /**
@@ -3270,6 +3348,73 @@ public func FfiConverterTypePurposeStatus_lower(_ value: PurposeStatus) -> RustB
 
 
 /**
+ * A served policy the SDK did not apply, and why.
+ */
+public struct RefusedPolicy: Equatable, Hashable {
+    public let version: Int64?
+    public let reason: String
+    /**
+     * RFC 3339.
+     */
+    public let at: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(version: Int64?, reason: String, 
+        /**
+         * RFC 3339.
+         */at: String) {
+        self.version = version
+        self.reason = reason
+        self.at = at
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RefusedPolicy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRefusedPolicy: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RefusedPolicy {
+        return
+            try RefusedPolicy(
+                version: FfiConverterOptionInt64.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                at: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RefusedPolicy, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.version, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterString.write(value.at, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusedPolicy_lift(_ buf: RustBuffer) throws -> RefusedPolicy {
+    return try FfiConverterTypeRefusedPolicy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusedPolicy_lower(_ value: RefusedPolicy) -> RustBuffer {
+    return FfiConverterTypeRefusedPolicy.lower(value)
+}
+
+
+/**
  * A data-subject request (today: deletion), persisted until the backend acknowledges it.
  */
 public struct RightsRequest: Equatable, Hashable {
@@ -3378,6 +3523,14 @@ public struct Status: Equatable, Hashable {
      * RFC 3339.
      */
     public let lastSuccessfulSync: String?
+    /**
+     * Event uploads.
+     */
+    public let eventLane: LaneStatus
+    /**
+     * Consent receipts and rights requests.
+     */
+    public let essentialLane: LaneStatus
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3393,7 +3546,13 @@ public struct Status: Equatable, Hashable {
          */lastErrorAt: String?, 
         /**
          * RFC 3339.
-         */lastSuccessfulSync: String?) {
+         */lastSuccessfulSync: String?, 
+        /**
+         * Event uploads.
+         */eventLane: LaneStatus, 
+        /**
+         * Consent receipts and rights requests.
+         */essentialLane: LaneStatus) {
         self.pending = pending
         self.inFlight = inFlight
         self.deadLettered = deadLettered
@@ -3414,6 +3573,8 @@ public struct Status: Equatable, Hashable {
         self.lastError = lastError
         self.lastErrorAt = lastErrorAt
         self.lastSuccessfulSync = lastSuccessfulSync
+        self.eventLane = eventLane
+        self.essentialLane = essentialLane
     }
 
     
@@ -3451,7 +3612,9 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
                 storageErrors: FfiConverterInt64.read(from: &buf), 
                 lastError: FfiConverterOptionString.read(from: &buf), 
                 lastErrorAt: FfiConverterOptionString.read(from: &buf), 
-                lastSuccessfulSync: FfiConverterOptionString.read(from: &buf)
+                lastSuccessfulSync: FfiConverterOptionString.read(from: &buf), 
+                eventLane: FfiConverterTypeLaneStatus.read(from: &buf), 
+                essentialLane: FfiConverterTypeLaneStatus.read(from: &buf)
         )
     }
 
@@ -3476,6 +3639,8 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.lastError, into: &buf)
         FfiConverterOptionString.write(value.lastErrorAt, into: &buf)
         FfiConverterOptionString.write(value.lastSuccessfulSync, into: &buf)
+        FfiConverterTypeLaneStatus.write(value.eventLane, into: &buf)
+        FfiConverterTypeLaneStatus.write(value.essentialLane, into: &buf)
     }
 }
 
@@ -3966,9 +4131,15 @@ public enum FlushOutcome: Equatable, Hashable {
     case retryLater(afterMs: Int64, reason: String
     )
     /**
-     * Uploads are paused (credentials or endpoint refused); data is kept.
+     * Uploads are paused (credentials, endpoint or the server's TLS certificate refused); data is kept.
      */
     case paused(reason: String
+    )
+    /**
+     * The server asked (Retry-After) that nothing be sent before `until_ms` (Unix ms, device clock); not even
+     * a flush sends until then, in this process or the next.
+     */
+    case held(afterMs: Int64, untilMs: Int64, reason: String
     )
 
 
@@ -3999,6 +4170,9 @@ public struct FfiConverterTypeFlushOutcome: FfiConverterRustBuffer {
         case 3: return .paused(reason: try FfiConverterString.read(from: &buf)
         )
         
+        case 4: return .held(afterMs: try FfiConverterInt64.read(from: &buf), untilMs: try FfiConverterInt64.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -4019,6 +4193,13 @@ public struct FfiConverterTypeFlushOutcome: FfiConverterRustBuffer {
         
         case let .paused(reason):
             writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .held(afterMs,untilMs,reason):
+            writeInt(&buf, Int32(4))
+            FfiConverterInt64.write(afterMs, into: &buf)
+            FfiConverterInt64.write(untilMs, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -4073,6 +4254,12 @@ enum FootfallError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Network(reason: String
     )
     /**
+     * Foreign transports throw this when the server's TLS certificate was refused (untrusted issuer, expired,
+     * wrong host name, ...): the lane pauses with `certificate_invalid` instead of retrying within seconds.
+     */
+    case CertificateInvalid(reason: String
+    )
+    /**
      * The shopper has not allowed this purpose; nothing was recorded (counted in the status).
      */
     case ConsentDenied(purpose: String
@@ -4081,6 +4268,11 @@ enum FootfallError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
      * The SDK instance was closed.
      */
     case Closed
+    /**
+     * Something failed inside the SDK that the app cannot fix (a thread that could not start); a bug to report.
+     */
+    case Internal(reason: String
+    )
     /**
      * A callback implemented by the app (transport, log sink, listener) threw something undeclared.
      */
@@ -4129,11 +4321,17 @@ public struct FfiConverterTypeFootfallError: FfiConverterRustBuffer {
         case 5: return .Network(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .ConsentDenied(
+        case 6: return .CertificateInvalid(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .ConsentDenied(
             purpose: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .Closed
-        case 8: return .Callback(
+        case 8: return .Closed
+        case 9: return .Internal(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 10: return .Callback(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4173,17 +4371,27 @@ public struct FfiConverterTypeFootfallError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .ConsentDenied(purpose):
+        case let .CertificateInvalid(reason):
             writeInt(&buf, Int32(6))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .ConsentDenied(purpose):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(purpose, into: &buf)
             
         
         case .Closed:
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(8))
         
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(reason, into: &buf)
+            
         
         case let .Callback(reason):
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -4425,6 +4633,108 @@ public func FfiConverterTypeJurisdiction_lift(_ buf: RustBuffer) throws -> Juris
 #endif
 public func FfiConverterTypeJurisdiction_lower(_ value: Jurisdiction) -> RustBuffer {
     return FfiConverterTypeJurisdiction.lower(value)
+}
+
+
+
+/**
+ * What an upload lane is doing.
+ */
+
+public enum LaneCondition: Equatable, Hashable {
+    
+    case ok
+    /**
+     * A transient failure; retried after backoff.
+     */
+    case retrying
+    /**
+     * The server's Retry-After runs until `until`.
+     */
+    case held
+    /**
+     * Credentials or endpoint refused; an explicit flush or a restart tries again.
+     */
+    case paused
+    /**
+     * The server's TLS certificate was refused; background uploads wait until `until`.
+     */
+    case certificateInvalid
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LaneCondition: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLaneCondition: FfiConverterRustBuffer {
+    typealias SwiftType = LaneCondition
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LaneCondition {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ok
+        
+        case 2: return .retrying
+        
+        case 3: return .held
+        
+        case 4: return .paused
+        
+        case 5: return .certificateInvalid
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LaneCondition, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ok:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .retrying:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .held:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .paused:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .certificateInvalid:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLaneCondition_lift(_ buf: RustBuffer) throws -> LaneCondition {
+    return try FfiConverterTypeLaneCondition.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLaneCondition_lower(_ value: LaneCondition) -> RustBuffer {
+    return FfiConverterTypeLaneCondition.lower(value)
 }
 
 
@@ -4959,6 +5269,30 @@ fileprivate struct FfiConverterOptionTypeLogSink: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeLogSink.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRefusedPolicy: FfiConverterRustBuffer {
+    typealias SwiftType = RefusedPolicy?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRefusedPolicy.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRefusedPolicy.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -156,6 +156,33 @@ final class CallbacksTests: FootfallTestCase {
         XCTAssertEqual(try collector.stats().events, 1)
     }
 
+    func testARefusedCertificateFromTheTransportPausesUploadsInsteadOfRetrying() async throws {
+        let collector = try startCollector()
+        let transport = RecordingTransport(URLSessionTransport())
+        let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url), transport: transport)
+        defer { footfall.close() }
+        try await footfall.grantAnalytics()
+
+        try footfall.track("e")
+        transport.failWith(URLError(.serverCertificateUntrusted))
+        let refused = try await footfall.flush()
+        guard case .paused(let reason) = refused.outcome else { return XCTFail("\(refused)") }
+        XCTAssertTrue(reason.contains("certificate"), reason)
+        let lane = try footfall.status().eventLane
+        XCTAssertEqual(lane.state, .certificateInvalid)
+        XCTAssertNotNil(lane.until, "background uploads wait until a stated time")
+
+        // Any other URLError is a network blip, retried as before.
+        transport.failWith(URLError(.networkConnectionLost))
+        let lost = try await footfall.flush()
+        guard case .retryLater = lost.outcome else { return XCTFail("a lost connection is retried: \(lost)") }
+
+        transport.failWith(nil)
+        let recovered = try await footfall.flush()
+        XCTAssertEqual(recovered.delivered, 1)
+        XCTAssertEqual(try footfall.status().eventLane.state, .ok)
+    }
+
     func testCancellingAFlushStopsTheWaitingNotTheUpload() async throws {
         let collector = try startCollector()
         let gate = Gate()
