@@ -28,7 +28,7 @@ pub enum ValidationError {
     TcString(String),
     #[error("purpose '{0}' is decided by the app's CMP in TCF import mode; change it there")]
     DecidedByCmp(String),
-    #[error("a TCF import is recorded only by import_tcf, from a TC string it decoded")]
+    #[error("a TCF import is recorded only by importing the CMP's TC string (importTcf in Kotlin and Swift, import_tcf in Rust)")]
     TcfImportMethod,
 }
 
