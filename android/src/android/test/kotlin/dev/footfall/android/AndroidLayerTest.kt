@@ -44,9 +44,12 @@ abstract class AndroidLayerTest {
 
     private val collectors = mutableListOf<Collector>()
 
+    private var workManagerStarted = false
+
     @After
     fun resetProcess() {
         FootfallAndroid.resetForTesting()
+        if (workManagerStarted) WorkManagerTestInitHelper.closeWorkDatabase()
         collectors.forEach { it.close() }
     }
 
@@ -70,6 +73,7 @@ abstract class AndroidLayerTest {
     protected fun testWorkManager(): WorkManager {
         val configuration = Configuration.Builder().setExecutor(SynchronousExecutor()).build()
         WorkManagerTestInitHelper.initializeTestWorkManager(app, configuration)
+        workManagerStarted = true
         return WorkManager.getInstance(app)
     }
 

@@ -7,7 +7,6 @@ import dev.footfall.Footfall
 import dev.footfall.FootfallConfig
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
-import org.junit.Assert.assertTrue
 import org.junit.Test
 
 /** [UploadWorker] run by WorkManager's test implementation: its constraint, its retries, its uploads. */
@@ -74,7 +73,8 @@ class UploadWorkerTest : AndroidLayerTest() {
         val pending = uploadWork(workManager).single()
         val driver = WorkManagerTestInitHelper.getTestDriver(app)!!
         driver.setAllConstraintsMet(pending.id)
-        val retried = awaitWork(workManager, pending.id) { it.runAttemptCount >= 1 && it.state == WorkInfo.State.ENQUEUED }
+        val retried = awaitWork(workManager, pending.id) { it.state.isFinished || (it.state == WorkInfo.State.ENQUEUED && it.runAttemptCount >= 1) }
+        assertEquals(WorkInfo.State.ENQUEUED, retried.state) // to run again after the backoff
         assertEquals(1, retried.runAttemptCount)
         assertEquals(0L, failing.stats().events)
 
@@ -97,8 +97,8 @@ class UploadWorkerTest : AndroidLayerTest() {
         UploadWorker.enqueue(app, settings(endpoint))
         val pending = uploadWork(workManager).single()
         WorkManagerTestInitHelper.getTestDriver(app)!!.setAllConstraintsMet(pending.id)
-        val retried = awaitWork(workManager, pending.id) { it.runAttemptCount >= 1 && it.state == WorkInfo.State.ENQUEUED }
+        val retried = awaitWork(workManager, pending.id) { it.state.isFinished || (it.state == WorkInfo.State.ENQUEUED && it.runAttemptCount >= 1) }
+        assertEquals(WorkInfo.State.ENQUEUED, retried.state) // to run again after the backoff
         assertEquals(1, retried.runAttemptCount)
-        assertTrue(!retried.state.isFinished)
     }
 }
