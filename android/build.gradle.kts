@@ -1,9 +1,13 @@
 // The Footfall Android library (AAR): the idiomatic Kotlin layer (src/main/kotlin, shared with the Maven JVM build),
-// the UniFFI-generated bindings (generated here before compiling, never committed), the Android-only glue
-// (src/android/kotlin: lifecycle flush, WorkManager upload; the Maven build never sees it) and libfootfall_ffi.so
-// for arm64-v8a, armeabi-v7a and x86_64, built by cargo-ndk with 16 KB page alignment.
+// the UniFFI-generated bindings (generated here before compiling, never committed), the Android layer
+// (src/android/kotlin: process-wide instance, lifecycle flush, WorkManager upload, TCF bridge) and
+// libfootfall_ffi.so for arm64-v8a, armeabi-v7a and x86_64, built by cargo-ndk with 16 KB page alignment.
 //
-//   gradle -p android assembleRelease   ->  android/build/outputs/aar/footfall-android-release.aar
+//   gradle -p android assembleRelease       ->  android/build/outputs/aar/footfall-android-release.aar
+//   gradle -p android testDebugUnitTest     ->  the Android layer's Robolectric suite (src/android/test/kotlin)
+//
+// The same sources and dependency versions are compiled by Maven in src/android/pom.xml, which runs the same
+// Robolectric suite where no Android SDK is installed (scripts/test-android.sh). Keep the versions in step.
 //
 // Needs: JDK 17, the Android SDK (platform 35) and NDK 28.0.13004108, cargo with the three Android targets
 // (rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android) and cargo-ndk
@@ -24,6 +28,10 @@ val hostLibraryName: String =
 val generatedBindingsDir: File = layout.buildDirectory.get().asFile.resolve("generated/source/uniffi/main")
 val rustJniLibsDir: File = layout.buildDirectory.get().asFile.resolve("rustJniLibs")
 val buildRust: Boolean = providers.gradleProperty("footfall.buildRust").map { it.toBoolean() }.getOrElse(true)
+
+// Robolectric's framework jar for API 35 (robolectric.properties), fetched as a dependency for its offline mode.
+val robolectricAndroidAll: Configuration by configurations.creating
+val robolectricDepsDir: File = layout.buildDirectory.get().asFile.resolve("robolectric-deps")
 
 // NDK r28+ links 16 KB aligned by default; the flag below makes older NDKs do the same.
 val ndkVersionPinned = "28.0.13004108"
@@ -54,19 +62,42 @@ android {
 
     sourceSets {
         getByName("main") {
-            // Outside src/main so the Maven build (which reads src/main/kotlin only) is unaffected.
+            // Outside src/main so the Maven JVM build (which reads src/main/kotlin only) is unaffected.
             manifest.srcFile("src/android/AndroidManifest.xml")
             java.srcDirs("src/main/kotlin", "src/android/kotlin", generatedBindingsDir)
             jniLibs.srcDir(rustJniLibsDir)
         }
+        getByName("test") {
+            // Replaces the default src/test/{java,kotlin}: those are the Maven JVM tests (JUnit 5, no Android).
+            java.setSrcDirs(listOf("src/testFixtures/kotlin", "src/android/test/kotlin"))
+            kotlin.setSrcDirs(listOf("src/testFixtures/kotlin", "src/android/test/kotlin"))
+            resources.setSrcDirs(listOf("src/android/test/resources"))
+        }
+    }
+
+    testOptions {
+        unitTests {
+            isIncludeAndroidResources = true
+            all { test ->
+                // What src/android/pom.xml's surefire configuration sets: the host library, the collector, the TC
+                // vectors, and Robolectric offline on the android-all jar fetched as a dependency.
+                test.dependsOn("buildHostCli", "copyRobolectricAndroidAll") // registered below
+                test.systemProperty("jna.library.path", cargoTargetDir.resolve("debug").path)
+                test.systemProperty("footfall.bin", cargoTargetDir.resolve("debug/footfall").path)
+                test.systemProperty("footfall.tcf.vectors", repoRoot.resolve("tests/tcf-vectors/vectors.json").path)
+                test.systemProperty("robolectric.offline", "true")
+                test.systemProperty("robolectric.dependency.dir", robolectricDepsDir.path)
+            }
+        }
     }
 }
 
-// src/test/kotlin holds the JVM tests that Maven runs against the host library and the reference collector
-// (scripts/test-kotlin.sh); they are not Android unit tests, so Gradle creates no unit or instrumented test tasks.
+// Unit tests: the Android layer's Robolectric suite (src/android/test/kotlin, plus the collector helper in
+// src/testFixtures/kotlin), for the debug variant only. src/test/kotlin holds the plain-JVM JUnit 5 tests that Maven
+// runs (scripts/test-kotlin.sh); they are not part of this source set. No instrumented tests.
 androidComponents {
     beforeVariants { variant ->
-        variant.enableUnitTest = false
+        variant.enableUnitTest = variant.buildType == "debug"
         variant.enableAndroidTest = false
     }
 }
@@ -83,9 +114,19 @@ dependencies {
     implementation("net.java.dev.jna:jna:5.17.0@aar")
     // Rust async functions are suspend functions; Footfall.events is a SharedFlow.
     api("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
-    // Android glue: flush when the app goes to the background, upload later with WorkManager.
+    // Android layer: flush when the app goes to the background, upload later with WorkManager (CoroutineWorker is in
+    // work-runtime itself; work-runtime-ktx is empty since 2.9). Same versions as src/android/pom.xml.
     implementation("androidx.lifecycle:lifecycle-process:2.8.7")
-    implementation("androidx.work:work-runtime-ktx:2.10.0")
+    implementation("androidx.work:work-runtime:2.11.2")
+
+    // The Robolectric suite of the Android layer (same versions as src/android/pom.xml).
+    testImplementation("junit:junit:4.13.2")
+    testImplementation("org.robolectric:robolectric:4.17")
+    testImplementation("androidx.work:work-testing:2.11.2")
+    testImplementation("org.jetbrains.kotlinx:kotlinx-serialization-json:1.8.1")
+    // JNA's desktop dispatch libraries (the @aar above carries only Android ones): the tests load the host library.
+    testImplementation("net.java.dev.jna:jna:5.17.0")
+    robolectricAndroidAll("org.robolectric:android-all-instrumented:15-robolectric-13954326-i7")
 }
 
 // --- Rust: host library + bindings, then the Android libraries -----------------------------------------------
@@ -95,6 +136,18 @@ val buildHostLibrary by tasks.registering(Exec::class) {
     description = "Builds the host footfall-ffi library (debug, unstripped) and uniffi-bindgen."
     workingDir(repoRoot)
     commandLine(cargo, "build", "--locked", "-p", "footfall-ffi", "-p", "uniffi-bindgen")
+}
+
+val buildHostCli by tasks.registering(Exec::class) {
+    group = "footfall"
+    description = "Builds the footfall CLI, whose reference collector the unit tests upload to."
+    workingDir(repoRoot)
+    commandLine(cargo, "build", "--locked", "-p", "footfall-cli")
+}
+
+val copyRobolectricAndroidAll by tasks.registering(Copy::class) {
+    from(robolectricAndroidAll)
+    into(robolectricDepsDir)
 }
 
 val generateUniffiBindings by tasks.registering(Exec::class) {

@@ -31,8 +31,8 @@ python3 tests/conformance/run.py
 echo "== Kotlin package: bindings generated from the library, compiled and JUnit-tested on the JVM"
 bash scripts/test-kotlin.sh
 
-echo "== Android glue compiles against the Kotlin layer (AndroidX stubbed: no Android SDK here)"
-bash android/src/android/check/check-glue.sh
+echo "== Android layer: compiled against real AndroidX and android-all, JUnit-tested under Robolectric"
+bash scripts/test-android.sh
 
 echo "== Swift: the committed bindings match the library"
 bash scripts/check-swift-bindings.sh

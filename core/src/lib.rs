@@ -1,11 +1,15 @@
-//! Footfall's core: an offline-first event queue in SQLite, consent-ready, synced to any backend over HTTPS.
+//! Footfall's core: an offline-first event queue in SQLite, consent enforced, synced to any backend over HTTPS.
 //!
-//! Architecture (one module per concern):
+//! Architecture (one module per concern; imports form a tree):
+//! - [`config`], [`clock`], [`error`]: what every module shares (settings and their rules, injected time);
 //! - [`event`]: what the app records and the checks at the edge;
-//! - [`queue`]: the bounded hand-off from `track()` and the group-commit writer thread;
-//! - [`storage`]: the one type that owns the SQLite database;
-//! - [`sync`]: transport port, wire format, status-table policy, upload pass and scheduler;
-//! - [`listener`]: what the SDK tells the app after each upload pass;
+//! - [`storage`]: the one type that owns the SQLite database, with the personal-data registry;
+//! - [`queue`]: the bounded hand-off from `track()` and the single writer thread, which also runs other domains'
+//!   jobs in order with the appends;
+//! - [`consent`]: purposes, the remote policy, the hash-chained log, gating and IAB TCF;
+//! - [`sync`]: transport port, request context, lanes (events, essential outboxes) with their persisted state,
+//!   the status-table verdict and the scheduler;
+//! - [`listener`]: what the SDK tells the app; [`status`]: what it reports about itself;
 //! - [`sdk`]: [`Footfall`], the object an app holds.
 
 pub mod clock;

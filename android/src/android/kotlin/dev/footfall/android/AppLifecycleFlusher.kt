@@ -34,15 +34,20 @@ class AppLifecycleFlusher(
 
     /** Starts observing the process lifecycle (registration happens on the main thread, as Lifecycle requires). */
     fun install() {
-        if (Looper.myLooper() == Looper.getMainLooper()) {
-            register()
-        } else {
-            Handler(Looper.getMainLooper()).post { register() }
-        }
+        onMainThread { ProcessLifecycleOwner.get().lifecycle.addObserver(this) }
     }
 
-    private fun register() {
-        ProcessLifecycleOwner.get().lifecycle.addObserver(this)
+    /** Stops observing (on the main thread, as [install]); a flush already started completes. */
+    fun uninstall() {
+        onMainThread { ProcessLifecycleOwner.get().lifecycle.removeObserver(this) }
+    }
+
+    private fun onMainThread(action: () -> Unit) {
+        if (Looper.myLooper() == Looper.getMainLooper()) {
+            action()
+        } else {
+            Handler(Looper.getMainLooper()).post(action)
+        }
     }
 
     /** The app went to the background: schedule the worker, then flush now. */

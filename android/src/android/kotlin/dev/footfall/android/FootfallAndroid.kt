@@ -2,6 +2,7 @@ package dev.footfall.android
 
 import android.content.Context
 import android.util.Log
+import androidx.annotation.VisibleForTesting
 import dev.footfall.Footfall
 import dev.footfall.FootfallConfig
 import dev.footfall.HttpTransport
@@ -10,7 +11,7 @@ import java.io.File
 
 /**
  * The Footfall SDK set up the Android way: one instance for the process, its data under
- * `context.filesDir/footfall`, a flush whenever the app goes to the background, a WorkManager upload that runs
+ * `context.noBackupFilesDir/footfall` (never in a backup), a flush whenever the app goes to the background, a WorkManager upload that runs
  * once the network is there, even after the process died, and in TCF import mode the CMP's answer followed from
  * the default SharedPreferences ([TcfConsentBridge]).
  *
@@ -30,7 +31,7 @@ import java.io.File
  * [UploadWorker] finds the same instance (with the app's transport and limits) instead of opening its own.
  */
 object FootfallAndroid {
-    /** The directory under `filesDir` that the SDK owns. */
+    /** The directory under `noBackupFilesDir` that the SDK owns. */
     const val DIRECTORY_NAME = "footfall"
 
     private val lock = Any()
@@ -41,9 +42,13 @@ object FootfallAndroid {
     /** Kept for the life of the process: it holds the preferences listener strongly. */
     private var tcfBridge: TcfConsentBridge? = null
 
+    /** The background flusher [init] installed, if any. */
+    private var flusher: AppLifecycleFlusher? = null
+
     /**
      * Creates the process-wide instance, or returns it when it already exists (the arguments are then ignored).
-     * Does no disk or network I/O on the calling thread beyond resolving `filesDir`; safe on the main thread.
+     * Does no disk or network I/O on the calling thread beyond resolving `noBackupFilesDir`; safe on the main
+     * thread.
      *
      * @param context any context; only its application context is kept.
      * @param endpoint the collector's base URL (`https://…`); null records events without ever uploading them.
@@ -76,7 +81,7 @@ object FootfallAndroid {
             val uploadEndpoint = config.endpoint
             if (flushOnBackground && uploadEndpoint != null) {
                 val settings = UploadWorker.Settings(config.dataDir, uploadEndpoint, config.apiKey, config.consent.enforce)
-                AppLifecycleFlusher(app, footfall, settings).install()
+                flusher = AppLifecycleFlusher(app, footfall, settings).also { it.install() }
             }
             return footfall
         }
@@ -94,9 +99,29 @@ object FootfallAndroid {
     @JvmStatic
     fun getOrNull(): Footfall? = instance
 
-    /** Where [init] keeps the SDK's data: `context.filesDir/footfall` (app-private, removed with the app). */
+    /**
+     * Where [init] keeps the SDK's data: `context.noBackupFilesDir/footfall` (app-private, removed with the app).
+     * Not `filesDir`, which Auto Backup copies: a restore onto another device would clone the anonymous id and
+     * re-upload the queue from there, and a SQLite database copied file by file while in use may not open.
+     */
     @JvmStatic
-    fun dataDirectory(context: Context): File = File(context.filesDir, DIRECTORY_NAME)
+    fun dataDirectory(context: Context): File = File(context.noBackupFilesDir, DIRECTORY_NAME)
+
+    /**
+     * Tests only: stops the flusher and the TCF bridge, closes the instance and forgets it, so that the next [init]
+     * starts afresh (a test process outlives many simulated app starts).
+     */
+    @VisibleForTesting
+    internal fun resetForTesting() {
+        synchronized(lock) {
+            flusher?.uninstall()
+            flusher = null
+            tcfBridge?.close()
+            tcfBridge = null
+            instance?.close()
+            instance = null
+        }
+    }
 
     /**
      * Sends the SDK's log records at [level] and more severe to Logcat under [tag], for the whole process.

@@ -3,8 +3,10 @@ package dev.footfall.android
 import android.content.Context
 import android.content.SharedPreferences
 import android.util.Log
+import androidx.annotation.VisibleForTesting
 import dev.footfall.Footfall
 import dev.footfall.FootfallException
+import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
@@ -86,22 +88,34 @@ class TcfConsentBridge @JvmOverloads constructor(
         opened?.unregisterOnSharedPreferenceChangeListener(listener)
     }
 
+    /** Imports finished (applied, unchanged, skipped or failed): lets tests wait for one without sleeping. */
+    @VisibleForTesting
+    internal val completedImports = AtomicInteger()
+
     private fun importNow() {
         scope.launch {
             importing.withLock {
-                val tcString = try {
-                    preferences.getString(KEY_TC_STRING, null)
-                } catch (e: ClassCastException) {
-                    // Not a string: not something to withdraw consent over; keep the last answer.
-                    Log.w(TAG, "$KEY_TC_STRING is not a string; not imported")
-                    return@withLock
-                }
                 try {
-                    footfall.importTcf(tcString, gdprApplies())
-                } catch (e: FootfallException) {
-                    onError(e)
+                    importCurrent()
+                } finally {
+                    completedImports.incrementAndGet()
                 }
             }
+        }
+    }
+
+    private suspend fun importCurrent() {
+        val tcString = try {
+            preferences.getString(KEY_TC_STRING, null)
+        } catch (e: ClassCastException) {
+            // Not a string: not something to withdraw consent over; keep the last answer.
+            Log.w(TAG, "$KEY_TC_STRING is not a string; not imported")
+            return
+        }
+        try {
+            footfall.importTcf(tcString, gdprApplies())
+        } catch (e: FootfallException) {
+            onError(e)
         }
     }
 

@@ -18,6 +18,8 @@ import dev.footfall.Footfall
 import dev.footfall.FootfallConfig
 import dev.footfall.FootfallException
 import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
 
 /**
  * Uploads what is queued once the device is online, with WorkManager's exponential backoff: for events that were
@@ -73,7 +75,11 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
             // Short-lived: no policy fetch; decisions come from the consent log on disk.
             consent = ConsentSettings(enforce = inputData.getBoolean(KEY_ENFORCE_CONSENT, true), policyRefreshIntervalMs = 0),
         )
-        return Footfall(config).use { it.flush() }
+        // On the IO dispatcher, not the worker's: a dispatcher that runs tasks inline (WorkManager's
+        // SynchronousExecutor in app tests, Dispatchers.Unconfined) resumes after flush() on the SDK's own upload
+        // thread, and close() there cannot join that thread (InternalException: "Resource deadlock avoided"),
+        // which failed the work instead of succeeding or retrying.
+        return withContext(Dispatchers.IO) { Footfall(config).use { it.flush() } }
     }
 
     companion object {

@@ -61,7 +61,11 @@ class Collector private constructor(private val process: Process, val url: Strin
             val lines = LinkedBlockingQueue<String>()
             // Keeps draining the output so the child never blocks on a full pipe.
             Thread({
-                process.inputStream.bufferedReader().useLines { seq -> seq.forEach { lines.put(it) } }
+                try {
+                    process.inputStream.bufferedReader().useLines { seq -> seq.forEach { lines.put(it) } }
+                } catch (e: java.io.IOException) {
+                    // The stream is closed when the collector is stopped: nothing more to read.
+                }
                 lines.put(EOF)
             }, "collector-output").apply { isDaemon = true }.start()
             val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20)
