@@ -212,3 +212,37 @@ fn a_blocked_listener_does_not_block_tracking() {
     let _ = release_tx.send(());
     assert_eq!(sdk.flush().unwrap().delivered, 20);
 }
+
+/// Closes the SDK from inside the listener, on the SDK's own sync thread, as an app's callback might.
+struct ClosesOnDelivery {
+    sdk: std::sync::OnceLock<Arc<Footfall>>,
+    closed: Mutex<Option<mpsc::Sender<String>>>,
+}
+
+impl footfall_core::SdkListener for ClosesOnDelivery {
+    fn on_event(&self, event: &SdkEvent) {
+        if let (SdkEvent::Delivered { .. }, Some(sdk)) = (event, self.sdk.get()) {
+            sdk.close();
+            let thread = std::thread::current().name().unwrap_or("").to_string();
+            if let Some(tx) = self.closed.lock().unwrap().take() {
+                let _ = tx.send(thread);
+            }
+        }
+    }
+}
+
+#[test]
+fn closing_from_a_callback_on_the_sdks_own_thread_neither_panics_nor_deadlocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::accepting();
+    let (tx, rx) = mpsc::channel();
+    let listener = Arc::new(ClosesOnDelivery { sdk: std::sync::OnceLock::new(), closed: Mutex::new(Some(tx)) });
+    let sdk = Arc::new(open_listening(dir.path(), &server, listener.clone()));
+    let _ = listener.sdk.set(sdk.clone());
+    track_n(&sdk, "e", 2);
+    let _ = sdk.flush();
+    let thread = rx.recv_timeout(Duration::from_secs(20)).expect("the listener closed the SDK and returned");
+    assert_eq!(thread, "footfall-sync");
+    assert!(matches!(sdk.track(Event::new("after")), Err(footfall_core::Error::Closed)));
+    sdk.close();
+}

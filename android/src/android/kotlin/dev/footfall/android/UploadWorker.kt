@@ -54,6 +54,9 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
         when (report.outcome) {
             is FlushOutcome.Drained -> Result.success()
             is FlushOutcome.RetryLater -> Result.retry()
+            // The server's Retry-After: nothing is sent until it ends (the SDK keeps it across relaunches), so
+            // WorkManager's backoff brings the job back; each early run sends nothing.
+            is FlushOutcome.Held -> Result.retry()
             is FlushOutcome.Paused -> Result.success()
         }
     } catch (e: FootfallException.Config) {
