@@ -4,6 +4,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+use crate::consent::status::ConsentStatus;
+
 /// Something the SDK did that an app may want to count or show. Emitted only when it happened: a pass that was
 /// held back by a backoff or a pause sends nothing, so no event repeats a previous one.
 ///
@@ -21,9 +23,16 @@ pub enum SdkEvent {
     Paused { reason: String },
     /// A consent change took effect: a decision was recorded, or a policy or context was applied (which may change
     /// what is allowed and which prompt `needs_prompt` returns). `purged` queued events of the purposes now denied
-    /// were deleted with it. Sent from the writer thread right after the change is durable; a prompt shown is not
-    /// a change.
-    ConsentChanged { record_id: Option<String>, now_allowed: Vec<String>, now_denied: Vec<String>, purged: u64 },
+    /// were deleted with it. `status` is the consent status the change produced: observers keep it instead of
+    /// reading it back. Sent from the writer thread right after the change is durable, before the call that made
+    /// it returns; a prompt shown is not a change.
+    ConsentChanged {
+        record_id: Option<String>,
+        now_allowed: Vec<String>,
+        now_denied: Vec<String>,
+        purged: u64,
+        status: Box<ConsentStatus>,
+    },
 }
 
 /// Receives [`SdkEvent`]s on the SDK's sync thread (upload events) or writer thread (consent changes). Keep it

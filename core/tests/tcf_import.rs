@@ -170,25 +170,33 @@ fn every_decision_and_policy_is_heard_once_it_is_durable() {
     let outcome = sdk.grant(&["analytics"], Method::Prompt { prompt_id: "main".into() }).unwrap();
     sdk.grant(&["analytics"], Method::Settings).unwrap();
     let events = consent_events(&heard);
+    let SdkEvent::ConsentChanged { record_id, now_allowed, now_denied, purged, status } = &events[0] else {
+        panic!("{events:?}")
+    };
     assert_eq!(
-        events[0],
-        SdkEvent::ConsentChanged {
-            record_id: outcome.record_id,
-            now_allowed: vec!["analytics".into()],
-            now_denied: vec![],
-            purged: 0
-        }
+        (record_id, now_allowed.as_slice(), now_denied.len(), *purged),
+        (&outcome.record_id, &["analytics".to_string()][..], 0, 0)
     );
+    assert!(status.purposes.iter().any(|p| p.id == "analytics" && p.allowed));
     assert_eq!(events.len(), 2, "a repeated grant is still a recorded decision");
+    // The last event carries the status the change produced: what consent_status() says now, nothing to re-read.
+    let SdkEvent::ConsentChanged { status: latest, .. } = &events[1] else { panic!("{events:?}") };
+    assert_eq!(**latest, sdk.consent_status().unwrap());
+    let revision = |e: &SdkEvent| match e {
+        SdkEvent::ConsentChanged { status, .. } => status.revision,
+        other => panic!("{other:?}"),
+    };
+    assert!(revision(&events[1]) > revision(&events[0]), "later changes carry higher revisions");
 
     // A policy that switches a prompt on changes nothing allowed, but the app must re-ask `needs_prompt`.
     let policy = r#"{"consent":{"policyVersion":1,"purposes":[{"id":"analytics"},{"id":"loyalty_sync"}],
         "prompts":[{"id":"loyalty","enabled":true,"purposes":["loyalty_sync"]}]}}"#;
     sdk.apply_consent_policy(policy.as_bytes()).unwrap();
     let events = consent_events(&heard);
-    assert_eq!(
-        events[2],
-        SdkEvent::ConsentChanged { record_id: None, now_allowed: vec![], now_denied: vec![], purged: 0 }
-    );
+    let SdkEvent::ConsentChanged { record_id: None, now_allowed, now_denied, purged: 0, status } = &events[2] else {
+        panic!("{events:?}")
+    };
+    assert!(now_allowed.is_empty() && now_denied.is_empty());
+    assert_eq!(status.policy_version, 1, "the status inside the event already shows the new policy");
     assert_eq!(sdk.needs_prompt().unwrap().prompt.as_deref(), Some("loyalty"));
 }

@@ -101,6 +101,8 @@ pub struct ConsentStatus {
     pub google_consent_mode: GoogleConsentMode,
     /// The last policy the server sent that was refused (invalid, or older than the one in force).
     pub refused_policy: Option<RefusedPolicy>,
+    /// Grows with every consent change: of two statuses, the higher one is newer.
+    pub revision: i64,
 }
 
 /// A served policy the SDK did not apply, and why.
@@ -283,43 +285,7 @@ impl Footfall {
     }
 
     pub fn consent_status(&self) -> Result<ConsentStatus> {
-        let s = self.core.consent_status()?;
-        let g = s.google_consent_mode;
-        Ok(ConsentStatus {
-            enforced: s.enforced,
-            tcf_import: s.source == footfall_core::sdk::ConsentSourceKind::Tcf,
-            policy_version: i64::from(s.policy_version),
-            jurisdiction: s.jurisdiction.into(),
-            opt_out_mode: s.mode == core_purpose::Mode::OptOut,
-            global_privacy_control: s.global_privacy_control,
-            age_band: s.age_band.map(|band| match band {
-                core_purpose::AgeBand::Adult => AgeBand::Adult,
-                core_purpose::AgeBand::Under16 => AgeBand::Under16,
-                core_purpose::AgeBand::Under13 => AgeBand::Under13,
-            }),
-            purposes: s
-                .purposes
-                .into_iter()
-                .map(|p| PurposeStatus {
-                    id: p.id,
-                    allowed: p.allowed,
-                    decision: p.decision,
-                    decided_at: p.decided_at,
-                    decision_valid: p.decision_valid,
-                })
-                .collect(),
-            google_consent_mode: GoogleConsentMode {
-                analytics_storage: g.analytics_storage,
-                ad_storage: g.ad_storage,
-                ad_user_data: g.ad_user_data,
-                ad_personalization: g.ad_personalization,
-            },
-            refused_policy: s.refused_policy.map(|r| RefusedPolicy {
-                version: r.version.map(i64::from),
-                reason: r.reason,
-                at: r.at,
-            }),
-        })
+        Ok(self.core.consent_status()?.into())
     }
 
     /// Every consent record and whether the hash chain verifies.
@@ -474,6 +440,48 @@ impl From<core_record::ConsentRecord> for ConsentRecord {
             sdk_version: r.sdk_version,
             prev_hash: r.prev_hash,
             hash: r.hash,
+        }
+    }
+}
+
+impl From<footfall_core::sdk::ConsentStatus> for ConsentStatus {
+    fn from(s: footfall_core::sdk::ConsentStatus) -> Self {
+        let g = s.google_consent_mode;
+        ConsentStatus {
+            enforced: s.enforced,
+            tcf_import: s.source == footfall_core::sdk::ConsentSourceKind::Tcf,
+            policy_version: i64::from(s.policy_version),
+            jurisdiction: s.jurisdiction.into(),
+            opt_out_mode: s.mode == core_purpose::Mode::OptOut,
+            global_privacy_control: s.global_privacy_control,
+            age_band: s.age_band.map(|band| match band {
+                core_purpose::AgeBand::Adult => AgeBand::Adult,
+                core_purpose::AgeBand::Under16 => AgeBand::Under16,
+                core_purpose::AgeBand::Under13 => AgeBand::Under13,
+            }),
+            purposes: s
+                .purposes
+                .into_iter()
+                .map(|p| PurposeStatus {
+                    id: p.id,
+                    allowed: p.allowed,
+                    decision: p.decision,
+                    decided_at: p.decided_at,
+                    decision_valid: p.decision_valid,
+                })
+                .collect(),
+            google_consent_mode: GoogleConsentMode {
+                analytics_storage: g.analytics_storage,
+                ad_storage: g.ad_storage,
+                ad_user_data: g.ad_user_data,
+                ad_personalization: g.ad_personalization,
+            },
+            refused_policy: s.refused_policy.map(|r| RefusedPolicy {
+                version: r.version.map(i64::from),
+                reason: r.reason,
+                at: r.at,
+            }),
+            revision: s.revision as i64,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use footfall_core::SdkEvent;
 
 use crate::config::{millis, saturate};
+use crate::consent::ConsentStatus;
 use crate::error::FootfallError;
 
 /// Something the SDK did. New variants will be added (offers, visits): match with an else branch.
@@ -21,9 +22,16 @@ pub enum FootfallEvent {
     RetryScheduled { after_ms: i64, reason: String },
     /// The server refused the credentials or endpoint; uploads wait for an explicit flush; data is kept.
     Paused { reason: String },
-    /// A consent change took effect: a decision, or a policy or context applied (re-read `consentStatus` and
-    /// `needsPrompt`). `purged` queued events of the purposes now denied were deleted with it.
-    ConsentChanged { record_id: Option<String>, now_allowed: Vec<String>, now_denied: Vec<String>, purged: i64 },
+    /// A consent change took effect: a decision, or a policy or context applied. `purged` queued events of the
+    /// purposes now denied were deleted with it; `status` is the consent status it produced (keep it: no need to
+    /// read it back).
+    ConsentChanged {
+        record_id: Option<String>,
+        now_allowed: Vec<String>,
+        now_denied: Vec<String>,
+        purged: i64,
+        status: ConsentStatus,
+    },
 }
 
 /// Implemented by the app. Called on an SDK thread: hand the event over (a channel, a flow) and return quickly,
@@ -60,12 +68,15 @@ fn convert(event: &SdkEvent) -> Option<FootfallEvent> {
             FootfallEvent::RetryScheduled { after_ms: millis(*after), reason: reason.clone() }
         }
         SdkEvent::Paused { reason } => FootfallEvent::Paused { reason: reason.clone() },
-        SdkEvent::ConsentChanged { record_id, now_allowed, now_denied, purged } => FootfallEvent::ConsentChanged {
-            record_id: record_id.clone(),
-            now_allowed: now_allowed.clone(),
-            now_denied: now_denied.clone(),
-            purged: saturate(*purged),
-        },
+        SdkEvent::ConsentChanged { record_id, now_allowed, now_denied, purged, status } => {
+            FootfallEvent::ConsentChanged {
+                record_id: record_id.clone(),
+                now_allowed: now_allowed.clone(),
+                now_denied: now_denied.clone(),
+                purged: saturate(*purged),
+                status: status.as_ref().clone().into(),
+            }
+        }
         _ => return None,
     })
 }

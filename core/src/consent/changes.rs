@@ -7,6 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::service::{self, ConsentChange, ConsentOutcome};
+use super::status::{status_of, ConsentSourceKind, RefusedPolicy};
 use super::view::ConsentView;
 use crate::clock::Clock;
 use crate::error::Result;
@@ -20,8 +21,9 @@ pub(crate) struct ConsentChanges {
     pub clock: Arc<dyn Clock>,
     /// Recorded with every consent record.
     pub app_version: String,
-    /// Hears each change once it is durable.
+    /// Hears each change once it is durable, with the status it produced.
     pub listener: Option<Arc<dyn SdkListener>>,
+    pub source: ConsentSourceKind,
 }
 
 impl ConsentChanges {
@@ -45,11 +47,15 @@ impl ConsentChanges {
             tracing::info!(purged = outcome.purged, "consent withdrawn: queued events of denied purposes purged");
         }
         if let (Some(listener), true) = (&self.listener, told) {
+            let refused = RefusedPolicy::load(ctx.storage)?;
+            let snapshot = self.view.snapshot();
+            let status = status_of(&snapshot, self.view.enforced(), self.source, refused, self.view.generation(), now);
             let event = SdkEvent::ConsentChanged {
                 record_id: outcome.record_id.clone(),
                 now_allowed: outcome.now_allowed.clone(),
                 now_denied: outcome.now_denied.clone(),
                 purged: outcome.purged,
+                status: Box::new(status),
             };
             listener::dispatch(listener.as_ref(), vec![event]);
         }

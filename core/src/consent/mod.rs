@@ -3,7 +3,7 @@
 //! - [`policy`]: the remotely edited policy (versions, material changes, prompts), parsed refusing repeated
 //!   members (`unique_members`);
 //! - [`record`]: the append-only, hash-chained consent log;
-//! - [`state`]: gating and re-prompt decisions derived from the log (pure functions);
+//! - [`state`]: gating and re-prompt decisions derived from the log (pure functions); [`status`]: what apps see;
 //! - [`view`]: the snapshot `track()`, the writer and the uploader consult; [`service`]: applying changes,
 //!   which `changes` runs as writer jobs;
 //! - [`tcf`]: reading another CMP's IAB TCF v2.2 TC string; [`tcf_mapping`]: its purposes mapped to ours.
@@ -14,6 +14,7 @@ pub mod purpose;
 pub mod record;
 pub mod service;
 pub mod state;
+pub mod status;
 pub mod tcf;
 pub mod tcf_mapping;
 mod unique_members;

@@ -6,57 +6,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Footfall;
-use crate::clock::rfc3339_ms;
-use crate::config::ConsentSource;
 use crate::consent::policy::Policy;
-use crate::consent::purpose::{self, AgeBand, GoogleConsentMode, Jurisdiction, Mode};
+use crate::consent::purpose;
 use crate::consent::record::{ConsentRecord, Method};
 use crate::consent::service::{self, ConsentChange, ConsentOutcome};
 use crate::consent::state::{Context, PromptNeed};
+use crate::consent::status::{status_of, ConsentSourceKind, ConsentStatus, RefusedPolicy};
 use crate::consent::view::Snapshot;
 use crate::error::{Error, Result};
-use crate::sync::remote_config;
 use crate::sync::scheduler::Reply;
-use crate::sync::{PolicyRefresh, RefusedPolicy};
-
-/// Each purpose the policy declares (or the shopper decided), and what gating makes of it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PurposeStatus {
-    pub id: String,
-    /// The gating decision now: what `track()` and the uploader apply.
-    pub allowed: bool,
-    /// The shopper's latest answer, if any (it may no longer count: see `decision_valid`).
-    pub decision: Option<bool>,
-    pub decided_at: Option<String>,
-    /// False when the answer predates a material change or is older than the maximum consent age.
-    pub decision_valid: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConsentStatus {
-    /// Whether this instance gates on consent (`Config::enforce_consent`).
-    pub enforced: bool,
-    /// Who decides the purposes TCF covers: `footfall` (its prompts and the app's calls) or `tcf` (the CMP).
-    pub source: ConsentSourceKind,
-    pub policy_version: u32,
-    pub jurisdiction: Jurisdiction,
-    pub mode: Mode,
-    pub global_privacy_control: bool,
-    pub age_band: Option<AgeBand>,
-    pub purposes: Vec<PurposeStatus>,
-    pub google_consent_mode: GoogleConsentMode,
-    /// The last policy the server sent that was refused (invalid, or older than the one in force), until one
-    /// is applied: product teams see why their change did not reach the app.
-    pub refused_policy: Option<RefusedPolicy>,
-}
-
-/// [`ConsentSource`] without its settings, as `consent_status()` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsentSourceKind {
-    Footfall,
-    Tcf,
-}
+use crate::sync::PolicyRefresh;
 
 /// The consent log and whether its hash chain verifies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -147,13 +106,16 @@ impl Footfall {
 
     pub fn consent_status(&self) -> Result<ConsentStatus> {
         let snapshot = self.loaded_consent()?;
-        let source = match self.consent_source {
-            ConsentSource::Footfall => ConsentSourceKind::Footfall,
-            ConsentSource::Tcf { .. } => ConsentSourceKind::Tcf,
-        };
-        let mut status = status_of(&snapshot, self.consent.enforced(), source, self.clock.now_ms());
-        status.refused_policy = remote_config::last_refusal(&*self.storage()?)?;
-        Ok(status)
+        let source = ConsentSourceKind::from(self.consent_source);
+        let refused = RefusedPolicy::load(&*self.storage()?)?;
+        Ok(status_of(
+            &snapshot,
+            self.consent.enforced(),
+            source,
+            refused,
+            self.consent.generation(),
+            self.clock.now_ms(),
+        ))
     }
 
     /// Every consent record, with the verification of the hash chain (tampering shows as `verified: false`).
@@ -173,38 +135,5 @@ impl Footfall {
         self.storage()?;
         // The writer publishes the log before it marks the storage ready.
         Ok(self.consent.snapshot())
-    }
-}
-
-fn status_of(snapshot: &Snapshot, enforced: bool, source: ConsentSourceKind, now_ms: i64) -> ConsentStatus {
-    let mut ids: Vec<&str> = snapshot.policy.purposes.iter().map(|d| d.id.as_str()).collect();
-    ids.extend(snapshot.state.decisions.keys().map(String::as_str));
-    ids.sort_unstable();
-    ids.dedup();
-    let need = snapshot.state.needs_prompt(&snapshot.policy, now_ms);
-    let purposes = ids
-        .into_iter()
-        .map(|id| {
-            let decision = snapshot.state.decisions.get(id);
-            PurposeStatus {
-                id: id.to_string(),
-                allowed: snapshot.is_allowed(id, now_ms),
-                decision: decision.map(|d| d.granted),
-                decided_at: decision.map(|d| rfc3339_ms(d.timestamp_ms)),
-                decision_valid: decision.is_some() && !need.purposes.iter().any(|p| p == id),
-            }
-        })
-        .collect();
-    ConsentStatus {
-        enforced,
-        source,
-        policy_version: snapshot.policy.policy_version,
-        jurisdiction: snapshot.context.jurisdiction,
-        mode: purpose::mode_for(snapshot.context.jurisdiction, snapshot.context.age_band),
-        global_privacy_control: snapshot.context.global_privacy_control,
-        age_band: snapshot.context.age_band,
-        purposes,
-        google_consent_mode: GoogleConsentMode::from_decisions(|p| snapshot.is_allowed(p, now_ms)),
-        refused_policy: None,
     }
 }

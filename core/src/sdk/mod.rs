@@ -5,7 +5,8 @@ mod consent;
 mod rights;
 mod tcf;
 
-pub use consent::{ConsentLog, ConsentSourceKind, ConsentStatus, PurposeStatus};
+pub use crate::consent::status::{ConsentSourceKind, ConsentStatus, PurposeStatus, RefusedPolicy};
+pub use consent::ConsentLog;
 pub use tcf::{TcfImport, TcfImportResult};
 
 use std::path::Path;
@@ -101,6 +102,7 @@ impl Builder {
             clock: clock.clone(),
             app_version: config.app_version.clone(),
             listener: listener.clone(),
+            source: config.consent_source.into(),
         });
         let sync = match endpoint {
             Some(endpoint) => {

@@ -25,6 +25,6 @@ pub mod wire;
 
 pub use endpoint::Endpoint;
 pub use lane::{LaneCondition, LaneStatus};
-pub use remote_config::{PolicyRefresh, RefusedPolicy};
+pub use remote_config::PolicyRefresh;
 pub use transport::{CertificateProblem, HttpRequest, HttpResponse, HttpTransport, TransportError};
 pub use uploader::{FlushOutcome, FlushReport};

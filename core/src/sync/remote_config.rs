@@ -2,34 +2,18 @@
 //! policy costs a 304. A failed or invalid fetch keeps the policy the SDK has (cached, or the built-in one); a
 //! refused policy (invalid, or older than the one in force) is remembered for `consent_status()`.
 
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::request::RequestContext;
 use crate::clock::rfc3339_ms;
-use crate::consent::policy::Policy;
-use std::sync::Arc;
-
 use crate::consent::changes::ConsentChanges;
+use crate::consent::policy::Policy;
 use crate::consent::service::ConsentChange;
+use crate::consent::status::RefusedPolicy;
 use crate::error::{Error, Result};
 use crate::storage::{MetaKey, Storage};
 
 pub const CONFIG_PATH: &str = "/v1/config";
-
-/// The last policy the server sent that the SDK refused (cleared when a policy is applied).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefusedPolicy {
-    /// Its `policyVersion`, when the document got that far.
-    pub version: Option<u32>,
-    pub reason: String,
-    /// When it was refused (RFC 3339, device clock).
-    pub at: String,
-}
-
-/// What `consent_status()` reports as the last refused policy.
-pub(crate) fn last_refusal(storage: &Storage) -> Result<Option<RefusedPolicy>> {
-    Ok(storage.meta(MetaKey::ConsentPolicyRefused)?.and_then(|json| serde_json::from_str(&json).ok()))
-}
 
 /// What a refresh found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +40,7 @@ pub(crate) async fn refresh(
     match response.status {
         304 => {
             // The server serves the policy in force again: an earlier refusal is no longer news.
-            storage.set_meta(MetaKey::ConsentPolicyRefused, None)?;
+            RefusedPolicy::save(None, storage)?;
             Ok(PolicyRefresh { changed: false, policy_version: Some(changes.view.snapshot().policy.policy_version) })
         }
         200 => {
@@ -74,14 +58,13 @@ pub(crate) async fn refresh(
                 };
                 let refusal =
                     RefusedPolicy { version: offered, reason: reason.clone(), at: rfc3339_ms(request.clock.now_ms()) };
-                let json = serde_json::to_string(&refusal).map_err(Error::storage)?;
-                storage.set_meta(MetaKey::ConsentPolicyRefused, Some(&json))?;
+                RefusedPolicy::save(Some(&refusal), storage)?;
                 tracing::warn!(reason = %reason, "the server's consent policy was refused; keeping the one in force");
                 return Err(Error::Config(format!("the server's consent policy was refused: {reason}")));
             }
             // Only once applied: a policy that failed to apply is fetched again in full next time.
             storage.set_meta(MetaKey::ConsentPolicyEtag, response.header("etag"))?;
-            storage.set_meta(MetaKey::ConsentPolicyRefused, None)?;
+            RefusedPolicy::save(None, storage)?;
             Ok(PolicyRefresh { changed: true, policy_version: offered })
         }
         status => Err(Error::Network(format!("fetching the consent policy: HTTP {status}"))),

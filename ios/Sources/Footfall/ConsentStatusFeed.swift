@@ -1,34 +1,44 @@
 import Foundation
 import FootfallFFI
 
-/// Publishes the consent status to every ``Footfall/consentStatusUpdates`` stream: the current status when a
-/// stream is read, then a fresh one after each consent change.
+/// Publishes the consent status to every ``Footfall/consentStatusUpdates`` stream: the status the core publishes
+/// with every consent change (inside its event, before the call that made the change returns), and one read when a
+/// stream starts before any change has been told. Nothing is read back after a change.
 ///
-/// Statuses are read on one serial queue, never on the SDK's threads (a listener must not call back into the
-/// SDK), so every stream sees them in the order they were read, each at least as new as the one before. A status
-/// equal to the last one published is not published again. Each stream keeps only the newest status.
+/// Statuses carry a revision: an older one never replaces a newer one (the first read finishing after a change),
+/// and an equal one is not published again. Each stream keeps only the newest status.
 final class ConsentStatusFeed: @unchecked Sendable {
-    // @unchecked: `source` is behind its lock; `lastPublished` is only touched on `queue`.
+    // @unchecked: `source` and `latest` are behind their locks.
     private let hub = Hub<ConsentStatus>(bufferingNewest: 1)
     private let queue = DispatchQueue(label: "dev.footfall.consent-status", qos: .userInitiated)
     private let source = Locked(WeakNative())
-    private var lastPublished: ConsentStatus?
+    private let latest = Locked<ConsentStatus?>(nil)
 
-    /// Where statuses are read from. Weak: the native object holds the listener that holds this feed.
+    /// Where the first status is read from. Weak: the native object holds the listener that holds this feed.
     func attach(_ native: FootfallFFI.Footfall) {
         source.withLock { $0.native = native }
     }
 
-    /// A new stream: the current status first, then one after each change.
+    /// A new stream: the newest status first (read once if none was told yet), then one per change.
     func subscribe() -> AsyncStream<ConsentStatus> {
         hub.subscribe { id in
-            self.queue.async { self.publish(newSubscriber: id) }
+            if let status = self.latest.withLock({ $0 }) {
+                self.hub.emit(status, to: id)
+            } else {
+                // Never on the SDK's threads, nor the caller's: the read waits for the database to open.
+                self.queue.async { self.readFirst() }
+            }
         }
     }
 
-    /// Reads the status again and publishes it if it changed (after a consent change, a policy or a context).
-    func refresh() {
-        queue.async { self.publish(newSubscriber: nil) }
+    /// A status the core published with a change; called on the SDK's writer thread, so it only hands it over.
+    func publish(_ status: ConsentStatus) {
+        latest.withLock { current in
+            if let current, status.revision < current.revision || status == current { return }
+            current = status
+            // Under the lock, so two publishers cannot emit out of order.
+            hub.emit(status)
+        }
     }
 
     /// Ends every stream; later ones end at once.
@@ -37,15 +47,12 @@ final class ConsentStatusFeed: @unchecked Sendable {
         hub.finish()
     }
 
-    private func publish(newSubscriber: UInt64?) {
+    /// Every stream registered before a change was told gets that change's status from ``publish(_:)``; this
+    /// read only covers the time before the first change.
+    private func readFirst() {
         // Closed (or a storage failure): nothing to publish; the streams end with `finish()`.
         guard let native = source.withLock({ $0.native }), let status = try? native.consentStatus() else { return }
-        if status != lastPublished {
-            lastPublished = status
-            hub.emit(status)
-        } else if let id = newSubscriber {
-            hub.emit(status, to: id)
-        }
+        publish(status)
     }
 }
 

@@ -99,9 +99,10 @@ final class EventListenerAdapter: FootfallFFI.EventListener {
 
     func onEvent(event: FootfallFFI.FootfallEvent) throws {
         let event = FootfallEvent(event)
-        hub.emit(event)
-        if case .consentChanged = event {
-            consentFeed.refresh()   // reads the status on the feed's own queue, not on this thread
+        // The consent state first, and outside the events stream (which keeps a bounded buffer).
+        if case .consentChanged(_, _, _, _, let status) = event {
+            consentFeed.publish(status)
         }
+        hub.emit(event)
     }
 }

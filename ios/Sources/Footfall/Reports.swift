@@ -53,9 +53,10 @@ public enum FootfallEvent: Equatable, Hashable, Sendable {
     /// The server refused the credentials or the endpoint; uploads wait for an explicit flush. Data is kept.
     case paused(reason: String)
     /// A consent change took effect: a decision (`recordId` is its consent-log record), or a policy or context
-    /// change that changed what is allowed (`recordId` is nil). `purged` queued events of the purposes in
-    /// `nowDenied` were deleted with it. Told before the call that made the change returns.
-    case consentChanged(recordId: String?, nowAllowed: [String], nowDenied: [String], purged: Int64)
+    /// change (`recordId` is nil). `purged` queued events of the purposes in `nowDenied` were deleted with it;
+    /// `status` is the consent status it produced (also on ``Footfall/consentStatusUpdates``). Told before the
+    /// call that made the change returns.
+    case consentChanged(recordId: String?, nowAllowed: [String], nowDenied: [String], purged: Int64, status: ConsentStatus)
 }
 
 extension FlushReport {
@@ -96,8 +97,10 @@ extension FootfallEvent {
             self = .retryScheduled(retryAfter: seconds(fromMilliseconds: afterMs), reason: reason)
         case .paused(let reason):
             self = .paused(reason: reason)
-        case .consentChanged(let recordId, let nowAllowed, let nowDenied, let purged):
-            self = .consentChanged(recordId: recordId, nowAllowed: nowAllowed, nowDenied: nowDenied, purged: purged)
+        case .consentChanged(let recordId, let nowAllowed, let nowDenied, let purged, let status):
+            self = .consentChanged(
+                recordId: recordId, nowAllowed: nowAllowed, nowDenied: nowDenied, purged: purged, status: status
+            )
         }
     }
 }

@@ -2194,6 +2194,10 @@ public struct ConsentStatus: Equatable, Hashable {
      * The last policy the server sent that was refused (invalid, or older than the one in force).
      */
     public let refusedPolicy: RefusedPolicy?
+    /**
+     * Grows with every consent change: of two statuses, the higher one is newer.
+     */
+    public let revision: Int64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2212,7 +2216,10 @@ public struct ConsentStatus: Equatable, Hashable {
          */ageBand: AgeBand?, purposes: [PurposeStatus], googleConsentMode: GoogleConsentMode, 
         /**
          * The last policy the server sent that was refused (invalid, or older than the one in force).
-         */refusedPolicy: RefusedPolicy?) {
+         */refusedPolicy: RefusedPolicy?, 
+        /**
+         * Grows with every consent change: of two statuses, the higher one is newer.
+         */revision: Int64) {
         self.enforced = enforced
         self.tcfImport = tcfImport
         self.policyVersion = policyVersion
@@ -2223,6 +2230,7 @@ public struct ConsentStatus: Equatable, Hashable {
         self.purposes = purposes
         self.googleConsentMode = googleConsentMode
         self.refusedPolicy = refusedPolicy
+        self.revision = revision
     }
 
     
@@ -2250,7 +2258,8 @@ public struct FfiConverterTypeConsentStatus: FfiConverterRustBuffer {
                 ageBand: FfiConverterOptionTypeAgeBand.read(from: &buf), 
                 purposes: FfiConverterSequenceTypePurposeStatus.read(from: &buf), 
                 googleConsentMode: FfiConverterTypeGoogleConsentMode.read(from: &buf), 
-                refusedPolicy: FfiConverterOptionTypeRefusedPolicy.read(from: &buf)
+                refusedPolicy: FfiConverterOptionTypeRefusedPolicy.read(from: &buf), 
+                revision: FfiConverterInt64.read(from: &buf)
         )
     }
 
@@ -2265,6 +2274,7 @@ public struct FfiConverterTypeConsentStatus: FfiConverterRustBuffer {
         FfiConverterSequenceTypePurposeStatus.write(value.purposes, into: &buf)
         FfiConverterTypeGoogleConsentMode.write(value.googleConsentMode, into: &buf)
         FfiConverterOptionTypeRefusedPolicy.write(value.refusedPolicy, into: &buf)
+        FfiConverterInt64.write(value.revision, into: &buf)
     }
 }
 
@@ -4441,10 +4451,11 @@ public enum FootfallEvent: Equatable, Hashable {
     case paused(reason: String
     )
     /**
-     * A consent change took effect: a decision, or a policy or context applied (re-read `consentStatus` and
-     * `needsPrompt`). `purged` queued events of the purposes now denied were deleted with it.
+     * A consent change took effect: a decision, or a policy or context applied. `purged` queued events of the
+     * purposes now denied were deleted with it; `status` is the consent status it produced (keep it: no need to
+     * read it back).
      */
-    case consentChanged(recordId: String?, nowAllowed: [String], nowDenied: [String], purged: Int64
+    case consentChanged(recordId: String?, nowAllowed: [String], nowDenied: [String], purged: Int64, status: ConsentStatus
     )
 
 
@@ -4479,7 +4490,7 @@ public struct FfiConverterTypeFootfallEvent: FfiConverterRustBuffer {
         case 4: return .paused(reason: try FfiConverterString.read(from: &buf)
         )
         
-        case 5: return .consentChanged(recordId: try FfiConverterOptionString.read(from: &buf), nowAllowed: try FfiConverterSequenceString.read(from: &buf), nowDenied: try FfiConverterSequenceString.read(from: &buf), purged: try FfiConverterInt64.read(from: &buf)
+        case 5: return .consentChanged(recordId: try FfiConverterOptionString.read(from: &buf), nowAllowed: try FfiConverterSequenceString.read(from: &buf), nowDenied: try FfiConverterSequenceString.read(from: &buf), purged: try FfiConverterInt64.read(from: &buf), status: try FfiConverterTypeConsentStatus.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4514,12 +4525,13 @@ public struct FfiConverterTypeFootfallEvent: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .consentChanged(recordId,nowAllowed,nowDenied,purged):
+        case let .consentChanged(recordId,nowAllowed,nowDenied,purged,status):
             writeInt(&buf, Int32(5))
             FfiConverterOptionString.write(recordId, into: &buf)
             FfiConverterSequenceString.write(nowAllowed, into: &buf)
             FfiConverterSequenceString.write(nowDenied, into: &buf)
             FfiConverterInt64.write(purged, into: &buf)
+            FfiConverterTypeConsentStatus.write(status, into: &buf)
             
         }
     }

@@ -80,10 +80,18 @@ final class ConsentTests: FootfallTestCase {
 
         // Both changes were told, in order, before the calls returned.
         let told = await elements(of: events, count: 2, within: 10)
+        guard told.count == 2,
+              case .consentChanged(_, _, _, _, let grantStatus) = told[0],
+              case .consentChanged(_, _, _, _, let withdrawStatus) = told[1] else { return XCTFail("\(told)") }
         XCTAssertEqual(told, [
-            .consentChanged(recordId: granted.recordId, nowAllowed: ["analytics"], nowDenied: [], purged: 0),
-            .consentChanged(recordId: withdrawn.recordId, nowAllowed: [], nowDenied: ["analytics"], purged: 3),
+            .consentChanged(recordId: granted.recordId, nowAllowed: ["analytics"], nowDenied: [], purged: 0, status: grantStatus),
+            .consentChanged(recordId: withdrawn.recordId, nowAllowed: [], nowDenied: ["analytics"], purged: 3, status: withdrawStatus),
         ])
+        // Each event carries the status its change produced: the newest is what the SDK reports now.
+        XCTAssertEqual(grantStatus.purposes.first { $0.id == "analytics" }?.allowed, true)
+        XCTAssertGreaterThan(withdrawStatus.revision, grantStatus.revision)
+        let now = try await footfall.consentStatus()
+        XCTAssertEqual(withdrawStatus, now)
 
         let report = try await footfall.flush()
         XCTAssertEqual(report.delivered, 1)

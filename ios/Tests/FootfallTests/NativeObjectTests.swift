@@ -38,10 +38,14 @@ final class NativeObjectTests: FootfallTestCase {
         // A consent change is told on the SDK's writer thread before the call returns.
         let granted = try first.grant(purposes: ["analytics"], method: .api)
         let consent = listener.seen.all
+        guard consent.count == 1, case .consentChanged(_, _, _, _, let status) = consent[0].event else {
+            return XCTFail("\(consent)")
+        }
         XCTAssertEqual(
             consent.map { $0.event },
-            [.consentChanged(recordId: granted.recordId, nowAllowed: ["analytics"], nowDenied: [], purged: 0)]
+            [.consentChanged(recordId: granted.recordId, nowAllowed: ["analytics"], nowDenied: [], purged: 0, status: status)]
         )
+        XCTAssertEqual(status, try first.consentStatus(), "the event carries the status the change produced")
         XCTAssertNotNil(granted.recordId)
         XCTAssertNotEqual(consent.first?.thread, testThread)
         XCTAssertEqual(consent.first?.isMain, false)

@@ -29,7 +29,7 @@ final class TcfTests: FootfallTestCase {
         XCTAssertEqual(imported.outcome.nowAllowed.sorted(), ["analytics", "marketing", "personalization"])
         let recordId = try XCTUnwrap(imported.outcome.recordId)
         let told = await firstElement(of: events, within: 10)
-        guard case .consentChanged(let toldRecordId, let nowAllowed, let nowDenied, let purged)? = told else {
+        guard case .consentChanged(let toldRecordId, let nowAllowed, let nowDenied, let purged, _)? = told else {
             return XCTFail("\(String(describing: told))")
         }
         XCTAssertEqual(toldRecordId, recordId)

@@ -3,8 +3,8 @@ package dev.footfall
 import kotlinx.coroutines.flow.StateFlow
 import dev.footfall.ffi.Footfall as FfiFootfall
 
-/** [FootfallConsent] on the native handle: each call on the IO dispatcher, each change followed by a re-read of
- *  the status [consent] publishes, before the call returns. */
+/** [FootfallConsent] on the native handle: each call on the IO dispatcher. A change publishes its status on
+ *  [consent] (through its event) before the call returns; nothing is read back. */
 internal class ConsentCalls(private val core: Core) : FootfallConsent {
     override val consent: StateFlow<ConsentStatus?> = core.consentState.flow
 
@@ -25,12 +25,8 @@ internal class ConsentCalls(private val core: Core) : FootfallConsent {
     override suspend fun applyConsentPolicy(remoteConfigJson: String): ConsentOutcome =
         change { it.applyConsentPolicy(remoteConfigJson) }
 
-    override suspend fun refreshConsentPolicy(): PolicyRefresh {
-        // Already asynchronous in the native layer: it runs on the SDK's sync thread.
-        val refresh = core.call { it.refreshConsentPolicy() }
-        if (refresh.changed) core.consentState.refresh()
-        return refresh
-    }
+    // Already asynchronous in the native layer: it runs on the SDK's sync thread.
+    override suspend fun refreshConsentPolicy(): PolicyRefresh = core.call { it.refreshConsentPolicy() }
 
     override suspend fun needsPrompt(): PromptNeed = core.io { it.needsPrompt() }
 
@@ -40,17 +36,8 @@ internal class ConsentCalls(private val core: Core) : FootfallConsent {
 
     override suspend fun consentLog(): ConsentLog = core.io { it.consentLog() }.toConsentLog()
 
-    override suspend fun importTcf(tcString: String?, gdprApplies: Boolean?): TcfImport {
-        val import = core.io { it.importTcf(tcString, gdprApplies) }
-        if (import.result != TcfImportResult.UNCHANGED && import.result != TcfImportResult.GDPR_DOES_NOT_APPLY) {
-            core.consentState.refresh()
-        }
-        return import
-    }
+    override suspend fun importTcf(tcString: String?, gdprApplies: Boolean?): TcfImport =
+        core.io { it.importTcf(tcString, gdprApplies) }
 
-    private suspend fun change(block: (FfiFootfall) -> ConsentOutcome): ConsentOutcome {
-        val outcome = core.io(block)
-        core.consentState.refresh()
-        return outcome
-    }
+    private suspend fun change(block: (FfiFootfall) -> ConsentOutcome): ConsentOutcome = core.io(block)
 }

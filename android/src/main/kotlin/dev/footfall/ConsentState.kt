@@ -1,44 +1,23 @@
 package dev.footfall
 
-import java.util.concurrent.atomic.AtomicLong
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
-import kotlinx.coroutines.sync.Mutex
-import kotlinx.coroutines.sync.withLock
+import kotlinx.coroutines.flow.update
 
 /**
- * The observable consent status behind [FootfallConsent.consent]: null until the first read, then re-read after
- * every change. Reads are serialised, so a slow read can never overwrite the result of a later one: the last
- * refresh to run always reads a status at least as new as every change that triggered one.
- *
- * A change made through the API asks for a refresh twice (the call itself, before it returns, and the
- * `ConsentChanged` event it causes): a request that a read started after it has already served is skipped.
+ * The observable consent status behind [FootfallConsent.consent]: null until the first status arrives, then the
+ * status the core publishes with every consent change (inside its `ConsentChanged` event, before the call that
+ * made the change returns). Nothing is read back after a change. Statuses carry a revision, so an older one (the
+ * read at start, finishing late) never replaces a newer one.
  */
-internal class ConsentState(private val read: suspend () -> ConsentStatus) {
+internal class ConsentState {
     private val state = MutableStateFlow<ConsentStatus?>(null)
-    private val mutex = Mutex()
-    private val requested = AtomicLong(0)
-
-    /** The newest request the published status is known to include (guarded by [mutex]). */
-    private var served = 0L
 
     val flow: StateFlow<ConsentStatus?> = state.asStateFlow()
 
-    /** Reads the status and publishes it. When it cannot be read (closed, storage failing) the last one stays.
-     *  Call it once the change it should show is durable. */
-    suspend fun refresh() {
-        val ticket = requested.incrementAndGet()
-        mutex.withLock {
-            if (served >= ticket) return
-            // Every request up to here was made after its change was durable, so this read includes them all.
-            val covers = requested.get()
-            state.value = try {
-                read()
-            } catch (e: FootfallException) {
-                return
-            }
-            served = covers
-        }
+    /** Keeps [status] unless a newer one is already published. Cheap: called on the SDK's writer thread. */
+    fun publish(status: ConsentStatus) {
+        state.update { current -> if (current == null || status.revision >= current.revision) status else current }
     }
 }

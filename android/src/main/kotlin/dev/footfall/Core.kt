@@ -24,25 +24,27 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?) {
     /** Where blocking native calls (consent changes, reads of the database) run. */
     val ioDispatcher: CoroutineDispatcher = Dispatchers.IO
 
-    /** Background work of this instance (keeping [consentState] current); cancelled by [close]. */
+    /** Background work of this instance (the first consent read); cancelled by [close]. */
     private val scope = CoroutineScope(SupervisorJob() + ioDispatcher)
 
     val events = MutableSharedFlow<FootfallEvent>(extraBufferCapacity = EVENT_BUFFER, onBufferOverflow = BufferOverflow.DROP_OLDEST)
 
-    val consentState = ConsentState { io { it.consentStatus() } }
-
-    /** False until [native] is assigned: a consent change told before then is covered by the first read. */
-    @Volatile
-    private var ready = false
+    val consentState = ConsentState()
 
     val native: FfiFootfall = translating {
-        FfiFootfall(config, transport?.let(::TransportAdapter), Listener(events, ::consentChanged))
+        FfiFootfall(config, transport?.let(::TransportAdapter), Listener(events, consentState))
     }
 
     init {
-        ready = true
-        // The first read waits for the database to open: on the IO dispatcher, never on the caller's thread.
-        scope.launch { consentState.refresh() }
+        // The status before any change: one read, which waits for the database to open — on the IO dispatcher,
+        // never on the caller's thread. Every change after it arrives with its event.
+        scope.launch {
+            try {
+                consentState.publish(io { it.consentStatus() })
+            } catch (e: FootfallException) {
+                // Closed or storage failing: nothing to show; changes, if any, still publish theirs.
+            }
+        }
     }
 
     /** Runs [block] on the native handle, translating its exceptions; [FootfallException.Closed] after [close]. */
@@ -66,19 +68,15 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?) {
         native.destroy()
     }
 
-    /** Called on the SDK's writer thread: read the new status elsewhere, never from inside the callback. */
-    private fun consentChanged() {
-        if (ready && !closed.get()) scope.launch { consentState.refresh() }
-    }
-
-    /** Runs on an SDK thread: only hands the event over. */
+    /** Runs on an SDK thread: only hands the event over, and a consent change's status to the state. */
     private class Listener(
         private val flow: MutableSharedFlow<FootfallEvent>,
-        private val onConsentChanged: () -> Unit,
+        private val consent: ConsentState,
     ) : FfiListener {
         override fun onEvent(event: FfiEvent) {
+            // The state first and outside the events flow, which may drop the oldest when nobody collects.
+            if (event is FfiEvent.ConsentChanged) consent.publish(event.status)
             flow.tryEmit(event.toFootfallEvent())
-            if (event is FfiEvent.ConsentChanged) onConsentChanged()
         }
     }
 

@@ -25,15 +25,16 @@ sealed class FootfallEvent {
 
     /**
      * A consent change took effect: a decision was recorded ([recordId]), or a policy or context was applied
-     * (re-read [Footfall.consentStatus] and [Footfall.needsPrompt], or observe [Footfall.consent]). [purged]
-     * queued events of the purposes in [nowDenied] were deleted with it. Emitted once the change is durable,
-     * before the call that made it returns; a prompt shown is not a change.
+     * (ask [Footfall.needsPrompt] again). [purged] queued events of the purposes in [nowDenied] were deleted with
+     * it; [status] is the consent status it produced (also published on [Footfall.consent]). Emitted once the
+     * change is durable, before the call that made it returns; a prompt shown is not a change.
      */
     data class ConsentChanged(
         val recordId: String?,
         val nowAllowed: List<String>,
         val nowDenied: List<String>,
         val purged: Long,
+        val status: ConsentStatus,
     ) : FootfallEvent()
 }
 
@@ -42,5 +43,5 @@ internal fun FfiEvent.toFootfallEvent(): FootfallEvent = when (this) {
     is FfiEvent.DeadLettered -> FootfallEvent.DeadLettered(count, status, reason)
     is FfiEvent.RetryScheduled -> FootfallEvent.RetryScheduled(afterMs.milliseconds, reason)
     is FfiEvent.Paused -> FootfallEvent.Paused(reason)
-    is FfiEvent.ConsentChanged -> FootfallEvent.ConsentChanged(recordId, nowAllowed, nowDenied, purged)
+    is FfiEvent.ConsentChanged -> FootfallEvent.ConsentChanged(recordId, nowAllowed, nowDenied, purged, status)
 }

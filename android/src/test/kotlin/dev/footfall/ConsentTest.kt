@@ -192,15 +192,20 @@ class ConsentTest : CollectorTest() {
             withTimeout(10_000) { subscribed.await() }
 
             val granted = footfall.grantAnalytics()
-            assertEquals(FootfallEvent.ConsentChanged(granted.recordId, listOf("analytics"), emptyList(), 0), withTimeout(10_000) { received.receive() })
-            // Updated before grant() returned.
+            val grantEvent = withTimeout(10_000) { received.receive() } as FootfallEvent.ConsentChanged
+            assertEquals(FootfallEvent.ConsentChanged(granted.recordId, listOf("analytics"), emptyList(), 0, grantEvent.status), grantEvent)
+            // Published with the change, before grant() returned: the status the event carries, nothing re-read.
+            assertEquals(grantEvent.status, footfall.consent.value)
+            assertTrue(grantEvent.status.revision > first.revision, "a change carries a newer revision")
             assertEquals(true, footfall.consent.value?.purpose("analytics")?.allowed)
             assertEquals(true, footfall.consent.value?.googleConsentMode?.analyticsStorage)
 
             footfall.track("a")
             footfall.track("b")
             val denied = footfall.deny(listOf("analytics"))
-            assertEquals(FootfallEvent.ConsentChanged(denied.recordId, emptyList(), listOf("analytics"), 2), withTimeout(10_000) { received.receive() })
+            val denyEvent = withTimeout(10_000) { received.receive() } as FootfallEvent.ConsentChanged
+            assertEquals(FootfallEvent.ConsentChanged(denied.recordId, emptyList(), listOf("analytics"), 2, denyEvent.status), denyEvent)
+            assertEquals(denyEvent.status, footfall.consent.value)
             assertEquals(false, footfall.consent.value?.purpose("analytics")?.allowed)
 
             // A context change that allows something is told too, without a record.
