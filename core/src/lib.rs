@@ -24,6 +24,7 @@ pub mod sdk;
 pub mod status;
 pub mod storage;
 pub mod sync;
+mod threads;
 
 pub use clock::{Clock, ManualClock, Random, SeededRandom, SystemClock};
 pub use config::{Config, ConsentSource, FlushPolicy, HandoffLimits, RetryPolicy, StorageLimits};

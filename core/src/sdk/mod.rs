@@ -310,19 +310,11 @@ impl Footfall {
         self.cell.close();
         let _ = self.handoff.send_control(Command::Shutdown);
         if let Some(writer) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            join_unless_current(writer);
+            crate::threads::join_unless_current(writer);
         }
         if let Some(sync) = &self.sync {
             sync.stop();
         }
-    }
-}
-
-/// Joins `thread` unless it is the calling one (an app closing from a listener or a coroutine resumed on an SDK
-/// thread): that thread is told to stop and ends on its own; joining itself would fail.
-pub(crate) fn join_unless_current(thread: std::thread::JoinHandle<()>) {
-    if thread.thread().id() != std::thread::current().id() {
-        let _ = thread.join();
     }
 }
 

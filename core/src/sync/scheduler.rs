@@ -95,7 +95,7 @@ impl SyncHandle {
     pub fn stop(&self) {
         let _ = self.shutdown.send(true);
         if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            crate::sdk::join_unless_current(thread);
+            crate::threads::join_unless_current(thread);
         }
     }
 }
