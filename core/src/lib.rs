@@ -4,13 +4,16 @@
 //! - [`config`], [`clock`], [`error`]: what every module shares (settings and their rules, injected time);
 //! - [`event`]: what the app records and the checks at the edge;
 //! - [`storage`]: the one type that owns the SQLite database, with the personal-data registry;
-//! - [`queue`]: the bounded hand-off from `track()` and the single writer thread, which also runs other domains'
+//! - [`writer`]: the bounded hand-off from `track()` and the single writer thread, which also runs other domains'
 //!   jobs in order with the appends;
 //! - [`consent`]: purposes, the remote policy, the hash-chained log, gating and IAB TCF;
 //! - [`sync`]: transport port, request context, lanes (events, essential outboxes) with their persisted state,
 //!   the status-table verdict and the scheduler;
 //! - [`listener`]: what the SDK tells the app; [`status`]: what it reports about itself;
 //! - [`sdk`]: [`Footfall`], the object an app holds.
+
+// A library prints nothing: logs go through `tracing`, where the app's sink decides.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod clock;
 pub mod config;
@@ -19,12 +22,12 @@ pub mod error;
 pub mod event;
 mod ids;
 pub mod listener;
-pub mod queue;
 pub mod sdk;
 pub mod status;
 pub mod storage;
 pub mod sync;
 mod threads;
+pub mod writer;
 
 pub use clock::{Clock, ManualClock, Random, SeededRandom, SystemClock};
 pub use config::{Config, ConsentSource, FlushPolicy, HandoffLimits, RetryPolicy, StorageLimits};

@@ -12,8 +12,8 @@ use super::view::ConsentView;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::listener::{self, SdkEvent, SdkListener};
-use crate::queue::job::WriterContext;
-use crate::queue::Handoff;
+use crate::writer::job::WriterContext;
+use crate::writer::Handoff;
 
 pub(crate) struct ConsentChanges {
     pub handoff: Arc<Handoff>,

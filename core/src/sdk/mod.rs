@@ -25,15 +25,15 @@ use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
 use crate::ids::IdGenerator;
 use crate::listener::SdkListener;
-use crate::queue::handoff::Command;
-use crate::queue::writer::{Writer, WriterSetup};
-use crate::queue::{Handoff, StorageCell};
 use crate::status::Status;
 use crate::storage::{DeadLetter, Storage};
 use crate::sync::request::RequestContext;
 use crate::sync::scheduler::{Reply, SyncHandle};
 use crate::sync::uploader::UploaderSetup;
 use crate::sync::{Endpoint, FlushReport, HttpTransport};
+use crate::writer::handoff::Command;
+use crate::writer::thread::{Writer, WriterSetup};
+use crate::writer::{Handoff, StorageCell};
 
 pub struct Footfall {
     handoff: Arc<Handoff>,

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::Footfall;
 use crate::error::Result;
-use crate::queue::job::NO_EVENT_YET;
-use crate::queue::writer::new_identity;
 use crate::storage::RightsRequest;
+use crate::writer::job::NO_EVENT_YET;
+use crate::writer::thread::new_identity;
 
 impl Footfall {
     /// Everything this install holds about the shopper, as one JSON document: identity, queued events, dead

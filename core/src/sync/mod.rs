@@ -4,7 +4,8 @@
 //! - what every lane shares: [`lane`] (failures, backoff, the server's hold, pauses; persisted), `halves`
 //!   (bisection), `outbox` (durable items drained oldest first);
 //! - the lanes: `uploader` (events) and `essential` (the outboxes `consent_receipts` and `deletion`);
-//! - [`remote_config`] (the consent policy pull) and `scheduler`, the thread that decides when passes run.
+//! - `pull` (an ETag-cached GET of a published document) and [`remote_config`], the consent policy through it;
+//! - `scheduler`, the thread that decides when passes and pulls run.
 
 pub(crate) mod consent_receipts;
 pub(crate) mod deletion;
@@ -13,6 +14,7 @@ pub(crate) mod essential;
 pub(crate) mod halves;
 pub mod lane;
 pub(crate) mod outbox;
+pub(crate) mod pull;
 pub mod remote_config;
 pub(crate) mod request;
 #[cfg(feature = "reqwest-transport")]

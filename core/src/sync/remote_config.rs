@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::pull::{pull, Pulled};
 use super::request::RequestContext;
 use crate::clock::rfc3339_ms;
 use crate::consent::changes::ConsentChanges;
@@ -29,44 +30,30 @@ pub(crate) async fn refresh(
     storage: &Storage,
     changes: &Arc<ConsentChanges>,
 ) -> Result<PolicyRefresh> {
-    let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
-    if let Some(etag) = storage.meta(MetaKey::ConsentPolicyEtag)? {
-        headers.push(("If-None-Match".into(), etag));
-    }
-    let response = request
-        .send(request.get(CONFIG_PATH, headers))
-        .await
-        .map_err(|e| Error::Network(format!("fetching the consent policy: {e}")))?;
-    match response.status {
-        304 => {
-            // The server serves the policy in force again: an earlier refusal is no longer news.
-            RefusedPolicy::save(None, storage)?;
-            Ok(PolicyRefresh { changed: false, policy_version: Some(changes.view.snapshot().policy.policy_version) })
-        }
-        200 => {
-            let mut offered = None;
-            let applied = Policy::from_remote_config(&response.body)
-                .map_err(|e| Error::Config(e.to_string()))
-                .and_then(|policy| {
-                    offered = Some(policy.policy_version);
-                    changes.apply(ConsentChange::ApplyPolicy(policy))
-                });
-            if let Err(e) = applied {
-                let reason = match e {
-                    Error::Config(reason) => reason,
-                    other => return Err(other),
-                };
+    let policy_version = || changes.view.snapshot().policy.policy_version;
+    let pulled = pull(request, storage, CONFIG_PATH, MetaKey::ConsentPolicyEtag, "the consent policy", |body| {
+        let mut offered = None;
+        let applied = Policy::from_remote_config(body).map_err(|e| Error::Config(e.to_string())).and_then(|policy| {
+            offered = Some(policy.policy_version);
+            changes.apply(ConsentChange::ApplyPolicy(policy))
+        });
+        match applied {
+            Ok(_) => Ok(offered),
+            Err(Error::Config(reason)) => {
                 let refusal =
                     RefusedPolicy { version: offered, reason: reason.clone(), at: rfc3339_ms(request.clock.now_ms()) };
                 RefusedPolicy::save(Some(&refusal), storage)?;
                 tracing::warn!(reason = %reason, "the server's consent policy was refused; keeping the one in force");
-                return Err(Error::Config(format!("the server's consent policy was refused: {reason}")));
+                Err(Error::Config(format!("the server's consent policy was refused: {reason}")))
             }
-            // Only once applied: a policy that failed to apply is fetched again in full next time.
-            storage.set_meta(MetaKey::ConsentPolicyEtag, response.header("etag"))?;
-            RefusedPolicy::save(None, storage)?;
-            Ok(PolicyRefresh { changed: true, policy_version: offered })
+            Err(other) => Err(other),
         }
-        status => Err(Error::Network(format!("fetching the consent policy: HTTP {status}"))),
-    }
+    })
+    .await?;
+    // Applied, or served again unchanged: an earlier refusal is no longer news.
+    RefusedPolicy::save(None, storage)?;
+    Ok(match pulled {
+        Pulled::Unchanged => PolicyRefresh { changed: false, policy_version: Some(policy_version()) },
+        Pulled::Taken(offered) => PolicyRefresh { changed: true, policy_version: offered },
+    })
 }

@@ -12,8 +12,8 @@ use super::uploader::{FlushReport, Uploader, UploaderSetup};
 use crate::consent::changes::ConsentChanges;
 use crate::error::{Error, Result};
 use crate::listener::{self, SdkListener};
-use crate::queue::{Handoff, StorageCell};
 use crate::storage::Storage;
+use crate::writer::{Handoff, StorageCell};
 
 /// Where the answer to an explicit request goes: a blocked caller or an awaiting future.
 pub(crate) enum Reply<T = FlushReport> {
