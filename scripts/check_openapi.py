@@ -758,7 +758,7 @@ def check_rules(doc: dict) -> None:
     if "check_successor(" not in source("core/src/consent/service.rs"):
         problems.append("core/src/consent/service.rs no longer calls check_successor when applying a policy")
     config_op = doc["paths"][CONFIG[0]][CONFIG[1]]
-    refused = serialized_fields(source("core/src/sync/remote_config.rs"), "RefusedPolicy", "core/src/sync/remote_config.rs")
+    refused = serialized_fields(source("core/src/consent/status.rs"), "RefusedPolicy", "core/src/consent/status.rs")
     shape = "{" + ", ".join(refused) + "}"
     for where, body in (("protocol.md § GET /v1/config", prose(config_md)), ("openapi.yaml GET /v1/config", prose(config_op["description"]))):
         require(where, body, "The same `policyVersion` again is applied", "check_successor refuses only a lower version")
