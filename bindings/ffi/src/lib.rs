@@ -2,13 +2,14 @@
 //! Kotlin (`dev.footfall.ffi`) and Swift bindings are generated from the built library in library mode.
 //!
 //! One job per file: [`config`] (the settings record), [`error`] (the one error enum), [`footfall`] (the
-//! long-lived SDK object), [`consent`] (its consent and rights methods and records), [`records`] (what it reports), [`transport`] (the app's HTTP client as a foreign
+//! long-lived SDK object), [`consent`] (its consent and rights methods), [`consent_records`] (their records), [`records`] (what it reports), [`transport`] (the app's HTTP client as a foreign
 //! trait), [`log`] (`tracing` records to a foreign log sink), [`listener`] (SDK events to the app).
 
 uniffi::setup_scaffolding!();
 
 pub mod config;
 pub mod consent;
+pub mod consent_records;
 pub mod error;
 pub mod footfall;
 pub mod listener;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use footfall_core::SdkEvent;
 
 use crate::config::{millis, saturate};
-use crate::consent::ConsentStatus;
+use crate::consent_records::ConsentStatus;
 use crate::error::FootfallError;
 
 /// Something the SDK did. New variants will be added (offers, visits): match with an else branch.

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use footfall_ffi::consent::{ConsentMethod, Jurisdiction, PromptReason, RightsState};
+use footfall_ffi::consent_records::{ConsentMethod, Jurisdiction, PromptReason, RightsState};
 use footfall_ffi::{
     EventListener, FlushOutcome, FlushPolicy, Footfall, FootfallConfig, FootfallError, FootfallEvent, HttpHeader,
     HttpRequest, HttpResponse, HttpTransport,
@@ -227,7 +227,7 @@ async fn tcf_import_mode_through_the_facade() {
     // @iabtcf/core's encoding of a string with TCF purposes 1-11 consented (tests/tcf-vectors: core-range-vendors).
     let tc = "CP-x2RrP-x2RrEsACBENDXEAAP_gAAAAAAAAJYQA4AAgSxAyAD6AJYAV5ABgBkBXgAAA";
     let import = sdk.import_tcf(Some(tc.into()), Some(true)).unwrap();
-    assert_eq!(import.result, footfall_ffi::consent::TcfImportResult::Recorded);
+    assert_eq!(import.result, footfall_ffi::consent_records::TcfImportResult::Recorded);
     assert_eq!(import.decisions.get("analytics"), Some(&true));
     assert!(sdk.consent_status().unwrap().tcf_import);
     assert!(

@@ -5691,49 +5691,49 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_func_set_log_sink() != 47554) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_apply_consent_policy() != 39010) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_apply_consent_policy() != 46140) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_consent_log() != 30456) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_consent_log() != 5496) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_consent_status() != 49044) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_consent_status() != 14991) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_deny() != 56800) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_deny() != 21572) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_export_data() != 42994) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_grant() != 5349) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_grant() != 25657) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_import_tcf() != 51347) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_import_tcf() != 48136) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_is_allowed() != 48767) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_needs_prompt() != 30682) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_needs_prompt() != 49611) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_prompt_shown() != 27197) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_refresh_consent_policy() != 46311) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_refresh_consent_policy() != 49488) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_request_deletion() != 61440) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_rights_requests() != 43076) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_rights_requests() != 4448) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_set_consent() != 24008) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_set_consent() != 30399) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_set_consent_context() != 44717) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_set_consent_context() != 11522) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_close() != 14216) {
