@@ -183,6 +183,31 @@ final class CallbacksTests: FootfallTestCase {
         XCTAssertEqual(try footfall.status().eventLane.state, .ok)
     }
 
+    func testAServersRetryAfterHoldsEvenAnExplicitFlushAndSaysUntilWhen() async throws {
+        let collector = try startCollector()
+        let transport = RecordingTransport(URLSessionTransport())
+        let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url), transport: transport)
+        defer { footfall.close() }
+        try await footfall.grantAnalytics()
+
+        try footfall.track("e")
+        transport.answerWith(HttpResponse(status: 503, headers: [HttpHeader(name: "Retry-After", value: "120")], body: Data()))
+        let before = Date()
+        let held = try await footfall.flush()
+        guard case .held(let retryAfter, let until, let reason) = held.outcome else { return XCTFail("\(held)") }
+        XCTAssertEqual(retryAfter, 120, accuracy: 0.001)
+        XCTAssertEqual(until.timeIntervalSince(before), 120, accuracy: 5)
+        XCTAssertTrue(reason.hasPrefix("HTTP 503"), reason)
+        XCTAssertEqual(try footfall.status().eventLane.state, .held)
+
+        // The server is fine again, but the hold binds: nothing is sent, not even on an explicit flush.
+        transport.answerWith(nil)
+        let sent = transport.requests.all.count
+        guard case .held = try await footfall.flush().outcome else { return XCTFail("a flush sent during the hold") }
+        XCTAssertEqual(transport.requests.all.count, sent)
+        XCTAssertEqual(try collector.stats().events, 0)
+    }
+
     func testCancellingAFlushStopsTheWaitingNotTheUpload() async throws {
         let collector = try startCollector()
         let gate = Gate()
@@ -228,6 +253,7 @@ private final class RecordingTransport: HttpTransport, @unchecked Sendable {
     private let gate: Gate?
     private let failure = NSLock()
     private var error: Error?
+    private var canned: HttpResponse?
 
     init(_ inner: any HttpTransport, gate: Gate? = nil) {
         self.inner = inner
@@ -240,22 +266,33 @@ private final class RecordingTransport: HttpTransport, @unchecked Sendable {
         failure.unlock()
     }
 
+    /// Answers every request with `response` instead of sending it (nil: send again).
+    func answerWith(_ response: HttpResponse?) {
+        failure.lock()
+        canned = response
+        failure.unlock()
+    }
+
     func send(_ request: HttpRequest) async throws -> HttpResponse {
         requests.append(request)
         entered.open()
         if let gate {
             await gate.wait()
         }
-        if let error = currentFailure() {
+        let (error, canned) = current()
+        if let error {
             throw error
+        }
+        if let canned {
+            return canned
         }
         return try await inner.send(request)
     }
 
     /// Synchronous, so the lock is never held across a suspension point.
-    private func currentFailure() -> Error? {
+    private func current() -> (Error?, HttpResponse?) {
         failure.lock()
         defer { failure.unlock() }
-        return error
+        return (error, canned)
     }
 }

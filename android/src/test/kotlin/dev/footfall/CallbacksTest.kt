@@ -194,6 +194,8 @@ class CallbacksTest : CollectorTest() {
         val requests = ConcurrentLinkedQueue<HttpRequest>()
 
         @Volatile var failWith: Exception? = null
+        /** Answered instead of sending, when set. */
+        @Volatile var answer: HttpResponse? = null
         @Volatile var gate: CompletableDeferred<Unit>? = null
         val entered = CompletableDeferred<Unit>()
 
@@ -203,6 +205,7 @@ class CallbacksTest : CollectorTest() {
             entered.complete(Unit)
             gate?.await()
             failWith?.let { throw it }
+            answer?.let { return it }
             val builder = java.net.http.HttpRequest.newBuilder(URI(request.url))
                 .timeout(Duration.ofMillis(request.timeoutMs))
                 .method(request.method, java.net.http.HttpRequest.BodyPublishers.ofByteArray(request.body))
@@ -257,6 +260,30 @@ class CallbacksTest : CollectorTest() {
             transport.failWith = null
             assertEquals(1, footfall.flush().delivered)
             assertEquals(1, collector.stats().events)
+        }
+    }
+
+    @Test
+    fun `a server's Retry-After holds even an explicit flush and says until when`() = runBlocking {
+        val collector = collector()
+        val transport = JavaHttpTransport()
+        Footfall(testConfig(tmp, collector.url), transport).use { footfall ->
+            footfall.grantAnalytics()
+            footfall.track("e")
+            transport.answer = HttpResponse(503, listOf(HttpHeader("Retry-After", "120")), ByteArray(0))
+            val before = java.time.Instant.now()
+            val held = footfall.flush().outcome as FlushOutcome.Held
+            assertEquals(120_000L, held.retryAfter.inWholeMilliseconds)
+            assertTrue(java.time.Duration.between(before, held.until).seconds in 115..125, "${held.until}")
+            assertTrue(held.reason.startsWith("HTTP 503"), held.reason)
+            assertEquals(LaneCondition.HELD, footfall.status().eventLane.state)
+
+            // The server is fine again, but the hold binds: nothing is sent, not even on an explicit flush.
+            transport.answer = null
+            val calls = transport.calls.get()
+            assertTrue(footfall.flush().outcome is FlushOutcome.Held)
+            assertEquals(calls, transport.calls.get())
+            assertEquals(0, collector.stats().events)
         }
     }
 
