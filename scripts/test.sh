@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 echo "== formatting and lints (cargo fmt, clippy with warnings as errors)"
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
-python3 scripts/check_imports.py core/src bindings/ffi/src
+python3 scripts/check_imports.py core/src bindings/ffi/src examples/collector/src examples/cli/src
 
 echo "== build the footfall CLI (the cross-process tests drive the real binary)"
 cargo build --locked -p footfall-cli

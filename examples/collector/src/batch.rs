@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::body::{upload, Reject};
 use crate::config::Endpoint;
-use crate::server::{json_response, AbortConnection, Body, Shared};
+use crate::http::{json_response, AbortConnection, Body, Shared};
 use crate::validate::parse_batch;
 
 pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {

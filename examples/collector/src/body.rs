@@ -13,7 +13,7 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::config::Endpoint;
 use crate::faults::Plan;
-use crate::server::{error, AbortConnection, Body, Shared};
+use crate::http::{error, AbortConnection, Body, Shared};
 
 /// A request let through by [`admit`], with what fault injection still has to do to its answer.
 pub(crate) struct Admitted {

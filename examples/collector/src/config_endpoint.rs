@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::body::admit;
 use crate::config::Endpoint;
-use crate::server::{error, AbortConnection, Body, Shared};
+use crate::http::{error, AbortConnection, Body, Shared};
 
 pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
     let admitted = match admit(shared, Endpoint::Config, &req).await? {

@@ -14,8 +14,10 @@ mod config;
 mod config_endpoint;
 mod consent_records;
 mod deletion;
+mod deletion_request;
 mod error;
 mod faults;
+mod http;
 mod record;
 mod server;
 mod store;
@@ -46,12 +48,12 @@ pub mod fuzzing {
     /// Parses and verifies a decompressed `POST /v1/consent-records` body: the number of records, or the error
     /// code (`invalid_request`, `invalid_record`) and message of the 400.
     pub fn parse_consent_records(body: &[u8]) -> Result<usize, (&'static str, String)> {
-        crate::consent_records::parse(body).map(|batch| batch.records.len())
+        crate::record::parse_batch(body).map(|batch| batch.records.len())
     }
 
     /// Parses a decompressed `POST /v1/rights/deletion` body: the `requestId`, or the message of the 400.
     pub fn parse_deletion(body: &[u8]) -> Result<String, String> {
-        crate::deletion::parse(body).map(|request| request.request_id)
+        crate::deletion_request::parse(body).map(|request| request.request_id)
     }
 
     /// The `ETag` the collector gives a config file's bytes.

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::timefmt::is_rfc3339;
+
 /// One sealed record. Field order is the canonical order: do not reorder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Record {
@@ -203,6 +205,36 @@ fn method(value: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A validated request.
+#[derive(Debug)]
+pub(crate) struct RecordBatch {
+    pub records: Vec<Record>,
+    pub sent_at: Option<String>,
+}
+
+/// `{"records": [...], "sentAt": ...}`; the error is (`invalid_request` or `invalid_record`, message).
+pub(crate) fn parse_batch(body: &[u8]) -> Result<RecordBatch, (&'static str, String)> {
+    let request = |m: String| ("invalid_request", m);
+    let root: Value = serde_json::from_slice(body).map_err(|e| request(format!("body is not valid JSON: {e}")))?;
+    let Value::Object(mut root) = root else {
+        return Err(request("body must be a JSON object with a \"records\" array".into()));
+    };
+    let sent_at = match root.remove("sentAt") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if is_rfc3339(&s) => Some(s),
+        Some(_) => return Err(request("\"sentAt\" must be an RFC 3339 timestamp".into())),
+    };
+    let Some(Value::Array(items)) = root.remove("records") else {
+        return Err(request("\"records\" must be an array of consent records".into()));
+    };
+    let records = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| parse_record(index, item).map_err(|m| ("invalid_record", m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch { records, sent_at })
 }
 
 #[cfg(test)]

@@ -1,54 +1,21 @@
-//! The HTTP side: accept loop (plain or TLS), routing and response helpers. Each endpoint lives in its own
-//! module (`batch`, `config_endpoint`, `consent_records`, `deletion`); what they share is in `body`.
+//! The HTTP side: accept loop (plain or TLS) and routing. Each endpoint lives in its own module (`batch`,
+//! `config_endpoint`, `consent_records`, `deletion`); what they share is in `body` and `http`.
 
-use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::Endpoint;
-use crate::faults::Faults;
-use crate::store::Store;
+pub(crate) use crate::http::Shared;
+use crate::http::{error, method_not_allowed, response, AbortConnection, Body};
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// State every connection shares.
-pub(crate) struct Shared {
-    pub api_key: Option<String>,
-    pub max_body_bytes: usize,
-    pub reject_event_names: Vec<String>,
-    pub config_path: Option<PathBuf>,
-    pub faults: Faults,
-    /// Requests received per endpoint (indexed by [`Endpoint::index`]), whatever their outcome.
-    pub requests: [AtomicU64; Endpoint::ALL.len()],
-    pub store: Arc<Store>,
-}
-
-/// Returned by the service to make hyper drop the connection without writing a response.
-#[derive(Debug)]
-pub(crate) struct AbortConnection;
-
-impl std::fmt::Display for AbortConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection aborted on purpose")
-    }
-}
-
-impl std::error::Error for AbortConnection {}
-
-pub(crate) type Body = Full<Bytes>;
 
 /// Accepts until the task is dropped with the runtime. `_running` is held so `Collector::wait` can block on it.
 pub(crate) async fn accept_loop(
@@ -110,25 +77,4 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         (_, "/healthz") => Ok(method_not_allowed("GET, HEAD")),
         _ => Ok(error(StatusCode::NOT_FOUND, "not_found", &format!("no route for {path}"))),
     }
-}
-
-pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Body> {
-    let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", &format!("allowed: {allow}"));
-    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
-    resp
-}
-
-pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
-    json_response(status, &json!({"error": {"code": code, "message": message}}))
-}
-
-pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
-    response(status, "application/json", value.to_string())
-}
-
-pub(crate) fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut resp = Response::new(Full::new(body.into()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
 }

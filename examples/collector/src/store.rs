@@ -9,9 +9,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
-use crate::consent_records::RecordBatch;
-use crate::deletion::DeletionRequest;
+use crate::deletion_request::DeletionRequest;
 use crate::error::CollectorError;
+use crate::record::RecordBatch;
 use crate::timefmt::now_rfc3339_ms;
 use crate::validate::Batch;
 

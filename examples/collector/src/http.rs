@@ -1,0 +1,63 @@
+//! What the endpoint handlers share with the server: the connection state, the response body type, the abort
+//! signal and the response helpers. A leaf below the handlers and the router.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use serde_json::json;
+
+use crate::config::Endpoint;
+use crate::faults::Faults;
+use crate::store::Store;
+
+/// State every connection shares.
+pub(crate) struct Shared {
+    pub api_key: Option<String>,
+    pub max_body_bytes: usize,
+    pub reject_event_names: Vec<String>,
+    pub config_path: Option<PathBuf>,
+    pub faults: Faults,
+    /// Requests received per endpoint (indexed by [`Endpoint::index`]), whatever their outcome.
+    pub requests: [AtomicU64; Endpoint::ALL.len()],
+    pub store: Arc<Store>,
+}
+
+/// Returned by the service to make hyper drop the connection without writing a response.
+#[derive(Debug)]
+pub(crate) struct AbortConnection;
+
+impl std::fmt::Display for AbortConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection aborted on purpose")
+    }
+}
+
+impl std::error::Error for AbortConnection {}
+
+pub(crate) type Body = Full<Bytes>;
+
+pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", &format!("allowed: {allow}"));
+    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    resp
+}
+
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    json_response(status, &json!({"error": {"code": code, "message": message}}))
+}
+
+pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    response(status, "application/json", value.to_string())
+}
+
+pub(crate) fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
