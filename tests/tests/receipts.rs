@@ -74,3 +74,21 @@ fn the_collector_refuses_a_tampered_record_and_stores_the_others() {
     app.flush().unwrap();
     assert_eq!(collector.requests_to(Endpoint::ConsentRecords), requests, "a refused record is not re-sent");
 }
+
+#[test]
+fn the_cli_flush_returns_once_the_consent_receipts_are_out_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = collector_in(dir.path(), |_| {});
+    // The receipts endpoint fails twice; events go through at once.
+    let fault = ScriptedFault::Status { status: 503, retry_after: None };
+    collector.script_for(Endpoint::ConsentRecords, vec![fault.clone(), fault]);
+    let data = dir.path().join("app");
+    let (data, endpoint) = (data.to_str().unwrap(), collector.base_url());
+    let run = |args: &[&str]| footfall_tests::footfall(args);
+    assert!(run(&["consent", "grant", "--data-dir", data, "analytics"]).status.success());
+    assert!(run(&["track", "--data-dir", data, "--endpoint", &endpoint, "--name", "viewed"]).status.success());
+    let flushed = run(&["flush", "--data-dir", data, "--endpoint", &endpoint, "--timeout-s", "30"]);
+    assert!(flushed.status.success(), "{}", String::from_utf8_lossy(&flushed.stderr));
+    assert_eq!(collector.stats().unwrap().events, 1);
+    assert_eq!(collector.consent_records().unwrap().len(), 1, "flush returned before the receipt was stored");
+}

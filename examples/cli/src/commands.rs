@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use footfall_collector::{Collector, CollectorConfig, FaultConfig};
 use footfall_core::clock::rfc3339_ms;
+use footfall_core::sync::LaneCondition;
 use footfall_core::{Config, Error, Event, FlushOutcome, Footfall};
 
 use crate::CmdResult;
@@ -43,8 +44,10 @@ pub struct FlushArgs {
     endpoint: String,
     #[arg(long)]
     api_key: Option<String>,
-    /// Give up after this long. Between attempts it waits at most 1 s (an explicit flush skips the SDK's own
-    /// backoff); a server hold (Retry-After) is waited out, or reported at once if it ends after the deadline.
+    /// Give up after this long. Done when the events are sent and the essential lane (consent receipts, deletion
+    /// requests) is sent too or held or paused by the server (said on stderr). Between attempts it waits at most
+    /// 1 s (an explicit flush skips the SDK's own backoff); a server hold (Retry-After) on events is waited out, or
+    /// reported at once if it ends after the deadline.
     #[arg(long, default_value_t = 60)]
     timeout_s: u64,
 }
@@ -180,7 +183,31 @@ pub fn flush(args: FlushArgs) -> CmdResult {
         dead_lettered += report.dead_lettered;
         let now = Instant::now();
         match report.outcome {
+            // Events are out; consent receipts and deletion requests (the essential lane) are waited for while
+            // they fail transiently, and a lane held or paused by the server is said, not failed on.
             FlushOutcome::Drained if report.remaining == 0 => {
+                let lane = sdk.status().map_err(|e| e.to_string())?.essential_lane;
+                let reason = lane.reason.clone().unwrap_or_default();
+                match lane.state {
+                    LaneCondition::Retrying if now < deadline => {
+                        std::thread::sleep(MAX_FLUSH_PAUSE.min(deadline - now));
+                        continue;
+                    }
+                    LaneCondition::Retrying => {
+                        return Err(format!(
+                            "timed out after {}s with consent receipts or deletion requests unsent; last error: {reason}",
+                            args.timeout_s
+                        ));
+                    }
+                    LaneCondition::Held => eprintln!(
+                        "footfall: consent receipts and deletion requests wait: the server asked to wait until {} ({reason})",
+                        lane.until.unwrap_or_default()
+                    ),
+                    LaneCondition::Paused | LaneCondition::CertificateInvalid => {
+                        eprintln!("footfall: consent receipts and deletion requests are paused (kept): {reason}")
+                    }
+                    LaneCondition::Ok => {}
+                }
                 println!("{{\"delivered\":{delivered},\"dead_lettered\":{dead_lettered},\"passes\":{attempts},\"pending\":0}}");
                 return Ok(ExitCode::SUCCESS);
             }
