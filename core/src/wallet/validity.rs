@@ -198,8 +198,8 @@ pub fn parse_imf_fixdate(value: &str) -> Result<i64, DateHeaderError> {
     if value.len() != 29 || !value.ends_with(" GMT") {
         return Err(bad());
     }
-    let at = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value).map_err(|_| bad())?;
-    Ok(at.as_millisecond())
+    // The queue's Retry-After parser already reads this shape; one parser, and no date-parsing code added.
+    crate::clock::parse_http_date(value).ok_or_else(bad)
 }
 
 #[cfg(test)]
