@@ -24,9 +24,19 @@ pub struct LocalDate {
 
 impl LocalDate {
     pub fn new(year: i16, month: u8, day: u8) -> Result<Self, ValidityError> {
-        let date = LocalDate { year, month, day };
-        date.civil()?;
-        Ok(date)
+        // Checked here without the zone library, so a device that only reads grants links none of it.
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => 0,
+        };
+        if !(1970..=9999).contains(&year) || day == 0 || day > days_in_month {
+            return Err(ValidityError::BadDate(format!("{year:04}-{month:02}-{day:02}")));
+        }
+        Ok(LocalDate { year, month, day })
     }
 
     /// Parses `YYYY-MM-DD`.
@@ -54,13 +64,8 @@ impl LocalDate {
     }
 
     fn civil(self) -> Result<Date, ValidityError> {
-        let invalid = || ValidityError::BadDate(self.to_string());
-        if !(1970..=9999).contains(&self.year) {
-            return Err(invalid());
-        }
-        let month = i8::try_from(self.month).map_err(|_| invalid())?;
-        let day = i8::try_from(self.day).map_err(|_| invalid())?;
-        Date::new(self.year, month, day).map_err(|_| invalid())
+        // Always in range: `new` checked the parts.
+        Date::new(self.year, self.month as i8, self.day as i8).map_err(|_| ValidityError::BadDate(self.to_string()))
     }
 }
 
@@ -297,6 +302,9 @@ mod tests {
         );
         assert_eq!(LocalDate::from_packed(date("2026-12-24").packed()), Ok(date("2026-12-24")));
         assert!(LocalDate::from_packed(20261340).is_err());
+        assert!(LocalDate::parse("2028-02-29").is_ok() && LocalDate::parse("2100-02-29").is_err());
+        assert!(LocalDate::parse("2000-02-29").is_ok() && LocalDate::parse("1969-12-31").is_err());
+        assert!(LocalDate::parse("2026-04-31").is_err() && LocalDate::parse("2026-00-10").is_err());
     }
 
     #[test]
