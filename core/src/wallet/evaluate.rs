@@ -10,8 +10,9 @@
 use std::collections::BTreeMap;
 
 use super::grant::{Discount, Eligibility, Gtin, VerifiedGrant};
+use super::validity::OutsideValidity;
 
-/// Why a coupon does not apply. Serialised names are the stable codes apps and the CLI show.
+/// Why a coupon does not apply; [`Reason::code`] is the stable name apps and the CLI show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reason {
     Revoked,
@@ -93,7 +94,9 @@ pub struct Basket {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BasketError {
     #[error("basket line {0} is worth more than the largest amount this evaluator handles")]
-    Overflow(usize),
+    LineOverflow(usize),
+    #[error("the basket total is more than the largest amount this evaluator handles")]
+    TotalOverflow,
 }
 
 /// The verdict for one coupon.
@@ -114,9 +117,9 @@ pub fn evaluate(coupons: &[WalletCoupon<'_>], basket: &Basket) -> Result<Vec<Cou
         .lines
         .iter()
         .enumerate()
-        .map(|(i, l)| u64::from(l.quantity).checked_mul(l.unit_price_minor).ok_or(BasketError::Overflow(i)))
+        .map(|(i, l)| u64::from(l.quantity).checked_mul(l.unit_price_minor).ok_or(BasketError::LineOverflow(i)))
         .collect::<Result<Vec<_>, _>>()?;
-    let total = line_values.iter().try_fold(0u64, |sum, v| sum.checked_add(*v)).ok_or(BasketError::Overflow(0))?;
+    let total = line_values.iter().try_fold(0u64, |sum, v| sum.checked_add(*v)).ok_or(BasketError::TotalOverflow)?;
 
     // First each coupon alone: its reasons and the discount it would give on the full basket.
     let mut outcomes: Vec<CouponOutcome> = coupons
@@ -181,8 +184,8 @@ fn assess(
     }
     match grant.validity.check(basket.at) {
         Ok(()) => {}
-        Err(super::validity::OutsideValidity::NotYetValid) => reasons.push(Reason::NotYetValid),
-        Err(super::validity::OutsideValidity::Expired) => reasons.push(Reason::Expired),
+        Err(OutsideValidity::NotYetValid) => reasons.push(Reason::NotYetValid),
+        Err(OutsideValidity::Expired) => reasons.push(Reason::Expired),
     }
     if state.uses >= grant.uses_allowed {
         reasons.push(Reason::UsesExhausted);
@@ -386,9 +389,9 @@ mod tests {
         let family = verified(|g| g.eligibility = Eligibility::Family("F100".into()));
         assert!(one(&family, CouponState::default(), &basket(vec![line(OTHER, 1, 2000)])).applies);
         let b = basket(vec![line(ITEM, u32::MAX, u64::MAX)]);
-        assert_eq!(
-            evaluate(&[WalletCoupon { grant: &family, state: CouponState::default() }], &b),
-            Err(BasketError::Overflow(0))
-        );
+        let input = [WalletCoupon { grant: &family, state: CouponState::default() }];
+        assert_eq!(evaluate(&input, &b), Err(BasketError::LineOverflow(0)));
+        let b = basket(vec![line(ITEM, 1, u64::MAX), line(OTHER, 1, 1)]);
+        assert_eq!(evaluate(&input, &b), Err(BasketError::TotalOverflow));
     }
 }

@@ -358,8 +358,8 @@ impl Grant {
         if self.uses_allowed == 0 {
             return invalid("uses_allowed is at least 1");
         }
-        if self.validity.not_before < 0 {
-            return invalid("validity starts before 1970");
+        if self.validity.not_before < 0 || self.validity.not_after > LATEST_INSTANT {
+            return invalid("validity must lie between 1970 and 9999");
         }
         if let Some(local) = &self.validity.local {
             if local.zone.is_empty() || !is_short_ascii(&local.zone, MAX_ZONE_LEN) {
@@ -371,9 +371,11 @@ impl Grant {
     }
 }
 
+// 10000-01-01T00:00:00Z. Later is a mistake, and the bound keeps time arithmetic far from overflow.
+const LATEST_INSTANT: i64 = 253_402_300_800;
+
 fn instant(seconds: u64) -> Result<i64, CodecError> {
-    // Beyond year 9999 is a mistake, and keeps later arithmetic far from overflow.
-    if seconds > 253_402_300_800 {
+    if seconds > LATEST_INSTANT as u64 {
         return Err(CodecError::OutOfRange("instant"));
     }
     Ok(seconds as i64)
@@ -515,6 +517,9 @@ pub(crate) mod tests {
         assert!(matches!(g.sign(&signer), Err(GrantError::Invalid(_))));
         let mut g = sample();
         g.eligibility = Eligibility::Gtins(vec![Gtin(4901234567895)]);
+        assert!(matches!(g.sign(&signer), Err(GrantError::Invalid(_))));
+        let mut g = sample();
+        g.validity.not_after = i64::MAX;
         assert!(matches!(g.sign(&signer), Err(GrantError::Invalid(_))));
         let mut g = sample();
         g.coupon_id = "a b".into();

@@ -226,7 +226,9 @@ pub fn decode_code(text: &str) -> Result<DecodedCode, RedemptionRefused> {
     if text.len() > MAX_CODE_CHARS {
         return Err(RedemptionRefused::TooLarge { len: text.len() });
     }
-    let bytes = base45::decode(text.trim()).map_err(|e| RedemptionRefused::Malformed(e.to_string()))?;
+    // Not `trim()`: a space is a Base45 digit. Only a scanner's line ending is dropped.
+    let bytes =
+        base45::decode(text.trim_end_matches(['\r', '\n'])).map_err(|e| RedemptionRefused::Malformed(e.to_string()))?;
     let mut r = Reader::new(&bytes);
     let version = r.u8("code version")?;
     if version != CODE_FORMAT_V1 {
@@ -524,6 +526,8 @@ mod tests {
         assert!(matches!(verify("not base45!", NOW, &fresh, None), Err(RedemptionRefused::Malformed(_))));
         assert!(matches!(verify("", NOW, &fresh, None), Err(RedemptionRefused::Malformed(_))));
         assert_eq!(verify(&base45::encode(&[9, 0]), NOW, &fresh, None), Err(RedemptionRefused::UnknownVersion(9)));
+        let scanned = format!("{}\r\n", code(1, NOW, None));
+        assert!(verify(&scanned, NOW, &fresh, None).is_ok(), "a scanner's line ending is tolerated");
         let long = "0".repeat(MAX_CODE_CHARS + 1);
         assert_eq!(verify(&long, NOW, &fresh, None), Err(RedemptionRefused::TooLarge { len: MAX_CODE_CHARS + 1 }));
         let mut bytes = base45::decode(&code(1, NOW, None)).unwrap();
