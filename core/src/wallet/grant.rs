@@ -526,6 +526,45 @@ pub(crate) mod tests {
         assert!(matches!(g.sign(&signer), Err(GrantError::Invalid(_))));
     }
 
+    /// Random bytes rarely get past the signature, so this pass signs mutated bodies with the trusted key: the
+    /// parser behind the signature (reached only by an issuer's bytes) must refuse or round-trip them too.
+    #[test]
+    fn signed_garbage_is_refused_or_read_back_exactly() {
+        let signer = issuer();
+        let genuine = sample().sign(&signer).unwrap();
+        let body = genuine[4..genuine.len() - SIGNATURE_LEN].to_vec(); // after version and kid "k1"
+        let mut rng = fastrand::Rng::with_seed(31);
+        let (mut read, mut refused) = (0, 0);
+        for i in 0..5_000 {
+            let mut b = if i % 10 == 0 { (0..rng.usize(0..200)).map(|_| rng.u8(..)).collect() } else { body.clone() };
+            for _ in 0..rng.usize(0..3) {
+                let at = rng.usize(0..=b.len());
+                match rng.u8(0..3) {
+                    0 if at < b.len() => b[at] = rng.u8(..),
+                    1 => b.truncate(at),
+                    _ => b.insert(at, rng.u8(0..4)),
+                }
+            }
+            let mut signed = vec![GRANT_FORMAT_V1, 2, b'k', b'1'];
+            signed.extend_from_slice(&b);
+            let mut message = GRANT_CONTEXT.to_vec();
+            message.extend_from_slice(&signed);
+            signed.extend_from_slice(&signer.sign(&message));
+            match verify_grant(&signed, &keys(), NOW) {
+                Ok(g) => {
+                    read += 1;
+                    g.grant().validate().unwrap();
+                    let mut again = Writer::default();
+                    g.grant().encode_body(&mut again);
+                    assert_eq!(again.bytes, b);
+                }
+                Err(GrantError::Malformed(_) | GrantError::Invalid(_) | GrantError::TooLarge { .. }) => refused += 1,
+                Err(other) => panic!("a correctly signed grant refused for {other:?}"),
+            }
+        }
+        assert!(read > 50 && refused > 500, "{read} read, {refused} refused");
+    }
+
     #[test]
     fn gtins_accept_every_gs1_length_and_check_the_check_digit() {
         assert_eq!(Gtin::parse("4901234567894").unwrap().as_gtin14(), "04901234567894");
