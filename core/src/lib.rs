@@ -9,6 +9,9 @@
 //! - [`consent`]: purposes, the remote policy, the hash-chained log, gating and IAB TCF;
 //! - [`sync`]: transport port, request context, lanes (events, essential outboxes) with their persisted state,
 //!   the status-table verdict and the scheduler;
+//! - [`wallet`]: the coupon wallet's pure core — signed grants, the issuer key set, validity in store-local
+//!   time zones, the evaluator and device-bound redemption codes with the offline till's check (no storage or
+//!   network yet);
 //! - [`listener`]: what the SDK tells the app; [`status`]: what it reports about itself;
 //! - [`sdk`]: [`Footfall`], the object an app holds.
 
@@ -27,6 +30,7 @@ pub mod status;
 pub mod storage;
 pub mod sync;
 mod threads;
+pub mod wallet;
 pub mod writer;
 
 pub use clock::{Clock, ManualClock, Random, SeededRandom, SystemClock};

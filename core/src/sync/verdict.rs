@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::transport::{HttpResponse, TransportError};
-use crate::clock::days_from_civil;
+use crate::clock::parse_http_date;
 use crate::config::RetryPolicy;
 
 /// Longest server-supplied reason kept with a dead letter or shown as the last error.
@@ -97,35 +97,6 @@ pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
     }
     let at_ms = parse_http_date(value)?;
     Some(Duration::from_millis((at_ms - now_ms).max(0) as u64))
-}
-
-fn parse_http_date(value: &str) -> Option<i64> {
-    // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let mut parts = value.split_whitespace();
-    let _weekday = parts.next()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    Some((days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s) * 1000)
 }
 
 #[cfg(test)]
