@@ -26,7 +26,7 @@ internal class ConsentCalls(private val core: Core) : FootfallConsent {
         change { it.applyConsentPolicy(remoteConfigJson) }
 
     // Already asynchronous in the native layer: it runs on the SDK's sync thread.
-    override suspend fun refreshConsentPolicy(): PolicyRefresh = core.call { it.refreshConsentPolicy() }
+    override suspend fun refreshConsentPolicy(): PolicyRefresh = core.native { it.refreshConsentPolicy() }
 
     override suspend fun needsPrompt(): PromptNeed = core.io { it.needsPrompt() }
 

@@ -58,6 +58,12 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?) {
         }
     }
 
+    /**
+     * A native suspend call (it completes on the SDK's sync thread), awaited on the IO dispatcher: the caller's code
+     * after it never runs on an SDK thread, whatever dispatcher the caller uses (`Unconfined`, a test's inline one).
+     */
+    suspend fun <T> native(block: suspend (FfiFootfall) -> T): T = withContext(ioDispatcher) { call { block(it) } }
+
     /** [call] on the IO dispatcher, for native calls that block on the disk or the writer thread. */
     suspend fun <T> io(block: (FfiFootfall) -> T): T = withContext(ioDispatcher) { call(block) }
 

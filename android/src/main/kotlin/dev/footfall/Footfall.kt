@@ -82,7 +82,7 @@ class Footfall private constructor(private val core: Core) :
      *
      * @throws FootfallException.Config when no endpoint is configured.
      */
-    suspend fun flush(): FlushReport = core.call { it.flush() }.toFlushReport()
+    suspend fun flush(): FlushReport = core.native { it.flush() }.toFlushReport()
 
     /** Blocks until everything tracked before the call is durable on disk (a few ms; not on the main thread). */
     fun flushToDisk(): Unit = core.call { it.flushToDisk() }

@@ -264,6 +264,22 @@ class CallbacksTest : CollectorTest() {
     }
 
     @Test
+    fun `code after flush never runs on the SDK's own threads, whatever the caller's dispatcher`() =
+        runBlocking(Dispatchers.Unconfined) {
+            val collector = collector()
+            val testThread = Thread.currentThread()
+            Footfall(testConfig(tmp, collector.url)).use { footfall ->
+                footfall.grantAnalytics()
+                footfall.track("e")
+                assertEquals(1, footfall.flush().delivered)
+                // The SDK's threads reach the JVM through JNA under generic names: what is allowed is the caller's
+                // own thread or a coroutine worker, never the thread the native call completed on.
+                val after = Thread.currentThread()
+                assertTrue(after == testThread || after.name.startsWith("DefaultDispatcher-worker"), "resumed on ${after.name}")
+            }
+        }
+
+    @Test
     fun `a server's Retry-After holds even an explicit flush and says until when`() = runBlocking {
         val collector = collector()
         val transport = JavaHttpTransport()
