@@ -40,9 +40,11 @@ pub fn run(events: usize) -> CmdResult {
     let autocommit_wal =
         sqlite_autocommit(&dir.path().join("autocommit-wal.db"), (10 * AUTOCOMMIT_SAMPLE).min(events), true)?;
 
+    let wallet = crate::bench_wallet::run()?;
+
     let p50 = percentile(&latencies, 0.50);
     let p99 = percentile(&latencies, 0.99);
-    let report = json!({
+    let mut report = json!({
         "events": events,
         "track_p50_ns": p50,
         "track_p99_ns": p99,
@@ -62,8 +64,11 @@ pub fn run(events: usize) -> CmdResult {
             "durable_ge_0_3_of_one_tx": durable_per_s >= 0.3 * one_tx,
             "durable_ge_20x_autocommit": durable_per_s >= 20.0 * autocommit,
         },
-        "notes": "one_tx: plain rusqlite, WAL + synchronous=NORMAL, one transaction; autocommit: SQLite defaults (rollback journal, synchronous=FULL), one transaction per insert; autocommit_wal: the same with WAL + synchronous=NORMAL"
+        "notes": "one_tx: plain rusqlite, WAL + synchronous=NORMAL, one transaction; autocommit: SQLite defaults (rollback journal, synchronous=FULL), one transaction per insert; autocommit_wal: the same with WAL + synchronous=NORMAL; bare_signature_pairs: one Ed25519 and one P-256 verification with ring alone, the floor under wallet_verify"
     });
+    if let (Value::Object(report), Value::Object(wallet)) = (&mut report, wallet) {
+        report.extend(wallet);
+    }
     println!("{report}");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! `footfall`: drives the real core exactly as an app would, plus the reference collector and the benchmark.
 
 mod bench;
+mod bench_wallet;
 mod commands;
 mod consent;
 mod demo;
