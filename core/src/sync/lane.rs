@@ -46,30 +46,50 @@ pub enum LaneCondition {
     CertificateInvalid,
 }
 
-/// A lane's condition as persisted and reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A lane's condition as `status()` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LaneStatus {
     pub state: LaneCondition,
     /// The last failure's reason (`HTTP 503: ...`, the certificate problem), when not `ok`.
     pub reason: Option<String>,
     /// When a hold or a certificate wait ends (RFC 3339, device clock).
     pub until: Option<String>,
-    /// The same instant in Unix ms, for the next process to resume from.
+    /// The same instant in Unix ms.
     #[serde(skip_serializing)]
     pub until_ms: Option<i64>,
 }
 
 impl LaneStatus {
-    fn ok() -> LaneStatus {
-        LaneStatus { state: LaneCondition::Ok, reason: None, until: None, until_ms: None }
-    }
-
     /// The state the last process on this database left, `ok` when none is stored.
     pub(crate) fn read(storage: &Storage, lane: Lane) -> Result<LaneStatus> {
+        Ok(Stored::read(storage, lane)?.into())
+    }
+}
+
+/// What is persisted per lane; [`LaneStatus`] is derived from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stored {
+    state: LaneCondition,
+    reason: Option<String>,
+    until_ms: Option<i64>,
+}
+
+impl Stored {
+    fn new(state: LaneCondition, reason: Option<&str>, until_ms: Option<i64>) -> Stored {
+        Stored { state, reason: reason.map(str::to_string), until_ms }
+    }
+
+    fn read(storage: &Storage, lane: Lane) -> Result<Stored> {
         Ok(storage
             .meta(lane.meta_key())?
             .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_else(LaneStatus::ok))
+            .unwrap_or_else(|| Stored::new(LaneCondition::Ok, None, None)))
+    }
+}
+
+impl From<Stored> for LaneStatus {
+    fn from(s: Stored) -> LaneStatus {
+        LaneStatus { state: s.state, reason: s.reason, until: s.until_ms.map(rfc3339_ms), until_ms: s.until_ms }
     }
 }
 
@@ -134,14 +154,14 @@ pub(crate) struct LaneState {
     hold: Option<(u64, i64)>,
     pause: Option<Pause>,
     /// What is stored, so an unchanged state costs no write.
-    persisted: LaneStatus,
+    persisted: Stored,
 }
 
 impl LaneState {
     /// Resumes what a previous process persisted: a hold or a certificate wait still running. A stored instant
     /// further ahead than the policy allows (the device clock was moved back) is clamped to what it allows.
     pub fn load(lane: Lane, storage: &Storage, retry: &RetryPolicy, now_mono: u64, now_wall: i64) -> Result<LaneState> {
-        let persisted = LaneStatus::read(storage, lane)?;
+        let persisted = Stored::read(storage, lane)?;
         let mut state = LaneState {
             lane,
             consecutive_failures: 0,
@@ -185,7 +205,7 @@ impl LaneState {
             backoff_until: None,
             hold: None,
             pause: None,
-            persisted: LaneStatus::ok(),
+            persisted: Stored::new(LaneCondition::Ok, None, None),
         }
     }
 
@@ -224,7 +244,7 @@ impl LaneState {
         self.backoff_until = None;
         self.hold = None;
         self.pause = None;
-        self.persist(storage, LaneStatus::ok())
+        self.persist(storage, Stored::new(LaneCondition::Ok, None, None))
     }
 
     /// A transient failure: the server's delay when it gave one (and then a hold that even a flush respects),
@@ -247,21 +267,11 @@ impl LaneState {
         let ms = delay.as_millis() as u64;
         self.backoff_until = Some(now_mono + ms);
         self.hold = server_delay.map(|_| (now_mono + ms, now_wall + ms as i64));
-        let status = match self.hold {
-            Some((_, until_ms)) => LaneStatus {
-                state: LaneCondition::Held,
-                reason: Some(reason.to_string()),
-                until: Some(rfc3339_ms(until_ms)),
-                until_ms: Some(until_ms),
-            },
-            None => LaneStatus {
-                state: LaneCondition::Retrying,
-                reason: Some(reason.to_string()),
-                until: None,
-                until_ms: None,
-            },
+        let stored = match self.hold {
+            Some((_, until_ms)) => Stored::new(LaneCondition::Held, Some(reason), Some(until_ms)),
+            None => Stored::new(LaneCondition::Retrying, Some(reason), None),
         };
-        self.persist(storage, status)?;
+        self.persist(storage, stored)?;
         Ok(delay)
     }
 
@@ -286,10 +296,7 @@ impl LaneState {
         self.backoff_until = None;
         self.hold = None;
         self.pause = Some(Pause { reason: reason.to_string(), until_mono: None });
-        self.persist(
-            storage,
-            LaneStatus { state: LaneCondition::Paused, reason: Some(reason.to_string()), until: None, until_ms: None },
-        )
+        self.persist(storage, Stored::new(LaneCondition::Paused, Some(reason), None))
     }
 
     /// A refused certificate: background passes wait `retry.certificate_retry`, across restarts too.
@@ -305,27 +312,16 @@ impl LaneState {
         self.backoff_until = None;
         self.hold = None;
         self.pause = Some(Pause { reason: reason.to_string(), until_mono: Some(now_mono + ms) });
-        let until_ms = now_wall + ms as i64;
-        self.persist(
-            storage,
-            LaneStatus {
-                state: LaneCondition::CertificateInvalid,
-                reason: Some(reason.to_string()),
-                until: Some(rfc3339_ms(until_ms)),
-                until_ms: Some(until_ms),
-            },
-        )
+        self.persist(storage, Stored::new(LaneCondition::CertificateInvalid, Some(reason), Some(now_wall + ms as i64)))
     }
 
-    fn persist(&mut self, storage: &Storage, status: LaneStatus) -> Result<()> {
-        if status == self.persisted {
+    fn persist(&mut self, storage: &Storage, stored: Stored) -> Result<()> {
+        if stored == self.persisted {
             return Ok(());
         }
-        // `until_ms` is not serialized for readers of status; keep it in the stored form.
-        let mut value = serde_json::to_value(&status).map_err(crate::error::Error::storage)?;
-        value["until_ms"] = status.until_ms.into();
-        storage.set_meta(self.lane.meta_key(), Some(&value.to_string()))?;
-        self.persisted = status;
+        let json = serde_json::to_string(&stored).map_err(crate::error::Error::storage)?;
+        storage.set_meta(self.lane.meta_key(), Some(&json))?;
+        self.persisted = stored;
         Ok(())
     }
 }
