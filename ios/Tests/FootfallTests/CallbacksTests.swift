@@ -110,12 +110,18 @@ final class CallbacksTests: FootfallTestCase {
         XCTAssertEqual(event, .delivered(count: 2, duplicates: 0))
     }
 
-    func testAURLSessionTransportCarriesTheUploads() async throws {
+    /// A collector, an SDK uploading through a recording `URLSessionTransport`, and analytics granted.
+    private func recordingSDK(apiKey: String? = nil) async throws -> (Collector, RecordingTransport, Footfall) {
         let collector = try startCollector()
         let transport = RecordingTransport(URLSessionTransport())
-        let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url, apiKey: "key-1"), transport: transport)
-        defer { footfall.close() }
+        let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url, apiKey: apiKey), transport: transport)
         try await footfall.grantAnalytics()
+        return (collector, transport, footfall)
+    }
+
+    func testAURLSessionTransportCarriesTheUploads() async throws {
+        let (collector, transport, footfall) = try await recordingSDK(apiKey: "key-1")
+        defer { footfall.close() }
 
         let ids = try (0..<25).map { try footfall.track("via_swift", properties: ["i": FootfallValue($0)]) }
         let report = try await footfall.flush()
@@ -132,11 +138,8 @@ final class CallbacksTests: FootfallTestCase {
     }
 
     func testATransportThatThrowsIsRetriedAndTheDataKept() async throws {
-        let collector = try startCollector()
-        let transport = RecordingTransport(URLSessionTransport())
-        let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url), transport: transport)
+        let (collector, transport, footfall) = try await recordingSDK()
         defer { footfall.close() }
-        try await footfall.grantAnalytics()
 
         try footfall.track("e")
         transport.failWith(FootfallError.network(reason: "no route to the collector"))
@@ -157,11 +160,8 @@ final class CallbacksTests: FootfallTestCase {
     }
 
     func testARefusedCertificateFromTheTransportPausesUploadsInsteadOfRetrying() async throws {
-        let collector = try startCollector()
-        let transport = RecordingTransport(URLSessionTransport())
-        let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url), transport: transport)
+        let (collector, transport, footfall) = try await recordingSDK()
         defer { footfall.close() }
-        try await footfall.grantAnalytics()
 
         try footfall.track("e")
         transport.failWith(URLError(.serverCertificateUntrusted))
@@ -184,11 +184,8 @@ final class CallbacksTests: FootfallTestCase {
     }
 
     func testAServersRetryAfterHoldsEvenAnExplicitFlushAndSaysUntilWhen() async throws {
-        let collector = try startCollector()
-        let transport = RecordingTransport(URLSessionTransport())
-        let footfall = try Footfall(config: testConfig(tmp, endpoint: collector.url), transport: transport)
+        let (collector, transport, footfall) = try await recordingSDK()
         defer { footfall.close() }
-        try await footfall.grantAnalytics()
 
         try footfall.track("e")
         transport.answerWith(HttpResponse(status: 503, headers: [HttpHeader(name: "Retry-After", value: "120")], body: Data()))
