@@ -158,6 +158,15 @@ impl VerifiedGrant {
     }
 }
 
+/// The terms reference that binds a coupon's display document (`{"title":…,"terms":…}` as UTF-8 JSON) to its
+/// signed grant: `d` + base64url of the first 12 bytes of its SHA-256. The feed carries the document unsigned;
+/// the device shows it only when this matches the grant's `terms_ref`, so the title is as trusted as the grant.
+pub fn display_terms_ref(display: &[u8]) -> String {
+    use base64::Engine;
+    let hash = grant_hash(display);
+    format!("d{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hash[..12]))
+}
+
 pub(crate) fn grant_hash(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());

@@ -33,7 +33,9 @@ pub mod validity;
 
 pub use codec::CodecError;
 pub use evaluate::{evaluate, Basket, BasketError, BasketLine, CouponOutcome, CouponState, Reason, WalletCoupon};
-pub use grant::{verify_grant, Discount, Eligibility, Grant, GrantError, Gtin, OfflinePolicy, VerifiedGrant};
+pub use grant::{
+    display_terms_ref, verify_grant, Discount, Eligibility, Grant, GrantError, Gtin, OfflinePolicy, VerifiedGrant,
+};
 pub use keys::{sign_rotation, IssuerKey, IssuerSigner, KeySet, KeySetError};
 pub use qr::{qr_matrix, QrError, QrMatrix};
 pub use redemption::{
