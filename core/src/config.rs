@@ -33,6 +33,9 @@ pub struct Config {
     /// Who asks the shopper about the purposes TCF covers: Footfall's own prompts, or the app's CMP through its
     /// IAB TCF string (see [`crate::consent::tcf_mapping`]).
     pub consent_source: ConsentSource,
+    /// The coupon wallet's pinned issuer key set (its JSON, bundled with the app; `docs/wallet.md`). `None`: the
+    /// wallet is off. Rotations arriving in the feed are accepted only when signed by a key trusted now.
+    pub wallet_keyset: Option<String>,
 }
 
 /// Where decisions about `analytics`, `personalization`, `marketing` and `location` come from.
@@ -63,7 +66,14 @@ impl Config {
             enforce_consent: true,
             consent_refresh_interval: Some(Duration::from_secs(60 * 60)),
             consent_source: ConsentSource::Footfall,
+            wallet_keyset: None,
         }
+    }
+
+    /// Turns the coupon wallet on with the issuer key set the app pins (its JSON).
+    pub fn with_wallet_keyset(mut self, keyset_json: impl Into<String>) -> Self {
+        self.wallet_keyset = Some(keyset_json.into());
+        self
     }
 
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
@@ -103,6 +113,10 @@ impl Config {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, is_zero)| *is_zero) {
             return Err(invalid(&format!("{name} must be positive")));
+        }
+        if let Some(keyset) = &self.wallet_keyset {
+            crate::wallet::KeySet::from_json(keyset.as_bytes())
+                .map_err(|e| invalid(&format!("the wallet key set is not usable: {e}")))?;
         }
         if self.retry.cap < self.retry.base || self.retry.max_retry_after < self.retry.min_retry_after {
             return Err(invalid(

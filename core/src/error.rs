@@ -32,6 +32,26 @@ pub enum ValidationError {
     TcfImportMethod,
 }
 
+/// Why a wallet operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalletError {
+    /// No issuer key set was configured (`Config::wallet_keyset`): the wallet is off.
+    #[error("the wallet is not configured (no issuer key set)")]
+    NotConfigured,
+    #[error("no coupon '{0}' in the wallet")]
+    UnknownCoupon(String),
+    /// The coupon cannot be used now; `reasons` are the evaluator's codes (`expired`, `uses_exhausted`, …) or
+    /// the coupon's state (`redeemed`, `revoked`, …).
+    #[error("coupon '{coupon_id}' cannot be used now: {}", reasons.join(", "))]
+    Unusable { coupon_id: String, reasons: Vec<String> },
+    /// The platform's device key failed (locked keystore, key gone).
+    #[error("device key: {0}")]
+    DeviceKey(String),
+    /// The request itself is invalid (a basket line, a store id, a challenge).
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
 /// Everything that can go wrong in the core.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -56,6 +76,9 @@ pub enum Error {
     /// The SDK instance was closed.
     #[error("the SDK is closed")]
     Closed,
+    /// A wallet operation was refused; nothing changed.
+    #[error("wallet: {0}")]
+    Wallet(#[from] WalletError),
     /// Something failed inside the SDK that the app cannot fix (a thread that could not start, a lost reply):
     /// a bug or an exhausted system, reported with the exact cause.
     #[error("internal: {0}")]

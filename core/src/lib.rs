@@ -35,7 +35,7 @@ pub mod writer;
 
 pub use clock::{Clock, ManualClock, Random, SeededRandom, SystemClock};
 pub use config::{Config, ConsentSource, FlushPolicy, HandoffLimits, RetryPolicy, StorageLimits};
-pub use error::{Error, Result, ValidationError};
+pub use error::{Error, Result, ValidationError, WalletError};
 pub use event::Event;
 pub use listener::{SdkEvent, SdkListener};
 pub use sdk::{read_status, Builder, Footfall, TcfImport, TcfImportResult};

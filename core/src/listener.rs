@@ -5,6 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::consent::status::ConsentStatus;
+use crate::wallet::service::CouponView;
 
 /// Something the SDK did that an app may want to count or show. Emitted only when it happened: a pass that was
 /// held back by a backoff or a pause sends nothing, so no event repeats a previous one.
@@ -33,6 +34,9 @@ pub enum SdkEvent {
         purged: u64,
         status: Box<ConsentStatus>,
     },
+    /// The wallet changed: a feed sync brought coupons or tombstones, the server answered a redemption, or the
+    /// shopper clipped or presented a coupon. `coupons` is the wallet as `wallet_coupons()` would return it now.
+    WalletChanged { coupons: Vec<CouponView> },
 }
 
 /// Receives [`SdkEvent`]s on the SDK's sync thread (upload events) or writer thread (consent changes). Keep it

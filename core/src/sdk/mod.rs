@@ -4,6 +4,7 @@
 mod consent;
 mod rights;
 mod tcf;
+mod wallet;
 
 pub use crate::consent::status::{ConsentSourceKind, ConsentStatus, PurposeStatus, RefusedPolicy};
 pub use consent::ConsentLog;
@@ -31,6 +32,8 @@ use crate::sync::request::RequestContext;
 use crate::sync::scheduler::{Reply, SyncHandle};
 use crate::sync::uploader::UploaderSetup;
 use crate::sync::{Endpoint, FlushReport, HttpTransport};
+use crate::wallet::service::Wallet;
+use crate::wallet::{DeviceSigner, KeySet};
 use crate::writer::handoff::Command;
 use crate::writer::thread::{Writer, WriterSetup};
 use crate::writer::{Handoff, StorageCell};
@@ -45,6 +48,8 @@ pub struct Footfall {
     consent: Arc<ConsentView>,
     consent_changes: Arc<ConsentChanges>,
     consent_source: ConsentSource,
+    wallet: Option<Arc<Wallet>>,
+    listener: Option<Arc<dyn SdkListener>>,
 }
 
 /// Sets up an instance with injected clock, randomness or transport (tests, custom HTTP stacks).
@@ -55,6 +60,7 @@ pub struct Builder {
     transport: Option<Arc<dyn HttpTransport>>,
     listener: Option<Arc<dyn SdkListener>>,
     consent_receipts: bool,
+    device_signer: Option<Arc<dyn DeviceSigner>>,
 }
 
 impl Builder {
@@ -63,6 +69,14 @@ impl Builder {
     /// sent.
     pub fn consent_receipts(mut self, enabled: bool) -> Self {
         self.consent_receipts = enabled;
+        self
+    }
+
+    /// The wallet's per-device P-256 key from the platform (Android Keystore, the Secure Enclave). Without one
+    /// the wallet keeps a software key in its database: weaker, since a copy of the app's data can present as
+    /// this device.
+    pub fn device_signer(mut self, signer: Arc<dyn DeviceSigner>) -> Self {
+        self.device_signer = Some(signer);
         self
     }
 
@@ -89,8 +103,15 @@ impl Builder {
     }
 
     pub fn open(self) -> Result<Footfall> {
-        let Builder { config, clock, random, transport, listener, consent_receipts } = self;
+        let Builder { config, clock, random, transport, listener, consent_receipts, device_signer } = self;
         config.validate()?;
+        let wallet = match &config.wallet_keyset {
+            Some(json) => {
+                let pinned = KeySet::from_json(json.as_bytes()).map_err(|e| Error::Config(e.to_string()))?;
+                Some(Arc::new(Wallet::new(pinned, device_signer, clock.clone())))
+            }
+            None => None,
+        };
         let endpoint = config.endpoint.as_deref().map(Endpoint::parse).transpose()?;
         let (handoff, rx, shared) = Handoff::new(config.handoff.max_events, config.handoff.max_bytes);
         let handoff = Arc::new(handoff);
@@ -126,6 +147,7 @@ impl Builder {
                     consent: consent.clone(),
                     config_refresh: config.consent_refresh_interval,
                     consent_receipts,
+                    wallet: wallet.clone(),
                 };
                 Some(SyncHandle::start(setup, cell.clone(), handoff.clone(), consent_changes.clone())?)
             }
@@ -160,6 +182,8 @@ impl Builder {
             consent,
             consent_changes,
             consent_source: config.consent_source,
+            wallet,
+            listener,
         })
     }
 }
@@ -187,6 +211,7 @@ impl Footfall {
             transport: None,
             listener: None,
             consent_receipts: true,
+            device_signer: None,
         }
     }
 

@@ -39,6 +39,7 @@ impl Footfall {
                 "status": self.consent_status()?,
             },
             "rightsRequests": requests,
+            "wallet": self.wallet_export(&storage)?,
         }))
     }
 
@@ -69,6 +70,37 @@ impl Footfall {
     /// Every rights request this install made, oldest first, with its state.
     pub fn rights_requests(&self) -> Result<Vec<RightsRequest>> {
         self.storage()?.rights_requests()
+    }
+}
+
+impl Footfall {
+    /// The wallet's coupons (stored grants in base64url), its clips and redemptions, and the device key's id.
+    fn wallet_export(&self, storage: &crate::storage::Storage) -> Result<Value> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let coupons: Vec<Value> = storage
+            .wallet_coupons()?
+            .iter()
+            .map(|c| {
+                json!({
+                    "couponId": c.coupon_id, "serial": c.serial, "state": c.state.as_str(), "reason": c.reason,
+                    "grant": b64.encode(&c.grant), "display": c.display, "serverUses": c.server_uses,
+                    "endedAt": c.ended_at, "storeId": c.store_id, "device": c.device,
+                })
+            })
+            .collect();
+        let outbox: Vec<Value> = storage
+            .wallet_outbox()?
+            .iter()
+            .map(|i| {
+                json!({
+                    "id": i.id, "kind": if i.kind == crate::storage::WalletOutboxKind::Clip { "clip" } else { "redemption" },
+                    "state": i.state, "result": i.result, "reason": i.reason, "counter": i.counter,
+                    "body": serde_json::from_str::<Value>(&i.body).unwrap_or(Value::Null),
+                })
+            })
+            .collect();
+        Ok(json!({"coupons": coupons, "outbox": outbox}))
     }
 }
 

@@ -21,6 +21,12 @@ pub enum MetaKey {
     ConsentContext,
     ConsentPolicyEtag,
     ConsentPolicyRefused,
+    /// Wallet: the feed position (holder, cursor, ETag), the rotated key set, the server-time offset and the
+    /// last sync's report.
+    WalletFeed,
+    WalletKeySet,
+    WalletServerOffsetMs,
+    WalletLastSync,
 }
 
 impl MetaKey {
@@ -40,6 +46,10 @@ impl MetaKey {
             MetaKey::ConsentContext => "consent_context",
             MetaKey::ConsentPolicyEtag => "consent_policy_etag",
             MetaKey::ConsentPolicyRefused => "consent_policy_refused",
+            MetaKey::WalletFeed => "wallet_feed",
+            MetaKey::WalletKeySet => "wallet_keyset",
+            MetaKey::WalletServerOffsetMs => "wallet_server_offset_ms",
+            MetaKey::WalletLastSync => "wallet_last_sync",
         }
     }
 }

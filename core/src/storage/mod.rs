@@ -9,6 +9,7 @@ pub(crate) mod personal_data;
 mod queue;
 mod rights;
 mod schema;
+mod wallet;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -21,6 +22,9 @@ pub use meta::MetaKey;
 pub use open::{classify, OpenFailure};
 pub use queue::{DeadLetter, Evictions, Identity, LeasedMessage, QueueCounts};
 pub use rights::{ExportedEvent, RightsRequest, RightsState};
+pub use wallet::{
+    CouponTombstone, CouponUpsert, NewRedemption, RedemptionResult, StoredCoupon, WalletOutboxItem, WalletOutboxKind,
+};
 
 use crate::error::{Error, Result};
 

@@ -70,6 +70,24 @@ pub(crate) const PERSONAL_TABLES: &[PersonalTable] = &[
         on_deletion: OnDeletion::Keep { why: "the request must reach the backend" },
         export: "rightsRequests",
     },
+    PersonalTable {
+        table: "wallet_coupons",
+        on_withdrawal: OnWithdrawal::Keep { why: "a service the shopper asked for, not collected under a purpose" },
+        on_deletion: OnDeletion::Wipe,
+        export: "wallet",
+    },
+    PersonalTable {
+        table: "wallet_outbox",
+        on_withdrawal: OnWithdrawal::Keep { why: "the shopper's own clips and redemptions" },
+        on_deletion: OnDeletion::Wipe,
+        export: "wallet",
+    },
+    PersonalTable {
+        table: "wallet_device",
+        on_withdrawal: OnWithdrawal::Keep { why: "the device key redemptions are attributed to" },
+        on_deletion: OnDeletion::Wipe,
+        export: "wallet",
+    },
 ];
 
 /// Tables that hold no data about the shopper, and why (checked against the schema by the test below).

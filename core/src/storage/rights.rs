@@ -189,7 +189,8 @@ impl Storage {
             .conn
             .query_row(
                 "SELECT 1 WHERE EXISTS (SELECT 1 FROM consent_log WHERE synced = 0) \
-                 OR EXISTS (SELECT 1 FROM rights_requests WHERE state IN ('received', 'sent'))",
+                 OR EXISTS (SELECT 1 FROM rights_requests WHERE state IN ('received', 'sent')) \
+                 OR EXISTS (SELECT 1 FROM wallet_outbox WHERE state IN ('pending', 'sent'))",
                 [],
                 |r| r.get(0),
             )

@@ -66,6 +66,46 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TABLE known_anonymous_ids (id TEXT PRIMARY KEY, first_ms INTEGER NOT NULL) WITHOUT ROWID;
     ALTER TABLE consent_log ADD COLUMN refused_reason TEXT;
     ",
+    // v4: the coupon wallet. Grants are stored only after their signature verified; tombstones keep the row.
+    "
+    CREATE TABLE wallet_coupons (
+        coupon_id TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        grant_bytes BLOB NOT NULL,               -- the issuer's signed grant, exactly as verified
+        display TEXT,                            -- {title, terms} JSON, kept only when it matches the grant
+        state TEXT NOT NULL,                     -- available | clipped | pending_redeem | redeemed | rejected | revoked | expired | withdrawn
+        reason TEXT,
+        uses_allowed INTEGER NOT NULL,
+        server_uses INTEGER NOT NULL DEFAULT 0,
+        clipped_ms INTEGER,
+        ended_at TEXT,                           -- tombstones: when; for redeemed also where and by which device
+        store_id TEXT,
+        device TEXT,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (coupon_id, serial)
+    ) WITHOUT ROWID;
+    CREATE TABLE wallet_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,                 -- clipId / redemptionId: the idempotency key
+        kind TEXT NOT NULL,                      -- clip | redemption
+        coupon_id TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        body TEXT NOT NULL,                      -- the item JSON exactly as sent on every attempt
+        code TEXT,                               -- redemptions: the code the till read
+        counter INTEGER,                         -- redemptions: the presentation counter it carries
+        value_minor INTEGER NOT NULL DEFAULT 0,  -- redemptions: fixed discount value, for offline limits
+        state TEXT NOT NULL,                     -- pending | sent | acknowledged | refused
+        result TEXT,                             -- accepted | double_spend | rejected
+        reason TEXT,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE wallet_device (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        counter INTEGER NOT NULL,                -- the last presentation counter handed out
+        pkcs8 BLOB                               -- the software device key, when the platform gives none
+    );
+    ",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -3,6 +3,7 @@
 //! marked refused with the reason, and is not sent again. Nothing here is evicted or expires.
 
 use super::outbox::Outbox;
+use super::transport::HttpResponse;
 use crate::clock::rfc3339_ms;
 use crate::error::Result;
 use crate::storage::{Storage, StoredConsent};
@@ -31,7 +32,7 @@ impl Outbox for ConsentReceipts {
         frame(records, sent_at_ms)
     }
 
-    fn delivered(&self, storage: &Storage, records: &[StoredConsent], _now_ms: i64) -> Result<()> {
+    fn delivered(&self, storage: &Storage, records: &[StoredConsent], _: &HttpResponse, _now_ms: i64) -> Result<()> {
         storage.mark_consent_synced(&records.iter().map(|r| r.seq).collect::<Vec<_>>())
     }
 

@@ -4,6 +4,7 @@
 //! refused, not re-sent.
 
 use super::outbox::Outbox;
+use super::transport::HttpResponse;
 use crate::error::Result;
 use crate::storage::{RightsRequest, RightsState, Storage};
 
@@ -33,7 +34,7 @@ impl Outbox for DeletionRequests {
         Ok(())
     }
 
-    fn delivered(&self, storage: &Storage, requests: &[RightsRequest], now_ms: i64) -> Result<()> {
+    fn delivered(&self, storage: &Storage, requests: &[RightsRequest], _: &HttpResponse, now_ms: i64) -> Result<()> {
         for request in requests {
             storage.set_rights_state(&request.id, RightsState::Acknowledged, None, now_ms)?;
             tracing::info!(request_id = %request.id, "deletion request acknowledged");

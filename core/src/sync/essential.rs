@@ -1,4 +1,4 @@
-//! The essential lane: consent receipts, then deletion requests, drained after every upload pass whatever the
+//! The essential lane: consent receipts, deletion requests, then the wallet's redemptions and clips, drained after every upload pass whatever the
 //! consent state (its requests are the proof of that state and the means to exercise rights), with its own
 //! backoff, hold and pause so it never holds event uploads back, nor they it.
 
@@ -7,6 +7,7 @@ use super::deletion::DeletionRequests;
 use super::lane::{LaneState, LaneStop};
 use super::outbox;
 use super::request::RequestContext;
+use super::wallet_outbox::{WalletClips, WalletRedemptions};
 use crate::error::Result;
 use crate::storage::{Counter, Storage};
 
@@ -14,11 +15,18 @@ pub(crate) struct EssentialLane {
     state: LaneState,
     /// Whether consent receipts are uploaded (deletion requests always are).
     consent_receipts: bool,
+    /// The wallet's redemptions (and clips), when the wallet is configured.
+    wallet: Option<WalletRedemptions>,
 }
 
 impl EssentialLane {
-    pub fn new(state: LaneState, consent_receipts: bool) -> Self {
-        EssentialLane { state, consent_receipts }
+    pub fn new(state: LaneState, consent_receipts: bool, wallet: Option<WalletRedemptions>) -> Self {
+        EssentialLane { state, consent_receipts, wallet }
+    }
+
+    /// Whether a redemption was answered since the last call (the wallet feed is pulled after one).
+    pub fn take_wallet_answered(&self) -> bool {
+        self.wallet.as_ref().is_some_and(|w| w.answered.swap(false, std::sync::atomic::Ordering::AcqRel))
     }
 
     /// Milliseconds until the lane wants another run, when it is waiting on one.
@@ -54,13 +62,21 @@ impl EssentialLane {
         }
     }
 
-    /// Consent receipts first (when on), then deletion requests; `Some` when the server said to stop.
+    /// Consent receipts first (when on), then deletion requests, then the wallet's redemptions and clips; `Some`
+    /// when the server said to stop.
     async fn drain(&self, request: &RequestContext, storage: &Storage) -> Result<Option<LaneStop>> {
         if self.consent_receipts {
             if let Some(stop) = outbox::drain(&ConsentReceipts, request, storage).await? {
                 return Ok(Some(stop));
             }
         }
-        outbox::drain(&DeletionRequests, request, storage).await
+        if let Some(stop) = outbox::drain(&DeletionRequests, request, storage).await? {
+            return Ok(Some(stop));
+        }
+        let Some(wallet) = &self.wallet else { return Ok(None) };
+        if let Some(stop) = outbox::drain(wallet, request, storage).await? {
+            return Ok(Some(stop));
+        }
+        outbox::drain(&WalletClips, request, storage).await
     }
 }

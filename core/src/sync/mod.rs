@@ -3,7 +3,9 @@
 //! - what every request shares: `request` (headers, one bounded send); [`verdict`], the status table as a pure function;
 //! - what every lane shares: [`lane`] (failures, backoff, the server's hold, pauses; persisted), `halves`
 //!   (bisection), `outbox` (durable items drained oldest first);
-//! - the lanes: `uploader` (events) and `essential` (the outboxes `consent_receipts` and `deletion`);
+//! - the lanes: `uploader` (events) and `essential` (the outboxes `consent_receipts`, `deletion` and
+//!   `wallet_outbox`);
+//! - `wallet_feed`, the coupon feed after an opaque cursor;
 //! - `pull` (an ETag-cached GET of a published document) and [`remote_config`], the consent policy through it;
 //! - `scheduler`, the thread that decides when passes and pulls run.
 
@@ -23,6 +25,8 @@ pub(crate) mod scheduler;
 pub mod transport;
 pub(crate) mod uploader;
 pub mod verdict;
+pub(crate) mod wallet_feed;
+pub(crate) mod wallet_outbox;
 pub mod wire;
 
 pub use endpoint::Endpoint;
@@ -30,3 +34,4 @@ pub use lane::{LaneCondition, LaneStatus};
 pub use remote_config::PolicyRefresh;
 pub use transport::{CertificateProblem, HttpRequest, HttpResponse, HttpTransport, TransportError};
 pub use uploader::{FlushOutcome, FlushReport};
+pub use wallet_feed::WalletSyncReport;

@@ -1,10 +1,11 @@
 //! The essential lane's outboxes: durable items the backend must receive, sent oldest first until a 2xx, each
-//! kind a small leaf (consent receipts, deletion requests; wallet redemptions next). The drain loop — framing,
+//! kind a small leaf (consent receipts, deletion requests, wallet clips and redemptions). The drain loop — framing,
 //! bisection, the status table — lives here once.
 
 use super::halves::Halves;
 use super::lane::LaneStop;
 use super::request::RequestContext;
+use super::transport::HttpResponse;
 use super::verdict::{self, Verdict};
 use crate::error::Result;
 use crate::storage::Storage;
@@ -23,8 +24,8 @@ pub(crate) trait Outbox {
     fn attempting(&self, _storage: &Storage, _items: &[Self::Item], _now_ms: i64) -> Result<()> {
         Ok(())
     }
-    /// The backend has them (2xx): never sent again.
-    fn delivered(&self, storage: &Storage, items: &[Self::Item], now_ms: i64) -> Result<()>;
+    /// The backend has them (2xx, its answer in `response`): never sent again.
+    fn delivered(&self, storage: &Storage, items: &[Self::Item], response: &HttpResponse, now_ms: i64) -> Result<()>;
     /// The backend refused this one item on its own (400/422/413): kept, marked with `reason`, never re-sent.
     fn refused(&self, storage: &Storage, item: &Self::Item, reason: &str, now_ms: i64) -> Result<()>;
     /// The lane stops while `items` were in flight (retry or pause): they stay pending; `reason` says why.
@@ -49,7 +50,10 @@ pub(crate) async fn drain<O: Outbox>(
             let result = request.send(request.json_post(outbox.path(), &outbox.body(&part, now))).await;
             let now = request.clock.now_ms();
             match verdict::classify(&result, now, &request.retry) {
-                Verdict::Delivered { .. } => outbox.delivered(storage, &part, now)?,
+                Verdict::Delivered { .. } => {
+                    let response = result.as_ref().map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+                    outbox.delivered(storage, &part, response, now)?
+                }
                 Verdict::Rejected { reason, .. } | Verdict::TooLarge { reason } if part.len() == 1 => {
                     tracing::warn!(path = outbox.path(), reason = %reason, "the backend refused an item; kept, not re-sent");
                     outbox.refused(storage, &part[0], &reason, now)?;

@@ -9,8 +9,9 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::remote_config::{self, PolicyRefresh};
 use super::uploader::{FlushReport, Uploader, UploaderSetup};
+use super::wallet_feed::WalletSyncReport;
 use crate::consent::changes::ConsentChanges;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, WalletError};
 use crate::listener::{self, SdkListener};
 use crate::storage::Storage;
 use crate::writer::{Handoff, StorageCell};
@@ -32,10 +33,13 @@ impl<T> Reply<T> {
 
 /// Where the answer to an explicit policy refresh goes.
 pub(crate) type RefreshReply = Reply<PolicyRefresh>;
+/// Where the answer to an explicit wallet sync goes.
+pub(crate) type WalletReply = Reply<WalletSyncReport>;
 
 pub(crate) struct SyncHandle {
     flushes: mpsc::UnboundedSender<Reply>,
     refreshes: mpsc::UnboundedSender<RefreshReply>,
+    wallet_syncs: mpsc::UnboundedSender<WalletReply>,
     wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
     thread: std::sync::Mutex<Option<JoinHandle<()>>>,
@@ -50,6 +54,7 @@ impl SyncHandle {
     ) -> Result<SyncHandle> {
         let (flushes, flush_rx) = mpsc::unbounded_channel();
         let (refreshes, refresh_rx) = mpsc::unbounded_channel();
+        let (wallet_syncs, wallet_rx) = mpsc::unbounded_channel();
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -63,6 +68,7 @@ impl SyncHandle {
             consent_changes,
             flush_rx,
             refresh_rx,
+            wallet_rx,
             wake: wake.clone(),
             shutdown: shutdown_rx,
         };
@@ -70,7 +76,7 @@ impl SyncHandle {
             .name("footfall-sync".into())
             .spawn(move || runtime.block_on(loop_state.run()))
             .map_err(|e| Error::Internal(format!("cannot start the sync thread: {e}")))?;
-        Ok(SyncHandle { flushes, refreshes, wake, shutdown, thread: std::sync::Mutex::new(Some(thread)) })
+        Ok(SyncHandle { flushes, refreshes, wallet_syncs, wake, shutdown, thread: std::sync::Mutex::new(Some(thread)) })
     }
 
     /// The trigger the writer pulls when enough events are durable (coalesced with any pending one).
@@ -87,6 +93,13 @@ impl SyncHandle {
     /// Fetches the consent policy on the sync thread (after any pass in progress).
     pub fn refresh_config(&self, reply: RefreshReply) {
         if let Err(mpsc::error::SendError(reply)) = self.refreshes.send(reply) {
+            reply.send(Err(Error::Closed));
+        }
+    }
+
+    /// Pulls the wallet feed on the sync thread (after any pass in progress).
+    pub fn wallet_sync(&self, reply: WalletReply) {
+        if let Err(mpsc::error::SendError(reply)) = self.wallet_syncs.send(reply) {
             reply.send(Err(Error::Closed));
         }
     }
@@ -108,6 +121,7 @@ struct SyncLoop {
     consent_changes: Arc<ConsentChanges>,
     flush_rx: mpsc::UnboundedReceiver<Reply>,
     refresh_rx: mpsc::UnboundedReceiver<RefreshReply>,
+    wallet_rx: mpsc::UnboundedReceiver<WalletReply>,
     wake: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
 }
@@ -146,6 +160,10 @@ impl SyncLoop {
         {
             return;
         }
+        // The wallet at start-up: coupons shown first thing should be the current ones.
+        if self.until_shutdown(wallet_sync(&uploader, &storage, listener.as_deref())).await.is_none() {
+            return;
+        }
         let mut next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
         loop {
             let retry_due = uploader.retry_in_ms().map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
@@ -165,8 +183,12 @@ impl SyncLoop {
                             Err(e) => Some(Err(e)),
                         };
                         let Some(report) = report else { break };
-                        // Before the replies, so a flush returns after its pass's events were told.
+                        // Before the replies, so a flush returns after its pass's events were told (and the
+                        // wallet pulled when a redemption was answered).
                         notify(listener.as_deref(), &mut uploader);
+                        if self.after_redemptions(&uploader, &storage, listener.as_deref()).await.is_none() {
+                            break;
+                        }
                         for reply in replies {
                             reply.send(report.clone());
                         }
@@ -179,6 +201,14 @@ impl SyncLoop {
                         let refreshed = self.until_shutdown(remote_config::refresh(&uploader.setup().request, &storage, &self.consent_changes)).await;
                         let Some(refreshed) = refreshed else { break };
                         reply.send(refreshed);
+                    }
+                    false
+                }
+                reply = self.wallet_rx.recv() => {
+                    if let Some(reply) = reply {
+                        let synced = self.until_shutdown(wallet_sync(&uploader, &storage, listener.as_deref())).await;
+                        let Some(synced) = synced else { break };
+                        reply.send(synced);
                     }
                     false
                 }
@@ -200,6 +230,9 @@ impl SyncLoop {
                     break;
                 }
                 notify(listener.as_deref(), &mut uploader);
+                if self.after_redemptions(&uploader, &storage, listener.as_deref()).await.is_none() {
+                    break;
+                }
             }
         }
     }
@@ -214,6 +247,23 @@ impl SyncLoop {
             tracing::error!(error = %e, "upload pass failed");
         }
         Some(report)
+    }
+
+    /// Pulls the wallet feed when the last pass got answers to redemptions (coupons may have ended elsewhere);
+    /// None when the SDK closes first.
+    async fn after_redemptions(
+        &self,
+        uploader: &Uploader,
+        storage: &Storage,
+        listener: Option<&dyn SdkListener>,
+    ) -> Option<()> {
+        if !uploader.take_wallet_answered() {
+            return Some(());
+        }
+        if let Some(listener) = listener {
+            wallet_changed(uploader, storage, listener);
+        }
+        self.until_shutdown(wallet_sync(uploader, storage, listener)).await.map(|_| ())
     }
 
     /// `work`'s result, or None when the SDK closes first (a request in flight must not hold `close()` up).
@@ -231,6 +281,36 @@ fn notify(listener: Option<&dyn SdkListener>, uploader: &mut Uploader) {
     let events = uploader.take_events();
     if let Some(listener) = listener {
         listener::dispatch(listener, events);
+    }
+}
+
+/// Pulls the wallet feed (when the wallet is configured) and tells the listener when the wallet changed.
+async fn wallet_sync(
+    uploader: &Uploader,
+    storage: &Storage,
+    listener: Option<&dyn SdkListener>,
+) -> Result<WalletSyncReport> {
+    let Some(wallet) = uploader.setup().wallet.as_deref() else {
+        return Err(Error::Wallet(WalletError::NotConfigured));
+    };
+    let report = super::wallet_feed::sync(&uploader.setup().request, storage, wallet).await;
+    match &report {
+        Ok(report) if report.changed => {
+            if let Some(listener) = listener {
+                wallet_changed(uploader, storage, listener);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::info!(error = %e, "wallet not synced; keeping the coupons the device has"),
+    }
+    report
+}
+
+fn wallet_changed(uploader: &Uploader, storage: &Storage, listener: &dyn SdkListener) {
+    let Some(wallet) = uploader.setup().wallet.as_deref() else { return };
+    match wallet.coupons(storage, None) {
+        Ok(coupons) => listener::dispatch(listener, vec![listener::SdkEvent::WalletChanged { coupons }]),
+        Err(e) => tracing::warn!(error = %e, "the wallet could not be read to tell the app"),
     }
 }
 

@@ -11,6 +11,7 @@ use super::lane::{Blocked, Lane, LaneState, LaneStop};
 use super::request::RequestContext;
 use super::transport::TransportError;
 use super::verdict::{self, Verdict};
+use super::wallet_outbox::WalletRedemptions;
 use super::wire;
 use crate::clock::rfc3339_ms;
 use crate::config::{FlushPolicy, StorageLimits};
@@ -18,6 +19,7 @@ use crate::consent::view::ConsentView;
 use crate::error::Result;
 use crate::listener::{PassEvents, SdkEvent, SdkListener};
 use crate::storage::{Counter, MetaKey, Storage};
+use crate::wallet::service::Wallet;
 
 /// What a flush achieved.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +59,8 @@ pub(crate) struct UploaderSetup {
     pub config_refresh: Option<Duration>,
     /// Whether the essential lane uploads consent receipts (deletion requests are always sent).
     pub consent_receipts: bool,
+    /// The coupon wallet, when configured: its outboxes join the essential lane and its feed is pulled.
+    pub wallet: Option<Arc<Wallet>>,
 }
 
 pub(crate) struct Uploader {
@@ -96,7 +100,12 @@ impl Uploader {
             })
         };
         let lane = load(Lane::Events);
-        let essential = EssentialLane::new(load(Lane::Essential), setup.consent_receipts);
+        let wallet = setup.wallet.clone().map(|wallet| WalletRedemptions {
+            wallet,
+            clock: setup.request.clock.clone(),
+            answered: Default::default(),
+        });
+        let essential = EssentialLane::new(load(Lane::Essential), setup.consent_receipts, wallet);
         Uploader {
             setup,
             storage,
@@ -112,6 +121,11 @@ impl Uploader {
     pub fn retry_in_ms(&self) -> Option<u64> {
         let now = self.setup.request.clock.monotonic_ms();
         [self.lane.retry_in_ms(now), self.essential.retry_in_ms(now)].into_iter().flatten().min()
+    }
+
+    /// Whether the server answered a redemption since the last call (the scheduler then pulls the feed).
+    pub fn take_wallet_answered(&self) -> bool {
+        self.essential.take_wallet_answered()
     }
 
     pub fn setup(&self) -> &UploaderSetup {

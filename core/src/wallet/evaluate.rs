@@ -168,6 +168,38 @@ pub fn evaluate(coupons: &[WalletCoupon<'_>], basket: &Basket) -> Result<Vec<Cou
     Ok(outcomes)
 }
 
+/// The reasons against a coupon whatever the basket: revoked, outside its validity at `now`, no use left, or
+/// (counting a fixed discount's value) past its offline limits since the last sync. What a wallet list shows as
+/// "usable now", and what `present` refuses on.
+pub fn standing(coupon: &WalletCoupon<'_>, now: i64) -> Vec<Reason> {
+    let grant = coupon.grant.grant();
+    let state = coupon.state;
+    let mut reasons = Vec::new();
+    if state.revoked {
+        reasons.push(Reason::Revoked);
+    }
+    match grant.validity.check(now) {
+        Ok(()) => {}
+        Err(OutsideValidity::NotYetValid) => reasons.push(Reason::NotYetValid),
+        Err(OutsideValidity::Expired) => reasons.push(Reason::Expired),
+    }
+    if state.uses >= grant.uses_allowed {
+        reasons.push(Reason::UsesExhausted);
+    }
+    let fixed = match grant.discount {
+        Discount::Amount { minor } => minor,
+        Discount::Percent { .. } => 0,
+    };
+    let policy = grant.offline;
+    if policy.accepted
+        && (state.offline_uses_since_sync >= policy.max_uses
+            || state.offline_value_since_sync.saturating_add(fixed) > policy.max_value_minor)
+    {
+        reasons.push(Reason::OfflineLimit);
+    }
+    reasons
+}
+
 /// The reasons against one coupon and the discount it gives from `available` value per line.
 fn assess(
     coupon: &WalletCoupon<'_>,

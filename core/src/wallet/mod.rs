@@ -25,14 +25,19 @@
 mod base45;
 mod codec;
 pub mod evaluate;
+pub mod feed;
 pub mod grant;
 pub mod keys;
+pub mod lifecycle;
 pub mod qr;
 pub mod redemption;
+pub mod service;
 pub mod validity;
 
 pub use codec::CodecError;
-pub use evaluate::{evaluate, Basket, BasketError, BasketLine, CouponOutcome, CouponState, Reason, WalletCoupon};
+pub use evaluate::{
+    evaluate, standing, Basket, BasketError, BasketLine, CouponOutcome, CouponState, Reason, WalletCoupon,
+};
 pub use grant::{
     display_terms_ref, verify_grant, Discount, Eligibility, Grant, GrantError, Gtin, OfflinePolicy, VerifiedGrant,
 };
