@@ -50,6 +50,8 @@ impl From<Error> for FootfallError {
             Error::ConsentDenied { purpose } => FootfallError::ConsentDenied { purpose },
             Error::Closed => FootfallError::Closed,
             Error::Internal(reason) => FootfallError::Internal { reason },
+            // The wallet is not exposed through the FFI yet; its own variant comes with it.
+            Error::Wallet(e) => FootfallError::Internal { reason: e.to_string() },
         }
     }
 }
