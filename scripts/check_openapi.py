@@ -1298,9 +1298,9 @@ def check_rules(doc: dict) -> None:
     # Tombstones: the members and reasons the row names, storeId and device required for `redeemed`.
     tomb = comp["schemas"]["WalletTombstone"]
     row = next((r for r in md_table(feed_md) if r[0] == ["tombstones[]"]), None)
-    reasons = re.search(r"`reason` ∈ ((?:`\w+`(?:, | or )?)+)", row[2]) if row else None
+    reasons = re.search(r"`reason`, one of ((?:`\w+`(?:, | or )?)+)", row[2]) if row else None
     if not reasons:
-        problems.append("protocol.md § GET {base}/v1/wallet/changes: the `tombstones[]` row no longer lists `reason` ∈ ...")
+        problems.append("protocol.md § GET {base}/v1/wallet/changes: the `tombstones[]` row no longer lists `reason`, one of ...")
     else:
         # The list runs on into the next member (`..., `withdrawn`, `at` (timestamp)`): it ends before a member name.
         values = list(itertools.takewhile(lambda v: v not in tomb["properties"], re.findall(r"`(\w+)`", reasons.group(1))))

@@ -66,10 +66,10 @@ pub(crate) async fn sync(
     loop {
         let mut headers = vec![
             ("Accept".to_string(), "application/json".to_string()),
-            ("X-Footfall-Anonymous-Id".to_string(), identity.anonymous_id.clone()),
+            ("X-Footfall-Anonymous-Id".to_string(), percent_encode(&identity.anonymous_id)),
         ];
         if let Some(user_id) = &identity.user_id {
-            headers.push(("X-Footfall-User-Id".into(), user_id.clone()));
+            headers.push(("X-Footfall-User-Id".into(), percent_encode(user_id)));
         }
         if let Some(etag) = position.etag.as_ref().filter(|_| position.etag_for == position.cursor) {
             headers.push(("If-None-Match".into(), etag.clone()));
