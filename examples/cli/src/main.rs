@@ -5,7 +5,9 @@ mod bench_wallet;
 mod commands;
 mod consent;
 mod demo;
+mod pos;
 mod rights;
+mod wallet;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +57,16 @@ enum Command {
     Export(rights::ExportArgs),
     /// Request deletion: wipe local data, rotate the identity and send the request; exit 0 once acknowledged.
     Forget(rights::ForgetArgs),
+    /// The coupon wallet: sync, list, clip, present at a till, evaluate a basket.
+    Wallet {
+        #[command(subcommand)]
+        command: wallet::WalletCommand,
+    },
+    /// An offline till: verify a redemption code with the issuer's key set.
+    Pos {
+        #[command(subcommand)]
+        command: pos::PosCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,6 +143,8 @@ fn main() -> ExitCode {
         Command::Consent { command } => consent::run(command),
         Command::Export(args) => rights::export(args),
         Command::Forget(args) => rights::forget(args),
+        Command::Wallet { command } => wallet::run(command),
+        Command::Pos { command } => pos::run(command),
     };
     match result {
         Ok(code) => code,
