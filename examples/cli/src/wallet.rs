@@ -174,7 +174,7 @@ fn keyset(data_dir: &Path, given: Option<&Path>) -> Result<String, String> {
             Ok(text)
         }
         None => std::fs::read_to_string(&kept).map_err(|_| {
-            format!("no issuer key set: pass --keyset FILE once (footfall collector keyset --db D > FILE)")
+            "no issuer key set: pass --keyset FILE once (footfall collector keyset --db D > FILE)".to_string()
         }),
     }
 }
@@ -221,7 +221,7 @@ fn basket_line(text: &str) -> Result<BasketLine, String> {
 }
 
 pub(crate) fn hex(text: &str) -> Result<Vec<u8>, String> {
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("'{text}' is not hex"));
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|e| e.to_string())).collect()
