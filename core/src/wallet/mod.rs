@@ -26,6 +26,7 @@ mod base45;
 mod codec;
 pub mod evaluate;
 pub mod grant;
+pub mod issuer;
 pub mod keys;
 pub mod qr;
 pub mod redemption;
@@ -36,6 +37,7 @@ pub use evaluate::{evaluate, Basket, BasketError, BasketLine, CouponOutcome, Cou
 pub use grant::{
     display_terms_ref, verify_grant, Discount, Eligibility, Grant, GrantError, Gtin, OfflinePolicy, VerifiedGrant,
 };
+pub use issuer::{refusal_reason, verify_at_issuer, IssuerRedemption};
 pub use keys::{sign_rotation, IssuerKey, IssuerSigner, KeySet, KeySetError};
 pub use qr::{qr_matrix, QrError, QrMatrix};
 pub use redemption::{
