@@ -139,7 +139,9 @@ pub(crate) fn changes(
     let (mut upserts, mut tombstones) = (Vec::new(), Vec::new());
     for (coupon, state) in &listed {
         if !serials.contains_key(&coupon.id) {
-            let serial = hand_out(&tx, &coupon.id, &holder.key, current.revision)?;
+            // Stamped with the listing's snapshot, which the final page's cursor names: the holder is told about
+            // this serial within this listing, so the next pull need not repeat it.
+            let serial = hand_out(&tx, &coupon.id, &holder.key, page.snapshot.revision)?;
             serials.insert(coupon.id.clone(), serial);
         }
         let Some(serial) = serials.get(&coupon.id) else { continue };
