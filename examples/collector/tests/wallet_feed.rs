@@ -11,7 +11,7 @@ use common::wallet::{local_day, now, Issuer, CHANGES, CLIPS, DAY, REDEMPTIONS};
 use common::{get, id, post_to, Conn};
 use footfall_collector::wallet::{keyset_json, read_keyset, revoke_coupon, PAGE_SIZE};
 use footfall_collector::{Collector, CollectorConfig, Endpoint, ScriptedFault};
-use footfall_core::wallet::{parse_imf_fixdate, verify_grant, IssuerSigner, KeySet};
+use footfall_core::wallet::{parse_imf_fixdate, sign_rotation, verify_grant, IssuerSigner, KeySet};
 use serde_json::{json, Value};
 
 /// The coupon ids a feed answer upserts, from grants verified as a device verifies them.
@@ -251,4 +251,39 @@ fn clips_are_stored_once_per_clip_id() {
     assert_eq!(post_to(c, CLIPS, &body(vec![clip(6)])).status, 503);
     assert_eq!(answer(post_to(c, CLIPS, &body(vec![clip(6)]))), (0, 1));
     assert_eq!(c.requests_to(Endpoint::WalletClips), 7);
+}
+
+#[test]
+fn a_configured_key_set_rotation_rides_along_with_every_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = Issuer::start(&dir);
+    issuer.add("spring10", |_| {});
+    let trusted = issuer.keys();
+    // The operator signs the next set (current key plus a new one) with the current key, from the key file.
+    let file: Value = serde_json::from_slice(&std::fs::read(&issuer.key_file).unwrap()).unwrap();
+    let seed: [u8; 32] = B64.decode(file["seed"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let current = IssuerSigner::from_seed(file["kid"].as_str().unwrap(), &seed).unwrap();
+    let next_key = IssuerSigner::from_seed("knext", &[5; 32]).unwrap();
+    let next = KeySet::new(2, vec![current.issuer_key(0, None), next_key.issuer_key(0, None)]).unwrap();
+    let rotation = dir.path().join("rotation.json");
+    std::fs::write(&rotation, sign_rotation(&next, &current)).unwrap();
+    let db = issuer.db.clone();
+    drop(issuer);
+
+    let start = |rotation_file: &std::path::Path| {
+        let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db);
+        config.issuer_key = Some(dir.path().join("issuer.json"));
+        config.keyset_rotation = Some(rotation_file.to_path_buf());
+        Collector::start(config)
+    };
+    let c = start(&rotation).unwrap();
+    let feed = get(&c, CHANGES, &[("X-Footfall-Anonymous-Id", "anon-1")]).json();
+    let offered = serde_json::to_vec(&feed["keyset"]).unwrap();
+    assert_eq!(trusted.accept_rotation(&offered, now()), Ok(next.clone()), "a device applies it");
+    drop(c);
+
+    // A rotation the devices would refuse (signed by a key they do not trust) stops the collector at start.
+    std::fs::write(&rotation, sign_rotation(&next, &next_key)).unwrap();
+    let err = start(&rotation).unwrap_err().to_string();
+    assert!(err.contains("rotation") && err.contains("refuse"), "{err}");
 }
