@@ -320,10 +320,6 @@ pub fn add_coupon(db: &Path, spec: CouponSpec) -> Result<(), CollectorError> {
 /// Revokes a coupon: holders get a `revoked` tombstone at their next pull, and a redemption presented from now on
 /// is rejected (one presented before still counts). Revoking twice changes nothing.
 pub fn revoke_coupon(db: &Path, id: &str) -> Result<(), CollectorError> {
-    revoke_coupon_at(db, id, unix_now_secs())
-}
-
-pub(crate) fn revoke_coupon_at(db: &Path, id: &str, at: i64) -> Result<(), CollectorError> {
     let store = Store::open(db)?;
     let err = || CollectorError::db(db);
     let mut conn = store.lock();
@@ -337,7 +333,7 @@ pub(crate) fn revoke_coupon_at(db: &Path, id: &str, at: i64) -> Result<(), Colle
     let revision = db::bump_revision(&tx).map_err(err())?;
     tx.execute(
         "UPDATE wallet_coupons SET revoked_at = ?2, revision = ?3 WHERE coupon_id = ?1",
-        params![id, at, revision],
+        params![id, unix_now_secs(), revision],
     )
     .map_err(err())?;
     tx.commit().map_err(err())
