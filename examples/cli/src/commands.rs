@@ -91,6 +91,8 @@ pub struct ServeArgs {
     /// the policy without a restart. Without it that endpoint answers 404.
     #[arg(long)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    wallet: crate::collector_wallet::ServeWalletArgs,
 }
 
 /// As an app configures the SDK: gating on consent (`footfall consent grant` records the shopper's yes).
@@ -297,6 +299,7 @@ pub fn serve(args: ServeArgs) -> CmdResult {
     let mut config = CollectorConfig::new(args.listen, args.db);
     config.api_key = args.api_key;
     config.config_path = args.config;
+    args.wallet.apply(&mut config);
     config.faults = FaultConfig {
         fail_rate: args.fail_rate,
         fail_status: args.fail_status,

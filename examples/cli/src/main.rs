@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_wallet;
+mod collector_wallet;
 mod commands;
 mod consent;
 mod demo;
@@ -93,6 +94,18 @@ enum CollectorCommand {
         #[arg(long)]
         db: PathBuf,
     },
+    /// The wallet issuer's coupons: add, revoke.
+    Coupon {
+        #[command(subcommand)]
+        command: collector_wallet::CouponCommand,
+    },
+    /// The issuer's public key set (JSON), as a till loads it and an app pins it.
+    Keyset(collector_wallet::KeysetArgs),
+    /// One JSON object per redemption the issuer decided (accepted, double_spend, rejected).
+    Redemptions {
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -133,6 +146,9 @@ fn main() -> ExitCode {
             CollectorCommand::Events { db } => commands::collector_events(&db),
             CollectorCommand::ConsentRecords { db } => commands::collector_consent_records(&db),
             CollectorCommand::Deletions { db } => commands::collector_deletions(&db),
+            CollectorCommand::Coupon { command } => collector_wallet::coupon(command),
+            CollectorCommand::Keyset(args) => collector_wallet::keyset(args),
+            CollectorCommand::Redemptions { db } => collector_wallet::redemptions(&db),
         },
         Command::Track(args) => commands::track(args),
         Command::Flush(args) => commands::flush(args),
