@@ -72,10 +72,10 @@ ACTIONS = {"deliver", "bisect", "split", "retry", "pause"}
 CONFIG_ACTIONS = {"apply", "keep"}
 # GET /v1/wallet/changes: "Status handling is that of GET /v1/config", plus 410 (start over).
 WALLET_FEED_ACTIONS = {"apply", "keep", "start-over"}
-# `lands-with-<work>-work`: the description says "lands with the <work> work". The wallet's operations are not
-# served by the reference collector yet either (protocol.md § The reference collector: any other path gets 404).
-SDK_SUPPORT = {"sent", "lands-with-consent-work", "lands-with-wallet-work"}
-NOT_SERVED_BY_COLLECTOR = {"lands-with-wallet-work"}
+# `lands-with-<work>-work`: the description says "lands with the <work> work". An operation the reference
+# collector does not serve yet would be named in NOT_SERVED_BY_COLLECTOR (it answers 404 like any other path).
+SDK_SUPPORT = {"sent", "lands-with-consent-work"}
+NOT_SERVED_BY_COLLECTOR: set = set()
 ELLIPSIS = "\u2026"  # protocol.md shortens long example values with a trailing "…"
 GENESIS = "0" * 64
 VERDICT_ACTION = {"Delivered": "deliver", "Rejected": "bisect", "TooLarge": "split", "Retry": "retry", "Pause": "pause"}
@@ -1349,7 +1349,7 @@ def check_rules(doc: dict) -> None:
                 problems.append(f"openapi.yaml {method.upper()} {path} x-footfall-defaults: {key} {defaults.get(key)}, maxRequestBytesUncompressed "
                                 f"{defaults.get('maxRequestBytesUncompressed')}; § The essential lane: {items} and {size}")
 
-    # The reference collector serves no wallet endpoint yet: its table has no row for one (any other path: 404).
+    # The collector's table serves exactly the stable operations not marked as waiting for it.
     collector_md = md_section(md_raw, "The reference collector")
     served = set(re.findall(path_re, "\n".join(r.split("|")[1] for r in collector_md.splitlines() if r.startswith("| "))))
     for path, method in sorted(STABLE):
@@ -1982,7 +1982,7 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
         ("POST /v1/config", "POST", CONFIG[0], b"{}", auth, 405, "method_not_allowed", None),
     ]
     # protocol.md § The reference collector: "any other path, including the reserved endpoints" gets 404 not_found,
-    # so do the stable operations it does not serve yet (the wallet's).
+    # and so would a stable operation it does not serve yet.
     not_served = RESERVED | {op for op in STABLE if doc["paths"][op[0]][op[1]].get("x-footfall-sdk-support") in NOT_SERVED_BY_COLLECTOR}
     for path, method in sorted(not_served):
         label = "reserved" if (path, method) in RESERVED else "not served yet:"

@@ -66,7 +66,9 @@ fn holder(headers: &HeaderMap) -> Result<Holder, String> {
         match headers.get(name).map(|v| v.to_str().map(str::trim)) {
             None => Ok(None),
             Some(Ok("")) => Ok(None),
-            Some(Ok(value)) => Ok(Some(value.to_string())),
+            Some(Ok(value)) => {
+                percent_decode(value).map(Some).ok_or_else(|| format!("{name} is not percent-encoded UTF-8"))
+            }
             Some(Err(_)) => Err(format!("{name} must be visible ASCII")),
         }
     };
@@ -77,6 +79,24 @@ fn holder(headers: &HeaderMap) -> Result<Holder, String> {
             Err("name the holder with X-Footfall-Anonymous-Id (and X-Footfall-User-Id if identified)".into())
         }
     }
+}
+
+/// The holder headers carry UTF-8 percent-encoded (docs/protocol.md § The wallet); None when that is broken.
+fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The `since` query parameter; absent or empty is a full listing. Cursors are base64url: no percent-decoding.
@@ -107,6 +127,11 @@ mod tests {
         assert_eq!(holder(&headers), Ok(Holder::anonymous("anon-1")));
         headers.insert(USER_ID, HeaderValue::from_static("shopper-42"));
         assert_eq!(holder(&headers), Ok(Holder::user("shopper-42")));
+        // A user id outside ASCII arrives percent-encoded as UTF-8.
+        headers.insert(USER_ID, HeaderValue::from_static("%E5%B1%B1%E7%94%B0%20taro"));
+        assert_eq!(holder(&headers), Ok(Holder::user("山田 taro")));
+        headers.insert(USER_ID, HeaderValue::from_static("%E5%B1"));
+        assert!(holder(&headers).is_err(), "broken UTF-8 is refused");
     }
 
     #[test]
