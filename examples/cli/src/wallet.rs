@@ -59,6 +59,9 @@ pub enum WalletCommand {
         /// Do not try to send the redemption now (the network is off; it goes with a later run).
         #[arg(long)]
         no_send: bool,
+        /// Present this many times, one line each (a testing aid for multi-use coupons and crash tests).
+        #[arg(long, default_value_t = 1)]
+        count: u32,
     },
     /// Why does (or doesn't) each coupon apply to a basket? One JSON object per coupon.
     Evaluate {
@@ -99,19 +102,21 @@ pub fn run(command: WalletCommand) -> CmdResult {
             send_now(&sdk);
             Ok(ExitCode::SUCCESS)
         }
-        WalletCommand::Present { target, coupon_id, store, challenge, no_send } => {
+        WalletCommand::Present { target, coupon_id, store, challenge, no_send, count } => {
             let challenge = challenge.as_deref().map(hex).transpose()?;
             let sdk = open(&target)?;
-            let code = match sdk.wallet_present(&coupon_id, &store, challenge.as_deref()) {
-                Ok(code) => code,
-                Err(Error::Wallet(WalletError::Unusable { coupon_id, reasons })) => {
-                    eprintln!("footfall: coupon {coupon_id} cannot be presented now: {}", reasons.join(", "));
-                    return Ok(ExitCode::from(4));
-                }
-                Err(e) => return Err(e.to_string()),
-            };
-            // Printed only now: the counter and the redemption are committed.
-            println!("{}", json!({"code": code.code, "counter": code.counter, "device": code.device}));
+            for _ in 0..count {
+                let code = match sdk.wallet_present(&coupon_id, &store, challenge.as_deref()) {
+                    Ok(code) => code,
+                    Err(Error::Wallet(WalletError::Unusable { coupon_id, reasons })) => {
+                        eprintln!("footfall: coupon {coupon_id} cannot be presented now: {}", reasons.join(", "));
+                        return Ok(ExitCode::from(4));
+                    }
+                    Err(e) => return Err(e.to_string()),
+                };
+                // Printed only now: the counter and the redemption are committed.
+                println!("{}", json!({"code": code.code, "counter": code.counter, "device": code.device}));
+            }
             if !no_send {
                 send_now(&sdk);
             }
@@ -161,6 +166,11 @@ fn open(target: &WalletTarget) -> Result<Footfall, String> {
         }
     }
     Ok(sdk)
+}
+
+/// The key set a `--keyset` pinned in this data directory, if any.
+pub(crate) fn remembered_keyset(data_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(data_dir.join(KEYSET_FILE)).ok()
 }
 
 /// The key set given now (remembered) or the one remembered earlier.
