@@ -6,6 +6,7 @@ mod collector_wallet;
 mod commands;
 mod consent;
 mod demo;
+mod demo_wallet;
 mod pos;
 mod rights;
 mod wallet;
