@@ -224,3 +224,76 @@ fn present_killed_mid_way_never_reuses_a_counter_nor_loses_a_printed_code() {
         counters.difference(&accepted)
     );
 }
+
+#[test]
+fn validity_follows_each_store_zone_at_the_boundary_instants() {
+    let dir = tempfile::tempdir().unwrap();
+    let (collector, db, keyset) = issuer(dir.path());
+    let endpoint = collector.base_url();
+    // (coupon, first local day, last local day, zone, first instant, first instant no longer valid)
+    let cases = [
+        ("tokyo", "2030-12-01", "2030-12-24", "Asia/Tokyo", "2030-11-30T15:00:00Z", "2030-12-24T15:00:00Z"),
+        // DST starts on 10 March (a 23-hour day) and ends on 3 November (25 hours): midnight is EST both times.
+        ("newyork", "2030-03-10", "2030-11-03", "America/New_York", "2030-03-10T05:00:00Z", "2030-11-04T05:00:00Z"),
+        // Either side of the date line: UTC+14 ends the day first, UTC-11 a whole day later.
+        (
+            "kiritimati",
+            "2030-12-24",
+            "2030-12-24",
+            "Pacific/Kiritimati",
+            "2030-12-23T10:00:00Z",
+            "2030-12-24T10:00:00Z",
+        ),
+        ("pagopago", "2030-12-24", "2030-12-24", "Pacific/Pago_Pago", "2030-12-24T11:00:00Z", "2030-12-25T11:00:00Z"),
+    ];
+    for (id, first, last, zone, ..) in cases {
+        ok(&[
+            "collector",
+            "coupon",
+            "add",
+            "--db",
+            &db,
+            "--id",
+            id,
+            "--title",
+            id,
+            "--discount",
+            "10%",
+            "--valid-from-local",
+            first,
+            "--valid-until-local",
+            last,
+            "--zone",
+            zone,
+        ]);
+    }
+    let phone = dir.path().join("phone").to_str().unwrap().to_string();
+    ok(&["wallet", "sync", "--data-dir", &phone, "--endpoint", &endpoint, "--keyset", &keyset]);
+    let list_at = |at: &str| -> Vec<Value> {
+        json_lines(&ok(&["wallet", "list", "--data-dir", &phone, "--endpoint", &endpoint, "--at", at]))
+    };
+    for (id, _, last, zone, start, end) in cases {
+        let find = |list: &[Value]| list.iter().find(|c| c["id"] == id).cloned().unwrap();
+        let listed = find(&list_at(end));
+        assert_eq!(listed["valid_until"], format!("{}.000Z", &end[..19]), "{id}");
+        assert_eq!((listed["valid_until_local"].as_str(), listed["zone"].as_str()), (Some(last), Some(zone)));
+        assert_eq!(
+            (listed["usable_now"].as_bool(), listed["reasons"].clone()),
+            (Some(false), serde_json::json!(["expired"])),
+            "{id} at its end"
+        );
+        let just_before_end = find(&list_at(&one_second_before(end)));
+        assert_eq!(just_before_end["usable_now"], true, "{id} one second before its end");
+        let at_start = find(&list_at(start));
+        assert_eq!(at_start["usable_now"], true, "{id} at its first instant");
+        let before_start = find(&list_at(&one_second_before(start)));
+        assert_eq!(before_start["reasons"], serde_json::json!(["not_yet_valid"]), "{id} before its first instant");
+    }
+}
+
+/// `2030-12-24T15:00:00Z` → `2030-12-24T14:59:59Z` (the boundaries here are all on the hour).
+fn one_second_before(instant: &str) -> String {
+    let hour: u32 = instant[11..13].parse().unwrap();
+    assert!(hour > 0 && instant.ends_with(":00:00Z"), "boundary {instant} is on an hour after midnight");
+    format!("{}{:02}:59:59Z", &instant[..11], hour - 1)
+}
