@@ -524,15 +524,27 @@ def base45_bytes(text: str, what: str) -> bytes:
 
 
 def grant_head(raw: bytes, what: str) -> dict:
-    """The leading fields of a version-1 grant (docs/wallet.md § Grants): version, kid, coupon id, serial, terms ref."""
-    if not raw or raw[0] != 1:
-        fail(f"{what}: not a version-1 grant")
-    fields, at = {}, 1
-    for name in ("kid", "couponId", "serial", "termsRef"):
+    """The fields of a version-2 grant (docs/wallet.md § Grants) these checks use: the kid, coupon id and serial of
+    its till part, the till part's bytes (what a redemption code carries) and the terms reference of its display
+    part (None without one)."""
+    if not raw or raw[0] != 2:
+        fail(f"{what}: not a version-2 grant")
+
+    def str8(at: int, name: str) -> tuple[str, int]:
         if at >= len(raw) or at + 1 + raw[at] > len(raw):
             fail(f"{what}: the grant ends inside its {name}")
-        fields[name] = raw[at + 1:at + 1 + raw[at]].decode("ascii", "replace")
-        at += 1 + raw[at]
+        return raw[at + 1:at + 1 + raw[at]].decode("ascii", "replace"), at + 1 + raw[at]
+
+    fields = {}
+    fields["kid"], at = str8(1, "kid")
+    body_len, at = varint(raw, at, f"{what}: the till body length")
+    till_end = at + body_len + 64
+    if till_end > len(raw):
+        fail(f"{what}: the grant ends inside its till part")
+    fields["couponId"], body = str8(at, "coupon id")
+    fields["serial"], _ = str8(body, "serial")
+    fields["till"] = raw[:till_end]
+    fields["termsRef"] = str8(till_end, "terms reference")[0] if till_end < len(raw) else None
     return fields
 
 
@@ -549,11 +561,31 @@ def varint(raw: bytes, at: int, what: str) -> tuple[int, int]:
         shift += 7
 
 
+# P-256 (SEC 2): a code carries the device key compressed; its device id hashes the uncompressed point.
+P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
+
+
+def p256_decompress(key: bytes, what: str) -> bytes:
+    """The uncompressed SEC1 point (0x04 ‖ x ‖ y) of a compressed one (0x02/0x03 ‖ x)."""
+    x = int.from_bytes(key[1:], "big")
+    if len(key) != 33 or key[0] not in (2, 3) or x >= P256_P:
+        fail(f"{what}: the device key is not a compressed P-256 point")
+    alpha = (x**3 - 3 * x + P256_B) % P256_P
+    y = pow(alpha, (P256_P + 1) // 4, P256_P)  # p = 3 (mod 4)
+    if y * y % P256_P != alpha:
+        fail(f"{what}: the device key is not a P-256 point")
+    if y % 2 != key[0] % 2:
+        y = P256_P - y
+    return b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
+
+
 def check_wallet_examples(doc: dict) -> None:
     """The wallet examples of openapi.yaml are real: each display document is bound to its grant by the documented
     terms reference (`d` + base64url(first 12 bytes of SHA-256(display))) and is UTF-8 JSON {title, terms}; each
-    redemption code is Base45 of a version-1 code that carries a grant of the feed examples, and a `redeemed`
-    tombstone names the device of such a code (the first 8 bytes of SHA-256 of its device key, lowercase hex)."""
+    redemption code is Base45 of a version-2 code that carries the till part of a grant of the feed examples, and a
+    `redeemed` tombstone names the device of such a code (the first 8 bytes of SHA-256 of its device key,
+    uncompressed, lowercase hex)."""
     grants, devices, displays = {}, {}, 0
     for name, value in operation_examples(doc, WALLET_CHANGES, "responses/200"):
         for i, upsert in enumerate(value.get("upserts", [])):
@@ -578,14 +610,16 @@ def check_wallet_examples(doc: dict) -> None:
         for i, redemption in enumerate(value["redemptions"]):
             what = f"example {name!r} of POST {WALLET_REDEMPTIONS[0]}: $.redemptions[{i}].code"
             raw = base45_bytes(redemption["code"], what)
-            if raw[:1] != b"\x01":
-                fail(f"{what}: not a version-1 redemption code")
-            length, at = varint(raw, 1, what)
-            grant = raw[at:at + length]
-            if grant not in grants:
-                fail(f"{what}: carries a grant that no example of GET {WALLET_CHANGES[0]} serves")
-            device_key = raw[at + length:at + length + 65]
-            devices[hashlib.sha256(device_key).digest()[:8].hex()] = grants[grant]
+            if raw[:1] != b"\x02":
+                fail(f"{what}: not a version-2 redemption code")
+            device_key = p256_decompress(raw[1:34], what)
+            _, at = varint(raw, 34, what)  # counter
+            _, at = varint(raw, at, what)  # time bucket
+            till = raw[at + 1 + 64:]  # after the challenge flag and the proof signature: the grant's till part
+            served = [head for head in grants.values() if head["till"] == till]
+            if not served:
+                fail(f"{what}: carries a grant (till part) that no example of GET {WALLET_CHANGES[0]} serves")
+            devices[hashlib.sha256(device_key).digest()[:8].hex()] = served[0]
             codes += 1
     for name, value in operation_examples(doc, WALLET_CHANGES, "responses/200"):
         for i, tomb in enumerate(value.get("tombstones", [])):

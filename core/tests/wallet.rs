@@ -101,11 +101,14 @@ fn a_forged_or_altered_grant_is_never_returned() {
     assert_eq!(verify_grant(&forged, &keys, NOW), Err(GrantError::UnknownKey("k2".into())));
     let impostor = sample().sign(&IssuerSigner::from_seed("k1", &[0x13; 32]).unwrap()).unwrap();
     assert_eq!(verify_grant(&impostor, &keys, NOW), Err(GrantError::BadSignature));
-    let mut v2 = bytes.clone();
-    v2[0] = 2;
-    assert_eq!(verify_grant(&v2, &keys, NOW), Err(GrantError::UnknownVersion(2)));
+    // Version 1 never shipped and is refused; so is a later one.
+    for version in [1, 3] {
+        let mut other = bytes.clone();
+        other[0] = version;
+        assert_eq!(verify_grant(&other, &keys, NOW), Err(GrantError::UnknownVersion(version)));
+    }
     assert!(matches!(verify_grant(&bytes[..60], &keys, NOW), Err(GrantError::BadSignature | GrantError::Malformed(_))));
-    assert!(matches!(verify_grant(&[1, 2, b'k'], &keys, NOW), Err(GrantError::Malformed(_))));
+    assert!(matches!(verify_grant(&[2, 2, b'k'], &keys, NOW), Err(GrantError::Malformed(_))));
     assert!(matches!(verify_grant(&[1; 4096], &keys, NOW), Err(GrantError::TooLarge { .. })));
 }
 
@@ -232,7 +235,13 @@ fn a_redemption_code_round_trips_and_verifies_at_the_till() {
     let code = present_code(&g, &device(), 41, NOW, None).unwrap();
     let ok = verify_redemption(&code, &pinned(), NOW + 45, "tokyo-01", &RedeemedSerials::default(), None).unwrap();
     assert_eq!((ok.grant.grant().serial.as_str(), ok.counter, ok.store_id.as_str()), ("s-7f3a9c21", 41, "tokyo-01"));
-    assert_eq!(ok.grant.bytes(), g.bytes());
+    // The code carries the grant's till part: everything the till decides on, without the display fields.
+    assert_eq!(ok.grant.bytes(), g.till_bytes());
+    assert!(g.has_display_part() && !ok.grant.has_display_part());
+    let mut till_view = g.grant().clone();
+    till_view.terms_ref.clear();
+    till_view.validity.local = None;
+    assert_eq!(ok.grant.grant(), &till_view);
     let decoded = decode_code(&code).unwrap();
     assert_eq!(encode_code(&decoded.grant_bytes, &decoded.proof).unwrap(), code);
 }
@@ -257,7 +266,7 @@ fn a_tampered_code_is_refused() {
     // A genuine grant with a higher uses_allowed, proof signed over the old one: refused.
     let mut generous = sample();
     generous.uses_allowed = 9;
-    assert_eq!(verify(verified(&generous).bytes(), decoded.proof.clone()), Err(RedemptionRefused::BadProof));
+    assert_eq!(verify(verified(&generous).till_bytes(), decoded.proof.clone()), Err(RedemptionRefused::BadProof));
 }
 
 #[test]
@@ -307,24 +316,27 @@ fn a_stale_code_is_refused() {
 fn codes_fit_a_qr_code_a_phone_screen_and_a_till_scanner_read() {
     let typical = verified(&sample());
     let code = present_code(&typical, &device(), 1_000, NOW, Some(b"till-7")).unwrap();
-    let bytes = typical.bytes().len();
     let matrix = qr_matrix(&code).unwrap();
-    assert_eq!(bytes, 157, "typical grant bytes");
+    assert_eq!((typical.bytes().len(), typical.till_bytes().len()), (220, 127), "typical grant: whole, till part");
     assert_eq!(
         (code.len(), decode_code(&code).unwrap().grant_bytes.len()),
-        (444, bytes),
-        "typical code: 296 bytes as Base45"
+        (348, typical.till_bytes().len()),
+        "typical code: 232 bytes as Base45, carrying the till part"
     );
-    assert_eq!((matrix.version, matrix.width), (13, 69), "typical QR version at level M");
+    assert_eq!((matrix.version, matrix.width), (11, 61), "typical QR version at level M");
 
-    // The largest grant the format allows content-wise: 16 GTINs, 32-character ids.
+    // The largest grant the format allows content-wise: 16 GTINs, 32-character ids, a 16-character stack group,
+    // the longest IANA zone name (the display part only), and a 32-byte challenge.
     let mut worst = sample();
     worst.coupon_id = "c".repeat(32);
     worst.serial = "s".repeat(32);
     worst.terms_ref = "t".repeat(32);
     worst.eligibility = Eligibility::Gtins(vec![Gtin::parse("04901234567894").unwrap(); 16]);
+    worst.stack_group = Some("g".repeat(16));
+    worst.validity.local.as_mut().unwrap().zone = "America/Argentina/ComodRivadavia".into();
     let worst = verified(&worst);
     let code = present_code(&worst, &device(), u64::from(u32::MAX), NOW, Some(&[7; 32])).unwrap();
     let matrix = qr_matrix(&code).unwrap();
-    assert_eq!((worst.bytes().len(), code.len(), matrix.version), (334, 714, 17), "worst case: 476 bytes, QR 17-M");
+    assert_eq!((worst.bytes().len(), worst.till_bytes().len()), (428, 289), "worst grant: whole, till part");
+    assert_eq!((code.len(), matrix.version), (596, 15), "worst case: 397 bytes, QR 15-M");
 }

@@ -100,7 +100,7 @@ pub fn refusal_reason(refused: &RedemptionRefused) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::grant::tests::{issuer, keys, sample, NOW};
+    use super::super::grant::tests::{issuer, keys, sample, till_fields, NOW};
     use super::super::redemption::{encode_code, present_code, verify_redemption, RedeemedSerials, BUCKET_SECS};
     use super::super::{DeviceSigner, SoftwareDeviceSigner};
     use super::*;
@@ -122,7 +122,10 @@ mod tests {
         let presented_at = NOW - 3 * DAY;
         let text = code(&phone, 4, presented_at, None);
         let ok = verify_at_issuer(&text, &keys(), presented_at + 20, None).unwrap();
-        assert_eq!((ok.counter, ok.grant.grant(), ok.time_bucket), (4, &sample(), time_bucket(presented_at)));
+        assert_eq!(
+            (ok.counter, ok.grant.grant(), ok.time_bucket),
+            (4, &till_fields(sample()), time_bucket(presented_at))
+        );
         assert_eq!(ok.device_key, phone.public_key().unwrap());
         assert_eq!(ok.device_id, device_id(&ok.device_key));
         // A till at the issuer's clock (now) would call the same code stale.

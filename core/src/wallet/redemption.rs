@@ -6,22 +6,30 @@
 //! grant without the device key cannot make a proof; two phones sharing a serial produce proofs the issuer
 //! attributes to each device key.
 //!
-//! Code format version 1, carried as Base45 text (QR alphanumeric mode, error correction M):
+//! Code format version 2, carried as Base45 text (QR alphanumeric mode, error correction M):
 //!
 //! ```text
-//! version u8 = 1 | grant_len varint | grant bytes | device_key [65] (uncompressed P-256 point)
+//! version u8 = 2 | device_key [33] (compressed SEC1 P-256 point: 0x02/0x03 ‖ x)
 //! | counter varint | time_bucket varint (UTC seconds / 30) | challenge u8 (0 none, 1 bound)
-//! | signature [64]: ECDSA P-256 SHA-256 (r ‖ s) over
-//!   "footfall/redeem/v1\0" ‖ SHA-256(grant) ‖ device_key ‖ counter u64 BE ‖ time_bucket u64 BE
+//! | signature [64] | grant: the grant's till part, to the end
+//! signature = ECDSA P-256 SHA-256 (r ‖ s) over
+//!   "footfall/redeem/v2\0" ‖ SHA-256(till part) ‖ device_key [33] ‖ counter u64 BE ‖ time_bucket u64 BE
 //!   ‖ challenge_len u8 ‖ challenge
 //! ```
 //!
-//! Beyond the grant (which carries the issuer's 64-byte signature) a code adds 139 bytes: the device key (65;
-//! `ring` reads only uncompressed P-256 keys), the proof signature (64) and about 10 of version, length, counter,
-//! bucket and flag. Measured in `tests/wallet.rs`: a typical 157-byte grant makes a 296-byte
-//! code, 444 Base45 characters, QR version 13 at level M (69 × 69 modules; version 11 at level L); the largest
-//! grant the format allows (16 GTINs, 32-character ids, 334 bytes) with a 32-byte challenge makes 476 bytes,
-//! version 17-M. That is above the ~250 bytes the issue hoped for: see `docs/wallet.md` for what would shrink it.
+//! The code carries the grant's till part only (see [`grant`](super::grant)): the display part (terms reference,
+//! local dates) stays on the device, covered by the issuer's second signature. The device key travels
+//! compressed; [`decode_code`] restores the 65-byte point (RustCrypto `p256` does the decompression, `ring`
+//! verifies the proof), so [`Proof::device_key`], [`device_id`] and what the issuer records are unchanged. Every
+//! code has one byte form: the key's compression is unique, the varints are minimal, and the grant must be exactly
+//! a till part. Version 1 (the whole grant, an uncompressed key) never shipped and is refused as
+//! [`RedemptionRefused::UnknownVersion`].
+//!
+//! Beyond the till part (which carries the issuer's 64-byte signature) a code adds about 105 bytes: the device
+//! key (33), the proof signature (64) and about 8 of version, counter, bucket and flag. Measured in
+//! `tests/wallet.rs`: a typical coupon (a 127-byte till part) makes a 232-byte code, 348 Base45 characters, QR
+//! version 11 at level M (61 × 61 modules; version 1 made 296 bytes, version 13); the largest till part the format
+//! allows (16 GTINs, 32-character ids, 289 bytes) with a 32-byte challenge makes 397 bytes, version 15-M.
 
 use std::collections::BTreeMap;
 
@@ -32,10 +40,11 @@ use ring::signature::{
 
 use super::base45;
 use super::codec::{CodecError, Reader, Writer};
-use super::grant::{grant_hash, verify_grant, GrantError, VerifiedGrant, MAX_GRANT_BYTES};
+use super::grant::{grant_hash, till_part_len, verify_grant, GrantError, VerifiedGrant, MAX_GRANT_BYTES};
 use super::keys::KeySet;
 
-pub const CODE_FORMAT_V1: u8 = 1;
+/// The only code format this build reads.
+pub const CODE_FORMAT_V2: u8 = 2;
 /// Width of a time bucket, seconds.
 pub const BUCKET_SECS: i64 = 30;
 /// How many buckets old a code may be at the till (two minutes: the shopper queued with the code on screen).
@@ -47,8 +56,9 @@ pub const MAX_CHALLENGE_BYTES: usize = 32;
 /// Longest code text a till reads.
 pub const MAX_CODE_CHARS: usize = (MAX_GRANT_BYTES + 200) * 3 / 2;
 const DEVICE_KEY_LEN: usize = 65;
+const COMPRESSED_KEY_LEN: usize = 33;
 const PROOF_SIGNATURE_LEN: usize = 64;
-const PROOF_CONTEXT: &[u8] = b"footfall/redeem/v1\0";
+const PROOF_CONTEXT: &[u8] = b"footfall/redeem/v2\0";
 
 /// A failure inside a device signer (a keystore that is locked, gone or refused).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +119,8 @@ impl DeviceSigner for SoftwareDeviceSigner {
 /// The device's signed statement about one presentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof {
+    /// The uncompressed SEC1 point (`0x04 ‖ x ‖ y`), as the device signer gives it and [`device_id`] hashes it;
+    /// a code carries it compressed.
     pub device_key: [u8; DEVICE_KEY_LEN],
     pub counter: u64,
     pub time_bucket: u64,
@@ -121,7 +133,7 @@ pub struct Proof {
 pub enum PresentError {
     #[error(transparent)]
     Signer(#[from] DeviceSignerError),
-    #[error("the device signer returned a {0}-byte public key; a 65-byte uncompressed P-256 key is required")]
+    #[error("the device signer returned a {0}-byte public key, not an uncompressed P-256 key (0x04 ‖ x ‖ y)")]
     BadPublicKey(usize),
     #[error("the device signer returned a {0}-byte signature; 64 bytes (r ‖ s) are required")]
     BadSignature(usize),
@@ -137,18 +149,48 @@ pub fn time_bucket(now: i64) -> u64 {
     now.div_euclid(BUCKET_SECS).max(0) as u64
 }
 
+/// The SEC1 compressed form (`0x02` for an even y, `0x03` for odd, then x) of an uncompressed point. Callers
+/// pass a key whose first byte is `0x04`; whether it is on the curve is the verifier's business.
+fn compress(device_key: &[u8; DEVICE_KEY_LEN]) -> [u8; COMPRESSED_KEY_LEN] {
+    let mut out = [0u8; COMPRESSED_KEY_LEN];
+    out[0] = 0x02 | (device_key[DEVICE_KEY_LEN - 1] & 1);
+    out[1..].copy_from_slice(&device_key[1..COMPRESSED_KEY_LEN]);
+    out
+}
+
+/// The uncompressed point of a compressed key, or `None` when the bytes are not a P-256 point (a tag other than
+/// `0x02`/`0x03`, an x not below the field prime, or an x with no point on the curve). RustCrypto's `p256` does the
+/// field arithmetic (the square root that finds y).
+fn decompress(key: &[u8; COMPRESSED_KEY_LEN]) -> Option<[u8; DEVICE_KEY_LEN]> {
+    use p256::elliptic_curve::point::{AffineCoordinates, DecompressPoint};
+    use p256::elliptic_curve::subtle::Choice;
+    if !matches!(key[0], 0x02 | 0x03) {
+        return None;
+    }
+    let x = p256::FieldBytes::try_from(&key[1..]).ok()?;
+    let point = p256::AffinePoint::decompress(&x, Choice::from(key[0] & 1)).into_option()?;
+    let mut out = [0u8; DEVICE_KEY_LEN];
+    out[0] = 0x04;
+    out[1..COMPRESSED_KEY_LEN].copy_from_slice(&point.x());
+    out[COMPRESSED_KEY_LEN..].copy_from_slice(&point.y());
+    // One byte form: the parity asked for is the one found (a y of 0 would have both; P-256 has no such point).
+    Some(out).filter(|out| compress(out) == *key)
+}
+
+/// What the device signs. `till_part` is the grant's till part (what the code carries); the key is signed in its
+/// compressed form (what the code carries).
 pub(crate) fn proof_message(
-    grant_bytes: &[u8],
-    device_key: &[u8],
+    till_part: &[u8],
+    device_key: &[u8; DEVICE_KEY_LEN],
     counter: u64,
     bucket: u64,
     challenge: Option<&[u8]>,
 ) -> Vec<u8> {
     let challenge = challenge.unwrap_or_default();
-    let mut m = Vec::with_capacity(PROOF_CONTEXT.len() + 32 + DEVICE_KEY_LEN + 17 + challenge.len());
+    let mut m = Vec::with_capacity(PROOF_CONTEXT.len() + 32 + COMPRESSED_KEY_LEN + 17 + challenge.len());
     m.extend_from_slice(PROOF_CONTEXT);
-    m.extend_from_slice(&grant_hash(grant_bytes));
-    m.extend_from_slice(device_key);
+    m.extend_from_slice(&grant_hash(till_part));
+    m.extend_from_slice(&compress(device_key));
     m.extend_from_slice(&counter.to_be_bytes());
     m.extend_from_slice(&bucket.to_be_bytes());
     m.push(challenge.len() as u8);
@@ -156,8 +198,15 @@ pub(crate) fn proof_message(
     m
 }
 
-/// Signs a proof for `grant_bytes` with the device key. `counter` must already be durable (the storage layer
-/// persists it first), so no two codes ever share one; `now` is server-corrected UTC seconds.
+/// The till part at the start of `grant_bytes` (a whole grant from the feed, or a till part from a code); bytes
+/// that are not a framed grant are taken as they are (a till refuses them).
+fn till_part(grant_bytes: &[u8]) -> &[u8] {
+    &grant_bytes[..till_part_len(grant_bytes).unwrap_or(grant_bytes.len())]
+}
+
+/// Signs a proof for a grant (either form: the proof covers its till part) with the device key. `counter` must
+/// already be durable (the storage layer persists it first), so no two codes ever share one; `now` is
+/// server-corrected UTC seconds.
 pub fn sign_proof(
     signer: &dyn DeviceSigner,
     grant_bytes: &[u8],
@@ -172,33 +221,39 @@ pub fn sign_proof(
         return Err(PresentError::BeforeEpoch);
     }
     let key = signer.public_key()?;
-    let device_key: [u8; DEVICE_KEY_LEN] =
-        key.as_slice().try_into().map_err(|_| PresentError::BadPublicKey(key.len()))?;
+    let device_key: [u8; DEVICE_KEY_LEN] = key
+        .as_slice()
+        .try_into()
+        .ok()
+        .filter(|k: &[u8; DEVICE_KEY_LEN]| k[0] == 0x04)
+        .ok_or(PresentError::BadPublicKey(key.len()))?;
     let bucket = time_bucket(now);
-    let signature = signer.sign(&proof_message(grant_bytes, &device_key, counter, bucket, challenge))?;
+    let signature = signer.sign(&proof_message(till_part(grant_bytes), &device_key, counter, bucket, challenge))?;
     let signature: [u8; PROOF_SIGNATURE_LEN] =
         signature.as_slice().try_into().map_err(|_| PresentError::BadSignature(signature.len()))?;
     Ok(Proof { device_key, counter, time_bucket: bucket, challenge_bound: challenge.is_some(), signature })
 }
 
-/// The code text (Base45) for a grant and its proof.
+/// The code text (Base45) for a grant (either form: the code carries its till part) and its proof.
 pub fn encode_code(grant_bytes: &[u8], proof: &Proof) -> Result<String, PresentError> {
     if grant_bytes.len() > MAX_GRANT_BYTES {
         return Err(PresentError::GrantTooLarge(grant_bytes.len()));
     }
-    Ok(base45::encode(&code_bytes(grant_bytes, proof)))
+    if proof.device_key[0] != 0x04 {
+        return Err(PresentError::BadPublicKey(DEVICE_KEY_LEN));
+    }
+    Ok(base45::encode(&code_bytes(till_part(grant_bytes), proof)))
 }
 
-pub(crate) fn code_bytes(grant_bytes: &[u8], proof: &Proof) -> Vec<u8> {
+pub(crate) fn code_bytes(till_part: &[u8], proof: &Proof) -> Vec<u8> {
     let mut w = Writer::default();
-    w.u8(CODE_FORMAT_V1);
-    w.varint(grant_bytes.len() as u64);
-    w.raw(grant_bytes);
-    w.raw(&proof.device_key);
+    w.u8(CODE_FORMAT_V2);
+    w.raw(&compress(&proof.device_key));
     w.varint(proof.counter);
     w.varint(proof.time_bucket);
     w.u8(u8::from(proof.challenge_bound));
     w.raw(&proof.signature);
+    w.raw(till_part);
     w.bytes
 }
 
@@ -210,18 +265,21 @@ pub fn present_code(
     now: i64,
     challenge: Option<&[u8]>,
 ) -> Result<String, PresentError> {
-    let proof = sign_proof(signer, grant.bytes(), counter, now, challenge)?;
-    encode_code(grant.bytes(), &proof)
+    let proof = sign_proof(signer, grant.till_bytes(), counter, now, challenge)?;
+    encode_code(grant.till_bytes(), &proof)
 }
 
 /// A code's parts, before any check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodedCode {
+    /// The grant's till part (verify it with [`verify_grant`]).
     pub grant_bytes: Vec<u8>,
     pub proof: Proof,
 }
 
-/// Splits code text into its parts; refuses text that is not a well-formed version-1 code.
+/// Splits code text into its parts; refuses text that is not a well-formed version-2 code: a device key that is
+/// not a P-256 point, or a grant that is not exactly a till part, is `Malformed` (a grant of an unknown version is
+/// `Grant(UnknownVersion)`). Nothing is verified.
 pub fn decode_code(text: &str) -> Result<DecodedCode, RedemptionRefused> {
     if text.len() > MAX_CODE_CHARS {
         return Err(RedemptionRefused::TooLarge { len: text.len() });
@@ -231,15 +289,11 @@ pub fn decode_code(text: &str) -> Result<DecodedCode, RedemptionRefused> {
         base45::decode(text.trim_end_matches(['\r', '\n'])).map_err(|e| RedemptionRefused::Malformed(e.to_string()))?;
     let mut r = Reader::new(&bytes);
     let version = r.u8("code version")?;
-    if version != CODE_FORMAT_V1 {
+    if version != CODE_FORMAT_V2 {
         return Err(RedemptionRefused::UnknownVersion(version));
     }
-    let grant_len = usize::try_from(r.varint("grant length")?).unwrap_or(usize::MAX);
-    if grant_len > MAX_GRANT_BYTES {
-        return Err(RedemptionRefused::Malformed("grant length above the limit".into()));
-    }
-    let grant_bytes = r.take(grant_len, "grant")?.to_vec();
-    let device_key = r.array::<DEVICE_KEY_LEN>("device key")?;
+    let device_key = decompress(&r.array::<COMPRESSED_KEY_LEN>("device key")?)
+        .ok_or_else(|| RedemptionRefused::Malformed("the device key is not a compressed P-256 point".into()))?;
     let counter = r.varint("counter")?;
     let time_bucket = r.varint("time bucket")?;
     let challenge_bound = match r.u8("challenge flag")? {
@@ -248,8 +302,17 @@ pub fn decode_code(text: &str) -> Result<DecodedCode, RedemptionRefused> {
         _ => return Err(CodecError::OutOfRange("challenge flag").into()),
     };
     let signature = r.array::<PROOF_SIGNATURE_LEN>("proof signature")?;
-    r.finish()?;
-    Ok(DecodedCode { grant_bytes, proof: Proof { device_key, counter, time_bucket, challenge_bound, signature } })
+    let grant_bytes = &bytes[r.position()..];
+    if grant_bytes.len() > MAX_GRANT_BYTES {
+        return Err(RedemptionRefused::Malformed("grant length above the limit".into()));
+    }
+    if till_part_len(grant_bytes)? != grant_bytes.len() {
+        return Err(RedemptionRefused::Malformed("the code carries more than the grant's till part".into()));
+    }
+    Ok(DecodedCode {
+        grant_bytes: grant_bytes.to_vec(),
+        proof: Proof { device_key, counter, time_bucket, challenge_bound, signature },
+    })
 }
 
 /// What a till holds about redemptions it accepted (persisted by the till app; here a value it passes in).
@@ -387,10 +450,9 @@ pub fn device_id(device_key: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::grant::tests::{issuer, keys, sample, NOW};
+    use super::super::grant::tests::{issuer, keys, sample, till_fields, NOW};
     use super::*;
 
-    // Generated once with SoftwareDeviceSigner::generate(), committed so tests use a fixed device key.
     // Generated once with SoftwareDeviceSigner::generate() and committed: every run uses the same device key.
     pub(crate) const DEVICE_PKCS8_B64: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgfT1SBWD0vYbVtB0IAumuQaESL53dsijs4j0QMP9KOHyhRANCAAREto6KwumIkkpTfxiNi2JWpA/NTuhxff59At/Kwj1UZKdx9m4eiJHDn+IDYxyxX5pbtRp8cH3zmriVs0NvMhH+";
 
@@ -421,11 +483,59 @@ mod tests {
     fn a_code_round_trips_and_verifies() {
         let text = code(7, NOW, None);
         let ok = verify(&text, NOW + 20, &RedeemedSerials::default(), None).unwrap();
-        assert_eq!((ok.counter, ok.grant.grant(), ok.store_id.as_str()), (7, &sample(), "tokyo-01"));
-        assert_eq!(ok.device_key, device().public_key().unwrap());
+        assert_eq!((ok.counter, ok.grant.grant(), ok.store_id.as_str()), (7, &till_fields(sample()), "tokyo-01"));
+        assert_eq!(ok.grant.bytes(), grant().till_bytes(), "the code carries the till part alone");
+        assert_eq!(ok.device_key, device().public_key().unwrap(), "the key comes back uncompressed");
+        assert_eq!(ok.device_id, device_id(&device().public_key().unwrap()));
         assert_eq!(ok.device_id.len(), 16);
         let decoded = decode_code(&text).unwrap();
         assert_eq!(encode_code(&decoded.grant_bytes, &decoded.proof).unwrap(), text);
+        // Made from the whole grant or from its till part, the code is the same.
+        assert_eq!(encode_code(grant().bytes(), &decoded.proof).unwrap(), text);
+        let bytes = base45::decode(&text).unwrap();
+        assert_eq!(bytes[0], CODE_FORMAT_V2);
+        assert_eq!(&bytes[1..34], &compress(&decoded.proof.device_key)[..]);
+        assert!(bytes.ends_with(grant().till_bytes()));
+    }
+
+    #[test]
+    fn compression_round_trips_for_either_parity_and_refuses_what_is_not_a_point() {
+        let mut parities = [false; 2];
+        for _ in 0..16 {
+            let key: [u8; DEVICE_KEY_LEN] =
+                SoftwareDeviceSigner::generate().unwrap().0.public_key().unwrap().try_into().unwrap();
+            let compressed = compress(&key);
+            parities[usize::from(compressed[0] & 1)] = true;
+            assert_eq!(decompress(&compressed), Some(key));
+        }
+        assert_eq!(parities, [true, true], "both y parities were seen");
+        let key: [u8; DEVICE_KEY_LEN] = device().public_key().unwrap().try_into().unwrap();
+        let mut bad_tag = compress(&key);
+        bad_tag[0] = 0x04;
+        assert_eq!(decompress(&bad_tag), None);
+        // x = p (not reduced) and an x with no point on the curve.
+        let mut unreduced = [0xffu8; COMPRESSED_KEY_LEN];
+        unreduced[0] = 0x02;
+        unreduced[1..5].copy_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+        unreduced[5..9].copy_from_slice(&[0, 0, 0, 1]);
+        unreduced[9..21].fill(0);
+        assert_eq!(decompress(&unreduced), None);
+        let off_curve = (0u8..=255)
+            .map(|i| {
+                let mut k = compress(&key);
+                k[32] = i;
+                k
+            })
+            .find(|k| decompress(k).is_none())
+            .unwrap();
+        assert_eq!(decompress(&off_curve), None);
+        let text = code(1, NOW, None);
+        let mut bytes = base45::decode(&text).unwrap();
+        bytes[1..34].copy_from_slice(&off_curve);
+        assert!(matches!(
+            verify(&base45::encode(&bytes), NOW, &RedeemedSerials::default(), None),
+            Err(RedemptionRefused::Malformed(_))
+        ));
     }
 
     #[test]
@@ -526,6 +636,22 @@ mod tests {
         assert!(matches!(verify("not base45!", NOW, &fresh, None), Err(RedemptionRefused::Malformed(_))));
         assert!(matches!(verify("", NOW, &fresh, None), Err(RedemptionRefused::Malformed(_))));
         assert_eq!(verify(&base45::encode(&[9, 0]), NOW, &fresh, None), Err(RedemptionRefused::UnknownVersion(9)));
+        // Version 1 never shipped: refused like any other unknown version.
+        assert_eq!(verify(&base45::encode(&[1, 0]), NOW, &fresh, None), Err(RedemptionRefused::UnknownVersion(1)));
+        // A code must carry exactly the till part: not the whole grant, nothing after it.
+        let decoded = decode_code(&code(1, NOW, None)).unwrap();
+        let mut whole = base45::decode(&code(1, NOW, None)).unwrap();
+        whole.extend_from_slice(&grant().bytes()[grant().till_bytes().len()..]);
+        assert!(matches!(verify(&base45::encode(&whole), NOW, &fresh, None), Err(RedemptionRefused::Malformed(_))));
+        let mut old_grant = decoded.grant_bytes.clone();
+        old_grant[0] = 1;
+        let mut bytes = base45::decode(&code(1, NOW, None)).unwrap();
+        let at = bytes.len() - old_grant.len();
+        bytes[at..].copy_from_slice(&old_grant);
+        assert_eq!(
+            verify(&base45::encode(&bytes), NOW, &fresh, None),
+            Err(RedemptionRefused::Grant(GrantError::UnknownVersion(1)))
+        );
         let scanned = format!("{}\r\n", code(1, NOW, None));
         assert!(verify(&scanned, NOW, &fresh, None).is_ok(), "a scanner's line ending is tolerated");
         let long = "0".repeat(MAX_CODE_CHARS + 1);
