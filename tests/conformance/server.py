@@ -288,14 +288,16 @@ class Headers:
 
 # ------------------------------------------------------------------------------------------- wallet formats
 # Every byte format of the wallet, from docs/wallet.md ONLY, in this one section so that a format change in the
-# docs is a small edit here: § Grants (format version 1), § Issuer key set and rotation, § Redemption codes (code
-# format version 1, Base45), protocol.md § GET /v1/wallet/changes (display terms reference, device id).
-GRANT_VERSION = 1
+# docs is a small edit here: § Grants (format version 2: a till part and a display part, each signed), § Issuer
+# key set and rotation, § Redemption codes (code format version 2, a compressed device key, Base45), protocol.md
+# § GET /v1/wallet/changes (display terms reference, device id).
+GRANT_VERSION = 2
 GRANT_MAX_BYTES = 512  # wallet.md § Grants: "size (≤ 512 bytes)"
-GRANT_SIG_CONTEXT = b"footfall/grant/v1\0"  # "Ed25519 over "footfall/grant/v1\0" followed by every byte before it"
+GRANT_SIG_CONTEXT = b"footfall/grant/v2\0"  # "Ed25519 over "footfall/grant/v2\0" followed by every byte before it"
+DISPLAY_SIG_CONTEXT = b"footfall/grant-display/v2\0"  # "... the whole till part, its signature included, then the display fields"
 KEYSET_SIG_CONTEXT = b"footfall/keyset/v1\0"
-CODE_VERSION = 1
-REDEEM_SIG_CONTEXT = b"footfall/redeem/v1\0"
+CODE_VERSION = 2
+REDEEM_SIG_CONTEXT = b"footfall/redeem/v2\0"
 CODE_BUCKET_SECS = 30  # "time_bucket varint (UTC s / 30)"
 CODE_MAX_OLD_BUCKETS, CODE_MAX_AHEAD_BUCKETS = 4, 1  # § Till verification 5: "at most 4 buckets old and 1 ahead"
 CHALLENGE_MAX = 32
@@ -424,7 +426,7 @@ def str8(text: str) -> bytes:
 
 @dataclass
 class Grant:
-    """The fields of wallet.md § Grants, format version 1, in their order."""
+    """The fields of wallet.md § Grants, format version 2: the till part's fields, then the display part's."""
 
     kid: str
     coupon_id: str
@@ -442,8 +444,9 @@ class Grant:
     local_dates: Optional[tuple] = None  # (first YYYYMMDD, last YYYYMMDD, zone)
     offline: tuple = (1, 1, 1_000_000)  # (accepted 0/1, max uses, max value minor units before the next sync)
 
-    def content(self) -> bytes:
-        out = bytearray([GRANT_VERSION]) + str8(self.kid) + str8(self.coupon_id) + str8(self.serial) + str8(self.terms_ref)
+    def till_body(self) -> bytes:
+        """The till part's fields after "body length", up to the till signature."""
+        out = bytearray(str8(self.coupon_id) + str8(self.serial))
         out += self.currency.encode("ascii")
         out += bytes([self.discount[0]]) + varint(self.discount[1])
         out.append(self.eligibility[0])
@@ -452,20 +455,27 @@ class Grant:
         elif self.eligibility[0] == 2:
             out += str8(self.eligibility[1])
         out += varint(self.min_basket) + str8(self.stack_group) + varint(self.uses_allowed)
-        out += varint(self.not_before) + varint(self.not_after) + varint(self.grace_secs)
+        # "validity: not_before (UTC seconds), length (not_after − not_before, ≥ 1), grace_secs"
+        out += varint(self.not_before) + varint(self.not_after - self.not_before) + varint(self.grace_secs)
+        out += bytes([self.offline[0]]) + varint(self.offline[1]) + varint(self.offline[2])
+        return bytes(out)
+
+    def till_unsigned(self) -> bytes:
+        body = self.till_body()
+        return bytes([GRANT_VERSION]) + str8(self.kid) + varint(len(body)) + body
+
+    def display_fields(self) -> bytes:
+        out = bytearray(str8(self.terms_ref))
         if self.local_dates is None:
             out.append(0)
         else:
             out += b"\x01" + varint(self.local_dates[0]) + varint(self.local_dates[1]) + str8(self.local_dates[2])
-        out += bytes([self.offline[0]]) + varint(self.offline[1]) + varint(self.offline[2])
         return bytes(out)
 
     @staticmethod
-    def parse_content(content: bytes) -> "Grant":
-        r = Reader(content)
-        if r.u8() != GRANT_VERSION:
-            raise FormatError("unknown_version", "grant format version is not 1")
-        g = Grant(kid=r.str8(16), coupon_id=r.str8(32), serial=r.str8(32), terms_ref=r.str8(32))
+    def parse(kid: str, body: bytes, display: Optional[bytes]) -> "Grant":
+        r = Reader(body)
+        g = Grant(kid=kid, coupon_id=r.str8(32), serial=r.str8(32), terms_ref="")
         cur = r.take(3)
         if not (cur.isascii() and cur.decode().isalpha() and cur.decode().isupper()):
             raise FormatError("malformed", "currency is not ISO 4217")
@@ -487,56 +497,87 @@ class Grant:
         else:
             raise FormatError("malformed", f"eligibility tag {tag}")
         g.min_basket, g.stack_group, g.uses_allowed = r.varint(), r.str8(255), r.varint()
-        g.not_before, g.not_after, g.grace_secs = r.varint(), r.varint(), r.varint()
-        tag = r.u8()
-        if tag == 1:
-            g.local_dates = (r.varint(), r.varint(), r.str8(255))
-        elif tag != 0:
-            raise FormatError("malformed", f"local dates tag {tag}")
+        g.not_before = r.varint()
+        length = r.varint()
+        g.not_after, g.grace_secs = g.not_before + length, r.varint()
         accepted = r.u8()
         if accepted not in (0, 1):
             raise FormatError("malformed", "offline accepted is not 0/1")
         g.offline = (accepted, r.varint(), r.varint())
         if not r.done():
             raise FormatError("malformed", "bytes after the offline policy")
-        if g.content() != content:  # "A parsed grant is re-encoded and must match the signed bytes"
-            raise FormatError("malformed", "not the one byte form of its content")
-        if g.uses_allowed < 1 or g.grace_secs > GRACE_MAX_SECS or g.not_after <= g.not_before:
+        if display is not None:
+            d = Reader(display)
+            g.terms_ref = d.str8(32)
+            tag = d.u8()
+            if tag == 1:
+                g.local_dates = (d.varint(), d.varint(), d.str8(255))
+            elif tag != 0:
+                raise FormatError("malformed", f"local dates tag {tag}")
+            if not d.done():
+                raise FormatError("malformed", "bytes after the local dates")
+            if g.display_fields() != display:
+                raise FormatError("malformed", "not the one byte form of the display part")
+        if g.till_body() != body:  # each part "must re-encode to exactly the same bytes"
+            raise FormatError("malformed", "not the one byte form of the till part")
+        if g.uses_allowed < 1 or g.grace_secs > GRACE_MAX_SECS or length < 1:
             raise FormatError("invalid", "uses, grace or validity out of range")
         return g
 
 
 def sign_grant(grant: Grant, key) -> bytes:
-    content = grant.content()
-    return content + key.sign(GRANT_SIG_CONTEXT + content)
+    """Both parts: the till part with its signature, then the display fields and theirs (over everything before)."""
+    till = grant.till_unsigned()
+    till += key.sign(GRANT_SIG_CONTEXT + till)
+    display = grant.display_fields()
+    return till + display + key.sign(DISPLAY_SIG_CONTEXT + till + display)
+
+
+def split_grant(data: bytes) -> tuple[str, bytes, bytes, bytes]:
+    """(kid, till part, its body, what follows it) from the till part's header: version, kid, body length."""
+    r = Reader(data)
+    if r.u8() != GRANT_VERSION:
+        raise FormatError("unknown_version", f"grant format version {data[0]}")
+    kid = r.str8(16)
+    n = r.varint()
+    body = r.take(n)
+    r.take(64)
+    return kid, data[:r.pos], body, data[r.pos:]
+
+
+def till_part(data: bytes) -> bytes:
+    return split_grant(data)[1]
 
 
 def verify_grant(data: bytes, keyset: dict, now: int) -> Grant:
     """wallet.md § Grants: "size (≤ 512 bytes), format version, a key id the pinned set holds and that is valid
-    at `now`, the signature, then the content", each failure distinct."""
+    at `now`, the till part's signature, the display part's signature (when there is one), then the content",
+    each failure distinct. Takes both parts or the till part alone (what a code carries)."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     if len(data) > GRANT_MAX_BYTES:
         raise FormatError("too_large", f"grant of {len(data)} bytes")
-    if len(data) < 1 + 64:
-        raise FormatError("malformed", "shorter than a version and a signature")
+    if not data:
+        raise FormatError("malformed", "empty")
     if data[0] != GRANT_VERSION:
         raise FormatError("unknown_version", f"grant format version {data[0]}")
-    r = Reader(data)
-    r.u8()
-    kid = r.str8(16)
+    kid, till, body, rest = split_grant(data)
     key = next((k for k in keyset.get("keys", []) if k.get("kid") == kid), None)
     if key is None:
         raise FormatError("unknown_key", f"key id {kid!r} is not in the key set")
     if not key_valid_at(key, now):
         raise FormatError("key_not_valid", f"key {kid!r} is not valid at {now}")
-    content, sig = data[:-64], data[-64:]
+    public = Ed25519PublicKey.from_public_bytes(b64url_decode(key["x"]))
     try:
-        Ed25519PublicKey.from_public_bytes(b64url_decode(key["x"])).verify(sig, GRANT_SIG_CONTEXT + content)
+        public.verify(till[-64:], GRANT_SIG_CONTEXT + till[:-64])
+        if rest:
+            if len(rest) < 64:
+                raise FormatError("malformed", "a display part shorter than its signature")
+            public.verify(rest[-64:], DISPLAY_SIG_CONTEXT + till + rest[:-64])
     except InvalidSignature:
         raise FormatError("bad_signature", "the issuer's signature does not verify") from None
-    return Grant.parse_content(content)
+    return Grant.parse(kid, body, rest[:-64] if rest else None)
 
 
 def key_valid_at(key: dict, now: int) -> bool:
@@ -576,44 +617,57 @@ def device_id(device_key: bytes) -> str:
 
 @dataclass
 class Code:
-    """wallet.md § Redemption codes, code format version 1."""
+    """wallet.md § Redemption codes, code format version 2. `device_key` is the 65-byte uncompressed point the
+    33-byte compressed one in the code stands for (the device id is a hash of the uncompressed key)."""
 
-    grant: bytes
+    grant: bytes  # the grant's till part
     device_key: bytes
     counter: int
     bucket: int
     challenge_flag: int
     signature: bytes
 
+    def compressed_key(self) -> bytes:
+        """SEC1 compressed: 0x02 (y even) or 0x03 (y odd) ‖ x."""
+        x, y = self.device_key[1:33], self.device_key[33:]
+        return bytes([0x02 | (y[-1] & 1)]) + x
+
     def signed_message(self, challenge: bytes) -> bytes:
-        return (REDEEM_SIG_CONTEXT + hashlib.sha256(self.grant).digest() + self.device_key
+        return (REDEEM_SIG_CONTEXT + hashlib.sha256(self.grant).digest() + self.compressed_key()
                 + self.counter.to_bytes(8, "big") + self.bucket.to_bytes(8, "big") + bytes([len(challenge)]) + challenge)
 
     def encode(self) -> bytes:
-        return (bytes([CODE_VERSION]) + varint(len(self.grant)) + self.grant + self.device_key + varint(self.counter)
-                + varint(self.bucket) + bytes([self.challenge_flag]) + self.signature)
+        return (bytes([CODE_VERSION]) + self.compressed_key() + varint(self.counter) + varint(self.bucket)
+                + bytes([self.challenge_flag]) + self.signature + self.grant)
 
 
 def parse_code(text: str) -> Code:
-    """`version u8 = 1 | grant_len varint | grant | device_key [65] (uncompressed P-256) | counter varint |
-    time_bucket varint (UTC s / 30) | challenge u8 (0/1) | signature [64]`, as Base45 text."""
+    """`version u8 = 2 | device_key [33] (compressed P-256: 0x02/0x03 ‖ x) | counter varint | time_bucket varint
+    (UTC s / 30) | challenge u8 (0/1) | signature [64] | grant: the till part, to the end`, as Base45 text."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     r = Reader(base45_decode(text))
     v = r.u8()
     if v != CODE_VERSION:
         raise FormatError("unknown_version", f"code format version {v}")
-    n = r.varint()
-    if n > GRANT_MAX_BYTES:
-        raise FormatError("too_large", f"grant of {n} bytes in the code")
-    grant = r.take(n)
-    key = r.take(65)
-    if key[0] != 0x04:
-        raise FormatError("malformed", "device key is not an uncompressed P-256 point")
+    compressed = r.take(33)
+    if compressed[0] not in (0x02, 0x03):
+        raise FormatError("malformed", "device key is not a compressed P-256 point")
+    try:
+        point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), compressed)
+    except ValueError:
+        raise FormatError("malformed", "device key is not a P-256 point") from None
+    key = point.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     counter, bucket, flag = r.varint(), r.varint(), r.u8()
     if flag not in (0, 1):
         raise FormatError("malformed", "challenge flag is not 0/1")
     sig = r.take(64)
-    if not r.done():
-        raise FormatError("malformed", "bytes after the signature")
+    grant = r.data[r.pos:]
+    if len(grant) > GRANT_MAX_BYTES:
+        raise FormatError("too_large", f"grant of {len(grant)} bytes in the code")
+    if till_part(grant) != grant:  # "a grant that is not exactly a till part ... is Malformed"
+        raise FormatError("malformed", "the code's grant is not exactly a till part")
     return Code(grant, key, counter, bucket, flag, sig)
 
 
@@ -641,7 +695,7 @@ def make_code(grant: bytes, device_priv, counter: int, at: int, challenge: Optio
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     key = device_priv.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    code = Code(grant, key, counter, at // CODE_BUCKET_SECS, 1 if challenge else 0, b"")
+    code = Code(till_part(grant), key, counter, at // CODE_BUCKET_SECS, 1 if challenge else 0, b"")
     r, s = decode_dss_signature(device_priv.sign(code.signed_message(challenge or b""), ec.ECDSA(hashes.SHA256())))
     code.signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     return base45_encode(code.encode())
