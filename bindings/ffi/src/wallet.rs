@@ -12,7 +12,9 @@ use footfall_core::wallet::{self as core_wallet, DeviceSignerError, KeySet, Rede
 
 use crate::error::{FootfallError, Result};
 use crate::footfall::Footfall;
-use crate::wallet_records::{Basket, Coupon, CouponOutcome, PresentedCode, QrCode, RedemptionVerdict, WalletSyncReport};
+use crate::wallet_records::{
+    Basket, Coupon, CouponOutcome, PresentedCode, QrCode, RedemptionVerdict, WalletSyncReport,
+};
 
 #[uniffi::export]
 impl Footfall {
@@ -249,10 +251,13 @@ mod tests {
         assert_eq!((stale.coupon_id, stale.counter), (None, None));
 
         // A till that showed a challenge needs it answered.
-        let unanswered = verify_redemption(text, keyset_json(), NOW, "tokyo-1".into(), Some(b"nonce".to_vec())).unwrap();
+        let unanswered =
+            verify_redemption(text, keyset_json(), NOW, "tokyo-1".into(), Some(b"nonce".to_vec())).unwrap();
         assert_eq!(unanswered.reason.as_deref(), Some("challenge_mismatch"));
         let answered = code(&grant("xmas10", 1), &phone, 8, Some(b"nonce"));
-        assert!(verify_redemption(answered, keyset_json(), NOW, "tokyo-1".into(), Some(b"nonce".to_vec())).unwrap().valid);
+        assert!(
+            verify_redemption(answered, keyset_json(), NOW, "tokyo-1".into(), Some(b"nonce".to_vec())).unwrap().valid
+        );
 
         let garbage = verify_redemption("not a code!".into(), keyset_json(), NOW, "tokyo-1".into(), None).unwrap();
         assert_eq!(garbage.reason.as_deref(), Some("malformed"));
@@ -284,10 +289,16 @@ mod tests {
         let second = code(&grant("xmas10", 1), &phone, 2, None);
         assert_eq!(till.check(second, NOW, None).reason.as_deref(), Some("already_redeemed"));
         // Another phone with the same serial is caught the same way; another coupon is not affected.
-        assert_eq!(till.redeem(code(&grant("xmas10", 1), &device(), 1, None), NOW, None).reason.as_deref(), Some("already_redeemed"));
+        assert_eq!(
+            till.redeem(code(&grant("xmas10", 1), &device(), 1, None), NOW, None).reason.as_deref(),
+            Some("already_redeemed")
+        );
         assert!(till.redeem(code(&grant("spring5", 1), &phone, 3, None), NOW, None).valid);
         // Online-only coupons are refused by an offline till.
-        assert_eq!(till.check(code(&grant("online", 0), &phone, 4, None), NOW, None).reason.as_deref(), Some("offline_not_accepted"));
+        assert_eq!(
+            till.check(code(&grant("online", 0), &phone, 4, None), NOW, None).reason.as_deref(),
+            Some("offline_not_accepted")
+        );
     }
 
     #[test]
@@ -352,7 +363,8 @@ mod tests {
             quantity,
             unit_price_minor: price,
         };
-        let basket = |lines| Basket { store_id: "s".into(), currency: "JPY".into(), lines, at_secs: None, online: true };
+        let basket =
+            |lines| Basket { store_id: "s".into(), currency: "JPY".into(), lines, at_secs: None, online: true };
         let ok = basket(vec![line("4901234567894", 2, 980)]).to_core(NOW).unwrap();
         assert_eq!((ok.lines[0].quantity, ok.lines[0].unit_price_minor, ok.at), (2, 980, NOW));
         for bad in [line("4901234567890", 1, 1), line("4901234567894", -1, 1), line("4901234567894", 1, -5)] {

@@ -248,14 +248,16 @@ impl Basket {
             .iter()
             .enumerate()
             .map(|(i, line)| {
-                let invalid = |what: String| FootfallError::from(WalletError::Invalid(format!("basket line {i}: {what}")));
+                let invalid =
+                    |what: String| FootfallError::from(WalletError::Invalid(format!("basket line {i}: {what}")));
                 Ok(core_wallet::BasketLine {
                     gtin: core_wallet::Gtin::parse(&line.gtin).map_err(|e| invalid(e.to_string()))?,
                     family: line.family.clone(),
                     quantity: u32::try_from(line.quantity)
                         .map_err(|_| invalid(format!("quantity must be 0-{}, got {}", u32::MAX, line.quantity)))?,
-                    unit_price_minor: u64::try_from(line.unit_price_minor)
-                        .map_err(|_| invalid(format!("unit price must not be negative, got {}", line.unit_price_minor)))?,
+                    unit_price_minor: u64::try_from(line.unit_price_minor).map_err(|_| {
+                        invalid(format!("unit price must not be negative, got {}", line.unit_price_minor))
+                    })?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -152,7 +152,8 @@ fn with_the_builtin_transport_no_foreign_one_is_needed() {
 #[test]
 fn without_the_builtin_transport_an_endpoint_needs_a_foreign_one() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Footfall::new(config(dir.path(), Some("https://collector.test")), None, None, None).err().expect("refused");
+    let err =
+        Footfall::new(config(dir.path(), Some("https://collector.test")), None, None, None).err().expect("refused");
     assert!(matches!(&err, FootfallError::Config { reason } if reason.contains("HttpTransport")), "{err:?}");
     // Recording without an endpoint, or uploading through the app's transport, still works.
     Footfall::new(config(dir.path(), None), None, None, None).unwrap().close();
