@@ -9,14 +9,21 @@
    defaults written in prose (config refresh, Retry-After clamp, certificate wait), the policy refusals
    (`PolicyError`), the lane states (`LaneCondition`), closed consent records and open request bodies, and the
    transport rules (no credentials in the URL, one Authorization header, refused certificates pause, `null`
-   counts as absent).
+   counts as absent). Every endpoint protocol.md names is an operation here and the reverse. The wallet
+   (protocol.md § The wallet) is checked against its prose: the holder headers, `Date` on its answers, the statuses
+   each subsection names, the feed's status handling, `since`/cursor and ETag, the field tables (member, type,
+   optional), the tombstone reasons and result statuses, the limits; against `core/src/wallet` (lengths, Base45,
+   the display binding, the rotation document); and its examples are real (display bound to its grant, a Base45
+   code carrying a served grant). A protocol.md example value that ends in `…` is shortened: it is checked up to
+   the ellipsis.
 2. The real SDK (`footfall track` + `footfall flush`) uploads to a capture server on 127.0.0.1: every request
    must match the documented method, path, headers and body schema, and carry no undocumented field or header.
 3. The reference collector (`footfall collector serve`) answers each documented case with the documented
    status, headers and body schema: batches, the config file with ETag/304 and live edits, consent records
    (sealed here from the documented canonical form, so the document, this script and the collector agree),
    tampered records, records with an unlisted member, a record whose predecessor was never stored, unknown
-   members in a batch, deletion requests, and injected faults on every endpoint.
+   members in a batch, deletion requests, injected faults on every endpoint, and `404 not_found` for the reserved
+   endpoints and the wallet's, which it does not serve yet.
 
 Exits non-zero with a message naming the mismatch. Needs: openapi-spec-validator, jsonschema, pyyaml and the
 built CLI (`cargo build -p footfall-cli`; override the binary with FOOTFALL_BIN).
@@ -28,6 +35,7 @@ import base64
 import copy
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -52,11 +60,23 @@ BATCH = ("/v1/batch", "post")
 CONFIG = ("/v1/config", "get")
 RECORDS = ("/v1/consent-records", "post")
 DELETION = ("/v1/rights/deletion", "post")
-STABLE = {BATCH, CONFIG, RECORDS, DELETION}
-ESSENTIAL = (RECORDS, DELETION)  # the essential lane: the status table of POST /v1/batch
+WALLET_CHANGES = ("/v1/wallet/changes", "get")
+WALLET_CLIPS = ("/v1/wallet/clips", "post")
+WALLET_REDEMPTIONS = ("/v1/wallet/redemptions", "post")
+WALLET = (WALLET_CHANGES, WALLET_CLIPS, WALLET_REDEMPTIONS)  # protocol.md § The wallet
+STABLE = {BATCH, CONFIG, RECORDS, DELETION, *WALLET}
+# The essential lane: the status table of POST /v1/batch (protocol.md § The essential lane; the wallet sends clips
+# and redemptions "in the essential lane").
+ESSENTIAL = (RECORDS, DELETION, WALLET_CLIPS, WALLET_REDEMPTIONS)
 ACTIONS = {"deliver", "bisect", "split", "retry", "pause"}
 CONFIG_ACTIONS = {"apply", "keep"}
+# GET /v1/wallet/changes: "Status handling is that of GET /v1/config", plus 410 (start over).
+WALLET_FEED_ACTIONS = {"apply", "keep", "start-over"}
+# `lands-with-<work>-work`: the description says "lands with the <work> work". An operation the reference
+# collector does not serve yet would be named in NOT_SERVED_BY_COLLECTOR (it answers 404 like any other path).
 SDK_SUPPORT = {"sent", "lands-with-consent-work"}
+NOT_SERVED_BY_COLLECTOR: set = set()
+ELLIPSIS = "\u2026"  # protocol.md shortens long example values with a trailing "…"
 GENESIS = "0" * 64
 VERDICT_ACTION = {"Delivered": "deliver", "Rejected": "bisect", "TooLarge": "split", "Retry": "retry", "Pause": "pause"}
 # How both documents name each certificate problem the SDK refuses (CertificateProblem in core/src/sync/transport.rs;
@@ -71,8 +91,6 @@ CERTIFICATE_PROBLEMS = {
     "WrongPurpose": "not valid for server authentication",
 }
 RESERVED = {
-    ("/v1/wallet/changes", "get"),
-    ("/v1/wallet/redemptions", "post"),
     ("/v1/proximity/registry", "get"),
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -269,6 +287,29 @@ def check_record_hashes(doc: dict, body, what: str, from_genesis: bool = False) 
         fail(f"{what}: the chain should start from the genesis hash (64 zeros)")
 
 
+def unelide(value) -> tuple[object, int]:
+    """protocol.md shortens long example values (base64url grants, Base45 codes) with a trailing `…`: such a string
+    is checked up to the ellipsis (its characters, not its length). Returns the value and how many were shortened."""
+    if isinstance(value, str):
+        if value.endswith(ELLIPSIS) and value[: -len(ELLIPSIS)] and ELLIPSIS not in value[: -len(ELLIPSIS)]:
+            return value[: -len(ELLIPSIS)], 1
+        return value, 0
+    if isinstance(value, dict):
+        out, n = {}, 0
+        for k, v in value.items():
+            out[k], m = unelide(v)
+            n += m
+        return out, n
+    if isinstance(value, list):
+        out, n = [], 0
+        for v in value:
+            u, m = unelide(v)
+            out.append(u)
+            n += m
+        return out, n
+    return value, 0
+
+
 def response_for(doc: dict, path: str, method: str, status: int) -> tuple[str, str, dict]:
     """(operation method, response key, response) documenting `status` for `method path`. A method the path does
     not have is documented by the path's `405` response."""
@@ -351,17 +392,23 @@ def check_document(doc: dict, schemas: Schemas, strict: Schemas) -> None:
         support = op.get("x-footfall-sdk-support")
         if support not in SDK_SUPPORT:
             fail(f"{method.upper()} {path}: x-footfall-sdk-support {support!r} is not one of {sorted(SDK_SUPPORT)}")
-        if support != "sent" and "lands with the consent work" not in op.get("description", "").lower():
-            fail(f"{method.upper()} {path}: the SDK does not send it yet, so its description must say it lands with the consent work")
+        work = support[len("lands-with-"):-len("-work")] if support != "sent" else None
+        if work and f"lands with the {work} work" not in prose(op.get("description", "")).lower():
+            fail(f"{method.upper()} {path}: the SDK does not send it yet, so its description must say it lands with the {work} work")
         if "reserved" in op.get("summary", "").lower():
             fail(f"{method.upper()} {path} is stable but its summary still says reserved")
     if ("/healthz", "get") not in operations:
         fail("GET /healthz of the reference collector is not documented")
-    pending = sorted(f"{m.upper()} {p}" for p, m in stable if doc["paths"][p][m]["x-footfall-sdk-support"] != "sent")
-    passed(f"operations: {len(stable)} stable ({', '.join(pending)} landing with the consent work), {len(reserved)} reserved, GET /healthz collector-only")
+    pending: dict[str, list[str]] = {}
+    for p, m in sorted(stable):
+        support = doc["paths"][p][m]["x-footfall-sdk-support"]
+        if support != "sent":
+            pending.setdefault(support[len("lands-with-"):-len("-work")], []).append(f"{m.upper()} {p}")
+    later = "".join(f"; {', '.join(ops)} landing with the {work} work" for work, ops in sorted(pending.items()))
+    passed(f"operations: {len(stable)} stable{later}; {len(reserved)} reserved, GET /healthz collector-only")
 
     for path, method in sorted(stable):
-        allowed = CONFIG_ACTIONS if (path, method) == CONFIG else ACTIONS
+        allowed = {CONFIG: CONFIG_ACTIONS, WALLET_CHANGES: WALLET_FEED_ACTIONS}.get((path, method), ACTIONS)
         for key, response in doc["paths"][path][method]["responses"].items():
             action = resolve(doc, response).get("x-footfall-sdk-action")
             if action not in allowed:
@@ -414,17 +461,23 @@ def check_document(doc: dict, schemas: Schemas, strict: Schemas) -> None:
             schemas.check(pointer("components", "headers", name, "schema"), ex["value"], f"header {name} example {ex_name}")
             count += 1
     passed(f"{count} examples in openapi.yaml validate against their schemas")
+    check_wallet_examples(doc)
 
     # JSON blocks of protocol.md marked ```json schema=Name validate against components.schemas.Name.
     text = PROTOCOL_MD.read_text(encoding="utf-8")
     blocks = re.findall(r"^```json[ \t]+schema=(\w+)[^\n]*\n(.*?)^```", text, flags=re.S | re.M)
     if not blocks:
         fail("docs/protocol.md has no ```json schema=Name blocks to check against openapi.yaml")
+    elided = 0
     for name, block in blocks:
         try:
             value = json.loads(block)
         except json.JSONDecodeError as e:
             fail(f"protocol.md: the ```json schema={name} block is not valid JSON: {e}")
+        if name not in doc["components"]["schemas"]:
+            fail(f"protocol.md: the ```json schema={name} block names a schema openapi.yaml does not define (components.schemas.{name})")
+        value, shortened = unelide(value)
+        elided += shortened
         if name == "BatchRequest":
             check_batch_body(strict, doc, value, f"protocol.md block schema={name}")
         else:
@@ -432,7 +485,119 @@ def check_document(doc: dict, schemas: Schemas, strict: Schemas) -> None:
             (strict if exhaustive else schemas).check(pointer("components", "schemas", name), value, f"protocol.md block schema={name}")
         if name == "ConsentRecordBatch":
             check_record_hashes(doc, value, f"protocol.md block schema={name}", from_genesis=True)
-    passed(f"{len(blocks)} JSON examples in protocol.md validate against openapi.yaml")
+    passed(
+        f"{len(blocks)} JSON examples in protocol.md validate against openapi.yaml "
+        f"({elided} values shortened with a trailing {ELLIPSIS} checked up to it)"
+    )
+
+
+def operation_examples(doc: dict, path_method: tuple, where: str) -> list[tuple[str, object]]:
+    """(name, value) of every example of `requestBody` or `responses/<key>` of an operation, `$ref`s resolved."""
+    holder = doc["paths"][path_method[0]][path_method[1]]
+    for part in where.split("/"):
+        holder = resolve(doc, holder[part])
+    content = holder["content"]["application/json"]
+    return [(n, resolve(doc, e)["value"]) for n, e in (content.get("examples") or {}).items()]
+
+
+def base64url_bytes(text: str, what: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        fail(f"{what} is not unpadded base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+
+def base45_bytes(text: str, what: str) -> bytes:
+    """RFC 9285: each 3 characters are 2 bytes (c + 45·d + 45²·e), 2 trailing characters 1 byte."""
+    if len(text) % 3 == 1 or any(c not in BASE45 for c in text):
+        fail(f"{what} is not Base45 text (RFC 9285)")
+    out = bytearray()
+    for i in range(0, len(text), 3):
+        digits = [BASE45.index(c) for c in text[i:i + 3]]
+        n = sum(d * 45**k for k, d in enumerate(digits))
+        if n > (0xFFFF if len(digits) == 3 else 0xFF):
+            fail(f"{what} is not Base45 text (RFC 9285): {text[i:i + 3]!r} is out of range")
+        out += n.to_bytes(2 if len(digits) == 3 else 1, "big")
+    return bytes(out)
+
+
+def grant_head(raw: bytes, what: str) -> dict:
+    """The leading fields of a version-1 grant (docs/wallet.md § Grants): version, kid, coupon id, serial, terms ref."""
+    if not raw or raw[0] != 1:
+        fail(f"{what}: not a version-1 grant")
+    fields, at = {}, 1
+    for name in ("kid", "couponId", "serial", "termsRef"):
+        if at >= len(raw) or at + 1 + raw[at] > len(raw):
+            fail(f"{what}: the grant ends inside its {name}")
+        fields[name] = raw[at + 1:at + 1 + raw[at]].decode("ascii", "replace")
+        at += 1 + raw[at]
+    return fields
+
+
+def varint(raw: bytes, at: int, what: str) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if at >= len(raw) or shift > 63:
+            fail(f"{what}: bad varint")
+        b = raw[at]
+        value |= (b & 0x7F) << shift
+        at += 1
+        if not b & 0x80:
+            return value, at
+        shift += 7
+
+
+def check_wallet_examples(doc: dict) -> None:
+    """The wallet examples of openapi.yaml are real: each display document is bound to its grant by the documented
+    terms reference (`d` + base64url(first 12 bytes of SHA-256(display))) and is UTF-8 JSON {title, terms}; each
+    redemption code is Base45 of a version-1 code that carries a grant of the feed examples, and a `redeemed`
+    tombstone names the device of such a code (the first 8 bytes of SHA-256 of its device key, lowercase hex)."""
+    grants, devices, displays = {}, {}, 0
+    for name, value in operation_examples(doc, WALLET_CHANGES, "responses/200"):
+        for i, upsert in enumerate(value.get("upserts", [])):
+            what = f"example {name!r} of GET {WALLET_CHANGES[0]}: $.upserts[{i}]"
+            raw = base64url_bytes(upsert["grant"], f"{what}.grant")
+            head = grant_head(raw, f"{what}.grant")
+            grants[raw] = head
+            if "display" in upsert:
+                display = base64url_bytes(upsert["display"], f"{what}.display")
+                bound = "d" + base64.urlsafe_b64encode(hashlib.sha256(display).digest()[:12]).decode().rstrip("=")
+                if head["termsRef"] != bound:
+                    fail(f"{what}: the grant's terms reference is {head['termsRef']!r}, its display document gives {bound!r}")
+                try:
+                    shown = json.loads(display.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                    fail(f"{what}.display is not UTF-8 JSON: {e}")
+                if not isinstance(shown, dict) or not all(isinstance(shown.get(k), str) for k in ("title", "terms")):
+                    fail(f"{what}.display is not {{\"title\": …, \"terms\": …}}: {shown!r}")
+                displays += 1
+    codes = 0
+    for name, value in operation_examples(doc, WALLET_REDEMPTIONS, "requestBody"):
+        for i, redemption in enumerate(value["redemptions"]):
+            what = f"example {name!r} of POST {WALLET_REDEMPTIONS[0]}: $.redemptions[{i}].code"
+            raw = base45_bytes(redemption["code"], what)
+            if raw[:1] != b"\x01":
+                fail(f"{what}: not a version-1 redemption code")
+            length, at = varint(raw, 1, what)
+            grant = raw[at:at + length]
+            if grant not in grants:
+                fail(f"{what}: carries a grant that no example of GET {WALLET_CHANGES[0]} serves")
+            device_key = raw[at + length:at + length + 65]
+            devices[hashlib.sha256(device_key).digest()[:8].hex()] = grants[grant]
+            codes += 1
+    for name, value in operation_examples(doc, WALLET_CHANGES, "responses/200"):
+        for i, tomb in enumerate(value.get("tombstones", [])):
+            if tomb["reason"] == "redeemed":
+                head = devices.get(tomb["device"])
+                if not head or (head["couponId"], head["serial"]) != (tomb["couponId"], tomb["serial"]):
+                    fail(f"example {name!r} of GET {WALLET_CHANGES[0]}: $.tombstones[{i}] names device {tomb['device']}, which "
+                         f"presented no code for {tomb['couponId']}/{tomb['serial']} in the redemptions examples")
+    if not displays or not codes:
+        fail("openapi.yaml has no wallet feed example with a display document, or no redemptions example with a code")
+    passed(f"wallet examples: {displays} display document(s) bound to their grant, {codes} Base45 redemption code(s) "
+           f"carrying a served grant, redeemed tombstones naming the device that presented the code")
 
 
 # --------------------------------------------------------------------------------------------- step 1b: the sources
@@ -453,6 +618,8 @@ def rust_const(text: str, name: str, rel: str):
 
 
 def literal(expr: str, what: str):
+    if expr.startswith('b"') and expr.endswith('"'):
+        expr = expr[1:]
     if expr.startswith('"') and expr.endswith('"'):
         return expr[1:-1]
     m = re.fullmatch(r"(?:Duration::from_secs\()?([0-9_ *]+)\)?", expr)
@@ -617,11 +784,45 @@ def check_sources(doc: dict) -> None:
     closed = bool(re.search(r"deny_unknown_fields\)\]\s*pub struct PurposeDef", text))
     same(schemas["PolicyPurpose"]["additionalProperties"] is False, closed, "PolicyPurpose closed (deny_unknown_fields)")
 
+    # The wallet: the limits and encodings the schemas state, from its pure core (docs/wallet.md).
+    rel = "core/src/wallet/grant.rs"
+    text = source(rel)
+    same(dig(schemas, "WalletUpsert", "properties", "grant", "maxLength"), b64url_len(rust_const(text, "MAX_GRANT_BYTES", rel)),
+         "WalletUpsert.grant maxLength (unpadded base64url of MAX_GRANT_BYTES)")
+    same(dig(schemas, "WalletId", "maxLength"), rust_const(text, "MAX_ID_LEN", rel), "WalletId (coupon id, serial) max length")
+    if not re.search(r'format!\("d\{\}", base64::engine::general_purpose::URL_SAFE_NO_PAD\.encode\(&hash\[\.\.12\]\)\)', text):
+        mismatches.append(f"{rel}: display_terms_ref is no longer `d` + base64url(first 12 bytes of SHA-256); update both documents")
+    if not re.search(r"\(0x21\.\.=0x7e\)", source("core/src/wallet/codec.rs")):
+        mismatches.append("core/src/wallet/codec.rs: is_short_ascii no longer allows exactly 0x21..=0x7e; update WalletId and KeySetRotation.kid")
+    rel = "core/src/wallet/keys.rs"
+    text = source(rel)
+    rotation = schemas.get("KeySetRotation") or {}
+    same(dig(rotation, "properties", "kid", "maxLength"), rust_const(text, "MAX_KID_LEN", rel), "KeySetRotation.kid max length")
+    same(sorted(rotation.get("properties") or {}), sorted(private_struct_fields(text, "SignedKeySetDoc", rel)), "KeySetRotation members (SignedKeySetDoc)")
+    same(sorted(rotation.get("required") or []), sorted(private_struct_fields(text, "SignedKeySetDoc", rel)), "KeySetRotation required members")
+    rel = "core/src/wallet/redemption.rs"
+    text = source(rel)
+    redemption = dig(schemas, "WalletRedemption", "properties") or {}
+    same(dig(redemption, "challenge", "maxLength"), b64url_len(rust_const(text, "MAX_CHALLENGE_BYTES", rel)), "WalletRedemption.challenge maxLength")
+    m = re.search(r"\bconst MAX_CODE_CHARS: usize = \(MAX_GRANT_BYTES \+ (\d+)\) \* 3 / 2;", text)
+    if not m:
+        mismatches.append(f"{rel}: MAX_CODE_CHARS is no longer (MAX_GRANT_BYTES + N) * 3 / 2 (update check_openapi.py)")
+    else:
+        max_grant = rust_const(source("core/src/wallet/grant.rs"), "MAX_GRANT_BYTES", "core/src/wallet/grant.rs")
+        same(dig(redemption, "code", "maxLength"), (max_grant + int(m.group(1))) * 3 // 2, "WalletRedemption.code maxLength (MAX_CODE_CHARS)")
+    rel = "core/src/wallet/base45.rs"
+    alphabet = rust_const(source(rel), "ALPHABET", rel)
+    code_pattern = re.compile(dig(redemption, "code", "pattern") or "(?!)")
+    wrong = [c for c in map(chr, range(0x20, 0x7F)) if bool(code_pattern.fullmatch(c)) != (c in alphabet)]
+    if wrong:
+        mismatches.append(f"WalletRedemption.code pattern and the Base45 alphabet of {rel} disagree on {wrong}")
+
     if mismatches:
         fail("openapi.yaml disagrees with the Rust sources:\n    " + "\n    ".join(mismatches[:20]))
     passed(
         "status table (100-599, every row), limits and defaults agree with policy.rs, config.rs, event.rs, wire.rs; "
-        "ConsentRecord and the policy agree with record.rs and policy.rs; sdk-support agrees with the paths the core names"
+        "ConsentRecord and the policy agree with record.rs and policy.rs; the wallet's limits, Base45 alphabet, display "
+        "binding and key set rotation agree with core/src/wallet; sdk-support agrees with the paths the core names"
     )
 
 
@@ -649,6 +850,87 @@ def md_section(text: str, heading: str) -> str:
     if not m:
         fail(f"protocol.md has no section '## {heading}' (update check_openapi.py if it was renamed)")
     return m.group(1)
+
+
+def md_subsection(section: str, heading: str) -> str:
+    """The body of `### heading` inside a `## ` section, up to the next heading."""
+    m = re.search(rf"^### {re.escape(heading)}\n(.*?)(?=^#{{2,3}} |\Z)", section, flags=re.S | re.M)
+    if not m:
+        fail(f"protocol.md has no subsection '### {heading}' (update check_openapi.py if it was renamed)")
+    return m.group(1)
+
+
+def md_table(text: str) -> list[tuple[list[str], str, str]]:
+    """Rows of the field tables in `text` (`| \`field\` | type | meaning |`): (backticked names, type, meaning)."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            rows.append((re.findall(r"`([^`]+)`", cells[0]), cells[1] if len(cells) > 1 else "", cells[2] if len(cells) > 2 else ""))
+    return rows
+
+
+def schema_facts(doc: dict, node: dict) -> dict:
+    """A schema's own keywords, then those of its `$ref` and `allOf` parts (the nearest wins); `refs` names them."""
+    facts: dict = {"refs": []}
+
+    def walk(n):
+        for key, value in n.items():
+            if key not in ("$ref", "allOf", "description"):
+                facts.setdefault(key, value)
+        if "$ref" in n:
+            facts["refs"].append(n["$ref"].rsplit("/", 1)[-1])
+            walk(resolve(doc, {"$ref": n["$ref"]}))
+        for part in n.get("allOf", []):
+            walk(part)
+
+    walk(node)
+    return facts
+
+
+def table_member(doc: dict, root: str, dotted: str):
+    """For a table row like `upserts[].grant`: the (schema name, member) pairs it walks through, the last being the
+    row's own, and the row's member schema (None if openapi.yaml has no such member)."""
+    schemas = doc["components"]["schemas"]
+    parent_name, chain = root, []
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        chain.append((parent_name, part.removesuffix("[]")))
+        node = schemas[parent_name].get("properties", {}).get(part.removesuffix("[]"))
+        items = schema_facts(doc, node).get("items") if node else None
+        ref = schema_facts(doc, items)["refs"] if items else []
+        if not ref:
+            return chain, None
+        parent_name = ref[0]
+    name = parts[-1].removesuffix("[]")
+    chain.append((parent_name, name))
+    return chain, schemas[parent_name].get("properties", {}).get(name)
+
+
+def type_mismatches(doc: dict, node: dict, kind: str) -> list[str]:
+    """How a member's schema departs from a protocol.md type cell (`string, base64url, optional`, `integer ≥ 0`, ...)."""
+    facts = schema_facts(doc, node)
+    out = []
+    base = kind.split(",")[0].split(" ")[0]
+    want_type = {"string": "string", "boolean": "boolean", "integer": "integer", "object": "object", "timestamp": "string"}.get(base)
+    if want_type is None:
+        out.append(f"type cell {kind!r} starts with an unknown type (update check_openapi.py)")
+    elif facts.get("type") != want_type:
+        out.append(f"protocol.md says {base}, openapi.yaml type {facts.get('type')!r}")
+    if base == "timestamp" and facts.get("format") != "date-time":
+        out.append("protocol.md says timestamp, openapi.yaml is not a date-time")
+    for word, ref in (("base64url", "Base64Url"), ("UUID", "Uuid")):
+        if word in kind and ref not in facts["refs"]:
+            out.append(f"protocol.md says {word}, openapi.yaml does not use {ref}")
+    if "Base45" in kind and not (facts.get("pattern") and all(re.fullmatch(facts["pattern"], c) for c in BASE45)):
+        out.append("protocol.md says Base45, openapi.yaml's pattern does not allow its alphabet")
+    m = re.search(r"≤ ([0-9]+)", kind)
+    if m and facts.get("maxLength") != int(m.group(1)):
+        out.append(f"protocol.md says ≤ {m.group(1)}, openapi.yaml maxLength {facts.get('maxLength')}")
+    m = re.search(r"≥ ([0-9]+)", kind)
+    if m and facts.get("minimum") != int(m.group(1)):
+        out.append(f"protocol.md says ≥ {m.group(1)}, openapi.yaml minimum {facts.get('minimum')}")
+    return out
 
 
 def bullets_after(text: str, lead: str, what: str) -> list[str]:
@@ -866,6 +1148,225 @@ def check_rules(doc: dict) -> None:
         f"agree with the code"
     )
 
+    # 6. Every endpoint protocol.md names is an operation of openapi.yaml and every /v1 operation is named there;
+    #    § Reserved endpoints lists exactly the reserved ones.
+    ops = {(p, m) for p, item in doc["paths"].items() for m in item if m in HTTP_METHODS}
+    path_re = r"(?:\{base\})?(/v[0-9]+(?:/[a-z0-9_-]+)+)"
+    method_re = r"\b(GET|HEAD|POST|PUT|PATCH|DELETE) "
+    named = {(p, "get" if m == "HEAD" else m.lower()) for m, p in re.findall(method_re + path_re, md_raw)}
+    for p, m in sorted(named - ops):
+        problems.append(f"protocol.md names {m.upper()} {p}, which openapi.yaml does not document")
+    for p in sorted(set(re.findall(path_re, md_raw)) - set(doc["paths"])):
+        problems.append(f"protocol.md names the path {p}, which openapi.yaml does not document")
+    for p, m in sorted(op for op in ops if re.match(r"/v[0-9]+/", op[0]) and op not in named):
+        problems.append(f"openapi.yaml documents {m.upper()} {p}, which protocol.md never names")
+    listed = {(p, m.lower()) for m, p in re.findall(r"^- `" + method_re + path_re + "`", md_section(md_raw, "Reserved endpoints"), flags=re.M)}
+    if listed != RESERVED:
+        problems.append(f"protocol.md § Reserved endpoints lists {sorted(listed)}, openapi.yaml reserves {sorted(RESERVED)}")
+    settle()
+    passed(f"endpoints: the {len(named)} operations protocol.md names are exactly the /v1 operations of openapi.yaml; "
+           f"§ Reserved endpoints lists exactly the reserved ones")
+
+    # 7. The wallet (protocol.md § The wallet): headers, Date, statuses, example schemas, field tables and values.
+    wallet_md = md_section(md_raw, "The wallet")
+    intro = prose(wallet_md.split("\n### ", 1)[0])
+    for phrase, why in (
+        ("not gated by analytics consent", "a service the shopper asked for"),
+        ("`X-Footfall-Anonymous-Id` always", "the holder on every wallet request"),
+        ("`X-Footfall-User-Id` when the app called `identify()`", "the holder after identify()"),
+        ("(`Date` is required on wallet answers)", "the SDK corrects its clock with it"),
+    ):
+        require("protocol.md § The wallet", intro, phrase, why)
+    wallet_ops = {op for op in ops if op[0].startswith("/v1/wallet/")}
+    if wallet_ops != set(WALLET):
+        problems.append(f"openapi.yaml wallet operations are {sorted(wallet_ops)}, check_openapi.py knows {sorted(WALLET)}")
+    for path, method in sorted(ops):
+        op = doc["paths"][path][method]
+        params = {resolve(doc, p)["name"]: resolve(doc, p) for p in op.get("parameters", [])}
+        where = f"openapi.yaml {method.upper()} {path}"
+        holders = {"X-Footfall-Anonymous-Id": True, "X-Footfall-User-Id": False}
+        for name, required in holders.items():
+            param = params.get(name)
+            if (path, method) not in WALLET:
+                if param:
+                    problems.append(f"{where} has the wallet's header {name}")
+            elif not param or param.get("in") != "header" or bool(param.get("required")) != required:
+                problems.append(f"{where}: header {name} must be a {'required' if required else 'optional'} header parameter")
+    def schema_name(node: dict) -> str:
+        return node.get("$ref", "").rsplit("/", 1)[-1]
+
+    for path, method in WALLET:
+        op = doc["paths"][path][method]
+        where = f"openapi.yaml {method.upper()} {path}"
+        heading = f"{method.upper()} {{base}}{path}"
+        sub = md_subsection(wallet_md, heading)
+        desc = prose(op.get("description", ""))
+        require(where, desc, "not gated by analytics consent", "protocol.md § The wallet")
+        require(where, desc, "`Date` is required on every wallet answer", "protocol.md § The wallet")
+        for key, raw in op["responses"].items():
+            if "$ref" in raw:
+                continue  # shared with the rest of the essential lane
+            date = resolve(doc, (raw.get("headers") or {}).get("Date") or {})
+            if date.get("required") is not True:
+                problems.append(f"{where} response {key}: no required Date header (protocol.md: required on wallet answers)")
+        for code in sorted(set(re.findall(r"`([1-5][0-9]{2})\b", sub))):
+            if code not in op["responses"]:
+                problems.append(f"{where}: protocol.md § {heading} names status {code}, openapi.yaml has no explicit response for it")
+        blocks = re.findall(r"^```json[ \t]+schema=(\w+)", sub, flags=re.M)
+        want = [schema_name(op["requestBody"]["content"]["application/json"]["schema"])] if "requestBody" in op else []
+        ok_schema = schema_name(resolve(doc, op["responses"]["200"])["content"]["application/json"]["schema"])
+        inline = re.search(r"`200 (\{[^`]*\})`", sub)
+        if inline:
+            keys = re.findall(r'"(\w+)"', inline.group(1))
+            if sorted(keys) != sorted(comp["schemas"][ok_schema].get("required", [])):
+                problems.append(f"{where}: protocol.md answers `200 {inline.group(1)}`, openapi.yaml's 200 is {ok_schema} "
+                                f"with {sorted(comp['schemas'][ok_schema].get('required', []))}")
+        else:
+            want.append(ok_schema)
+        if blocks != want:
+            problems.append(f"protocol.md § {heading}: its examples are schema={blocks}, openapi.yaml uses {want}")
+        if (path, method) in ESSENTIAL:
+            require(f"protocol.md § {heading}", prose(sub), "essential lane", "it uses the batch status table")
+
+    # The feed: 200 applies, 410 starts over, anything else keeps (GET /v1/config's handling); cursor, since, ETag.
+    feed_md = md_subsection(wallet_md, "GET {base}/v1/wallet/changes")
+    feed = doc["paths"][WALLET_CHANGES[0]][WALLET_CHANGES[1]]
+    m = re.search(r"anything but ((?:`?[0-9]{3}`?(?:, | and )?)+) keeps the wallet as it is", prose(feed_md))
+    handled = {int(c) for c in re.findall(r"[0-9]{3}", m.group(1))} if m else set()
+    if not handled:
+        problems.append("protocol.md § GET {base}/v1/wallet/changes no longer says \"anything but ... keeps the wallet as it is\"")
+    wants = {200: "apply", 304: "keep", 410: "start-over"}
+    if handled != set(wants):
+        problems.append(f"protocol.md § GET {{base}}/v1/wallet/changes handles {sorted(handled)}, check_openapi.py knows {sorted(wants)}")
+    for status in range(100, 600):
+        got = documented_action(doc, feed["responses"], status)
+        if got != wants.get(status, "keep"):
+            problems.append(f"openapi.yaml GET {WALLET_CHANGES[0]}: status {status} is {got}, protocol.md: {wants.get(status, 'keep')}")
+    params = {(resolve(doc, p)["in"], resolve(doc, p)["name"]): resolve(doc, p) for p in feed.get("parameters", [])}
+    cursor_row = next((r for r in md_table(feed_md) if r[0] == ["cursor"]), None)
+    limit = re.search(r"≤ ([0-9]+)", cursor_row[1]) if cursor_row else None
+    since = params.get(("query", "since"))
+    if "`?since=CURSOR`" not in feed_md or not since or since.get("required"):
+        problems.append("the feed's `since` must be named in protocol.md and be an optional query parameter in openapi.yaml")
+    elif not limit or schema_facts(doc, since["schema"]).get("maxLength") != int(limit.group(1)):
+        problems.append(f"GET {WALLET_CHANGES[0]}: `since` maxLength {schema_facts(doc, since['schema']).get('maxLength')}, "
+                        f"protocol.md's cursor is ≤ {limit.group(1) if limit else '?'}")
+    inm = params.get(("header", "If-None-Match"))
+    if not inm or inm.get("required"):
+        problems.append(f"GET {WALLET_CHANGES[0]}: If-None-Match must be an optional header parameter")
+    etag = resolve(doc, (resolve(doc, feed["responses"]["200"]).get("headers") or {}).get("ETag") or {})
+    require("protocol.md § GET {base}/v1/wallet/changes", prose(feed_md), "without one the device simply always gets `200`", "ETag is optional")
+    if not etag or etag.get("required") is not False:
+        problems.append(f"GET {WALLET_CHANGES[0]} 200: ETag must be documented and optional (SHOULD; without one, always 200)")
+    binding = "`d` + base64url(first 12 bytes of SHA-256(these bytes))"
+    require("protocol.md § GET {base}/v1/wallet/changes", prose(feed_md), binding, "a display document is bound to its grant")
+    require("openapi.yaml WalletUpsert.display", prose(comp["schemas"]["WalletUpsert"]["properties"]["display"]["description"]),
+            binding, "a display document is bound to its grant")
+
+    # The field tables: every row is a member with the stated type, `optional` exactly where it is not required,
+    # and every member of the schemas they describe has a row.
+    tables = ((feed_md, "WalletChanges"), (md_subsection(wallet_md, "POST {base}/v1/wallet/redemptions"), "WalletRedemption"))
+    rows_checked = 0
+    for text, root in tables:
+        covered: dict[str, set] = {}
+        for names, kind, _ in md_table(text):
+            for dotted in names:
+                chain, node = table_member(doc, root, dotted)
+                for parent_name, name in chain:
+                    covered.setdefault(parent_name, set()).add(name)
+                parent = comp["schemas"][parent_name]
+                what = f"protocol.md row `{dotted}` ({parent_name}.{name})"
+                if node is None:
+                    problems.append(f"{what}: openapi.yaml has no such member")
+                    continue
+                rows_checked += 1
+                if dotted.endswith("[]"):
+                    if schema_facts(doc, node).get("type") != "array":
+                        problems.append(f"{what}: not an array in openapi.yaml")
+                    node = schema_facts(doc, node)["items"]
+                if kind:
+                    problems += [f"{what}: {p}" for p in type_mismatches(doc, node, kind)]
+                    optional = "optional" in kind
+                    if optional == (name in parent.get("required", [])):
+                        problems.append(f"{what}: protocol.md says {'optional' if optional else 'always'}, openapi.yaml "
+                                        f"{'requires' if name in parent.get('required', []) else 'does not require'} it")
+        for parent_name, names in covered.items():
+            missing = sorted(set(comp["schemas"][parent_name]["properties"]) - names)
+            if missing:
+                problems.append(f"openapi.yaml {parent_name} has members protocol.md's table does not list: {missing}")
+
+    # Tombstones: the members and reasons the row names, storeId and device required for `redeemed`.
+    tomb = comp["schemas"]["WalletTombstone"]
+    row = next((r for r in md_table(feed_md) if r[0] == ["tombstones[]"]), None)
+    reasons = re.search(r"`reason`, one of ((?:`\w+`(?:, | or )?)+)", row[2]) if row else None
+    if not reasons:
+        problems.append("protocol.md § GET {base}/v1/wallet/changes: the `tombstones[]` row no longer lists `reason`, one of ...")
+    else:
+        # The list runs on into the next member (`..., `withdrawn`, `at` (timestamp)`): it ends before a member name.
+        values = list(itertools.takewhile(lambda v: v not in tomb["properties"], re.findall(r"`(\w+)`", reasons.group(1))))
+        if values != tomb["properties"]["reason"]["enum"]:
+            problems.append(f"WalletTombstone.reason is {tomb['properties']['reason']['enum']}, protocol.md lists {values}")
+        if set(re.findall(r"`(\w+)`", row[2])) != set(tomb["properties"]) | set(tomb["properties"]["reason"]["enum"]):
+            problems.append(f"WalletTombstone members {sorted(tomb['properties'])} differ from those the `tombstones[]` row names")
+    require("protocol.md § GET {base}/v1/wallet/changes", prose(feed_md), "for `redeemed`, the `storeId` and `device`", "what a redeemed tombstone carries")
+    validator = Schemas(doc)
+    tomb_ptr = pointer("components", "schemas", "WalletTombstone")
+    redeemed = {"couponId": "c", "serial": "s", "reason": "redeemed", "at": "2026-12-05T09:12:44Z", "storeId": "s1", "device": "d"}
+    bare = {k: v for k, v in redeemed.items() if k not in ("storeId", "device")}
+    if validator.errors(tomb_ptr, redeemed) or not validator.errors(tomb_ptr, bare) or validator.errors(tomb_ptr, {**bare, "reason": "revoked"}):
+        problems.append("openapi.yaml WalletTombstone: a `redeemed` tombstone must require storeId and device, and only that one")
+
+    # Redemptions: at most 100 per request; results `accepted`, `double_spend` or `rejected` (with `reason`).
+    red_md = md_subsection(wallet_md, "POST {base}/v1/wallet/redemptions")
+    red_op = doc["paths"][WALLET_REDEMPTIONS[0]][WALLET_REDEMPTIONS[1]]
+    m = re.search(r"at most ([0-9]+) per request", prose(red_md))
+    most = int(m.group(1)) if m else None
+    if most is None or comp["schemas"]["WalletRedemptions"]["properties"]["redemptions"].get("maxItems") != most \
+            or red_op["x-footfall-defaults"].get("maxRedemptionsPerRequest") != most:
+        problems.append(f"protocol.md: at most {most} redemptions per request; openapi.yaml WalletRedemptions.redemptions.maxItems and "
+                        f"x-footfall-defaults.maxRedemptionsPerRequest must say the same")
+    m = re.search(r"`status` is (.*?) \(with `reason`", prose(red_md))
+    statuses = re.findall(r"`(\w+)`", m.group(1)) if m else []
+    result = comp["schemas"]["WalletRedemptionResult"]
+    if statuses != result["properties"]["status"]["enum"]:
+        problems.append(f"WalletRedemptionResult.status is {result['properties']['status']['enum']}, protocol.md lists {statuses}")
+    res_ptr = pointer("components", "schemas", "WalletRedemptionResult")
+    rid = "01a20301-2b3c-7d4e-8f5a-6b7c8d9e0f1a"
+    if (not validator.errors(res_ptr, {"redemptionId": rid, "status": "rejected"})
+            or validator.errors(res_ptr, {"redemptionId": rid, "status": "rejected", "reason": "expired"})
+            or validator.errors(res_ptr, {"redemptionId": rid, "status": "accepted"})):
+        problems.append("openapi.yaml WalletRedemptionResult: `rejected` must require `reason`, and only `rejected`")
+
+    # The essential lane's limits hold for each of its uploads.
+    m = re.search(r"at most ([0-9]+) records and ([0-9][0-9 ]*) bytes uncompressed per request", prose(md_section(md_raw, "The essential lane")))
+    if not m:
+        problems.append("protocol.md § The essential lane no longer states its limits (\"at most N records and B bytes uncompressed per request\")")
+    else:
+        items, size = int(m.group(1)), int(m.group(2).replace(" ", ""))
+        for (path, method), key in ((RECORDS, "maxRecordsPerRequest"), (WALLET_CLIPS, "maxClipsPerRequest"), (WALLET_REDEMPTIONS, "maxRedemptionsPerRequest")):
+            defaults = doc["paths"][path][method].get("x-footfall-defaults") or {}
+            if defaults.get(key) != items or defaults.get("maxRequestBytesUncompressed") != size:
+                problems.append(f"openapi.yaml {method.upper()} {path} x-footfall-defaults: {key} {defaults.get(key)}, maxRequestBytesUncompressed "
+                                f"{defaults.get('maxRequestBytesUncompressed')}; § The essential lane: {items} and {size}")
+
+    # The collector's table serves exactly the stable operations not marked as waiting for it.
+    collector_md = md_section(md_raw, "The reference collector")
+    served = set(re.findall(path_re, "\n".join(r.split("|")[1] for r in collector_md.splitlines() if r.startswith("| "))))
+    for path, method in sorted(STABLE):
+        support = doc["paths"][path][method].get("x-footfall-sdk-support")
+        if (support in NOT_SERVED_BY_COLLECTOR) == (path in served):
+            problems.append(f"{method.upper()} {path} is {support!r} but protocol.md's collector table "
+                            f"{'serves' if path in served else 'does not serve'} it; update openapi.yaml and check_openapi.py")
+    if not re.search(r"^\| any other path, including the reserved endpoints \| `404 not_found` \|", collector_md, flags=re.M):
+        problems.append("protocol.md § The reference collector: no row \"any other path, including the reserved endpoints | `404 not_found`\"")
+    settle()
+    passed(
+        f"wallet: holder headers on exactly its {len(WALLET)} operations, Date required on their answers, the statuses and example "
+        f"schemas each subsection names, the feed's table (200 apply, 304 keep, 410 start over, else keep), since/cursor "
+        f"≤ {limit.group(1) if limit else '?'}, optional ETag, {rows_checked} table rows (type, optional), tombstone reasons, "
+        f"result statuses, limits; the collector serves none of it yet"
+    )
+
 
 def core_paths() -> dict[str, list[str]]:
     """Protocol paths named as string literals outside comments in core/src: path -> files."""
@@ -895,6 +1396,28 @@ def _struct_fields(text: str, name: str, rel: str, serde_flag: str) -> list[tupl
             out.append((fm.group(1), flagged))
             flagged = False
     return out
+
+
+def dig(node, *keys):
+    """node[k1][k2]..., or None where a key is missing."""
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def b64url_len(n: int) -> int:
+    """Characters of n bytes as unpadded base64url."""
+    return (4 * n + 2) // 3
+
+
+def private_struct_fields(text: str, name: str, rel: str) -> list[str]:
+    """Field names of a (private) `struct name { ... }`, in declaration order."""
+    m = re.search(rf"^(?:pub )?struct {name} \{{(.*?)^\}}", text, flags=re.S | re.M)
+    if not m:
+        fail(f"{rel}: struct {name} not found (update check_openapi.py if it moved)")
+    return re.findall(r"^\s*(?:pub )?(\w+):", m.group(1), flags=re.M)
 
 
 def rust_struct_fields(text: str, name: str, rel: str) -> list[tuple[str, bool]]:
@@ -1458,8 +1981,12 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
         ("config: no Authorization", "GET", CONFIG[0], None, {}, 401, "unauthorized", None),
         ("POST /v1/config", "POST", CONFIG[0], b"{}", auth, 405, "method_not_allowed", None),
     ]
-    for path, method in sorted(RESERVED):
-        cases.append((f"reserved {method.upper()} {path}", method.upper(), path, b"{}" if method == "post" else None,
+    # protocol.md § The reference collector: "any other path, including the reserved endpoints" gets 404 not_found,
+    # and so would a stable operation it does not serve yet.
+    not_served = RESERVED | {op for op in STABLE if doc["paths"][op[0]][op[1]].get("x-footfall-sdk-support") in NOT_SERVED_BY_COLLECTOR}
+    for path, method in sorted(not_served):
+        label = "reserved" if (path, method) in RESERVED else "not served yet:"
+        cases.append((f"{label} {method.upper()} {path}", method.upper(), path, b"{}" if method == "post" else None,
                       {**auth, "Content-Type": "application/json"}, 404, "not_found", None))
 
     count = 0
@@ -1537,7 +2064,8 @@ def check_collector(doc: dict, schemas: Schemas, binary: Path) -> None:
     passed(
         f"reference collector: {count} requests answered with the documented status, headers and body schema "
         f"(batches, unknown members ignored; config ETag/304/live edit/404/500; consent records verified, deduped, tampered or "
-        f"unlisted member refused, unknown predecessor accepted; deletions idempotent; faults)"
+        f"unlisted member refused, unknown predecessor accepted; deletions idempotent; faults; {len(not_served)} endpoints it "
+        f"does not serve (yet) answered 404)"
     )
 
 

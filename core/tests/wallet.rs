@@ -10,7 +10,7 @@ use footfall_core::wallet::{
     SoftwareDeviceSigner, Validity, VerifiedGrant, WalletCoupon,
 };
 
-// 2026-12-23T08:26:40Z: inside the sample coupon's validity.
+// 2026-12-23T04:26:40Z: inside the sample coupon's validity.
 const NOW: i64 = 1_798_000_000;
 // A P-256 key generated once by SoftwareDeviceSigner::generate() and committed, so every run is the same device.
 const DEVICE_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgfT1SBWD0vYbVtB0IAumuQaESL53dsijs4j0QMP9KOHyhRANCAAREto6KwumIkkpTfxiNi2JWpA/NTuhxff59At/Kwj1UZKdx9m4eiJHDn+IDYxyxX5pbtRp8cH3zmriVs0NvMhH+";

@@ -180,3 +180,41 @@ fn dates_and_date_headers_parse_or_are_refused() {
     }
     assert!(ok > 100 && refused > 100, "{ok} parsed, {refused} refused");
 }
+
+#[test]
+fn any_feed_answer_is_applied_entry_by_entry_or_refused_whole() {
+    use base64::Engine;
+    use footfall_core::wallet::feed::{parse_page, read_tombstones, verify_upserts};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut rng = fastrand::Rng::with_seed(25);
+    let keys = keys();
+    let genuine = serde_json::json!({
+        "cursor": "djE6MTI", "hasMore": false, "full": true,
+        "upserts": [{"grant": b64.encode(grant_bytes()), "uses": 1}],
+        "tombstones": [{"couponId": "a", "serial": "s", "reason": "revoked", "at": "2026-12-05T09:12:44.000Z"}],
+    })
+    .to_string()
+    .into_bytes();
+    let (mut pages, mut refused, mut kept) = (0, 0, 0);
+    for _ in 0..ITERATIONS {
+        let mut body = genuine.clone();
+        mutate(&mut rng, &mut body);
+        match parse_page(&body) {
+            Ok(page) => {
+                pages += 1;
+                let (grants, bad) = verify_upserts(&page.upserts, &keys, NOW);
+                let (_, bad_tombstones) = read_tombstones(&page.tombstones);
+                kept += grants.len();
+                for g in grants {
+                    assert_eq!(g.grant.bytes(), &grant_bytes()[..], "only the genuine grant is kept");
+                }
+                assert!(bad.iter().chain(&bad_tombstones).all(|r| !r.reason.is_empty()));
+            }
+            Err(e) => {
+                refused += 1;
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+    assert!(pages > 100 && refused > 100 && kept > 100, "{pages} pages, {refused} refused, {kept} grants kept");
+}

@@ -335,35 +335,8 @@ impl RedemptionVerdict {
             serial: None,
             device: None,
             counter: None,
-            reason: Some(refusal_code(e).to_string()),
+            reason: Some(core_wallet::refusal_reason(e).to_string()),
             detail: Some(e.to_string()),
         }
-    }
-}
-
-/// The stable code of a till's refusal.
-fn refusal_code(refused: &core_wallet::RedemptionRefused) -> &'static str {
-    use core_wallet::{GrantError, RedemptionRefused};
-    match refused {
-        RedemptionRefused::TooLarge { .. } => "too_large",
-        RedemptionRefused::Malformed(_) => "malformed",
-        RedemptionRefused::UnknownVersion(_) => "unknown_version",
-        RedemptionRefused::Grant(e) => match e {
-            GrantError::TooLarge { .. } => "grant_too_large",
-            GrantError::Malformed(_) => "grant_malformed",
-            GrantError::UnknownVersion(_) => "grant_unknown_version",
-            GrantError::UnknownKey(_) => "unknown_key",
-            GrantError::KeyNotValid(_) => "key_not_valid",
-            GrantError::BadSignature => "bad_signature",
-            GrantError::Invalid(_) => "grant_invalid",
-        },
-        RedemptionRefused::BadProof => "bad_proof",
-        RedemptionRefused::ChallengeMismatch => "challenge_mismatch",
-        RedemptionRefused::Stale { .. } => "stale",
-        RedemptionRefused::NotYetValid => "not_yet_valid",
-        RedemptionRefused::Expired => "expired",
-        RedemptionRefused::OfflineNotAccepted => "offline_not_accepted",
-        RedemptionRefused::Replayed { .. } => "replayed",
-        RedemptionRefused::AlreadyRedeemed { .. } => "already_redeemed",
     }
 }

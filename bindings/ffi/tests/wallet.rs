@@ -158,8 +158,6 @@ async fn sync_clip_present_offline_then_the_issuers_answer_makes_it_redeemed() {
     )
     .unwrap();
 
-    // The feed is asked for as the install's holder, which the writer records just after start-up.
-    sdk.flush_to_disk().unwrap();
     let report = sdk.wallet_sync().await.unwrap();
     assert_eq!((report.changed, report.upserts, report.refused.len()), (true, 1, 0), "{report:?}");
     let coupons = sdk.wallet_coupons(None).unwrap();
@@ -254,7 +252,6 @@ async fn a_device_signer_that_throws_refuses_the_presentation_with_a_device_key_
     });
     let sdk = Footfall::new(config(dir.path(), Some(keyset_json())), Some(issuer), None, Some(Arc::new(FailingSigner)))
         .unwrap();
-    sdk.flush_to_disk().unwrap();
     sdk.wallet_sync().await.unwrap();
     let e = sdk.wallet_present("autumn10".into(), "tokyo-1".into(), None).unwrap_err();
     assert!(

@@ -93,13 +93,9 @@ impl Footfall {
         Ok((wallet, self.storage()?))
     }
 
-    /// The shopper the wallet acts for, as the writer recorded it (everything tracked before is on disk).
-    fn holder(&self, storage: &Storage) -> Result<Identity> {
-        self.handoff.barrier()?;
-        storage
-            .load_identity()?
-            .map(|(identity, _)| identity)
-            .ok_or_else(|| Error::Internal("the install has no identity yet".into()))
+    /// The shopper the wallet acts for: the writer's identity in force, after every `identify`/`reset` before.
+    fn holder(&self, _storage: &Storage) -> Result<Identity> {
+        self.handoff.run(|ctx| Ok(ctx.identity().clone()))
     }
 
     /// Records an analytics event about the wallet; denied consent drops it (the wallet action still stands).

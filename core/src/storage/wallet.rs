@@ -257,7 +257,7 @@ impl Tx<'_> {
         let changed = self
             .conn
             .prepare_cached(
-                "UPDATE wallet_coupons SET state = ?3, reason = ?3, ended_at = COALESCE(?4, ended_at), \
+                "UPDATE wallet_coupons SET state = ?3, reason = NULL, ended_at = COALESCE(?4, ended_at), \
                     store_id = COALESCE(?5, store_id), device = COALESCE(?6, device), updated_ms = ?7 \
                  WHERE coupon_id = ?1 AND serial = ?2",
             )

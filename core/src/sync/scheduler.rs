@@ -161,7 +161,7 @@ impl SyncLoop {
             return;
         }
         // The wallet at start-up: coupons shown first thing should be the current ones.
-        if self.until_shutdown(wallet_sync(&uploader, &storage, listener.as_deref())).await.is_none() {
+        if self.until_shutdown(wallet_sync(&uploader, &storage, &self.handoff, listener.as_deref())).await.is_none() {
             return;
         }
         let mut next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
@@ -206,7 +206,7 @@ impl SyncLoop {
                 }
                 reply = self.wallet_rx.recv() => {
                     if let Some(reply) = reply {
-                        let synced = self.until_shutdown(wallet_sync(&uploader, &storage, listener.as_deref())).await;
+                        let synced = self.until_shutdown(wallet_sync(&uploader, &storage, &self.handoff, listener.as_deref())).await;
                         let Some(synced) = synced else { break };
                         reply.send(synced);
                     }
@@ -263,7 +263,7 @@ impl SyncLoop {
         if let Some(listener) = listener {
             wallet_changed(uploader, storage, listener);
         }
-        self.until_shutdown(wallet_sync(uploader, storage, listener)).await.map(|_| ())
+        self.until_shutdown(wallet_sync(uploader, storage, &self.handoff, listener)).await.map(|_| ())
     }
 
     /// `work`'s result, or None when the SDK closes first (a request in flight must not hold `close()` up).
@@ -288,12 +288,14 @@ fn notify(listener: Option<&dyn SdkListener>, uploader: &mut Uploader) {
 async fn wallet_sync(
     uploader: &Uploader,
     storage: &Storage,
+    handoff: &Handoff,
     listener: Option<&dyn SdkListener>,
 ) -> Result<WalletSyncReport> {
     let Some(wallet) = uploader.setup().wallet.as_deref() else {
         return Err(Error::Wallet(WalletError::NotConfigured));
     };
-    let report = super::wallet_feed::sync(&uploader.setup().request, storage, wallet).await;
+    let holder = handoff.run(|ctx| Ok(ctx.identity().clone()))?;
+    let report = super::wallet_feed::sync(&uploader.setup().request, storage, wallet, &holder).await;
     match &report {
         Ok(report) if report.changed => {
             if let Some(listener) = listener {

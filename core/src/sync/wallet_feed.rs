@@ -10,10 +10,10 @@ use super::request::RequestContext;
 use super::transport::HttpResponse;
 use crate::clock::{rfc3339_ms, Clock};
 use crate::error::{Error, Result};
-use crate::storage::{MetaKey, Storage};
+use crate::storage::{Identity, MetaKey, Storage};
 use crate::wallet::feed::{parse_page, Refusal};
 use crate::wallet::service::Wallet;
-use crate::wallet::validity::parse_imf_fixdate;
+use crate::wallet::validity::ServerClock;
 
 pub const CHANGES_PATH: &str = "/v1/wallet/changes";
 /// A feed longer than this many pages in one sync continues at the next one (the cursor is kept per page).
@@ -49,10 +49,13 @@ struct FeedPosition {
     etag_for: Option<String>,
 }
 
-pub(crate) async fn sync(request: &RequestContext, storage: &Storage, wallet: &Wallet) -> Result<WalletSyncReport> {
-    let Some((identity, _)) = storage.load_identity()? else {
-        return Err(Error::Network("the wallet syncs once the install has an identity (just after start-up)".into()));
-    };
+/// Pulls the feed for `identity`, the holder in force (the writer's, so an `identify` just made counts).
+pub(crate) async fn sync(
+    request: &RequestContext,
+    storage: &Storage,
+    wallet: &Wallet,
+    identity: &Identity,
+) -> Result<WalletSyncReport> {
     let holder_tag = holder_tag(identity.user_id.as_deref().unwrap_or(&identity.anonymous_id));
     let mut position = load(storage)?
         .filter(|p| p.holder == holder_tag)
@@ -63,10 +66,10 @@ pub(crate) async fn sync(request: &RequestContext, storage: &Storage, wallet: &W
     loop {
         let mut headers = vec![
             ("Accept".to_string(), "application/json".to_string()),
-            ("X-Footfall-Anonymous-Id".to_string(), identity.anonymous_id.clone()),
+            ("X-Footfall-Anonymous-Id".to_string(), percent_encode(&identity.anonymous_id)),
         ];
         if let Some(user_id) = &identity.user_id {
-            headers.push(("X-Footfall-User-Id".into(), user_id.clone()));
+            headers.push(("X-Footfall-User-Id".into(), percent_encode(user_id)));
         }
         if let Some(etag) = position.etag.as_ref().filter(|_| position.etag_for == position.cursor) {
             headers.push(("If-None-Match".into(), etag.clone()));
@@ -134,10 +137,9 @@ pub(crate) async fn sync(request: &RequestContext, storage: &Storage, wallet: &W
 
 /// Stores the offset between the server's `Date` and the device clock; returns the offset in force.
 pub(crate) fn record_server_time(storage: &Storage, response: &HttpResponse, clock: &dyn Clock) -> Result<i64> {
-    if let Some(server_ms) = response.header("date").and_then(|d| parse_imf_fixdate(d).ok()).map(|s| s * 1000) {
-        let offset = server_ms - clock.now_ms();
-        storage.set_meta(MetaKey::WalletServerOffsetMs, Some(&offset.to_string()))?;
-        return Ok(offset);
+    if let Some(server) = response.header("date").and_then(|d| ServerClock::from_date_header(d, clock.now_ms()).ok()) {
+        storage.set_meta(MetaKey::WalletServerOffsetMs, Some(&server.offset_ms.to_string()))?;
+        return Ok(server.offset_ms);
     }
     Ok(storage.meta(MetaKey::WalletServerOffsetMs)?.and_then(|v| v.parse().ok()).unwrap_or(0))
 }

@@ -434,7 +434,7 @@ pub fn verify_grant(bytes: &[u8], keys: &KeySet, now: i64) -> Result<VerifiedGra
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) const NOW: i64 = 1_798_000_000; // 2026-12-23T08:26:40Z
+    pub(crate) const NOW: i64 = 1_798_000_000; // 2026-12-23T04:26:40Z
 
     pub(crate) fn issuer() -> IssuerSigner {
         IssuerSigner::from_seed("k1", &[7; 32]).unwrap()

@@ -91,8 +91,8 @@ struct KeyDoc {
     exp: Option<i64>,
 }
 
+/// The envelope of a rotation: open to members a later protocol adds (the signed set inside is closed).
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SignedKeySetDoc {
     keyset: String,
     kid: String,

@@ -27,6 +27,7 @@ mod codec;
 pub mod evaluate;
 pub mod feed;
 pub mod grant;
+pub mod issuer;
 pub mod keys;
 pub mod lifecycle;
 pub mod qr;
@@ -41,6 +42,7 @@ pub use evaluate::{
 pub use grant::{
     display_terms_ref, verify_grant, Discount, Eligibility, Grant, GrantError, Gtin, OfflinePolicy, VerifiedGrant,
 };
+pub use issuer::{refusal_reason, verify_at_issuer, IssuerRedemption};
 pub use keys::{sign_rotation, IssuerKey, IssuerSigner, KeySet, KeySetError};
 pub use qr::{qr_matrix, QrError, QrMatrix};
 pub use redemption::{

@@ -137,7 +137,7 @@ pub fn time_bucket(now: i64) -> u64 {
     now.div_euclid(BUCKET_SECS).max(0) as u64
 }
 
-fn proof_message(
+pub(crate) fn proof_message(
     grant_bytes: &[u8],
     device_key: &[u8],
     counter: u64,

@@ -91,6 +91,8 @@ pub struct ServeArgs {
     /// the policy without a restart. Without it that endpoint answers 404.
     #[arg(long)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    wallet: crate::collector_wallet::ServeWalletArgs,
 }
 
 /// As an app configures the SDK: gating on consent (`footfall consent grant` records the shopper's yes).
@@ -99,6 +101,8 @@ pub(crate) fn sdk_config(data_dir: &Path, endpoint: Option<&str>, api_key: Optio
     let mut config = Config::new(data_dir);
     config.endpoint = endpoint.map(String::from);
     config.api_key = api_key;
+    // The wallet is on once `footfall wallet … --keyset` pinned a key set here, as an app that bundles one.
+    config.wallet_keyset = crate::wallet::remembered_keyset(data_dir);
     config
 }
 
@@ -297,6 +301,7 @@ pub fn serve(args: ServeArgs) -> CmdResult {
     let mut config = CollectorConfig::new(args.listen, args.db);
     config.api_key = args.api_key;
     config.config_path = args.config;
+    args.wallet.apply(&mut config);
     config.faults = FaultConfig {
         fail_rate: args.fail_rate,
         fail_status: args.fail_status,

@@ -1,6 +1,7 @@
 //! `footfall demo`: a shopper answers the consent prompt, browses with no signal, the app is closed, the network
 //! comes back with a lost answer on the way, and every event still arrives exactly once; a withdrawal then purges
-//! what was queued. Real core, real collector on loopback.
+//! what was queued. Then the coupon wallet (`demo_wallet`): offline presentation, offline tills, a double spend
+//! caught. Real core, real collector on loopback.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -161,7 +162,9 @@ pub fn run() -> CmdResult {
         println!(
             "✓ every event tracked with consent was delivered exactly once; nothing without consent left the device"
         );
-        Ok(ExitCode::SUCCESS)
+        println!();
+        let caught = crate::demo_wallet::run(workdir.path())?;
+        Ok(if caught { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     } else {
         println!(
             "✗ delivery mismatch: tracked {} events, collector stored {} ({} distinct)",

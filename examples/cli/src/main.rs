@@ -2,10 +2,14 @@
 
 mod bench;
 mod bench_wallet;
+mod collector_wallet;
 mod commands;
 mod consent;
 mod demo;
+mod demo_wallet;
+mod pos;
 mod rights;
+mod wallet;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +59,16 @@ enum Command {
     Export(rights::ExportArgs),
     /// Request deletion: wipe local data, rotate the identity and send the request; exit 0 once acknowledged.
     Forget(rights::ForgetArgs),
+    /// The coupon wallet: sync, list, clip, present at a till, evaluate a basket.
+    Wallet {
+        #[command(subcommand)]
+        command: wallet::WalletCommand,
+    },
+    /// An offline till: verify a redemption code with the issuer's key set.
+    Pos {
+        #[command(subcommand)]
+        command: pos::PosCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +92,18 @@ enum CollectorCommand {
     },
     /// One JSON object per stored deletion request.
     Deletions {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// The wallet issuer's coupons: add, revoke.
+    Coupon {
+        #[command(subcommand)]
+        command: collector_wallet::CouponCommand,
+    },
+    /// The issuer's public key set (JSON), as a till loads it and an app pins it.
+    Keyset(collector_wallet::KeysetArgs),
+    /// One JSON object per redemption the issuer decided (accepted, double_spend, rejected).
+    Redemptions {
         #[arg(long)]
         db: PathBuf,
     },
@@ -121,6 +147,9 @@ fn main() -> ExitCode {
             CollectorCommand::Events { db } => commands::collector_events(&db),
             CollectorCommand::ConsentRecords { db } => commands::collector_consent_records(&db),
             CollectorCommand::Deletions { db } => commands::collector_deletions(&db),
+            CollectorCommand::Coupon { command } => collector_wallet::coupon(command),
+            CollectorCommand::Keyset(args) => collector_wallet::keyset(args),
+            CollectorCommand::Redemptions { db } => collector_wallet::redemptions(&db),
         },
         Command::Track(args) => commands::track(args),
         Command::Flush(args) => commands::flush(args),
@@ -131,6 +160,8 @@ fn main() -> ExitCode {
         Command::Consent { command } => consent::run(command),
         Command::Export(args) => rights::export(args),
         Command::Forget(args) => rights::forget(args),
+        Command::Wallet { command } => wallet::run(command),
+        Command::Pos { command } => pos::run(command),
     };
     match result {
         Ok(code) => code,

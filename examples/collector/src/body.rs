@@ -84,6 +84,21 @@ where
         Ok(admitted) => admitted,
         Err(resp) => return Ok(resp),
     };
+    upload_admitted(shared, admitted, req, invalid_code, process).await
+}
+
+/// [`upload`] after [`admit`]: for endpoints that decide something between the two (the wallet answers 404
+/// before reading a body when it is not offered).
+pub(crate) async fn upload_admitted<F>(
+    shared: &Shared,
+    admitted: Admitted,
+    req: Request<Incoming>,
+    invalid_code: &'static str,
+    process: F,
+) -> Result<Response<Body>, AbortConnection>
+where
+    F: FnOnce(&[u8]) -> Result<Response<Body>, Reject> + Send + 'static,
+{
     let real = match read(shared, req).await? {
         Err(reject) => reject.into_response(),
         Ok(raw) => {

@@ -1,7 +1,7 @@
 //! The running server handle: owns a tokio runtime on background threads so callers need no runtime of their own.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -10,6 +10,8 @@ use crate::error::CollectorError;
 use crate::faults::Faults;
 use crate::server::{accept_loop, Shared};
 use crate::store::{Stats, Store, StoredConsentRecord, StoredDeletionRequest, StoredEvent};
+use crate::timefmt::unix_now_secs;
+use crate::wallet::issuer::WalletIssuer;
 
 /// A collector serving on a bound socket until [`Collector::shutdown`] or drop.
 pub struct Collector {
@@ -25,6 +27,12 @@ impl Collector {
     /// Opens the database and binds the socket before returning, so `addr()` is immediately connectable.
     pub fn start(config: CollectorConfig) -> Result<Collector, CollectorError> {
         let store = Arc::new(Store::open(&config.db_path)?);
+        let wallet = match &config.issuer_key {
+            None => None,
+            Some(key) => {
+                Some(Arc::new(WalletIssuer::start(key, config.keyset_rotation.as_deref(), &store, unix_now_secs())?))
+            }
+        };
         let acceptor = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = std::net::TcpListener::bind(config.listen)
             .map_err(|source| CollectorError::Bind { addr: config.listen, source })?;
@@ -51,6 +59,8 @@ impl Collector {
             faults: Faults::new(config.faults),
             requests: Default::default(),
             store,
+            wallet,
+            clock_offset_secs: AtomicI64::new(0),
         });
         let (running, stopped) = mpsc::channel();
         runtime.spawn(accept_loop(listener, acceptor, shared.clone(), running));
@@ -92,6 +102,17 @@ impl Collector {
     /// Appends one-shot faults for the next requests to `endpoint` (each endpoint has its own queue).
     pub fn script_for(&self, endpoint: Endpoint, faults: Vec<ScriptedFault>) {
         self.shared.faults.script(endpoint, faults);
+    }
+
+    /// Moves the wallet's clock (feed expiry, redemption checks, `Date`) this far from the system clock, so tests
+    /// can let coupons expire without waiting.
+    pub fn set_clock_offset_secs(&self, secs: i64) {
+        self.shared.clock_offset_secs.store(secs, Ordering::SeqCst);
+    }
+
+    /// The public key set devices pin and tills load (`{"version":1,"keys":[…]}`), when started with an issuer key.
+    pub fn wallet_keyset_json(&self) -> Option<String> {
+        self.shared.wallet.as_ref().map(|w| w.keys().to_json())
     }
 
     pub fn stats(&self) -> Result<Stats, CollectorError> {

@@ -23,6 +23,12 @@ pub struct CollectorConfig {
     /// JSON file served by `GET /v1/config`, re-read on every request (edit it to change the policy, no restart).
     /// `None`: that endpoint answers 404 `no_config`.
     pub config_path: Option<PathBuf>,
+    /// The wallet issuer's key file (`{"kid":…,"seed":…}`, created with mode 0600 if missing). `None`: the wallet
+    /// endpoints answer 404 `not_offered`.
+    pub issuer_key: Option<PathBuf>,
+    /// A signed key set rotation (`{"keyset","kid","sig"}`, as `sign_rotation` makes it) to hand out in every
+    /// wallet feed answer. Checked at start against the issuer's own key set.
+    pub keyset_rotation: Option<PathBuf>,
 }
 
 impl CollectorConfig {
@@ -36,6 +42,8 @@ impl CollectorConfig {
             reject_event_names: Vec::new(),
             tls: None,
             config_path: None,
+            issuer_key: None,
+            keyset_rotation: None,
         }
     }
 }
@@ -52,10 +60,25 @@ pub enum Endpoint {
     ConsentRecords,
     /// `POST /v1/rights/deletion`
     Deletion,
+    /// `GET /v1/wallet/changes`
+    WalletChanges,
+    /// `POST /v1/wallet/clips`
+    WalletClips,
+    /// `POST /v1/wallet/redemptions`
+    WalletRedemptions,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 4] = [Endpoint::Batch, Endpoint::Config, Endpoint::ConsentRecords, Endpoint::Deletion];
+    // New endpoints go at the end: an endpoint's index seeds its fault rolls, so the others keep their sequences.
+    pub const ALL: [Endpoint; 7] = [
+        Endpoint::Batch,
+        Endpoint::Config,
+        Endpoint::ConsentRecords,
+        Endpoint::Deletion,
+        Endpoint::WalletChanges,
+        Endpoint::WalletClips,
+        Endpoint::WalletRedemptions,
+    ];
 
     pub(crate) fn index(self) -> usize {
         self as usize

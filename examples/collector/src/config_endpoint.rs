@@ -52,7 +52,7 @@ fn answer(path: &std::path::Path, if_none_match: Option<&str>) -> Response<Body>
         );
     }
     let tag = etag(&bytes);
-    let mut resp = if if_none_match.is_some_and(|header| matches(header, &tag)) {
+    let mut resp = if if_none_match.is_some_and(|header| if_none_match_matches(header, &tag)) {
         let mut resp = Response::new(Body::default());
         *resp.status_mut() = StatusCode::NOT_MODIFIED;
         resp
@@ -81,7 +81,7 @@ pub(crate) fn etag(bytes: &[u8]) -> String {
 }
 
 /// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `*`, or any listed tag with the same opaque value.
-fn matches(header: &str, tag: &str) -> bool {
+pub(crate) fn if_none_match_matches(header: &str, tag: &str) -> bool {
     header
         .split(',')
         .map(str::trim)
@@ -96,11 +96,11 @@ mod tests {
     fn if_none_match_lists_wildcards_and_weak_tags() {
         let tag = etag(b"{}");
         assert_eq!(tag.len(), 66);
-        assert!(matches(&tag, &tag));
-        assert!(matches(&format!("\"other\", W/{tag}"), &tag));
-        assert!(matches("*", &tag));
-        assert!(!matches("\"other\"", &tag));
-        assert!(!matches(tag.trim_matches('"'), &tag), "an unquoted tag is not the same entity tag");
+        assert!(if_none_match_matches(&tag, &tag));
+        assert!(if_none_match_matches(&format!("\"other\", W/{tag}"), &tag));
+        assert!(if_none_match_matches("*", &tag));
+        assert!(!if_none_match_matches("\"other\"", &tag));
+        assert!(!if_none_match_matches(tag.trim_matches('"'), &tag), "an unquoted tag is not the same entity tag");
     }
 
     #[test]

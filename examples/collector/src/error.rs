@@ -16,6 +16,18 @@ pub enum CollectorError {
     Tls(String),
     #[error("the collector has stopped")]
     Stopped,
+    #[error("issuer key file {path}: {problem}")]
+    IssuerKey { path: PathBuf, problem: String },
+    #[error("key set rotation {path}: {problem}")]
+    KeysetRotation { path: PathBuf, problem: String },
+    #[error("invalid coupon: {0}")]
+    InvalidCoupon(String),
+    #[error("coupon '{0}' already exists")]
+    CouponExists(String),
+    #[error("no coupon '{0}'")]
+    UnknownCoupon(String),
+    #[error("no wallet key set in {0}: serve it once with --issuer-key, or read the key file instead")]
+    NoKeyset(PathBuf),
 }
 
 impl CollectorError {

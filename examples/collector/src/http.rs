@@ -2,7 +2,7 @@
 //! signal and the response helpers. A leaf below the handlers and the router.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,6 +14,8 @@ use serde_json::json;
 use crate::config::Endpoint;
 use crate::faults::Faults;
 use crate::store::Store;
+use crate::timefmt::unix_now_secs;
+use crate::wallet::issuer::WalletIssuer;
 
 /// State every connection shares.
 pub(crate) struct Shared {
@@ -25,6 +27,17 @@ pub(crate) struct Shared {
     /// Requests received per endpoint (indexed by [`Endpoint::index`]), whatever their outcome.
     pub requests: [AtomicU64; Endpoint::ALL.len()],
     pub store: Arc<Store>,
+    /// The wallet issuer, when started with an issuer key; `None`: the wallet endpoints answer 404.
+    pub wallet: Option<Arc<WalletIssuer>>,
+    /// Added to the system clock wherever the wallet reads the time (tests move time forward without sleeping).
+    pub clock_offset_secs: AtomicI64,
+}
+
+impl Shared {
+    /// The collector's notion of now, UTC seconds.
+    pub fn now_secs(&self) -> i64 {
+        unix_now_secs().saturating_add(self.clock_offset_secs.load(Ordering::SeqCst))
+    }
 }
 
 /// Returned by the service to make hyper drop the connection without writing a response.

@@ -1,7 +1,8 @@
 //! Reference collector for the Footfall sync protocol (`docs/protocol.md`): `POST /v1/batch` stored in SQLite
 //! with dedupe by `messageId`; `GET /v1/config` served from a JSON file re-read on every request (ETag, 304);
 //! `POST /v1/consent-records` with every record's hash verified, stored once per `record_id`;
-//! `POST /v1/rights/deletion`, idempotent by `requestId`. Plus fault injection (seeded failure rate, latency,
+//! `POST /v1/rights/deletion`, idempotent by `requestId`; with an issuer key, the coupon wallet ([`wallet`]: the
+//! feed of signed grants, clips, and redemptions spent atomically). Plus fault injection (seeded failure rate, latency,
 //! scripted one-shot faults, per endpoint) so the SDK's retry, bisect and dedupe paths can be exercised against
 //! a real server on loopback.
 //!
@@ -24,6 +25,7 @@ mod store;
 mod timefmt;
 mod tls;
 mod validate;
+pub mod wallet;
 
 pub use collector::Collector;
 pub use config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES};

@@ -1,5 +1,6 @@
 //! The HTTP side: accept loop (plain or TLS) and routing. Each endpoint lives in its own module (`batch`,
-//! `config_endpoint`, `consent_records`, `deletion`); what they share is in `body` and `http`.
+//! `config_endpoint`, `consent_records`, `deletion`, and the wallet's `changes`, `clips`, `redemptions`); what
+//! they share is in `body` and `http`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +74,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         (_, "/v1/consent-records") => Ok(method_not_allowed("POST")),
         (&Method::POST, "/v1/rights/deletion") => crate::deletion::handle(&shared, req).await,
         (_, "/v1/rights/deletion") => Ok(method_not_allowed("POST")),
+        (&Method::GET, "/v1/wallet/changes") => crate::wallet::changes::handle(&shared, req).await,
+        (_, "/v1/wallet/changes") => Ok(method_not_allowed("GET")),
+        (&Method::POST, "/v1/wallet/clips") => crate::wallet::clips::handle(&shared, req).await,
+        (_, "/v1/wallet/clips") => Ok(method_not_allowed("POST")),
+        (&Method::POST, "/v1/wallet/redemptions") => crate::wallet::redemptions::handle(&shared, req).await,
+        (_, "/v1/wallet/redemptions") => Ok(method_not_allowed("POST")),
         (&Method::GET | &Method::HEAD, "/healthz") => Ok(response(StatusCode::OK, "text/plain", "ok")),
         (_, "/healthz") => Ok(method_not_allowed("GET, HEAD")),
         _ => Ok(error(StatusCode::NOT_FOUND, "not_found", &format!("no route for {path}"))),

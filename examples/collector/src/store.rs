@@ -272,7 +272,11 @@ impl Store {
         query_events(&self.lock()).map_err(CollectorError::db(&self.path))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // rusqlite rolls back an unfinished transaction on drop, so a poisoned connection is still consistent.
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -299,7 +303,7 @@ pub fn read_deletion_requests(db: &Path) -> Result<Vec<StoredDeletionRequest>, C
     query_deletion_requests(&open_read_only(db)?).map_err(CollectorError::db(db))
 }
 
-fn open_read_only(db: &Path) -> Result<Connection, CollectorError> {
+pub(crate) fn open_read_only(db: &Path) -> Result<Connection, CollectorError> {
     // SQLite would happily create an empty file; a typo in --db deserves a clear error instead.
     if !db.is_file() {
         return Err(CollectorError::MissingDatabase(db.to_path_buf()));
@@ -351,7 +355,7 @@ fn query_events(conn: &Connection) -> rusqlite::Result<Vec<StoredEvent>> {
     rows.collect()
 }
 
-fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+pub(crate) fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
         r.get::<_, i64>(0)
     })

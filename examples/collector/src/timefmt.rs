@@ -1,5 +1,5 @@
-//! RFC 3339 formatting and validation without a date crate: the collector needs only UTC output with
-//! milliseconds and a strict shape check on input.
+//! RFC 3339 and HTTP-date formatting and validation: the collector writes UTC instants (milliseconds for receipts,
+//! seconds for wallet tombstones, IMF-fixdate for `Date`) and checks the shape of timestamps it receives.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,6 +16,57 @@ pub(crate) fn now_rfc3339_ms() -> String {
         rem % 60,
         since.subsec_millis()
     )
+}
+
+/// The system clock in whole seconds since the epoch.
+pub(crate) fn unix_now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub(crate) fn rfc3339_secs(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Seconds since the epoch as an HTTP date (IMF-fixdate, RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) fn imf_fixdate(secs: i64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]; // 1970-01-01 was a Thursday
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m as usize).saturating_sub(1).min(11)],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Seconds since the epoch of an RFC 3339 timestamp (fractions dropped), or `None` when it is not one.
+pub(crate) fn rfc3339_to_secs(s: &str) -> Option<i64> {
+    if !is_rfc3339(s) {
+        return None;
+    }
+    // The shape is checked above; jiff does the calendar and offset arithmetic (a space or lower-case `t`/`z` is
+    // valid RFC 3339 but not every parser's taste, so normalise those first).
+    let normal: String = s
+        .char_indices()
+        .map(|(i, c)| match (i, c) {
+            (10, ' ' | 't') => 'T',
+            (_, 'z') => 'Z',
+            _ => c,
+        })
+        .collect();
+    // A leap second (:60) is read as the next second, like most systems.
+    let (normal, leap) = match normal.get(17..19) {
+        Some("60") => (format!("{}59{}", &normal[..17], &normal[19..]), 1),
+        _ => (normal, 0),
+    };
+    normal.parse::<jiff::Timestamp>().ok().map(|t| t.as_second() + leap)
 }
 
 /// Howard Hinnant's days-to-civil algorithm.
@@ -112,6 +163,23 @@ mod tests {
         ] {
             assert!(!is_rfc3339(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn seconds_format_and_parse_back() {
+        assert_eq!(rfc3339_secs(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_secs(1_798_000_000), "2026-12-23T04:26:40Z");
+        assert_eq!(imf_fixdate(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(imf_fixdate(1_798_000_000), "Wed, 23 Dec 2026 04:26:40 GMT");
+        for secs in [0, 951_782_400, 1_798_000_000, 4_102_444_799] {
+            assert_eq!(rfc3339_to_secs(&rfc3339_secs(secs)), Some(secs));
+        }
+        assert_eq!(rfc3339_to_secs("2026-12-23T13:26:40.999+09:00"), Some(1_798_000_000));
+        assert_eq!(rfc3339_to_secs("2026-12-23t04:26:40z"), Some(1_798_000_000));
+        assert_eq!(rfc3339_to_secs("2026-12-23 04:26:40Z"), Some(1_798_000_000));
+        assert_eq!(rfc3339_to_secs("2016-12-31T23:59:60Z"), Some(1_483_228_800));
+        assert_eq!(rfc3339_to_secs("yesterday"), None);
+        assert_eq!(rfc3339_to_secs("2026-12-23T08:26:40"), None);
     }
 
     #[test]

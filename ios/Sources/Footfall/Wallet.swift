@@ -50,9 +50,7 @@ public struct Wallet: Sendable {
     ///   error; the wallet stays as it was.
     @discardableResult
     public func sync() async throws -> WalletSyncReport {
-        // The feed is asked for as the install's shopper, whom the SDK's writer records just after start-up: a sync
-        // on the first frame waits for that (milliseconds) instead of failing.
-        try await footfall.blocking { native in try native.flushToDisk() }
+        try footfall.checkOpen()
         let native = footfall.native
         return try await cancellableNativeCall { try await native.walletSync() }
     }

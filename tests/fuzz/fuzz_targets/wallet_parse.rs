@@ -1,5 +1,5 @@
-//! What the wallet reads from outside: grant bytes (feed, codes), pinned key-set JSON, signed rotations and
-//! redemption code text at the till. Each is accepted or refused with a typed reason, never a panic; a refused
+//! What the wallet reads from outside: grant bytes (feed, codes), pinned key-set JSON, signed rotations,
+//! redemption code text at the till and feed answers. Each is accepted or refused with a typed reason, never a panic; a refused
 //! input leaves nothing behind, and an accepted grant is exactly the bytes that were verified.
 #![no_main]
 
@@ -11,7 +11,7 @@ const NOW: i64 = 1_798_000_000;
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, input)) = data.split_first() else { return };
     let keys = KeySet::new(1, vec![IssuerSigner::from_seed("k1", &[0x42; 32]).unwrap().issuer_key(0, None)]).unwrap();
-    match selector % 4 {
+    match selector % 5 {
         0 => match verify_grant(input, &keys, NOW) {
             Ok(g) => assert_eq!(g.bytes(), input),
             Err(e) => assert!(!e.to_string().is_empty()),
@@ -24,6 +24,14 @@ fuzz_target!(|data: &[u8]| {
         2 => {
             if let Ok(set) = keys.accept_rotation(input, NOW) {
                 assert!(set.version > keys.version);
+            }
+        }
+        3 => {
+            if let Ok(page) = footfall_core::wallet::feed::parse_page(input) {
+                for upsert in footfall_core::wallet::feed::verify_upserts(&page.upserts, &keys, NOW).0 {
+                    assert!(upsert.grant.bytes().len() <= 512);
+                }
+                let _ = footfall_core::wallet::feed::read_tombstones(&page.tombstones);
             }
         }
         _ => {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod wallet;
+
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;

@@ -42,12 +42,7 @@ class Wallet internal constructor(private val core: Core) {
      * @throws FootfallException.Network when the issuer could not be reached or answered with an error; the
      *   wallet stays as it was.
      */
-    suspend fun sync(): WalletSyncReport {
-        // The feed is asked for as the install's shopper, whom the SDK's writer records just after start-up: a
-        // sync on the first frame waits for that (milliseconds) instead of failing.
-        core.io { it.flushToDisk() }
-        return core.native { it.walletSync() }
-    }
+    suspend fun sync(): WalletSyncReport = core.native { it.walletSync() }
 
     /**
      * Clips a coupon: durable once this returns, sent to the issuer when the network allows. Returns whether it
