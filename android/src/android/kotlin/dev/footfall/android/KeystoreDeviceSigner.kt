@@ -16,8 +16,8 @@ import java.security.spec.ECGenParameterSpec
  * never leaves the keystore (the TEE, or StrongBox where the device has one and [preferStrongBox] is set). Pass it
  * to [FootfallAndroid.init] (the default there) or to `Footfall(config, deviceSigner = …)`.
  *
- * Not run here: the project's tests run on the JVM under Robolectric, which has no Android Keystore, so only the
- * encoding of keys and signatures ([P256Encoding]) is tested. Creating the key takes tens of milliseconds
+ * Not run here: the project's tests run on the JVM under Robolectric, which has no Android Keystore, so what is
+ * tested is the encoding of keys and signatures ([P256Encoding]) with a JVM key, up to a code the issuer accepts. Creating the key takes tens of milliseconds
  * (StrongBox: longer), signing a few: the SDK calls it off the main thread.
  */
 class KeystoreDeviceSigner @JvmOverloads constructor(
@@ -34,12 +34,7 @@ class KeystoreDeviceSigner @JvmOverloads constructor(
         return P256Encoding.uncompressedPoint(certificate.publicKey as ECPublicKey)
     }
 
-    override fun sign(message: ByteArray): ByteArray {
-        val signature = Signature.getInstance("SHA256withECDSA")
-        signature.initSign(entry().privateKey as PrivateKey)
-        signature.update(message)
-        return P256Encoding.derToRaw(signature.sign())
-    }
+    override fun sign(message: ByteArray): ByteArray = P256Encoding.sign(entry().privateKey, message)
 
     /** The key pair under [alias], created the first time. */
     private fun entry(): KeyStore.PrivateKeyEntry {
@@ -80,6 +75,14 @@ class KeystoreDeviceSigner @JvmOverloads constructor(
 /** What the SDK expects from a P-256 signer, from what Java's security APIs produce. */
 internal object P256Encoding {
     private const val COORDINATE_BYTES = 32
+
+    /** ECDSA P-256 with SHA-256 over [message] as `r ‖ s`: Android Keystore signs only in DER. */
+    fun sign(key: PrivateKey, message: ByteArray): ByteArray {
+        val signature = Signature.getInstance("SHA256withECDSA")
+        signature.initSign(key)
+        signature.update(message)
+        return derToRaw(signature.sign())
+    }
 
     /** `0x04 ‖ x ‖ y`, each coordinate left-padded to 32 bytes. */
     fun uncompressedPoint(key: ECPublicKey): ByteArray =

@@ -1,6 +1,13 @@
 package dev.footfall.android
 
+import dev.footfall.CouponState
+import dev.footfall.DeviceSigner
+import dev.footfall.verifyRedemption
 import java.math.BigInteger
+import java.time.LocalDate
+import java.time.ZoneId
+import kotlinx.coroutines.runBlocking
+import kotlinx.serialization.json.jsonPrimitive
 import java.security.KeyPairGenerator
 import java.security.Signature
 import java.security.interfaces.ECPublicKey
@@ -63,6 +70,29 @@ class KeystoreDeviceSignerTest : AndroidLayerTest() {
         assertThrows(IllegalArgumentException::class.java) { P256Encoding.derToRaw(der + byteArrayOf(0)) }
         val tooLong = byteArrayOf(0x30, 39, 0x02, 1, 1, 0x02, 34, 1, 0) + s
         assertThrows(IllegalArgumentException::class.java) { P256Encoding.derToRaw(tooLong) }
+    }
+
+    @Test
+    fun `a code signed the way Keystore signs is accepted by the till and the issuer`() = runBlocking {
+        val collector = collector("--issuer-key", tmp.root.toPath().resolve("issuer-key.json").toString())
+        collector.addCoupon("autumn10", "Autumn 10% off", "10%", LocalDate.now(ZoneId.of("Asia/Tokyo")).plusDays(7), "Asia/Tokyo")
+        val keyset = collector.keyset()
+        // Keystore's signer but for the key's home: the same encodings, over a DER signature from a JVM key.
+        val signer = object : DeviceSigner {
+            override fun publicKey() = P256Encoding.uncompressedPoint(pair.public as ECPublicKey)
+            override fun sign(message: ByteArray) = P256Encoding.sign(pair.private, message)
+        }
+        val footfall = FootfallAndroid.init(app, collector.url, deviceSigner = signer, flushOnBackground = false) {
+            manual(it).copy(walletKeyset = keyset)
+        }
+        footfall.wallet.sync()
+        val presented = footfall.wallet.present("autumn10", storeId = "tokyo-1")
+        assertTrue(verifyRedemption(presented.code, keyset, storeId = "tokyo-1").valid)
+        footfall.flush()
+        val redemption = collector.redemptions().single()
+        assertEquals("accepted", redemption.getValue("status").jsonPrimitive.content)
+        assertEquals(presented.device, redemption.getValue("device").jsonPrimitive.content)
+        assertEquals(CouponState.REDEEMED, footfall.wallet.coupons.value.single().state)
     }
 
     @Test
