@@ -40,7 +40,7 @@ pub struct Status {
     /// Event uploads: `ok`, `retrying`, `held` (the server's Retry-After, until `until`), `paused` or
     /// `certificate_invalid`.
     pub event_lane: LaneStatus,
-    /// Consent receipts and rights requests, with the same states.
+    /// Consent receipts, rights requests and the wallet's redemptions and clips, with the same states.
     pub essential_lane: LaneStatus,
 }
 

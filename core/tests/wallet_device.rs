@@ -345,12 +345,17 @@ fn a_deletion_request_wipes_the_wallet_and_a_wallet_without_a_key_set_says_so() 
     let dir = tempfile::tempdir().unwrap();
     let sdk = open(dir.path(), &issuer);
     sdk.wallet_sync().unwrap();
-    sdk.wallet_present("gone", "tokyo-1", None).unwrap();
+    let before = sdk.wallet_present("gone", "tokyo-1", None).unwrap();
     assert_eq!(states(&sdk).len(), 1);
     sdk.request_deletion().unwrap();
     let export = sdk.export_data().unwrap();
     assert_eq!(export["wallet"]["coupons"], json!([]));
     assert_eq!(export["wallet"]["outbox"], json!([]));
+    // A new holder lists the wallet afresh, and presents with a new device key: nothing links it to the old one.
+    sdk.wallet_sync().unwrap();
+    let after = sdk.wallet_present("gone", "tokyo-1", None).unwrap();
+    assert_ne!(after.device, before.device);
+    assert_eq!(after.counter, 1, "the counter belongs to the new key");
 
     let plain = Footfall::open(Config::new(tempfile::tempdir().unwrap().path())).unwrap();
     assert_eq!(plain.wallet_coupons(None).unwrap_err(), Error::Wallet(WalletError::NotConfigured));

@@ -3,7 +3,7 @@
 //! file orders the steps so each state change commits with its outbox row, and a grant is verified again every
 //! time it is read back (a key that was withdrawn since takes its coupons out of use).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use serde::Serialize;
@@ -27,7 +27,8 @@ pub struct Wallet {
     pinned: KeySet,
     /// The platform's key (Keystore, Secure Enclave); without one, a software key kept in storage.
     platform_signer: Option<Arc<dyn DeviceSigner>>,
-    software_signer: OnceLock<Arc<SoftwareDeviceSigner>>,
+    /// The software key parsed once, with the stored bytes it came from.
+    software_signer: Mutex<Option<(Vec<u8>, Arc<SoftwareDeviceSigner>)>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -86,7 +87,7 @@ pub struct PageApplied {
 
 impl Wallet {
     pub fn new(pinned: KeySet, platform_signer: Option<Arc<dyn DeviceSigner>>, clock: Arc<dyn Clock>) -> Self {
-        Wallet { pinned, platform_signer, software_signer: OnceLock::new(), clock }
+        Wallet { pinned, platform_signer, software_signer: Mutex::new(None), clock }
     }
 
     /// The key set in force: a rotation accepted earlier when it is newer than the pinned one.
@@ -342,12 +343,10 @@ impl Wallet {
         })
     }
 
-    /// The device key: the platform's, or the software key kept in storage (created on first use).
+    /// The device key: the platform's, or the software key kept in storage (created on first use). The stored key
+    /// is read every time, so a deletion (which wipes it) means a new key from the next presentation on.
     fn signer(&self, storage: &Storage) -> Result<Arc<dyn DeviceSigner>> {
         if let Some(signer) = &self.platform_signer {
-            return Ok(signer.clone());
-        }
-        if let Some(signer) = self.software_signer.get() {
             return Ok(signer.clone());
         }
         let pkcs8 = storage.software_device_key(|| {
@@ -355,9 +354,16 @@ impl Wallet {
                 .map(|(_, pkcs8)| pkcs8)
                 .map_err(|e| Error::from(WalletError::DeviceKey(e.to_string())))
         })?;
+        let mut cached = self.software_signer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((bytes, signer)) = cached.as_ref() {
+            if *bytes == pkcs8 {
+                return Ok(signer.clone());
+            }
+        }
         let signer =
             Arc::new(SoftwareDeviceSigner::from_pkcs8(&pkcs8).map_err(|e| WalletError::DeviceKey(e.to_string()))?);
-        Ok(self.software_signer.get_or_init(|| signer).clone())
+        *cached = Some((pkcs8, signer.clone()));
+        Ok(signer)
     }
 
     /// The stored grant verified again with the keys in force; None (logged) when it no longer verifies.
