@@ -243,6 +243,20 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
+typedef void (*UniffiCallbackInterfaceDeviceSignerMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD1
+typedef void (*UniffiCallbackInterfaceDeviceSignerMethod1)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_EVENT_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_EVENT_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceEventListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -263,18 +277,14 @@ typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
-typedef void (*UniffiCallbackInterfaceDeviceSignerMethod0)(uint64_t, RustBuffer* _Nonnull, 
-        RustCallStatus *_Nonnull uniffiCallStatus
-    );
-
-#endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD1
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD1
-typedef void (*UniffiCallbackInterfaceDeviceSignerMethod1)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
-        RustCallStatus *_Nonnull uniffiCallStatus
-    );
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
+typedef struct UniffiVTableCallbackInterfaceDeviceSigner {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceDeviceSignerMethod0 _Nonnull publicKey;
+    UniffiCallbackInterfaceDeviceSignerMethod1 _Nonnull sign;
+} UniffiVTableCallbackInterfaceDeviceSigner;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_EVENT_LISTENER
@@ -304,15 +314,30 @@ typedef struct UniffiVTableCallbackInterfaceHttpTransport {
 } UniffiVTableCallbackInterfaceHttpTransport;
 
 #endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
-typedef struct UniffiVTableCallbackInterfaceDeviceSigner {
-    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
-    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceDeviceSignerMethod0 _Nonnull publicKey;
-    UniffiCallbackInterfaceDeviceSignerMethod1 _Nonnull sign;
-} UniffiVTableCallbackInterfaceDeviceSigner;
-
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_DEVICESIGNER
+uint64_t uniffi_footfall_ffi_fn_clone_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_DEVICESIGNER
+void uniffi_footfall_ffi_fn_free_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_INIT_CALLBACK_VTABLE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_INIT_CALLBACK_VTABLE_DEVICESIGNER
+void uniffi_footfall_ffi_fn_init_callback_vtable_devicesigner(const UniffiVTableCallbackInterfaceDeviceSigner* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_PUBLIC_KEY
+RustBuffer uniffi_footfall_ffi_fn_method_devicesigner_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_SIGN
+RustBuffer uniffi_footfall_ffi_fn_method_devicesigner_sign(uint64_t ptr, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_FOOTFALL
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_FOOTFALL
@@ -537,31 +562,6 @@ void uniffi_footfall_ffi_fn_init_callback_vtable_httptransport(const UniffiVTabl
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_HTTPTRANSPORT_SEND
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_HTTPTRANSPORT_SEND
 uint64_t uniffi_footfall_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_DEVICESIGNER
-#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_DEVICESIGNER
-uint64_t uniffi_footfall_ffi_fn_clone_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_DEVICESIGNER
-#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_DEVICESIGNER
-void uniffi_footfall_ffi_fn_free_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_INIT_CALLBACK_VTABLE_DEVICESIGNER
-#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_INIT_CALLBACK_VTABLE_DEVICESIGNER
-void uniffi_footfall_ffi_fn_init_callback_vtable_devicesigner(const UniffiVTableCallbackInterfaceDeviceSigner* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_PUBLIC_KEY
-#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_PUBLIC_KEY
-RustBuffer uniffi_footfall_ffi_fn_method_devicesigner_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_SIGN
-#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_SIGN
-RustBuffer uniffi_footfall_ffi_fn_method_devicesigner_sign(uint64_t ptr, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_TILL
@@ -893,6 +893,18 @@ uint16_t uniffi_footfall_ffi_checksum_func_verify_redemption(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_PUBLIC_KEY
+uint16_t uniffi_footfall_ffi_checksum_method_devicesigner_public_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_SIGN
+uint16_t uniffi_footfall_ffi_checksum_method_devicesigner_sign(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_APPLY_CONSENT_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_APPLY_CONSENT_POLICY
 uint16_t uniffi_footfall_ffi_checksum_method_footfall_apply_consent_policy(void
@@ -1088,18 +1100,6 @@ uint16_t uniffi_footfall_ffi_checksum_method_logsink_log(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
 uint16_t uniffi_footfall_ffi_checksum_method_httptransport_send(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_PUBLIC_KEY
-#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_PUBLIC_KEY
-uint16_t uniffi_footfall_ffi_checksum_method_devicesigner_public_key(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_SIGN
-#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_SIGN
-uint16_t uniffi_footfall_ffi_checksum_method_devicesigner_sign(void
     
 );
 #endif

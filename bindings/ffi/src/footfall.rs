@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use crate::config::FootfallConfig;
+use crate::device_signer::{self, DeviceSigner};
 use crate::error::Result;
 use crate::listener::{self, EventListener};
 use crate::records::{DeadLetter, FlushReport, Status};
 use crate::transport::{self, HttpTransport};
-use crate::wallet::{self, DeviceSigner};
 
 /// An event for [`Footfall::track_event`].
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -48,7 +48,7 @@ impl Footfall {
             builder = builder.listener(Arc::new(listener::Forward(listener)));
         }
         if let Some(signer) = device_signer {
-            builder = builder.device_signer(Arc::new(wallet::ForeignSigner(signer)));
+            builder = builder.device_signer(Arc::new(device_signer::ForeignSigner(signer)));
         }
         Ok(Arc::new(Footfall { core: builder.open()? }))
     }

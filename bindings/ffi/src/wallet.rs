@@ -1,6 +1,6 @@
-//! The coupon wallet on the foreign `Footfall` object (list, clip, present, evaluate, sync), the platform's device
-//! key as a foreign trait, and what a till app needs (`verify_redemption`, `Till`, `qr_code`). Each function
-//! converts and calls the core; the records are in `wallet_records.rs`.
+//! The coupon wallet on the foreign `Footfall` object (list, clip, present, evaluate, sync) and what a till app
+//! needs (`verify_redemption`, `Till`, `qr_code`). Each function converts and calls the core; the records are in
+//! `wallet_records.rs`, the platform's device key in `device_signer.rs`.
 //!
 //! `wallet_coupons`, `wallet_clip`, `wallet_present` and `wallet_evaluate` block for a local read or write (and,
 //! for `present`, one signature by the device key): the Kotlin and Swift layers call them off the main thread.
@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use footfall_core::wallet::{self as core_wallet, DeviceSignerError, KeySet, RedeemedSerials};
+use footfall_core::wallet::{self as core_wallet, KeySet, RedeemedSerials};
 
 use crate::error::{FootfallError, Result};
 use crate::footfall::Footfall;
@@ -67,33 +67,6 @@ impl Footfall {
     /// changed. Cancel-safe: cancelling the caller leaves the sync to finish on the SDK's sync thread.
     pub async fn wallet_sync(&self) -> Result<WalletSyncReport> {
         Ok(self.core.wallet_sync_async().await?.into())
-    }
-}
-
-/// The wallet's per-device P-256 key, implemented by the platform layer with Android Keystore or the Secure
-/// Enclave so the private key never leaves them. Without one the SDK keeps a software key in its database:
-/// weaker, since a copy of the app's data can present as this device. Called on the thread of
-/// `wallet_present` (never the main thread through the Kotlin and Swift layers); a thrown error refuses that
-/// presentation with a `DeviceKey` wallet error and uses no counter twice.
-#[uniffi::export(with_foreign)]
-pub trait DeviceSigner: Send + Sync {
-    /// The 65-byte uncompressed SEC1 public key (`0x04 ‖ x ‖ y`).
-    fn public_key(&self) -> Result<Vec<u8>, FootfallError>;
-    /// ECDSA P-256 with SHA-256 over `message`, as 64 bytes `r ‖ s` (not DER).
-    fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>, FootfallError>;
-}
-
-/// The core-side signer that forwards to the foreign one. Any error, an undeclared foreign exception included
-/// (it arrives as `FootfallError::Callback`), becomes the core's signer error.
-pub(crate) struct ForeignSigner(pub Arc<dyn DeviceSigner>);
-
-impl core_wallet::DeviceSigner for ForeignSigner {
-    fn public_key(&self) -> Result<Vec<u8>, DeviceSignerError> {
-        self.0.public_key().map_err(|e| DeviceSignerError(e.to_string()))
-    }
-
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, DeviceSignerError> {
-        self.0.sign(message.to_vec()).map_err(|e| DeviceSignerError(e.to_string()))
     }
 }
 
@@ -336,22 +309,6 @@ mod tests {
             let FootfallError::Wallet { kind, coupon_id, reasons, .. } = FootfallError::from(core) else { panic!() };
             assert_eq!((kind, coupon_id.as_deref(), reasons.len()), (expected, id, 0));
         }
-    }
-
-    #[test]
-    fn a_failing_foreign_signer_becomes_the_cores_signer_error() {
-        struct Locked;
-        impl DeviceSigner for Locked {
-            fn public_key(&self) -> Result<Vec<u8>, FootfallError> {
-                Err(FootfallError::Callback { reason: "KeyStoreException: locked".into() })
-            }
-            fn sign(&self, _: Vec<u8>) -> Result<Vec<u8>, FootfallError> {
-                Err(FootfallError::Callback { reason: "unreachable".into() })
-            }
-        }
-        let signer = ForeignSigner(Arc::new(Locked));
-        let e = core_wallet::DeviceSigner::public_key(&signer).unwrap_err();
-        assert!(e.0.contains("KeyStoreException: locked"), "{e}");
     }
 
     #[test]

@@ -7666,6 +7666,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_func_verify_redemption() != 14018) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_footfall_ffi_checksum_method_devicesigner_public_key() != 15394) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_devicesigner_sign() != 14860) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_footfall_ffi_checksum_method_footfall_apply_consent_policy() != 46140) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7765,19 +7771,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_httptransport_send() != 52989) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_devicesigner_public_key() != 19099) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_footfall_ffi_checksum_method_devicesigner_sign() != 16311) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_footfall_ffi_checksum_method_till_check() != 40600) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_till_redeem() != 22011) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_constructor_footfall_new() != 47111) {
+    if (uniffi_footfall_ffi_checksum_constructor_footfall_new() != 6143) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_constructor_till_new() != 25763) {
