@@ -145,6 +145,23 @@ class WalletCollectorTest : CollectorTest() {
         }
     }
 
+    @Test
+    fun `a device signer that throws refuses the presentation with a device key error`() = runBlocking {
+        val collector = collector("--issuer-key", tmp.resolve("issuer-key.json").toString())
+        collector.addCoupon("spring5", "5% off", "5%", lastDay, zone)
+        val locked = object : DeviceSigner {
+            override fun publicKey(): ByteArray = throw java.security.KeyStoreException("the keystore is locked")
+            override fun sign(message: ByteArray): ByteArray = throw java.security.KeyStoreException("the keystore is locked")
+        }
+        Footfall(testConfig(tmp, collector.url).copy(walletKeyset = collector.keyset()), deviceSigner = locked).use { footfall ->
+            footfall.wallet.sync()
+            val refused = assertThrows<FootfallException.Wallet> { footfall.wallet.present("spring5", storeId = "tokyo-1") }
+            assertEquals(WalletErrorKind.DEVICE_KEY, refused.kind)
+            assertTrue(refused.message!!.contains("the keystore is locked"), refused.message)
+            assertEquals(CouponState.AVAILABLE, footfall.wallet.list().single().state, "nothing was presented")
+        }
+    }
+
     /** The app's HTTP client (java.net.http) with a switch that takes the network away: no answer at all. */
     private class SwitchableTransport : HttpTransport {
         private val client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build()
