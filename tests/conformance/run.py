@@ -848,6 +848,280 @@ def identify_and_reset_commands(c: Ctx):
           f"deletion anonymousIds {req['anonymousIds']} lack an id replaced by reset()")
 
 
+# ------------------------------------------------------------------------------------------------- the wallet
+# protocol.md § The wallet and docs/wallet.md (formats). The server's issuer signs a grant per (coupon, holder);
+# the CLI pins its key set with `--keyset` (remembered in the data directory).
+def wallet_cli(c: Ctx, d: str, srv: S.ConformanceServer, command: str, *args: str, keyset: bool = False,
+               expect_rc: int = 0) -> list[dict]:
+    """`footfall wallet COMMAND` against `srv`; its JSON lines. `keyset=True` pins the server's key set first."""
+    extra: list[str] = []
+    if keyset:
+        path = os.path.join(c.tmp, f"keyset-{srv.port}.json")
+        with open(path, "wb") as f:
+            f.write(srv.wallet.keyset_bytes())
+        extra = ["--keyset", path]
+    p = c.cli("wallet", command, "--data-dir", d, "--endpoint", srv.base_url, *extra, *args)
+    check(p.returncode == expect_rc, f"`footfall wallet {command} {' '.join(args)}` exited {p.returncode} "
+                                     f"(expected {expect_rc}): {p.stderr.strip()[:300]}")
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def wallet_list(c: Ctx, d: str, srv: S.ConformanceServer, *args: str) -> dict[str, dict]:
+    return {x["id"]: x for x in wallet_cli(c, d, srv, "list", *args)}
+
+
+def feed_requests(srv: S.ConformanceServer) -> list[S.Request]:
+    return srv.of("wallet_changes")
+
+
+def since_of(r: S.Request) -> Optional[str]:
+    return r.query().get("since", [None])[0]
+
+
+@scenario
+def wallet_feed_lists_issued_coupon(c: Ctx):
+    """§ GET /v1/wallet/changes: the first pull has no `since` and gets the full listing; the grant verifies
+    against the pinned key set and is stored with its display document (bound by the terms reference); the device
+    names the holder in X-Footfall-Anonymous-Id; `Date` is on every wallet answer."""
+    srv = c.server()
+    srv.wallet.add_coupon("xmas", title="¥300 off", terms="One use per shopper.", discount=(2, 300),
+                          valid_until=int(time.time()) + 10 * 86400)
+    d = c.data_dir()
+    wallet_cli(c, d, srv, "sync", keyset=True)
+    coupons = wallet_list(c, d, srv)
+    check(set(coupons) == {"xmas"}, f"wallet list {list(coupons)}, expected the issued coupon")
+    x = coupons["xmas"]
+    anon = c.export(d)["anonymousId"]
+    held = srv.wallet.held["anon:" + anon]["xmas"]
+    check(x["serial"] == held.serial, f"serial {x['serial']}, the grant names {held.serial}")
+    check(x["state"] == "available" and x["usable_now"] is True, f"state {x}")
+    check(x["title"] == "¥300 off" and x["terms"] == "One use per shopper.",
+          f"display document not shown although its hash is the signed terms reference: {x}")
+    check(x["uses_allowed"] == 1 and x["uses"] == 0, f"uses {x}")
+    want_until = S._rfc3339(held.grant_fields.not_after)
+    check(x["valid_until"] == want_until, f"valid_until {x['valid_until']}, the grant's not_after is {want_until}")
+    reqs = feed_requests(srv)
+    check(reqs and since_of(reqs[0]) is None, "the first pull carries `since`")
+    check(all(r.headers.get("X-Footfall-Anonymous-Id") == anon for r in reqs),
+          f"feed requests do not name the holder {anon}")
+    check(all(r.status in (200, 304) for r in reqs), f"feed answers {[r.status for r in reqs]}")
+
+
+@scenario
+def wallet_forged_grant_refused(c: Ctx):
+    """§ GET /v1/wallet/changes, Bad entries do not spoil the feed: a grant whose signature does not verify (one
+    byte flipped) is not stored or shown and is counted per reason; a display document whose hash is not the
+    signed terms reference is not shown (`display_mismatch`); the rest of the answer applies."""
+    srv = c.server()
+    for cid in ("good", "forged", "retitled"):
+        srv.wallet.add_coupon(cid, title=f"title of {cid}")
+    srv.wallet.forged.add("forged")
+    srv.wallet.display_tampered.add("retitled")
+    d = c.data_dir()
+    # Every CLI command opens the SDK, which pulls at start-up ("It also runs at start-up"): that pull gets a 503
+    # (the wallet is kept, retried at the next pull), so the explicit pull's report is the one that applies the feed.
+    srv.script("wallet_changes", S.status(503))
+    reports = wallet_cli(c, d, srv, "sync", keyset=True)
+    check([r.status for r in feed_requests(srv)][:2] == [503, 200], "the 503 pull was not retried by the explicit sync")
+    coupons = wallet_list(c, d, srv)
+    check("forged" not in coupons, f"a grant with a flipped signature byte is listed: {coupons.get('forged')}")
+    check(coupons.get("good", {}).get("title") == "title of good", f"the good coupon: {coupons.get('good')}")
+    r = coupons.get("retitled")
+    check(r is not None and r["title"] is None and "FREE" not in json.dumps(r),
+          f"a display document that is not the signed one is shown: {r}")
+    text = json.dumps(reports)
+    check("bad_signature" in text, f"the refusal is not reported as bad_signature: {reports}")
+    check("display_mismatch" in text, f"the display refusal is not reported as display_mismatch: {reports}")
+
+
+@scenario
+def wallet_tombstone_keeps_coupon(c: Ctx):
+    """§ GET /v1/wallet/changes: a tombstone (`revoked`) keeps the coupon with its reason and time: "nothing is
+    deleted silently"; a later pull asks with the cursor of the answer it applied."""
+    srv = c.server()
+    srv.wallet.add_coupon("spring")
+    d = c.data_dir()
+    wallet_cli(c, d, srv, "sync", keyset=True)
+    check(wallet_list(c, d, srv)["spring"]["state"] == "available", "coupon not available after the first sync")
+    srv.wallet.tombstone("spring", "revoked")
+    n = len(feed_requests(srv))
+    wallet_cli(c, d, srv, "sync")
+    coupons = wallet_list(c, d, srv)
+    check("spring" in coupons, "a revoked coupon was deleted from the wallet (nothing is deleted silently)")
+    s = coupons["spring"]
+    check(s["state"] == "revoked" and s["usable_now"] is False and s["ended_at"], f"after a revoked tombstone: {s}")
+    later = feed_requests(srv)[n:]
+    check(later and all(since_of(r) in srv.wallet.cursors for r in later), "a later pull without a served cursor")
+    wallet_cli(c, d, srv, "present", "spring", "--store", "s1", "--no-send", expect_rc=4)
+
+
+@scenario
+def wallet_410_starts_over(c: Ctx):
+    """§ GET /v1/wallet/changes, Start over: 410 drops the cursor and ETag, the device pulls again without
+    `since`, and the full listing (with its hasMore pages) reconciles: a coupon it does not name becomes
+    `withdrawn`, the others stay."""
+    srv = c.server()
+    srv.wallet.page_size = 1  # every answer one coupon: hasMore paging
+    for cid in ("a", "b", "gone"):
+        srv.wallet.add_coupon(cid)
+    d = c.data_dir()
+    wallet_cli(c, d, srv, "sync", keyset=True)
+    check(set(wallet_list(c, d, srv)) == {"a", "b", "gone"}, "three pages not all applied")
+    paged = [r for r in feed_requests(srv) if r.status == 200]
+    check(len(paged) >= 3, f"page size 1, 3 coupons: {len(paged)} pages asked")
+    srv.wallet.coupons["gone"].holders = set()  # the issuer no longer lists it for anyone ...
+    srv.wallet.held.clear()  # ... and forgot every holder's state with the cursors
+    srv.wallet.forget_cursors()
+    n = len(feed_requests(srv))
+    srv.script("wallet_changes", S.status(503))  # the start-up pull; the explicit pull meets the 410 (see above)
+    reports = wallet_cli(c, d, srv, "sync")
+    after = feed_requests(srv)[n:]
+    statuses = [r.status for r in after]
+    check(410 in statuses, f"the device never asked with its old cursor: {statuses}")
+    i = statuses.index(410)
+    check(i + 1 < len(after) and since_of(after[i + 1]) is None and after[i + 1].headers.get("If-None-Match") is None,
+          "after 410 the next pull is not without `since` and ETag")
+    check(any(r.get("started_over") for r in reports), f"the sync report does not say it started over: {reports}")
+    coupons = wallet_list(c, d, srv)
+    check(coupons.get("gone", {}).get("state") == "withdrawn", f"not in the full listing, not withdrawn: {coupons.get('gone')}")
+    check(coupons["a"]["state"] == "available" and coupons["b"]["state"] == "available",
+          f"coupons on the listing's pages were not kept: {coupons}")
+
+
+@scenario
+def wallet_etag_304(c: Ctx):
+    """§ GET /v1/wallet/changes, 304: the ETag is sent back only with the cursor it answered, exactly as
+    received (checked on every request), and a pull with nothing new gets 304 and changes nothing."""
+    srv = c.server()
+    srv.wallet.add_coupon("x")
+    d = c.data_dir()
+    for _ in range(3):
+        wallet_cli(c, d, srv, "sync", keyset=True)
+    reqs = feed_requests(srv)
+    check(any(r.status == 304 for r in reqs), f"no 304 in {[(since_of(r), r.status) for r in reqs]}")
+    check(all(r.headers.get("If-None-Match") is None for r in reqs if since_of(r) is None),
+          "If-None-Match sent on a pull without `since`")
+    check(wallet_list(c, d, srv)["x"]["state"] == "available", "a 304 changed the wallet")
+
+
+def _redeem_setup(c: Ctx, srv: S.ConformanceServer, d: str, coupon: str = "xmas", *args: str) -> dict:
+    wallet_cli(c, d, srv, "sync", *args, keyset=True)
+    out = wallet_cli(c, d, srv, "present", coupon, "--store", "tokyo-1", "--no-send", *args)
+    check(len(out) == 1 and {"code", "counter", "device"} <= set(out[0]), f"present printed {out}")
+    return out[0]
+
+
+@scenario
+def wallet_offline_redemption_delivered(c: Ctx):
+    """Present offline, then `footfall flush`: the redemption carries the code the device printed, which verifies
+    from docs/wallet.md's formats (Base45, code layout, the issuer's grant, the P-256 proof, fresh at
+    `presentedAt`); the first answer is lost and the re-send has the same redemptionId and JSON, answered with the
+    first answer; `accepted` on the last use makes the coupon `redeemed` with the store and this device."""
+    srv = c.server()
+    srv.wallet.add_coupon("xmas")
+    d = c.data_dir()
+    shown = _redeem_setup(c, srv, d)
+    check(not srv.of("wallet_redemptions"), "present --no-send sent the redemption")
+    code = S.parse_code(shown["code"])
+    anon = c.export(d)["anonymousId"]
+    held = srv.wallet.held["anon:" + anon]["xmas"]
+    check(code.grant == held.grant, "the code does not carry the grant the issuer served")
+    check(S.device_id(code.device_key) == shown["device"], f"device {shown['device']} is not the first 8 bytes of "
+                                                           f"SHA-256 of the code's key ({S.device_id(code.device_key)})")
+    check(code.counter == shown["counter"] and code.challenge_flag == 0, f"counter/challenge {code}")
+    check(S.verify_device_proof(code, b""), "the device proof does not verify over the documented message")
+    check(abs(code.bucket * 30 - time.time()) < 120, f"time bucket {code.bucket} is not now / 30")
+    srv.script("wallet_redemptions", S.lost())
+    c.flush_until(d, srv, lambda: len(srv.of("wallet_redemptions")) >= 2
+                  and srv.of("wallet_redemptions")[-1].status == 200, "redemption re-sent after a lost answer")
+    reqs = srv.of("wallet_redemptions")
+    check(reqs[0].status is None and reqs[0].ids() == reqs[1].ids() and reqs[0].body["redemptions"] == reqs[1].body["redemptions"],
+          "the re-send after a lost answer is not the same redemption JSON")
+    rid = reqs[0].ids()[0]
+    rec = srv.wallet.redemptions[rid]
+    check(rec["result"]["status"] == "accepted", f"the server's verdict from the docs: {rec['result']}")
+    check(rec["request"]["code"] == shown["code"] and rec["request"]["storeId"] == "tokyo-1", "not the code shown")
+    check(srv.wallet.redemption_receipts[rid] == 2 and held.uses == 1, "the re-send spent the serial twice")
+    x = wallet_list(c, d, srv)["xmas"]
+    check(x["state"] == "redeemed" and x["store_id"] == "tokyo-1" and x["device"] == shown["device"],
+          f"after accepted: {x}")
+
+
+@scenario
+def wallet_double_spend_rejected(c: Ctx):
+    """§ POST /v1/wallet/redemptions: one shopper (a user id with non-ASCII characters, percent-encoded in
+    X-Footfall-User-Id) holds one serial on two phones; both present a single-use coupon offline; the first
+    delivered is `accepted`, the second `double_spend` attributed to its device key, and that phone shows the
+    coupon `rejected`."""
+    srv = c.server()
+    srv.wallet.add_coupon("xmas")
+    user = "Søren Ōno/42"
+    phones = [c.data_dir("a"), c.data_dir("b")]
+    shown = []
+    for d in phones:
+        c.grant(d, "analytics")  # signing in is an identify event
+        shown.append(_redeem_setup(c, srv, d, "xmas", "--user-id", user))
+    serials = {S.parse_code(s["code"]).grant for s in shown}
+    check(len(serials) == 1, "two phones of one signed-in shopper hold different grants (one serial per holder)")
+    check(shown[0]["device"] != shown[1]["device"], "two phones share a device key")
+    # The CLI signs in after opening the SDK, so its start-up pull names the anonymous holder; the pulls after
+    # the identify name the user, percent-encoded (every byte but A-Z a-z 0-9 - . _ ~).
+    uids = {r.headers.get("X-Footfall-User-Id") for r in feed_requests(srv)} - {None}
+    check(uids == {"S%C3%B8ren%20%C5%8Cno%2F42"}, f"X-Footfall-User-Id {uids}")
+    check(set(srv.wallet.held) >= {"user:" + user}, f"holders seen by the issuer: {list(srv.wallet.held)}")
+    c.flush_until(phones[0], srv, lambda: len(srv.wallet.redemptions) == 1, "phone a's redemption delivered")
+    # Phone b's feed is unreachable while it delivers (anything but 200/304/410 keeps the wallet as it is), so
+    # what its coupon shows is the issuer's answer alone, not the tombstone of phone a's use.
+    srv.script("wallet_changes", *[S.status(503) for _ in range(100)])
+    c.flush_until(phones[1], srv, lambda: len(srv.wallet.redemptions) == 2, "phone b's redemption delivered")
+    b = wallet_list(c, phones[1], srv)["xmas"]
+    check(b["state"] == "rejected" and "double_spend" in (b["state_reason"] or ""),
+          f"phone b after the answer double_spend: {b}")
+    with srv.lock:
+        srv.faults["wallet_changes"].clear()
+    results = [r["result"]["status"] for r in srv.wallet.redemptions.values()]
+    check(results == ["accepted", "double_spend"], f"verdicts {results}")
+    second = list(srv.wallet.redemptions.values())[1]
+    check(second["double_spend_device"] == shown[1]["device"], "the double spend is not attributed to phone b's key")
+    check(all(r["request"].get("userId") == user for r in srv.wallet.redemptions.values()), "userId in the body")
+    a = wallet_list(c, phones[0], srv)["xmas"]
+    check(a["state"] == "redeemed" and a["device"] == shown[0]["device"], f"phone a: {a}")
+    # Then phone b's feed brings the tombstone of phone a's use: the coupon is kept (nothing is deleted silently)
+    # and, if the tombstone's reason becomes its state, with the store and the device key that redeemed it.
+    wallet_cli(c, phones[1], srv, "sync")
+    b = wallet_list(c, phones[1], srv)["xmas"]
+    check(b["state"] in ("rejected", "redeemed"), f"phone b after the tombstone: {b}")
+    if b["state"] == "redeemed":
+        check(b["store_id"] == "tokyo-1" and b["device"] == shown[0]["device"], f"phone b's tombstone detail: {b}")
+
+
+@scenario
+def wallet_clips_documented_fields(c: Ctx):
+    """§ POST /v1/wallet/clips: the clip carries clipId (a UUID), couponId and serial as the grant names them,
+    clippedAt and the holder; a lost answer is re-sent with the same clipId and counted as a duplicate."""
+    srv = c.server()
+    srv.wallet.add_coupon("spring", uses_allowed=2, offline=(1, 2, 100000))
+    d = c.data_dir()
+    wallet_cli(c, d, srv, "sync", keyset=True)
+    srv.script("wallet_clips", S.lost())
+    t0 = time.time()
+    out = wallet_cli(c, d, srv, "clip", "spring")
+    check(out and out[0].get("clipped") is True, f"clip printed {out}")
+    c.flush_until(d, srv, lambda: any(r.status == 200 for r in srv.of("wallet_clips")), "clip delivered")
+    reqs = srv.of("wallet_clips")
+    check(reqs[0].status is None and len(reqs) >= 2, f"clip requests {reqs}")
+    check(all(r.body["clips"] == reqs[0].body["clips"] for r in reqs), "a re-sent clip is not the same JSON")
+    clip = reqs[0].body["clips"][0]
+    anon = c.export(d)["anonymousId"]
+    held = srv.wallet.held["anon:" + anon]["spring"]
+    check(S.UUID_RE.match(clip["clipId"]) and clip["couponId"] == "spring" and clip["serial"] == held.serial
+          and clip["anonymousId"] == anon and "userId" not in clip, f"clip {clip}")
+    at = S._parse_rfc3339(clip["clippedAt"])
+    check(at is not None and t0 - 2 <= at <= time.time() + 1, f"clippedAt {clip['clippedAt']}")
+    check(len(srv.wallet.clips) == 1 and srv.wallet.clip_receipts[clip["clipId"]] == len(reqs), "clip stored twice")
+    check(wallet_list(c, d, srv)["spring"]["state"] == "clipped", "not clipped on the device")
+
+
 @scenario
 def harness_self_test(c: Ctx):
     """The test double itself, fed the docs' own examples and deliberately broken requests: it answers as the docs
@@ -943,8 +1217,9 @@ def harness_self_test(c: Ctx):
     hdrs, _ = expect(send("/v1/batch", method="GET"), 405, code="method_not_allowed")
     check(hdrs.get("Allow") == "POST", f"405 Allow {hdrs.get('Allow')}")
     before = len(srv.failures)
-    expect(send("/v1/wallet/changes", method="GET"), 404, code="not_found")
+    expect(send("/v1/proximity/registry", method="GET"), 404, code="not_found")
     check(any("reserved" in f for f in srv.failures[before:]), "a reserved endpoint was not flagged")
+    wallet_self_test(c, srv, send, expect)
     # GET /v1/config: 404 without config, 200 + strong ETag, 304 for a match (exact, weak, *, list).
     expect(send("/v1/config", method="GET"), 404, code="no_config")
     srv.set_config(policy(3))
@@ -975,6 +1250,84 @@ def harness_self_test(c: Ctx):
     check(not srv.server_bugs and not keyed.server_bugs, f"answers against openapi.yaml: {srv.server_bugs + keyed.server_bugs}")
     for s in c.servers:  # everything flagged here was flagged on purpose
         s.failures.clear()
+
+
+def wallet_self_test(c: Ctx, srv: S.ConformanceServer, send, expect):
+    """The wallet formats of server.py against the docs' own examples (openapi.yaml: "Real values": issuer key k1
+    is the Ed25519 seed 32 × 0x42, the redemption's device id is 80a217430f068fc1), and the wallet endpoints fed
+    the docs' examples and broken requests."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ex = c.validator.doc["components"]["examples"]
+    srv.wallet = S.WalletIssuer(seed=bytes([0x42] * 32), nbf=0)
+    feed = ex["WalletChanges"]["value"]
+    up = feed["upserts"][0]
+    grant_bytes = S.b64url_decode(up["grant"])
+    g = S.verify_grant(grant_bytes, srv.wallet.keyset, 1796461964)
+    check((g.coupon_id, g.serial) == ("spring10", "s-7f3a9c"), f"the docs' grant decodes as {g}")
+    check(g.terms_ref == S.terms_ref(S.b64url_decode(up["display"])), "the docs' display is not bound by its terms ref")
+    check(g.content() + grant_bytes[-64:] == grant_bytes, "the docs' grant does not re-encode to its bytes")
+    forged = grant_bytes[:-1] + bytes([grant_bytes[-1] ^ 1])
+    for data, want in ((forged, "bad_signature"), (b"\x02" + grant_bytes[1:], "unknown_version"),
+                       (grant_bytes + b"x" * 400, "too_large")):
+        try:
+            S.verify_grant(data, srv.wallet.keyset, 1796461964)
+            check(False, f"a grant that should be {want} verified")
+        except S.FormatError as e:
+            check(e.code == want, f"refused as {e.code}, expected {want}")
+    rot = feed["keyset"]
+    srv.wallet.key.public_key().verify(S.b64url_decode(rot["sig"]), S.KEYSET_SIG_CONTEXT + S.b64url_decode(rot["keyset"]))
+    red = ex["WalletRedemptions"]["value"]
+    code = S.parse_code(red["redemptions"][0]["code"])
+    check(code.grant == grant_bytes and code.counter == 1 and code.challenge_flag == 0, "the docs' code layout")
+    check(S.device_id(code.device_key) == "80a217430f068fc1", "the docs' device id")
+    check(S.verify_device_proof(code, b"") and not S.verify_device_proof(code, b"x"), "the docs' device proof")
+    check(S.base45_encode(S.base45_decode(red["redemptions"][0]["code"])) == red["redemptions"][0]["code"], "Base45")
+    mine = S.make_code(grant_bytes, ec.generate_private_key(ec.SECP256R1()), 7, 1796461964, b"till")
+    check(S.verify_device_proof(S.parse_code(mine), b"till"), "a code made from the docs does not verify")
+
+    anon = red["redemptions"][0]["anonymousId"]
+    holder = {"X-Footfall-Anonymous-Id": anon, "X-Footfall-User-Id": "shopper-42"}
+    n0 = len(srv.failures)
+    _, body = expect(send("/v1/wallet/redemptions", red, headers=holder), 200)
+    check(body["results"][0]["status"] == "rejected" and body["results"][0]["reason"] == "a serial this issuer never gave",
+          f"the docs' redemption passes every check of the code but not this issuer's serials: {body}")
+    _, again = expect(send("/v1/wallet/redemptions", red, headers=holder), 200)
+    check(again == body, "a repeated redemptionId does not get the first answer")
+    bad = json.loads(json.dumps(red))
+    bad["redemptions"][0]["redemptionId"] = bad["redemptions"][0]["redemptionId"][:-1] + "b"
+    bad["redemptions"][0]["code"] = S.base45_encode(S.parse_code(red["redemptions"][0]["code"]).encode()[:-1] + b"\x00")
+    _, body = expect(send("/v1/wallet/redemptions", bad, headers=holder), 200)
+    check(body["results"][0]["status"] == "rejected" and "proof" in body["results"][0]["reason"], f"{body}")
+    clips = ex["WalletClips"]["value"]
+    _, body = expect(send("/v1/wallet/clips", clips, headers=holder), 200)
+    _, body2 = expect(send("/v1/wallet/clips", clips, headers=holder), 200)
+    check((body, body2) == ({"accepted": 1, "duplicates": 0}, {"accepted": 0, "duplicates": 1}), f"{body} {body2}")
+    check(not [f for f in srv.failures[n0:] if "not a grant this issuer gave" not in f],
+          f"the docs' wallet examples were flagged: {srv.failures[n0:]}")
+    get = {"Accept": "application/json", **holder}
+    hdrs, body = expect(send("/v1/wallet/changes", method="GET", headers=get), 200)
+    check(body["full"] is True and hdrs.get("Date") and re.match(r'^"[0-9a-f]{64}"$', hdrs["ETag"]), f"{hdrs} {body}")
+    since = body["cursor"]
+    hdrs2, _ = expect(send(f"/v1/wallet/changes?since={since}", method="GET", headers=get), 200)
+    expect(send(f"/v1/wallet/changes?since={since}", method="GET", headers={**get, "If-None-Match": hdrs2["ETag"]}), 304)
+    cases = [
+        ("an ETag sent with another cursor", "/v1/wallet/changes", {**get, "If-None-Match": hdrs["ETag"]}, 200, "same cursor"),
+        ("no holder header", "/v1/wallet/changes", {"Accept": "application/json"}, 400, "X-Footfall-Anonymous-Id is missing"),
+        ("a user id not percent-encoded", "/v1/wallet/changes", {**get, "X-Footfall-User-Id": "a b"}, 200, "percent-encoded"),
+        ("a cursor never sent", "/v1/wallet/changes?since=bm9wZQ", get, 410, "not a cursor this server sent"),
+    ]
+    for label, path, headers, want, needle in cases:
+        before = len(srv.failures)
+        expect(send(path + ("" if "?" in path else f"?since={since}" if "ETag" in label else ""), method="GET",
+                    headers=headers), want)
+        check(any(needle in f for f in srv.failures[before:]), f"{label}: not flagged ({srv.failures[before:]})")
+    before = len(srv.failures)
+    expect(send("/v1/wallet/clips", clips), 200)
+    check(any("X-Footfall-Anonymous-Id is missing" in f for f in srv.failures[before:]), "a clip without the holder")
+    before = len(srv.failures)
+    expect(send("/v1/batch", raw=b"", headers=holder, drop_headers=("Content-Encoding",)), 400)
+    check(any("x-footfall-anonymous-id" in f for f in srv.failures[before:]), "holder headers on a batch not flagged")
 
 
 # ---------------------------------------------------------------------------------------------------- runner

@@ -66,8 +66,12 @@ ENDPOINTS = {
     "/v1/config": "config",
     "/v1/consent-records": "consent",
     "/v1/rights/deletion": "deletion",
+    "/v1/wallet/changes": "wallet_changes",
+    "/v1/wallet/clips": "wallet_clips",
+    "/v1/wallet/redemptions": "wallet_redemptions",
 }
-RESERVED = {"/v1/wallet/changes", "/v1/wallet/redemptions", "/v1/proximity/registry"}
+WALLET = {"wallet_changes", "wallet_clips", "wallet_redemptions"}
+RESERVED = {"/v1/proximity/registry"}
 
 # protocol.md § Request headers: every header the built-in transport sends. "No cookies, no Accept-Encoding,
 # no Connection header and no other header are sent."
@@ -77,6 +81,13 @@ POST_HEADERS = {"content-type", "content-encoding", "x-footfall-protocol", "user
 # and, when the SDK holds a policy, If-None-Match." (openapi: the stack "may add Content-Length: 0")
 GET_HEADERS = {"x-footfall-protocol", "user-agent", "authorization", "host", "accept", "if-none-match",
                "content-length"}
+# protocol.md § The wallet: "Every wallet request names the holder in headers: X-Footfall-Anonymous-Id always, and
+# X-Footfall-User-Id when the app called identify()" (openapi.yaml: "on the wallet's requests only"). "Same base
+# URL, authentication, X-Footfall-Protocol, User-Agent and compression of request bodies as batches"; "The feed's
+# GET also sends Accept: application/json".
+HOLDER_HEADERS = {"x-footfall-anonymous-id", "x-footfall-user-id"}
+# RFC 3986 percent-encoding as protocol.md words it: "every byte except A-Z a-z 0-9 - . _ ~ becomes %XX".
+PERCENT_ENCODED_RE = re.compile(r"^(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+$")
 
 
 # --------------------------------------------------------------------------------------------------- validation
@@ -166,14 +177,29 @@ class Validator:
     def operation(self, path: str, method: str) -> Optional[dict]:
         return self.doc["paths"].get(path, {}).get(method.lower())
 
-    def check_request(self, path: str, method: str, headers: "Headers", body: Any, has_body: bool) -> list[str]:
+    def check_request(self, path: str, method: str, headers: "Headers", body: Any, has_body: bool,
+                      query: Optional[dict] = None) -> list[str]:
         """Every way the request departs from the OpenAPI operation."""
         op = self.operation(path, method)
         if op is None:
             return [f"{method} {path} is not an operation of openapi.yaml"]
         problems = []
+        query = query or {}
+        declared = {self._resolve(p)["name"] for p in op.get("parameters", []) if self._resolve(p)["in"] == "query"}
+        for name in sorted(set(query) - declared):
+            problems.append(f"query parameter {name!r} is not a parameter of the operation")
         for p in op.get("parameters", []):
             p = self._resolve(p)
+            if p["in"] == "query":
+                values = query.get(p["name"], [])
+                if len(values) > 1:
+                    problems.append(f"query parameter {p['name']} sent {len(values)} times")
+                if not values and p.get("required"):
+                    problems.append(f"required query parameter {p['name']} is missing")
+                for v in values[:1]:
+                    for err in self.schema_errors(p.get("schema", {}), v):
+                        problems.append(f"query {p['name']}={v[:60]!r}: {err}")
+                continue
             if p["in"] != "header":
                 continue
             values = headers.get_all(p["name"])
@@ -258,6 +284,598 @@ class Headers:
 
     def as_dict(self) -> dict[str, str]:
         return {k: v for k, v in self.items}
+
+
+# ------------------------------------------------------------------------------------------- wallet formats
+# Every byte format of the wallet, from docs/wallet.md ONLY, in this one section so that a format change in the
+# docs is a small edit here: § Grants (format version 1), § Issuer key set and rotation, § Redemption codes (code
+# format version 1, Base45), protocol.md § GET /v1/wallet/changes (display terms reference, device id).
+GRANT_VERSION = 1
+GRANT_MAX_BYTES = 512  # wallet.md § Grants: "size (≤ 512 bytes)"
+GRANT_SIG_CONTEXT = b"footfall/grant/v1\0"  # "Ed25519 over "footfall/grant/v1\0" followed by every byte before it"
+KEYSET_SIG_CONTEXT = b"footfall/keyset/v1\0"
+CODE_VERSION = 1
+REDEEM_SIG_CONTEXT = b"footfall/redeem/v1\0"
+CODE_BUCKET_SECS = 30  # "time_bucket varint (UTC s / 30)"
+CODE_MAX_OLD_BUCKETS, CODE_MAX_AHEAD_BUCKETS = 4, 1  # § Till verification 5: "at most 4 buckets old and 1 ahead"
+CHALLENGE_MAX = 32
+GRACE_MAX_SECS = 7 * 86400
+BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+
+class FormatError(ValueError):
+    """A wallet byte string that is not what docs/wallet.md describes; `code` is the doc's name for the refusal."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+def b64url(data: bytes) -> str:
+    """openapi.yaml Base64Url: "base64url (RFC 4648 § 5) without padding"."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def base45_encode(data: bytes) -> str:
+    """RFC 9285 § 4: two bytes -> three characters (c + d*45 + e*45²), a last byte -> two."""
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        c, n = n % 45, n // 45
+        d, e = n % 45, n // 45
+        out += [BASE45_ALPHABET[c], BASE45_ALPHABET[d], BASE45_ALPHABET[e]]
+    if len(data) % 2:
+        n = data[-1]
+        out += [BASE45_ALPHABET[n % 45], BASE45_ALPHABET[n // 45]]
+    return "".join(out)
+
+
+def base45_decode(text: str) -> bytes:
+    """RFC 9285 § 4.4: a character outside the alphabet, a dangling character or a value above 65535 (255 for
+    a last pair) is an error."""
+    try:
+        vals = [BASE45_ALPHABET.index(ch) for ch in text]
+    except ValueError:
+        raise FormatError("malformed", "not Base45 (a character outside RFC 9285's alphabet)") from None
+    if len(vals) % 3 == 1:
+        raise FormatError("malformed", "not Base45 (length)")
+    out = bytearray()
+    for i in range(0, len(vals), 3):
+        chunk = vals[i:i + 3]
+        if len(chunk) == 3:
+            n = chunk[0] + chunk[1] * 45 + chunk[2] * 2025
+            if n > 0xFFFF:
+                raise FormatError("malformed", "not Base45 (a triple above 65535)")
+            out += bytes([n >> 8, n & 0xFF])
+        else:
+            n = chunk[0] + chunk[1] * 45
+            if n > 0xFF:
+                raise FormatError("malformed", "not Base45 (a last pair above 255)")
+            out.append(n)
+    return bytes(out)
+
+
+class Reader:
+    """wallet.md § Grants: "integers are minimal unsigned LEB128; strings are a length byte plus printable ASCII"."""
+
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise FormatError("malformed", "truncated")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def varint(self) -> int:
+        value = shift = 0
+        start = self.pos
+        while True:
+            b = self.u8()
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+            if shift > 63:
+                raise FormatError("malformed", "varint too long")
+        if self.data[start:self.pos] != varint(value):
+            raise FormatError("malformed", "varint not minimal")
+        return value
+
+    def str8(self, limit: int) -> str:
+        n = self.u8()
+        if n > limit:
+            raise FormatError("malformed", f"string of {n} bytes, at most {limit}")
+        raw = self.take(n)
+        if not all(0x20 <= b <= 0x7E for b in raw):
+            raise FormatError("malformed", "string is not printable ASCII")
+        return raw.decode("ascii")
+
+    def done(self) -> bool:
+        return self.pos == len(self.data)
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def str8(text: str) -> bytes:
+    raw = text.encode("ascii")
+    return bytes([len(raw)]) + raw
+
+
+@dataclass
+class Grant:
+    """The fields of wallet.md § Grants, format version 1, in their order."""
+
+    kid: str
+    coupon_id: str
+    serial: str
+    terms_ref: str
+    currency: str = "JPY"
+    discount: tuple = (2, 300)  # (1 percent in basis points | 2 fixed minor units, value)
+    eligibility: tuple = (0,)  # (0,) any | (1, [gtin, ...]) | (2, family)
+    min_basket: int = 0
+    stack_group: str = ""
+    uses_allowed: int = 1
+    not_before: int = 0
+    not_after: int = 0
+    grace_secs: int = 0
+    local_dates: Optional[tuple] = None  # (first YYYYMMDD, last YYYYMMDD, zone)
+    offline: tuple = (1, 1, 1_000_000)  # (accepted 0/1, max uses, max value minor units before the next sync)
+
+    def content(self) -> bytes:
+        out = bytearray([GRANT_VERSION]) + str8(self.kid) + str8(self.coupon_id) + str8(self.serial) + str8(self.terms_ref)
+        out += self.currency.encode("ascii")
+        out += bytes([self.discount[0]]) + varint(self.discount[1])
+        out.append(self.eligibility[0])
+        if self.eligibility[0] == 1:
+            out += varint(len(self.eligibility[1])) + b"".join(varint(g) for g in self.eligibility[1])
+        elif self.eligibility[0] == 2:
+            out += str8(self.eligibility[1])
+        out += varint(self.min_basket) + str8(self.stack_group) + varint(self.uses_allowed)
+        out += varint(self.not_before) + varint(self.not_after) + varint(self.grace_secs)
+        if self.local_dates is None:
+            out.append(0)
+        else:
+            out += b"\x01" + varint(self.local_dates[0]) + varint(self.local_dates[1]) + str8(self.local_dates[2])
+        out += bytes([self.offline[0]]) + varint(self.offline[1]) + varint(self.offline[2])
+        return bytes(out)
+
+    @staticmethod
+    def parse_content(content: bytes) -> "Grant":
+        r = Reader(content)
+        if r.u8() != GRANT_VERSION:
+            raise FormatError("unknown_version", "grant format version is not 1")
+        g = Grant(kid=r.str8(16), coupon_id=r.str8(32), serial=r.str8(32), terms_ref=r.str8(32))
+        cur = r.take(3)
+        if not (cur.isascii() and cur.decode().isalpha() and cur.decode().isupper()):
+            raise FormatError("malformed", "currency is not ISO 4217")
+        g.currency = cur.decode()
+        tag = r.u8()
+        if tag not in (1, 2):
+            raise FormatError("malformed", f"discount tag {tag}")
+        g.discount = (tag, r.varint())
+        tag = r.u8()
+        if tag == 0:
+            g.eligibility = (0,)
+        elif tag == 1:
+            n = r.varint()
+            if n > 16:
+                raise FormatError("malformed", "more than 16 GTINs")
+            g.eligibility = (1, [r.varint() for _ in range(n)])
+        elif tag == 2:
+            g.eligibility = (2, r.str8(255))
+        else:
+            raise FormatError("malformed", f"eligibility tag {tag}")
+        g.min_basket, g.stack_group, g.uses_allowed = r.varint(), r.str8(255), r.varint()
+        g.not_before, g.not_after, g.grace_secs = r.varint(), r.varint(), r.varint()
+        tag = r.u8()
+        if tag == 1:
+            g.local_dates = (r.varint(), r.varint(), r.str8(255))
+        elif tag != 0:
+            raise FormatError("malformed", f"local dates tag {tag}")
+        accepted = r.u8()
+        if accepted not in (0, 1):
+            raise FormatError("malformed", "offline accepted is not 0/1")
+        g.offline = (accepted, r.varint(), r.varint())
+        if not r.done():
+            raise FormatError("malformed", "bytes after the offline policy")
+        if g.content() != content:  # "A parsed grant is re-encoded and must match the signed bytes"
+            raise FormatError("malformed", "not the one byte form of its content")
+        if g.uses_allowed < 1 or g.grace_secs > GRACE_MAX_SECS or g.not_after <= g.not_before:
+            raise FormatError("invalid", "uses, grace or validity out of range")
+        return g
+
+
+def sign_grant(grant: Grant, key) -> bytes:
+    content = grant.content()
+    return content + key.sign(GRANT_SIG_CONTEXT + content)
+
+
+def verify_grant(data: bytes, keyset: dict, now: int) -> Grant:
+    """wallet.md § Grants: "size (≤ 512 bytes), format version, a key id the pinned set holds and that is valid
+    at `now`, the signature, then the content", each failure distinct."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if len(data) > GRANT_MAX_BYTES:
+        raise FormatError("too_large", f"grant of {len(data)} bytes")
+    if len(data) < 1 + 64:
+        raise FormatError("malformed", "shorter than a version and a signature")
+    if data[0] != GRANT_VERSION:
+        raise FormatError("unknown_version", f"grant format version {data[0]}")
+    r = Reader(data)
+    r.u8()
+    kid = r.str8(16)
+    key = next((k for k in keyset.get("keys", []) if k.get("kid") == kid), None)
+    if key is None:
+        raise FormatError("unknown_key", f"key id {kid!r} is not in the key set")
+    if not key_valid_at(key, now):
+        raise FormatError("key_not_valid", f"key {kid!r} is not valid at {now}")
+    content, sig = data[:-64], data[-64:]
+    try:
+        Ed25519PublicKey.from_public_bytes(b64url_decode(key["x"])).verify(sig, GRANT_SIG_CONTEXT + content)
+    except InvalidSignature:
+        raise FormatError("bad_signature", "the issuer's signature does not verify") from None
+    return Grant.parse_content(content)
+
+
+def key_valid_at(key: dict, now: int) -> bool:
+    """Key set JSON `nbf` / `exp` (wallet.md § Issuer key set): valid from nbf, until exp when given."""
+    return key.get("nbf", 0) <= now and ("exp" not in key or now < key["exp"])
+
+
+def keyset_json(version: int, keys: list[tuple[str, Any, int, Optional[int]]]) -> dict:
+    """wallet.md § Issuer key set: {"version","keys":[{"kid","alg":"Ed25519","x","nbf","exp"}]}."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    out = []
+    for kid, priv, nbf, exp in keys:
+        x = priv.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        k = {"kid": kid, "alg": "Ed25519", "x": b64url(x), "nbf": nbf}
+        if exp is not None:
+            k["exp"] = exp
+        out.append(k)
+    return {"version": version, "keys": out}
+
+
+def sign_rotation(keyset_bytes: bytes, kid: str, key) -> dict:
+    """wallet.md § Issuer key set and rotation: {"keyset": b64url(json), "kid", "sig"} over the context + bytes."""
+    return {"keyset": b64url(keyset_bytes), "kid": kid, "sig": b64url(key.sign(KEYSET_SIG_CONTEXT + keyset_bytes))}
+
+
+def terms_ref(display: bytes) -> str:
+    """protocol.md § GET /v1/wallet/changes: "`d` + base64url(first 12 bytes of SHA-256(these bytes))"."""
+    return "d" + b64url(hashlib.sha256(display).digest()[:12])
+
+
+def device_id(device_key: bytes) -> str:
+    """protocol.md (tombstone `device`): "16 lowercase hex characters, the first 8 bytes of SHA-256 of the device's
+    public key"."""
+    return hashlib.sha256(device_key).digest()[:8].hex()
+
+
+@dataclass
+class Code:
+    """wallet.md § Redemption codes, code format version 1."""
+
+    grant: bytes
+    device_key: bytes
+    counter: int
+    bucket: int
+    challenge_flag: int
+    signature: bytes
+
+    def signed_message(self, challenge: bytes) -> bytes:
+        return (REDEEM_SIG_CONTEXT + hashlib.sha256(self.grant).digest() + self.device_key
+                + self.counter.to_bytes(8, "big") + self.bucket.to_bytes(8, "big") + bytes([len(challenge)]) + challenge)
+
+    def encode(self) -> bytes:
+        return (bytes([CODE_VERSION]) + varint(len(self.grant)) + self.grant + self.device_key + varint(self.counter)
+                + varint(self.bucket) + bytes([self.challenge_flag]) + self.signature)
+
+
+def parse_code(text: str) -> Code:
+    """`version u8 = 1 | grant_len varint | grant | device_key [65] (uncompressed P-256) | counter varint |
+    time_bucket varint (UTC s / 30) | challenge u8 (0/1) | signature [64]`, as Base45 text."""
+    r = Reader(base45_decode(text))
+    v = r.u8()
+    if v != CODE_VERSION:
+        raise FormatError("unknown_version", f"code format version {v}")
+    n = r.varint()
+    if n > GRANT_MAX_BYTES:
+        raise FormatError("too_large", f"grant of {n} bytes in the code")
+    grant = r.take(n)
+    key = r.take(65)
+    if key[0] != 0x04:
+        raise FormatError("malformed", "device key is not an uncompressed P-256 point")
+    counter, bucket, flag = r.varint(), r.varint(), r.u8()
+    if flag not in (0, 1):
+        raise FormatError("malformed", "challenge flag is not 0/1")
+    sig = r.take(64)
+    if not r.done():
+        raise FormatError("malformed", "bytes after the signature")
+    return Code(grant, key, counter, bucket, flag, sig)
+
+
+def verify_device_proof(code: Code, challenge: bytes) -> bool:
+    """"ECDSA P-256 SHA-256 (r‖s)" over the documented message."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    try:
+        pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), code.device_key)
+        der = encode_dss_signature(int.from_bytes(code.signature[:32], "big"), int.from_bytes(code.signature[32:], "big"))
+        pub.verify(der, code.signed_message(challenge), ec.ECDSA(hashes.SHA256()))
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def make_code(grant: bytes, device_priv, counter: int, at: int, challenge: Optional[bytes] = None) -> str:
+    """A till-side test vector maker (for the self-test): the code a device would make, from the docs."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = device_priv.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    code = Code(grant, key, counter, at // CODE_BUCKET_SECS, 1 if challenge else 0, b"")
+    r, s = decode_dss_signature(device_priv.sign(code.signed_message(challenge or b""), ec.ECDSA(hashes.SHA256())))
+    code.signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return base45_encode(code.encode())
+
+
+# -------------------------------------------------------------------------------------------- wallet issuer
+def _imf_date(ts: float) -> str:
+    return email.utils.formatdate(ts, usegmt=True)
+
+
+def _rfc3339(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"
+
+
+def _parse_rfc3339(text: str) -> Optional[float]:
+    import datetime as _dt
+
+    if not (isinstance(text, str) and RFC3339_RE.match(text)):
+        return None
+    try:
+        return _dt.datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00").replace("t", "T")).timestamp()
+    except ValueError:
+        return None
+
+
+@dataclass
+class Coupon:
+    """What the issuer offers (the grant's fields except kid, serial and terms reference, which it fills in)."""
+
+    coupon_id: str
+    title: str
+    terms: str
+    template: Grant
+    holders: Optional[set] = None  # None: everyone
+    seq: int = 0
+
+
+@dataclass
+class Held:
+    """One coupon of one holder: the signed grant of its serial, its display document, uses and tombstone."""
+
+    holder: str
+    coupon_id: str
+    serial: str
+    grant: bytes
+    display: bytes
+    grant_fields: Grant
+    seq: int = 0
+    uses: int = 0
+    tombstone: Optional[dict] = None
+
+
+class WalletIssuer:
+    """protocol.md § The wallet and docs/wallet.md, the issuer's side: signs one grant per (coupon, holder) with
+    its Ed25519 key, serves the feed with an opaque cursor, upserts, tombstones, hasMore paging, 410 and a strong
+    ETag, stores clips by clipId and verifies redemptions as a till would at `presentedAt`, spending a serial's
+    use atomically. All state is guarded by the owning server's lock."""
+
+    def __init__(self, kid: str = "k1", seed: Optional[bytes] = None, nbf: Optional[int] = None):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        self.kid = kid
+        self.key = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
+        self.keyset = keyset_json(1, [(kid, self.key, int(time.time()) - 86400 if nbf is None else nbf, None)])
+        self.coupons: dict[str, Coupon] = {}
+        self.held: dict[str, dict[str, Held]] = defaultdict(dict)  # holder -> coupon id -> Held
+        self.by_serial: dict[str, Held] = {}
+        self.seq = 0
+        self.epoch = 1
+        self.page_size = 100
+        self.forged: set[str] = set()  # coupon ids whose grant is served with one signature byte flipped
+        self.display_tampered: set[str] = set()  # coupon ids whose display document is not the signed one
+        self.etags: dict[str, Optional[str]] = {}  # ETag served -> the `since` it answered
+        self.cursors: set[str] = set()
+        self.clips: dict[str, dict] = {}
+        self.clip_receipts: dict[str, int] = defaultdict(int)
+        self.redemptions: dict[str, dict] = {}  # redemptionId -> {"request", "result", "device", "counter", ...}
+        self.redemption_receipts: dict[str, int] = defaultdict(int)
+        self.by_device_counter: dict[tuple[bytes, int], str] = {}
+        self.holders_seen: list[tuple[str, Optional[str]]] = []
+
+    def keyset_bytes(self) -> bytes:
+        return json.dumps(self.keyset, separators=(",", ":")).encode()
+
+    # ---- the issuer's catalogue
+    def add_coupon(self, coupon_id: str, title: str = "¥300 off", terms: str = "One use per shopper.",
+                   holders: Optional[set] = None, valid_from: Optional[int] = None, valid_until: Optional[int] = None,
+                   **fields) -> Coupon:
+        now = int(time.time())
+        template = Grant(kid=self.kid, coupon_id=coupon_id, serial="", terms_ref="",
+                         not_before=valid_from if valid_from is not None else now - 86400,
+                         not_after=valid_until if valid_until is not None else now + 30 * 86400, **fields)
+        self.seq += 1
+        c = self.coupons[coupon_id] = Coupon(coupon_id, title, terms, template, holders, self.seq)
+        return c
+
+    def tombstone(self, coupon_id: str, reason: str, holder: Optional[str] = None, **extra):
+        """A tombstone for every holder of the coupon (or one holder): revoked, expired, redeemed, withdrawn."""
+        for h, coupons in self.held.items():
+            if coupon_id in coupons and (holder is None or h == holder):
+                self.seq += 1
+                hc = coupons[coupon_id]
+                hc.seq = self.seq
+                hc.tombstone = {"couponId": coupon_id, "serial": hc.serial, "reason": reason,
+                                "at": _rfc3339(time.time()), **extra}
+
+    def forget_cursors(self):
+        """Every cursor given out so far becomes unknown: the next pull with one gets 410."""
+        self.epoch += 1
+
+    def _materialise(self, holder: str):
+        for c in self.coupons.values():
+            if c.holders is not None and holder not in c.holders:
+                continue
+            if c.coupon_id in self.held[holder]:
+                continue
+            serial = "s-" + hashlib.sha256(f"{c.coupon_id}\0{holder}".encode()).hexdigest()[:10]
+            display = json.dumps({"title": c.title, "terms": c.terms}, ensure_ascii=False, separators=(",", ":")).encode()
+            g = Grant(**{**c.template.__dict__, "serial": serial, "terms_ref": terms_ref(display)})
+            hc = Held(holder, c.coupon_id, serial, sign_grant(g, self.key), display, g, seq=c.seq)
+            self.held[holder][c.coupon_id] = hc
+            self.by_serial[serial] = hc
+
+    def _entry(self, hc: Held) -> tuple[str, dict]:
+        if hc.tombstone is not None:
+            return "tombstones", dict(hc.tombstone)
+        grant = hc.grant
+        if hc.coupon_id in self.forged:
+            grant = grant[:-1] + bytes([grant[-1] ^ 0x01])
+        display = hc.display
+        if hc.coupon_id in self.display_tampered:
+            display = display.replace(b'"title":"', b'"title":"FREE ')
+        return "upserts", {"grant": b64url(grant), "display": b64url(display), "uses": hc.uses}
+
+    def cursor(self, seq: int) -> str:
+        return b64url(f"v1:{self.epoch}:{seq}".encode())
+
+    def parse_cursor(self, since: str) -> Optional[tuple[int, int]]:
+        try:
+            tag, epoch, seq = b64url_decode(since).decode().split(":")
+            assert tag == "v1"
+            return int(epoch), int(seq)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def changes(self, holder: str, since: Optional[str]) -> tuple[int, dict]:
+        """protocol.md § GET {base}/v1/wallet/changes: 200 with the changes after `since` (the full listing without
+        it, `full: true`), paged with `hasMore`; 410 for a cursor the server no longer knows."""
+        self._materialise(holder)
+        after = 0
+        if since is not None:
+            parsed = self.parse_cursor(since)
+            if parsed is None or parsed[0] != self.epoch:
+                return 410, {"error": {"code": "cursor_unknown", "message": "this cursor is no longer known: start over"}}
+            after = parsed[1]
+        entries = sorted((max(hc.seq, 0), hc.coupon_id, hc) for hc in self.held[holder].values())
+        newer = [e for e in entries if e[0] > after]
+        page, more = newer[: self.page_size], len(newer) > self.page_size
+        last = page[-1][0] if more else max([after] + [e[0] for e in entries])
+        body = {"cursor": self.cursor(last), "hasMore": more, "full": since is None, "upserts": [], "tombstones": []}
+        for _, _, hc in page:
+            kind, item = self._entry(hc)
+            body[kind].append(item)
+        self.cursors.add(body["cursor"])
+        return 200, body
+
+    # ---- clips and redemptions
+    def clip(self, clip: dict) -> bool:
+        """protocol.md § POST /v1/wallet/clips: stored by clipId; a repeated clipId is a duplicate. True if new."""
+        self.clip_receipts[clip["clipId"]] += 1
+        if clip["clipId"] in self.clips:
+            return False
+        self.clips[clip["clipId"]] = clip
+        return True
+
+    def redeem(self, r: dict) -> dict:
+        """protocol.md § POST /v1/wallet/redemptions for one redemption: verify the code as a till would, judging
+        validity and freshness at `presentedAt`; idempotent by redemptionId and by (device key, counter); spend a
+        serial's use atomically (the caller holds the lock), else `double_spend` attributed to the device."""
+        rid = r["redemptionId"]
+        self.redemption_receipts[rid] += 1
+        if rid in self.redemptions:
+            return {**self.redemptions[rid]["result"], "redemptionId": rid}
+        rec: dict = {"request": r, "device": None, "counter": None, "serial": None}
+        self.redemptions[rid] = rec
+
+        def answer(st: str, reason: Optional[str] = None) -> dict:
+            rec["result"] = {"redemptionId": rid, "status": st, **({"reason": reason} if reason else {})}
+            return rec["result"]
+
+        at = _parse_rfc3339(r["presentedAt"])
+        try:
+            code = parse_code(r["code"])
+            grant = verify_grant(code.grant, self.keyset, int(at))
+        except FormatError as e:
+            return answer("rejected", f"the code does not verify ({e})")
+        rec.update(device=device_id(code.device_key), counter=code.counter, serial=grant.serial,
+                   coupon_id=grant.coupon_id, store_id=r["storeId"])
+        try:
+            challenge = b64url_decode(r["challenge"]) if "challenge" in r else b""
+        except ValueError:
+            return answer("rejected", "the challenge is not base64url")
+        if bool(code.challenge_flag) != ("challenge" in r) or len(challenge) > CHALLENGE_MAX:
+            return answer("rejected", "the challenge does not match the code")
+        if not verify_device_proof(code, challenge):
+            return answer("rejected", "the device proof does not verify")
+        first = self.by_device_counter.get((code.device_key, code.counter))
+        if first is not None:
+            rec["same_as"] = first
+            return {**answer(self.redemptions[first]["result"]["status"], self.redemptions[first]["result"].get("reason")),
+                    "redemptionId": rid}
+        self.by_device_counter[(code.device_key, code.counter)] = rid
+        bucket_now = int(at) // CODE_BUCKET_SECS
+        if not (bucket_now - CODE_MAX_OLD_BUCKETS <= code.bucket <= bucket_now + CODE_MAX_AHEAD_BUCKETS):
+            return answer("rejected", f"stale: time bucket {code.bucket}, presented in bucket {bucket_now}")
+        if at < grant.not_before:
+            return answer("rejected", "not yet valid when presented")
+        if at >= grant.not_after + grant.grace_secs:
+            return answer("rejected", "expired when presented")
+        hc = self.by_serial.get(grant.serial)
+        if hc is None or hc.coupon_id != grant.coupon_id:
+            return answer("rejected", "a serial this issuer never gave")
+        if hc.tombstone is not None and hc.tombstone["reason"] == "revoked":
+            return answer("rejected", "revoked")
+        if hc.uses >= grant.uses_allowed:
+            rec["double_spend_device"] = rec["device"]
+            return answer("double_spend")
+        hc.uses += 1
+        self.seq += 1
+        hc.seq = self.seq
+        if hc.uses >= grant.uses_allowed:
+            hc.tombstone = {"couponId": hc.coupon_id, "serial": hc.serial, "reason": "redeemed",
+                            "at": _rfc3339(at), "storeId": r["storeId"], "device": rec["device"]}
+        return answer("accepted")
 
 
 # -------------------------------------------------------------------------------------------------------- faults
@@ -352,7 +970,15 @@ class Request:
             return [r.get("record_id") for r in self.body.get("records", []) if isinstance(r, dict)]
         if self.endpoint == "deletion" and isinstance(self.body, dict):
             return [self.body.get("requestId")]
+        if self.endpoint == "wallet_clips" and isinstance(self.body, dict):
+            return [c.get("clipId") for c in self.body.get("clips", []) if isinstance(c, dict)]
+        if self.endpoint == "wallet_redemptions" and isinstance(self.body, dict):
+            return [r.get("redemptionId") for r in self.body.get("redemptions", []) if isinstance(r, dict)]
         return []
+
+    def query(self) -> dict[str, list[str]]:
+        import urllib.parse
+        return urllib.parse.parse_qs(self.raw_path.split("?", 1)[1], keep_blank_values=True) if "?" in self.raw_path else {}
 
     def __repr__(self):
         return (f"#{self.n} {self.method} {self.raw_path} -> {self.status if self.status is not None else 'no answer'}"
@@ -443,6 +1069,7 @@ class ConformanceServer:
         self.max_decompressed = DEFAULT_MAX_DECOMPRESSED
         self.tls_handshake_failures = 0
         self.connections = 0
+        self.wallet = WalletIssuer()  # protocol.md § The wallet: the issuer's side
         self._httpd: Optional[http.server.ThreadingHTTPServer] = None
 
     # ------------------------------------------------------------------ control
@@ -496,7 +1123,8 @@ class ConformanceServer:
         return f"{scheme}://127.0.0.1:{self.port}{self.parked_prefix}"
 
     def script(self, endpoint: str, *faults: Fault):
-        """The next len(faults) requests to `endpoint` (batch, config, consent, deletion) get these answers."""
+        """The next len(faults) requests to `endpoint` (batch, config, consent, deletion, wallet_changes,
+        wallet_clips, wallet_redemptions) get these answers."""
         with self.lock:
             self.faults[endpoint].extend(faults)
 
@@ -618,7 +1246,7 @@ class ConformanceServer:
             method = "get" if req.method == "HEAD" else req.method
             problems = self.validator.check_request(op_path, method, req.headers,
                                                     body if decoded is not None else _NO_JSON if raw else None,
-                                                    bool(raw))
+                                                    bool(raw), req.query())
             for p in problems:
                 self.fail(req, "openapi: " + p)
         self._check_prose(req, raw)
@@ -629,7 +1257,7 @@ class ConformanceServer:
                 raise ErrorAnswer(404, "not_found", "parked: this prefix serves nothing")
             if ep == "other":
                 raise ErrorAnswer(404, "not_found", f"no such endpoint {req.path}")
-            allowed = ("GET", "HEAD") if ep == "config" else ("POST",)
+            allowed = ("GET", "HEAD") if ep == "config" else ("GET",) if ep == "wallet_changes" else ("POST",)
             if req.method not in allowed:
                 raise ErrorAnswer(405, "method_not_allowed", f"use {', '.join(allowed)}", {"Allow": ", ".join(allowed)})
             # protocol.md § Authentication / Writing a backend (2): 401 with WWW-Authenticate for a missing or
@@ -659,6 +1287,8 @@ class ConformanceServer:
                                                             f"above this server's cap of {self.max_decompressed}")
             if ep == "config":
                 return self._config(h, req, fault)
+            if ep == "wallet_changes":
+                return self._wallet_changes(h, req, fault)
             if body is None and ep != "config":
                 raise ErrorAnswer(400, "invalid_request", "request body is required")
             if body is _NO_JSON:
@@ -667,6 +1297,10 @@ class ConformanceServer:
                 code, answer = self._store_batch(req, body)
             elif ep == "consent":
                 code, answer = self._store_records(req, body)
+            elif ep == "wallet_clips":
+                code, answer = self._store_clips(req, body)
+            elif ep == "wallet_redemptions":
+                code, answer = self._store_redemptions(req, body)
             else:
                 code, answer = self._store_deletion(req, body)
             req.stored = True
@@ -678,6 +1312,8 @@ class ConformanceServer:
         """Checks protocol.md states in prose (not expressible in the OpenAPI document)."""
         names = req.headers.names()
         allowed = GET_HEADERS if req.method in ("GET", "HEAD") else POST_HEADERS
+        if req.endpoint in WALLET:
+            allowed = allowed | HOLDER_HEADERS
         extra = sorted(names - allowed)
         if extra:
             self.fail(req, f"headers not in protocol.md § Request headers: {extra}")
@@ -688,15 +1324,15 @@ class ConformanceServer:
             self.fail(req, f"Accept {req.headers.get('Accept')!r}: protocol.md § Request headers lists `Accept: */*`")
         if req.method in ("GET", "HEAD"):
             if req.headers.get("Accept") != "application/json":
-                self.fail(req, f"GET /v1/config must carry Accept: application/json, got {req.headers.get('Accept')!r}")
+                self.fail(req, f"GET {req.path} must carry Accept: application/json, got {req.headers.get('Accept')!r}")
             inm = req.headers.get("If-None-Match")
             with self.lock:
-                served = set(self.etags_served)
+                served = set(self.etags_served) if req.endpoint != "wallet_changes" else set(self.wallet.etags)
             if inm is not None and inm not in served:
                 self.fail(req, f"If-None-Match {inm!r} is not an ETag this server sent (must be 'exactly as received')")
             if raw:
-                self.fail(req, "GET /v1/config carries a body")
-        elif req.endpoint in ("batch", "consent", "deletion"):
+                self.fail(req, f"GET {req.path} carries a body")
+        elif req.endpoint in ("batch", "consent", "deletion", "wallet_clips", "wallet_redemptions"):
             if (req.headers.get("Content-Encoding") or "").lower() != "gzip":
                 self.fail(req, "the SDK always gzips (protocol.md § Compression)")
             if raw and raw[:2] != b"\x1f\x8b":
@@ -758,6 +1394,8 @@ class ConformanceServer:
         if req.endpoint == "deletion" and isinstance(body, dict):
             if "userId" in body and body["userId"] is None:
                 self.fail(req, "userId is null (protocol.md: 'Omitted (never null)')")
+        if req.endpoint in WALLET:
+            self._check_wallet_prose(req, body)
 
     # ------------------------------------------------------------------ endpoints
     def _config(self, h, req: Request, fault: Optional[Fault]):
@@ -857,6 +1495,140 @@ class ConformanceServer:
                 self.fail(req, f"deletion request {rid} re-sent with different JSON")
             self.deletions.setdefault(rid, body)
         return 202, {"status": "acknowledged", "requestId": rid}
+
+    # ------------------------------------------------------------------ the wallet
+    @staticmethod
+    def holder_of(req: Request) -> tuple[Optional[str], Optional[str]]:
+        """protocol.md § The wallet, Who is asking: (anonymous id, decoded user id). The holder is "the user id
+        when there is one and the anonymous id otherwise"; the user id header is percent-encoded UTF-8."""
+        import urllib.parse
+
+        anon = req.headers.get("X-Footfall-Anonymous-Id")
+        uid = req.headers.get("X-Footfall-User-Id")
+        if uid is not None:
+            try:
+                uid = urllib.parse.unquote(uid, errors="strict")
+            except UnicodeDecodeError:
+                uid = None
+        return anon, uid
+
+    def _holder(self, req: Request) -> str:
+        anon, uid = self.holder_of(req)
+        if not anon and req.method == "POST":
+            # Liberal (protocol.md § Versioning: be liberal): a clip or redemption without the holder headers is
+            # flagged as non-conforming above, and the holder is read from the body, which names it too.
+            items = req.body.get("clips" if req.endpoint == "wallet_clips" else "redemptions") if isinstance(req.body, dict) else None
+            first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+            anon, uid = first.get("anonymousId"), first.get("userId")
+        if not anon:
+            raise ErrorAnswer(400, "invalid_request", "X-Footfall-Anonymous-Id is missing")
+        return "user:" + uid if uid is not None else "anon:" + anon
+
+    def _check_wallet_prose(self, req: Request, body: Any):
+        """protocol.md § The wallet in prose: the holder headers, the user id percent-encoded, the body naming the
+        same holder, a re-sent clip or redemption carrying the same JSON, at most 100 per request."""
+        uid_raw = req.headers.get("X-Footfall-User-Id")
+        if uid_raw is not None and not PERCENT_ENCODED_RE.match(uid_raw):
+            self.fail(req, f"X-Footfall-User-Id {uid_raw!r} is not percent-encoded (protocol.md: every byte except "
+                           "A-Z a-z 0-9 - . _ ~ becomes %XX)")
+        anon, uid = self.holder_of(req)
+        if req.endpoint == "wallet_changes":
+            since = req.query().get("since")
+            with self.lock:
+                known = since is None or since[0] in self.wallet.cursors
+                inm = req.headers.get("If-None-Match")
+                inm_since = self.wallet.etags.get(inm, "(never served)") if inm is not None else None
+            if not known:
+                self.fail(req, f"since={since[0][:40]!r} is not a cursor this server sent ('Sent back as since')")
+            if inm is not None and inm_since != (since[0] if since else None):
+                self.fail(req, f"If-None-Match {inm} was the ETag of the answer to since={inm_since!r}, sent now with "
+                               f"since={since[0] if since else None!r} (protocol.md: 'only when it asks with that "
+                               "same cursor again')")
+            return
+        key = "clips" if req.endpoint == "wallet_clips" else "redemptions"
+        items = body.get(key) if isinstance(body, dict) and isinstance(body.get(key), list) else []
+        if len(items) > SDK_MAX_BATCH_MESSAGES or req.decoded_len >= SDK_MAX_BATCH_BYTES:
+            self.fail(req, f"{len(items)} {key} / {req.decoded_len} bytes: above the essential lane limits")
+        idk = "clipId" if key == "clips" else "redemptionId"
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            if anon is not None and item.get("anonymousId") != anon:  # a missing header is flagged by openapi
+                self.fail(req, f"{idk} {item.get(idk)}: anonymousId {item.get('anonymousId')!r} is not the holder "
+                               f"of X-Footfall-Anonymous-Id {anon!r} ('The holder, as in the headers')")
+            if anon is not None and item.get("userId") != uid:
+                self.fail(req, f"{idk} {item.get(idk)}: userId {item.get('userId')!r}, X-Footfall-User-Id names {uid!r}")
+            if "userId" in item and item["userId"] is None:
+                self.fail(req, f"{idk} {item.get(idk)}: userId is null ('Omitted (never null)')")
+            with self.lock:
+                first = (self.wallet.clips if key == "clips" else
+                         {k: v["request"] for k, v in self.wallet.redemptions.items()}).get(item.get(idk))
+            if first is not None and first != item:
+                self.fail(req, f"{idk} {item.get(idk)} re-sent with different JSON (protocol.md: 'the same JSON and "
+                               "idempotency key on every attempt')")
+            if key == "clips":
+                with self.lock:
+                    hc = self.wallet.by_serial.get(item.get("serial"))
+                if hc is None or hc.coupon_id != item.get("couponId"):
+                    self.fail(req, f"clip {item.get('clipId')}: coupon {item.get('couponId')!r} serial "
+                                   f"{item.get('serial')!r} is not a grant this issuer gave ('as its grant names it')")
+
+    def _wallet_changes(self, h, req: Request, fault: Optional[Fault]):
+        """protocol.md § GET {base}/v1/wallet/changes: the feed, a strong ETag (sha256 of the body) and 304 for a
+        matching If-None-Match; 410 for a cursor no longer known; `Date` on every answer (sent by `_write`)."""
+        holder = self._holder(req)
+        since = req.query().get("since", [None])[0]
+        with self.lock:
+            self.wallet.holders_seen.append(self.holder_of(req))
+            code, payload = self.wallet.changes(holder, since)
+        if code != 200:
+            raise ErrorAnswer(code, payload["error"]["code"], payload["error"]["message"])
+        self._check_own_answer(req, 200, payload)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest() + '"'
+        with self.lock:
+            self.wallet.etags.setdefault(etag, since)
+        inm = req.headers.get("If-None-Match")
+        if inm is not None:
+            opaque = lambda t: t[2:] if t.startswith("W/") else t  # noqa: E731
+            if any(t.strip() == "*" or opaque(t.strip()) == etag for t in inm.split(",")):
+                return self._raw_answer(h, req, 304, b"", {"ETag": etag}, None)
+        return self._raw_answer(h, req, 200, body, {"ETag": etag, "Content-Type": "application/json"}, fault)
+
+    def _store_clips(self, req: Request, body: Any) -> tuple[int, dict]:
+        """protocol.md § POST {base}/v1/wallet/clips: validate all-or-nothing, store by clipId, 200
+        {"accepted","duplicates"}; a repeated clipId is a duplicate, not an error."""
+        self._holder(req)
+        if not isinstance(body, dict) or not isinstance(body.get("clips"), list):
+            raise ErrorAnswer(400, "invalid_request", 'body is not {"clips": [...]}')
+        for i, c in enumerate(body["clips"]):
+            errors = self.validator.schema_errors(self.validator.component("WalletClip"), c)
+            if errors:
+                who = c.get("clipId") if isinstance(c, dict) else None
+                raise ErrorAnswer(400, "invalid_request", f"clip {who or 'at index ' + str(i)}: {errors[0]}")
+        accepted = duplicates = 0
+        with self.lock:
+            for c in body["clips"]:
+                if self.wallet.clip(c):
+                    accepted += 1
+                else:
+                    duplicates += 1
+        return 200, {"accepted": accepted, "duplicates": duplicates}
+
+    def _store_redemptions(self, req: Request, body: Any) -> tuple[int, dict]:
+        """protocol.md § POST {base}/v1/wallet/redemptions: one result per redemption, in order. A request that is
+        not a redemptions request is refused whole (400); a code that does not verify is `rejected`."""
+        self._holder(req)
+        if not isinstance(body, dict) or not isinstance(body.get("redemptions"), list):
+            raise ErrorAnswer(400, "invalid_request", 'body is not {"redemptions": [...]}')
+        for i, r in enumerate(body["redemptions"]):
+            errors = self.validator.schema_errors(self.validator.component("WalletRedemption"), r)
+            if errors:
+                who = r.get("redemptionId") if isinstance(r, dict) else None
+                raise ErrorAnswer(400, "invalid_request", f"redemption {who or 'at index ' + str(i)}: {errors[0]}")
+        with self.lock:  # one lock around every spend: "mark a serial's use atomically"
+            results = [self.wallet.redeem(r) for r in body["redemptions"]]
+        return 200, {"results": results}
 
     # ------------------------------------------------------------------ writing answers
     def _check_own_answer(self, req: Request, code: int, payload: Optional[dict]):

@@ -20,6 +20,10 @@ pub(crate) trait Outbox {
     fn next_request(&self, storage: &Storage) -> Result<Vec<Self::Item>>;
     /// The uncompressed request body for `items`, framed at `sent_at_ms`.
     fn body(&self, items: &[Self::Item], sent_at_ms: i64) -> Vec<u8>;
+    /// Headers this kind adds to the common ones (the wallet names the holder).
+    fn headers(&self, _items: &[Self::Item]) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// Just before `items` are sent (a deletion request becomes `sent`).
     fn attempting(&self, _storage: &Storage, _items: &[Self::Item], _now_ms: i64) -> Result<()> {
         Ok(())
@@ -47,7 +51,9 @@ pub(crate) async fn drain<O: Outbox>(
             sent_any = true;
             let now = request.clock.now_ms();
             outbox.attempting(storage, &part, now)?;
-            let result = request.send(request.json_post(outbox.path(), &outbox.body(&part, now))).await;
+            let mut post = request.json_post(outbox.path(), &outbox.body(&part, now));
+            post.headers.extend(outbox.headers(&part));
+            let result = request.send(post).await;
             let now = request.clock.now_ms();
             match verdict::classify(&result, now, &request.retry) {
                 Verdict::Delivered { .. } => {

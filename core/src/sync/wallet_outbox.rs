@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::outbox::Outbox;
 use super::transport::HttpResponse;
-use super::wallet_feed::record_server_time;
+use super::wallet_feed::{percent_encode, record_server_time};
 use crate::clock::{rfc3339_ms, Clock};
 use crate::error::Result;
 use crate::storage::{RedemptionResult, Storage, WalletOutboxItem, WalletOutboxKind};
@@ -31,11 +31,15 @@ impl Outbox for WalletClips {
     }
 
     fn next_request(&self, storage: &Storage) -> Result<Vec<WalletOutboxItem>> {
-        storage.pending_wallet_items(WalletOutboxKind::Clip, MAX_ITEMS_PER_REQUEST)
+        Ok(one_holder(storage.pending_wallet_items(WalletOutboxKind::Clip, MAX_ITEMS_PER_REQUEST)?))
     }
 
     fn body(&self, items: &[WalletOutboxItem], sent_at_ms: i64) -> Vec<u8> {
         frame("clips", items, sent_at_ms)
+    }
+
+    fn headers(&self, items: &[WalletOutboxItem]) -> Vec<(String, String)> {
+        holder_headers(items)
     }
 
     fn delivered(&self, storage: &Storage, items: &[WalletOutboxItem], _: &HttpResponse, now_ms: i64) -> Result<()> {
@@ -63,11 +67,15 @@ impl Outbox for WalletRedemptions {
     }
 
     fn next_request(&self, storage: &Storage) -> Result<Vec<WalletOutboxItem>> {
-        storage.pending_wallet_items(WalletOutboxKind::Redemption, MAX_ITEMS_PER_REQUEST)
+        Ok(one_holder(storage.pending_wallet_items(WalletOutboxKind::Redemption, MAX_ITEMS_PER_REQUEST)?))
     }
 
     fn body(&self, items: &[WalletOutboxItem], sent_at_ms: i64) -> Vec<u8> {
         frame("redemptions", items, sent_at_ms)
+    }
+
+    fn headers(&self, items: &[WalletOutboxItem]) -> Vec<(String, String)> {
+        holder_headers(items)
     }
 
     fn delivered(
@@ -94,6 +102,33 @@ impl Outbox for WalletRedemptions {
         self.answered.store(true, Ordering::Release);
         Ok(())
     }
+}
+
+/// Who acted, as the item's JSON recorded it when the shopper acted.
+fn holder(item: &WalletOutboxItem) -> (Option<String>, Option<String>) {
+    let body: Value = serde_json::from_str(&item.body).unwrap_or(Value::Null);
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
+    (text("anonymousId"), text("userId"))
+}
+
+/// The oldest items made by one holder: a request names one holder in its headers (docs/protocol.md § The
+/// wallet), so a sign-in between two clips splits them into two requests.
+fn one_holder(items: Vec<WalletOutboxItem>) -> Vec<WalletOutboxItem> {
+    let Some(first) = items.first().map(holder) else { return items };
+    items.into_iter().take_while(|item| holder(item) == first).collect()
+}
+
+/// `X-Footfall-Anonymous-Id` and, when signed in, `X-Footfall-User-Id` of the request's holder.
+fn holder_headers(items: &[WalletOutboxItem]) -> Vec<(String, String)> {
+    let Some((anonymous_id, user_id)) = items.first().map(holder) else { return Vec::new() };
+    let mut headers = Vec::new();
+    if let Some(id) = anonymous_id {
+        headers.push(("X-Footfall-Anonymous-Id".to_string(), percent_encode(&id)));
+    }
+    if let Some(id) = user_id {
+        headers.push(("X-Footfall-User-Id".to_string(), percent_encode(&id)));
+    }
+    headers
 }
 
 /// One result per item sent. An item the 2xx answer does not name is answered `rejected` (the server broke the
@@ -146,6 +181,21 @@ mod tests {
             reason: None,
             counter: Some(1),
         }
+    }
+
+    #[test]
+    fn a_request_carries_one_holder_named_in_its_headers() {
+        let by = |id: &str, anonymous: &str, user: Option<&str>| {
+            let mut it = item(id);
+            it.body = serde_json::json!({"redemptionId": id, "anonymousId": anonymous, "userId": user}).to_string();
+            it
+        };
+        let items = vec![by("a", "anon-1", None), by("b", "anon-1", None), by("c", "anon-1", Some("山田"))];
+        let first = one_holder(items.clone());
+        assert_eq!(first.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(holder_headers(&first), [("X-Footfall-Anonymous-Id".to_string(), "anon-1".to_string())]);
+        let signed_in = holder_headers(&items[2..]);
+        assert_eq!(signed_in[1], ("X-Footfall-User-Id".to_string(), "%E5%B1%B1%E7%94%B0".to_string()));
     }
 
     #[test]
