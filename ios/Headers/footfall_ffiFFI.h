@@ -243,6 +243,20 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
+typedef void (*UniffiCallbackInterfaceDeviceSignerMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD1
+typedef void (*UniffiCallbackInterfaceDeviceSignerMethod1)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_EVENT_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_EVENT_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceEventListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -261,6 +275,16 @@ typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, void
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
 typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, UniffiForeignFutureCompleteRustBuffer _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
+typedef struct UniffiVTableCallbackInterfaceDeviceSigner {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceDeviceSignerMethod0 _Nonnull publicKey;
+    UniffiCallbackInterfaceDeviceSignerMethod1 _Nonnull sign;
+} UniffiVTableCallbackInterfaceDeviceSigner;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_EVENT_LISTENER
@@ -290,6 +314,31 @@ typedef struct UniffiVTableCallbackInterfaceHttpTransport {
 } UniffiVTableCallbackInterfaceHttpTransport;
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_DEVICESIGNER
+uint64_t uniffi_footfall_ffi_fn_clone_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_DEVICESIGNER
+void uniffi_footfall_ffi_fn_free_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_INIT_CALLBACK_VTABLE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_INIT_CALLBACK_VTABLE_DEVICESIGNER
+void uniffi_footfall_ffi_fn_init_callback_vtable_devicesigner(const UniffiVTableCallbackInterfaceDeviceSigner* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_PUBLIC_KEY
+RustBuffer uniffi_footfall_ffi_fn_method_devicesigner_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_DEVICESIGNER_SIGN
+RustBuffer uniffi_footfall_ffi_fn_method_devicesigner_sign(uint64_t ptr, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_FOOTFALL
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_FOOTFALL
 uint64_t uniffi_footfall_ffi_fn_clone_footfall(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -302,7 +351,7 @@ void uniffi_footfall_ffi_fn_free_footfall(uint64_t handle, RustCallStatus *_Nonn
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CONSTRUCTOR_FOOTFALL_NEW
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CONSTRUCTOR_FOOTFALL_NEW
-uint64_t uniffi_footfall_ffi_fn_constructor_footfall_new(RustBuffer config, RustBuffer transport, RustBuffer listener, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_footfall_ffi_fn_constructor_footfall_new(RustBuffer config, RustBuffer transport, RustBuffer listener, RustBuffer device_signer, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_APPLY_CONSENT_POLICY
@@ -425,6 +474,36 @@ RustBuffer uniffi_footfall_ffi_fn_method_footfall_track(uint64_t ptr, RustBuffer
 RustBuffer uniffi_footfall_ffi_fn_method_footfall_track_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_CLIP
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_CLIP
+int8_t uniffi_footfall_ffi_fn_method_footfall_wallet_clip(uint64_t ptr, RustBuffer coupon_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_COUPONS
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_COUPONS
+RustBuffer uniffi_footfall_ffi_fn_method_footfall_wallet_coupons(uint64_t ptr, RustBuffer at_secs, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_EVALUATE
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_EVALUATE
+RustBuffer uniffi_footfall_ffi_fn_method_footfall_wallet_evaluate(uint64_t ptr, RustBuffer basket, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_NOW_SECS
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_NOW_SECS
+int64_t uniffi_footfall_ffi_fn_method_footfall_wallet_now_secs(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_PRESENT
+RustBuffer uniffi_footfall_ffi_fn_method_footfall_wallet_present(uint64_t ptr, RustBuffer coupon_id, RustBuffer store_id, RustBuffer challenge, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_SYNC
+uint64_t uniffi_footfall_ffi_fn_method_footfall_wallet_sync(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_EVENTLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_EVENTLISTENER
 uint64_t uniffi_footfall_ffi_fn_clone_eventlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -485,6 +564,31 @@ void uniffi_footfall_ffi_fn_init_callback_vtable_httptransport(const UniffiVTabl
 uint64_t uniffi_footfall_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_TILL
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_TILL
+uint64_t uniffi_footfall_ffi_fn_clone_till(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_TILL
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_TILL
+void uniffi_footfall_ffi_fn_free_till(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CONSTRUCTOR_TILL_NEW
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CONSTRUCTOR_TILL_NEW
+uint64_t uniffi_footfall_ffi_fn_constructor_till_new(RustBuffer keyset_json, RustBuffer store_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_TILL_CHECK
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_TILL_CHECK
+RustBuffer uniffi_footfall_ffi_fn_method_till_check(uint64_t ptr, RustBuffer code, int64_t now_secs, RustBuffer challenge, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_TILL_REDEEM
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_TILL_REDEEM
+RustBuffer uniffi_footfall_ffi_fn_method_till_redeem(uint64_t ptr, RustBuffer code, int64_t now_secs, RustBuffer challenge, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FUNC_DEFAULT_CONFIG
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FUNC_DEFAULT_CONFIG
 RustBuffer uniffi_footfall_ffi_fn_func_default_config(RustBuffer data_dir, RustCallStatus *_Nonnull out_status
@@ -493,6 +597,16 @@ RustBuffer uniffi_footfall_ffi_fn_func_default_config(RustBuffer data_dir, RustC
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FUNC_SET_LOG_SINK
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FUNC_SET_LOG_SINK
 void uniffi_footfall_ffi_fn_func_set_log_sink(RustBuffer sink, RustBuffer level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FUNC_QR_CODE
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FUNC_QR_CODE
+RustBuffer uniffi_footfall_ffi_fn_func_qr_code(RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FUNC_VERIFY_REDEMPTION
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FUNC_VERIFY_REDEMPTION
+RustBuffer uniffi_footfall_ffi_fn_func_verify_redemption(RustBuffer code, RustBuffer keyset_json, int64_t now_secs, RustBuffer store_id, RustBuffer challenge, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_FOOTFALL_FFI_RUSTBUFFER_ALLOC
@@ -767,6 +881,30 @@ uint16_t uniffi_footfall_ffi_checksum_func_set_log_sink(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_FUNC_QR_CODE
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_FUNC_QR_CODE
+uint16_t uniffi_footfall_ffi_checksum_func_qr_code(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_FUNC_VERIFY_REDEMPTION
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_FUNC_VERIFY_REDEMPTION
+uint16_t uniffi_footfall_ffi_checksum_func_verify_redemption(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_PUBLIC_KEY
+uint16_t uniffi_footfall_ffi_checksum_method_devicesigner_public_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_DEVICESIGNER_SIGN
+uint16_t uniffi_footfall_ffi_checksum_method_devicesigner_sign(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_APPLY_CONSENT_POLICY
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_APPLY_CONSENT_POLICY
 uint16_t uniffi_footfall_ffi_checksum_method_footfall_apply_consent_policy(void
@@ -911,6 +1049,42 @@ uint16_t uniffi_footfall_ffi_checksum_method_footfall_track_event(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_CLIP
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_CLIP
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_wallet_clip(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_COUPONS
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_COUPONS
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_wallet_coupons(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_EVALUATE
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_EVALUATE
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_wallet_evaluate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_NOW_SECS
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_NOW_SECS
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_wallet_now_secs(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_PRESENT
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_wallet_present(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_SYNC
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_wallet_sync(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_EVENTLISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_EVENTLISTENER_ON_EVENT
 uint16_t uniffi_footfall_ffi_checksum_method_eventlistener_on_event(void
@@ -929,9 +1103,27 @@ uint16_t uniffi_footfall_ffi_checksum_method_httptransport_send(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_TILL_CHECK
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_TILL_CHECK
+uint16_t uniffi_footfall_ffi_checksum_method_till_check(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_TILL_REDEEM
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_TILL_REDEEM
+uint16_t uniffi_footfall_ffi_checksum_method_till_redeem(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_CONSTRUCTOR_FOOTFALL_NEW
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_CONSTRUCTOR_FOOTFALL_NEW
 uint16_t uniffi_footfall_ffi_checksum_constructor_footfall_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_CONSTRUCTOR_TILL_NEW
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_CONSTRUCTOR_TILL_NEW
+uint16_t uniffi_footfall_ffi_checksum_constructor_till_new(void
     
 );
 #endif

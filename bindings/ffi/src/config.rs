@@ -35,6 +35,10 @@ pub struct FootfallConfig {
     pub app_version: String,
     #[uniffi(default)]
     pub consent: ConsentSettings,
+    /// The coupon wallet's issuer key set, as the JSON the issuer publishes (bundled with the app). None: the
+    /// wallet is off and its calls fail with a `NotConfigured` wallet error.
+    #[uniffi(default = None)]
+    pub wallet_keyset: Option<String>,
 }
 
 /// How consent is gated and where decisions come from.
@@ -147,6 +151,7 @@ pub fn default_config(data_dir: String) -> FootfallConfig {
         extra_root_certs_pem: Vec::new(),
         app_version: String::new(),
         consent: ConsentSettings::default(),
+        wallet_keyset: core.wallet_keyset,
     }
 }
 
@@ -201,6 +206,7 @@ impl FootfallConfig {
                 Err(_) => return Err(config_error(format!("consent.tcfVendorId must be 1-65535, got {id}"))),
             },
         };
+        config.wallet_keyset = self.wallet_keyset.clone();
         config.validate()?;
         Ok(config)
     }

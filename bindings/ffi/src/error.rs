@@ -1,7 +1,7 @@
 //! The one error type foreign code sees. Kotlin gets `FootfallException` with one subclass per variant, Swift
 //! `FootfallError`. Foreign callbacks return it too; an undeclared foreign exception arrives as `Callback`.
 
-use footfall_core::Error;
+use footfall_core::{Error, WalletError};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
 pub enum FootfallError {
@@ -34,9 +34,30 @@ pub enum FootfallError {
     /// Something failed inside the SDK that the app cannot fix (a thread that could not start); a bug to report.
     #[error("internal: {reason}")]
     Internal { reason: String },
-    /// A callback implemented by the app (transport, log sink, listener) threw something undeclared.
+    /// A callback implemented by the app (transport, log sink, listener, device signer) threw something
+    /// undeclared.
     #[error("callback failed: {reason}")]
     Callback { reason: String },
+    /// A wallet operation was refused and nothing changed. `kind` says which refusal; `coupon_id` names the
+    /// coupon when one was asked for; `reasons` are the codes a `CouponUnusable` refusal gives (`expired`,
+    /// `uses_exhausted`, `redeemed`, …; empty otherwise); `detail` is the English sentence.
+    #[error("wallet: {detail}")]
+    Wallet { kind: WalletErrorKind, coupon_id: Option<String>, reasons: Vec<String>, detail: String },
+}
+
+/// Which wallet refusal a [`FootfallError::Wallet`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum WalletErrorKind {
+    /// No issuer key set is configured (`FootfallConfig.wallet_keyset`): the wallet is off.
+    NotConfigured,
+    /// No coupon with that id is in the wallet.
+    UnknownCoupon,
+    /// The coupon cannot be used now; see `reasons`.
+    CouponUnusable,
+    /// The device key failed (a locked keystore, a key that is gone, a signer that returned something unusable).
+    DeviceKey,
+    /// The request itself is invalid (a basket line, a store id, a till challenge).
+    Invalid,
 }
 
 impl From<Error> for FootfallError {
@@ -50,9 +71,22 @@ impl From<Error> for FootfallError {
             Error::ConsentDenied { purpose } => FootfallError::ConsentDenied { purpose },
             Error::Closed => FootfallError::Closed,
             Error::Internal(reason) => FootfallError::Internal { reason },
-            // The wallet is not exposed through the FFI yet; its own variant comes with it.
-            Error::Wallet(e) => FootfallError::Internal { reason: e.to_string() },
+            Error::Wallet(e) => e.into(),
         }
+    }
+}
+
+impl From<WalletError> for FootfallError {
+    fn from(e: WalletError) -> Self {
+        let detail = e.to_string();
+        let (kind, coupon_id, reasons) = match e {
+            WalletError::NotConfigured => (WalletErrorKind::NotConfigured, None, Vec::new()),
+            WalletError::UnknownCoupon(id) => (WalletErrorKind::UnknownCoupon, Some(id), Vec::new()),
+            WalletError::Unusable { coupon_id, reasons } => (WalletErrorKind::CouponUnusable, Some(coupon_id), reasons),
+            WalletError::DeviceKey(_) => (WalletErrorKind::DeviceKey, None, Vec::new()),
+            WalletError::Invalid(_) => (WalletErrorKind::Invalid, None, Vec::new()),
+        };
+        FootfallError::Wallet { kind, coupon_id, reasons, detail }
     }
 }
 

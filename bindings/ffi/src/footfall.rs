@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::FootfallConfig;
+use crate::device_signer::{self, DeviceSigner};
 use crate::error::Result;
 use crate::listener::{self, EventListener};
 use crate::records::{DeadLetter, FlushReport, Status};
@@ -30,11 +31,14 @@ pub struct Footfall {
 impl Footfall {
     /// Starts an instance; no disk or network I/O happens on the calling thread. Without `transport` uploads
     /// use the built-in HTTPS client (a `Config` error in builds without it). `listener` hears SDK events.
-    #[uniffi::constructor(default(transport = None, listener = None))]
+    /// `device_signer` is the wallet's platform key (Android Keystore, Secure Enclave); without one the wallet
+    /// keeps a software key in its database.
+    #[uniffi::constructor(default(transport = None, listener = None, device_signer = None))]
     pub fn new(
         config: FootfallConfig,
         transport: Option<Arc<dyn HttpTransport>>,
         listener: Option<Arc<dyn EventListener>>,
+        device_signer: Option<Arc<dyn DeviceSigner>>,
     ) -> Result<Arc<Self>> {
         let mut builder = footfall_core::Footfall::builder(config.to_core()?);
         if let Some(transport) = transport {
@@ -42,6 +46,9 @@ impl Footfall {
         }
         if let Some(listener) = listener {
             builder = builder.listener(Arc::new(listener::Forward(listener)));
+        }
+        if let Some(signer) = device_signer {
+            builder = builder.device_signer(Arc::new(device_signer::ForeignSigner(signer)));
         }
         Ok(Arc::new(Footfall { core: builder.open()? }))
     }

@@ -3,24 +3,35 @@
 //!
 //! One job per file: [`config`] (the settings record), [`error`] (the one error enum), [`footfall`] (the
 //! long-lived SDK object), [`consent`] (its consent and rights methods), [`consent_records`] (their records), [`records`] (what it reports), [`transport`] (the app's HTTP client as a foreign
-//! trait), [`log`] (`tracing` records to a foreign log sink), [`listener`] (SDK events to the app).
+//! trait), [`log`] (`tracing` records to a foreign log sink), [`listener`] (SDK events to the app), [`wallet`]
+//! (the coupon wallet's methods and the till's check), [`wallet_records`] (their records) and [`device_signer`]
+//! (the wallet's device key as a foreign trait).
 
 uniffi::setup_scaffolding!();
 
 pub mod config;
 pub mod consent;
 pub mod consent_records;
+pub mod device_signer;
 pub mod error;
 pub mod footfall;
 pub mod listener;
 pub mod log;
 pub mod records;
 pub mod transport;
+pub mod wallet;
+pub mod wallet_records;
 
 pub use config::{ConsentSettings, FlushPolicy, FootfallConfig, StorageLimits};
-pub use error::FootfallError;
+pub use device_signer::DeviceSigner;
+pub use error::{FootfallError, WalletErrorKind};
 pub use footfall::{Footfall, TrackedEvent};
 pub use listener::{EventListener, FootfallEvent};
 pub use log::{LogLevel, LogRecord, LogSink};
 pub use records::{DeadLetter, Evicted, FlushOutcome, FlushReport, LaneCondition, LaneStatus, Status};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport};
+pub use wallet::{qr_code, verify_redemption, Till};
+pub use wallet_records::{
+    Basket, BasketLine, Coupon, CouponOutcome, CouponState, PresentedCode, QrCode, RedemptionVerdict, WalletRefusal,
+    WalletSyncReport,
+};

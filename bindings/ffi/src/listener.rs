@@ -1,7 +1,9 @@
 //! SDK events for the app through a foreign `EventListener`, adapted from the core's `SdkListener`.
 //!
-//! The core calls it on its sync thread after each upload pass (before an explicit flush returns) and on its
-//! writer thread after a consent change is durable, with no lock held. A foreign exception is logged and dropped; the SDK goes on.
+//! The core calls it on its sync thread after each upload pass (before an explicit flush returns) and after a
+//! wallet sync, on its writer thread after a consent change is durable, and on the caller's thread after a
+//! wallet clip or presentation (before that call returns), with no lock held. A foreign exception is logged and
+//! dropped; the SDK goes on.
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use footfall_core::SdkEvent;
 use crate::config::{millis, saturate};
 use crate::consent_records::ConsentStatus;
 use crate::error::FootfallError;
+use crate::wallet_records::Coupon;
 
 /// Something the SDK did. New variants will be added (offers, visits): match with an else branch.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
@@ -32,6 +35,10 @@ pub enum FootfallEvent {
         purged: i64,
         status: ConsentStatus,
     },
+    /// The wallet changed: a sync brought coupons or tombstones, the issuer answered a redemption, or the shopper
+    /// clipped or presented a coupon. `coupons` is the whole wallet as `wallet_coupons()` returns it now (keep
+    /// it: no need to read it back).
+    WalletChanged { coupons: Vec<Coupon> },
 }
 
 /// Implemented by the app. Called on an SDK thread: hand the event over (a channel, a flow) and return quickly,
@@ -76,6 +83,9 @@ fn convert(event: &SdkEvent) -> Option<FootfallEvent> {
                 purged: saturate(*purged),
                 status: status.as_ref().clone().into(),
             }
+        }
+        SdkEvent::WalletChanged { coupons } => {
+            FootfallEvent::WalletChanged { coupons: coupons.iter().cloned().map(Coupon::from).collect() }
         }
         _ => return None,
     })

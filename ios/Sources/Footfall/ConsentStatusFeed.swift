@@ -56,6 +56,7 @@ final class ConsentStatusFeed: @unchecked Sendable {
     }
 }
 
-private struct WeakNative {
+/// The native object, held weakly by the feeds it holds (through its listener).
+struct WeakNative {
     weak var native: FootfallFFI.Footfall?
 }

@@ -86,22 +86,30 @@ final class Hub<Element>: @unchecked Sendable {
 /// The hub behind `Footfall.events`.
 typealias EventHub = Hub<FootfallEvent>
 
-/// The generated listener protocol, called on the SDK's threads (the sync thread after an upload pass, the writer
-/// thread after a consent change): only hands the event over, and never calls back into the SDK from there.
+/// The generated listener protocol, called on the SDK's threads (the sync thread after an upload pass or a wallet
+/// sync, the writer thread after a consent change, the calling queue after a clip or presentation): only hands
+/// the event over, and never calls back into the SDK from there.
 final class EventListenerAdapter: FootfallFFI.EventListener {
     private let hub: EventHub
     private let consentFeed: ConsentStatusFeed
+    private let couponFeed: CouponFeed
 
-    init(hub: EventHub, consentFeed: ConsentStatusFeed) {
+    init(hub: EventHub, consentFeed: ConsentStatusFeed, couponFeed: CouponFeed) {
         self.hub = hub
         self.consentFeed = consentFeed
+        self.couponFeed = couponFeed
     }
 
     func onEvent(event: FootfallFFI.FootfallEvent) throws {
         let event = FootfallEvent(event)
-        // The consent state first, and outside the events stream (which keeps a bounded buffer).
-        if case .consentChanged(_, _, _, _, let status) = event {
+        // The states first, and outside the events stream (which keeps a bounded buffer).
+        switch event {
+        case .consentChanged(_, _, _, _, let status):
             consentFeed.publish(status)
+        case .walletChanged(let coupons):
+            couponFeed.publish(coupons)
+        default:
+            break
         }
         hub.emit(event)
     }

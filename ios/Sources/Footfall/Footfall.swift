@@ -35,6 +35,7 @@ public final class Footfall: Sendable {
     let native: FootfallFFI.Footfall
     private let hub: EventHub
     let consentFeed: ConsentStatusFeed
+    let couponFeed: CouponFeed
     private let closed = Locked(false)
 
     /// Starts an instance. No disk or network I/O happens on the calling thread: the database is opened on the
@@ -43,19 +44,38 @@ public final class Footfall: Sendable {
     /// - Parameters:
     ///   - config: where the queue lives, where it uploads to, and its limits.
     ///   - transport: the app's HTTP stack (``URLSessionTransport`` or your own); `nil` uses the built-in client.
+    ///   - deviceSigner: the wallet's device key in hardware (``SecureEnclaveDeviceSigner`` where available); `nil`
+    ///     keeps a software key in the SDK's database.
     /// - Throws: ``FootfallError/config(reason:)`` when the configuration cannot work (an `http://` endpoint that is
-    ///   not loopback, a zero limit, …).
-    public init(config: FootfallConfig, transport: (any HttpTransport)? = nil) throws {
+    ///   not loopback, a zero limit, a wallet key set that cannot be read, …).
+    public init(
+        config: FootfallConfig,
+        transport: (any HttpTransport)? = nil,
+        deviceSigner: (any DeviceSigner)? = nil
+    ) throws {
         let hub = EventHub(bufferingNewest: Footfall.eventBufferSize)
         let consentFeed = ConsentStatusFeed()
+        let couponFeed = CouponFeed()
         let adapter = transport.map { TransportAdapter($0) }
-        let listener = EventListenerAdapter(hub: hub, consentFeed: consentFeed)
+        let listener = EventListenerAdapter(hub: hub, consentFeed: consentFeed, couponFeed: couponFeed)
         self.hub = hub
         self.consentFeed = consentFeed
+        self.couponFeed = couponFeed
         self.native = try translatingErrors {
-            try FootfallFFI.Footfall(config: config, transport: adapter, listener: listener)
+            try FootfallFFI.Footfall(
+                config: config,
+                transport: adapter,
+                listener: listener,
+                deviceSigner: deviceSigner.map { DeviceSignerAdapter($0) }
+            )
         }
         consentFeed.attach(native)
+        couponFeed.attach(native)
+    }
+
+    /// The coupon wallet: on when `config.walletKeyset` is set.
+    public var wallet: Wallet {
+        Wallet(footfall: self)
     }
 
     /// Closes the instance if ``close()`` was not called (which blocks briefly while the writer commits).
@@ -186,8 +206,8 @@ public final class Footfall: Sendable {
 
     // MARK: - Lifecycle
 
-    /// Commits what was tracked, stops the SDK's threads, releases the database and finishes every ``events`` and
-    /// ``consentStatusUpdates`` stream. Blocks briefly; safe to call more than once and from any thread. Every
+    /// Commits what was tracked, stops the SDK's threads, releases the database and finishes every ``events``,
+    /// ``consentStatusUpdates`` and ``Wallet/couponUpdates`` stream. Blocks briefly; safe to call more than once and from any thread. Every
     /// other method then throws ``FootfallError/closed``. Called by `deinit` when the app forgets.
     public func close() {
         let wasOpen = closed.withLock { isClosed -> Bool in
@@ -198,6 +218,7 @@ public final class Footfall: Sendable {
         native.close()
         hub.finish()
         consentFeed.finish()
+        couponFeed.finish()
     }
 
     /// A directory for ``FootfallConfig/dataDir`` that suits an app: `Application Support/footfall`, created if

@@ -43,6 +43,11 @@ public enum FootfallError: Error, Equatable, Hashable, Sendable {
 
     /// A bug in the SDK, or an app callback that failed unexpectedly; the SDK itself goes on.
     case `internal`(reason: String)
+
+    /// A wallet call was refused and nothing changed. `kind` says which refusal; `couponId` names the coupon when
+    /// one was asked for; `reasons` are the codes of a `.couponUnusable` refusal (`expired`, `uses_exhausted`,
+    /// `offline_limit`, `redeemed`, …), empty otherwise; `detail` is the English sentence.
+    case wallet(kind: WalletErrorKind, couponId: String?, reasons: [String], detail: String)
 }
 
 extension FootfallError: LocalizedError, CustomStringConvertible {
@@ -67,6 +72,8 @@ extension FootfallError: LocalizedError, CustomStringConvertible {
             return "the SDK is closed"
         case .internal(let reason):
             return "internal error: \(reason)"
+        case .wallet(_, _, _, let detail):
+            return "wallet: \(detail)"
         }
     }
 
@@ -100,6 +107,8 @@ extension FootfallError {
             self = .closed
         case .Callback(let reason):
             self = .internal(reason: "an app callback failed: \(reason)")
+        case .Wallet(let kind, let couponId, let reasons, let detail):
+            self = .wallet(kind: kind, couponId: couponId, reasons: reasons, detail: detail)
         }
     }
 

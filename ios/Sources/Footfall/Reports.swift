@@ -39,7 +39,7 @@ public enum FlushOutcome: Equatable, Hashable, Sendable {
 }
 
 /// Something the SDK did, delivered on ``Footfall/events``: after each upload pass (only what happened is told: a
-/// pass held back by a backoff sends nothing) and after each consent change. New cases will be added (offers,
+/// pass held back by a backoff sends nothing), after each consent change and after each wallet change. New cases will be added (offers,
 /// visits): a `switch` that lists every case today will need a new branch then, one with a `default:` branch will
 /// not.
 public enum FootfallEvent: Equatable, Hashable, Sendable {
@@ -57,6 +57,9 @@ public enum FootfallEvent: Equatable, Hashable, Sendable {
     /// `status` is the consent status it produced (also on ``Footfall/consentStatusUpdates``). Told before the
     /// call that made the change returns.
     case consentChanged(recordId: String?, nowAllowed: [String], nowDenied: [String], purged: Int64, status: ConsentStatus)
+    /// The wallet changed: a sync brought coupons or tombstones, the issuer answered a redemption, or the shopper
+    /// clipped or presented a coupon. `coupons` is the whole wallet now (also on ``Wallet/couponUpdates``).
+    case walletChanged(coupons: [Coupon])
 }
 
 extension FlushReport {
@@ -101,6 +104,8 @@ extension FootfallEvent {
             self = .consentChanged(
                 recordId: recordId, nowAllowed: nowAllowed, nowDenied: nowDenied, purged: purged, status: status
             )
+        case .walletChanged(let coupons):
+            self = .walletChanged(coupons: coupons)
         }
     }
 }

@@ -608,6 +608,266 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * The wallet's per-device P-256 key, implemented by the platform layer with Android Keystore or the Secure
+ * Enclave so the private key never leaves them. Without one the SDK keeps a software key in its database:
+ * weaker, since a copy of the app's data can present as this device. Called on the thread of
+ * `wallet_present` (never the main thread through the Kotlin and Swift layers); a thrown error refuses that
+ * presentation with a `DeviceKey` wallet error and uses no counter twice.
+ */
+public protocol DeviceSigner: AnyObject, Sendable {
+    
+    /**
+     * The 65-byte uncompressed SEC1 public key (`0x04 ‖ x ‖ y`).
+     */
+    func publicKey() throws  -> Data
+    
+    /**
+     * ECDSA P-256 with SHA-256 over `message`, as 64 bytes `r ‖ s` (not DER).
+     */
+    func sign(message: Data) throws  -> Data
+    
+}
+/**
+ * The wallet's per-device P-256 key, implemented by the platform layer with Android Keystore or the Secure
+ * Enclave so the private key never leaves them. Without one the SDK keeps a software key in its database:
+ * weaker, since a copy of the app's data can present as this device. Called on the thread of
+ * `wallet_present` (never the main thread through the Kotlin and Swift layers); a thrown error refuses that
+ * presentation with a `DeviceKey` wallet error and uses no counter twice.
+ */
+open class DeviceSignerImpl: DeviceSigner, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_footfall_ffi_fn_clone_devicesigner(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_footfall_ffi_fn_free_devicesigner(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The 65-byte uncompressed SEC1 public key (`0x04 ‖ x ‖ y`).
+     */
+open func publicKey()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_devicesigner_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * ECDSA P-256 with SHA-256 over `message`, as 64 bytes `r ‖ s` (not DER).
+     */
+open func sign(message: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_devicesigner_sign(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(message),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceDeviceSigner {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceDeviceSigner = UniffiVTableCallbackInterfaceDeviceSigner(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeDeviceSigner.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface DeviceSigner: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeDeviceSigner.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface DeviceSigner: handle missing in uniffiClone")
+            }
+        },
+        publicKey: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeDeviceSigner.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.publicKey(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeFootfallError_lower
+            )
+        },
+        sign: { (
+            uniffiHandle: UInt64,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeDeviceSigner.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.sign(
+                     message: try FfiConverterData.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeFootfallError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceDeviceSigner> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceDeviceSigner>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitDeviceSigner() {
+    uniffi_footfall_ffi_fn_init_callback_vtable_devicesigner(UniffiCallbackInterfaceDeviceSigner.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceSigner: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<DeviceSigner>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceSigner
+
+    public static func lift(_ handle: UInt64) throws -> DeviceSigner {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return DeviceSignerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: DeviceSigner) -> UInt64 {
+         if let rustImpl = value as? DeviceSignerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceSigner {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceSigner, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceSigner_lift(_ handle: UInt64) throws -> DeviceSigner {
+    return try FfiConverterTypeDeviceSigner.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceSigner_lower(_ value: DeviceSigner) -> UInt64 {
+    return FfiConverterTypeDeviceSigner.lower(value)
+}
+
+
+
+
+
+
+/**
  * Implemented by the app. Called on an SDK thread: hand the event over (a channel, a flow) and return quickly,
  * and do not call `flush()` or `close()` from inside.
  */
@@ -937,6 +1197,41 @@ public protocol FootfallProtocol: AnyObject, Sendable {
      */
     func trackEvent(event: TrackedEvent) throws  -> String
     
+    /**
+     * Clips a coupon; the clip reaches the issuer when the network allows. Returns whether it changed (false:
+     * already clipped or presented).
+     */
+    func walletClip(couponId: String) throws  -> Bool
+    
+    /**
+     * Every coupon in the wallet with its state, validity and whether it is usable now. `at_secs` (UTC seconds)
+     * judges validity at another instant; by default the server-corrected now.
+     */
+    func walletCoupons(atSecs: Int64?) throws  -> [Coupon]
+    
+    /**
+     * For each live coupon: whether it applies to `basket`, the discount, and every reason it does not.
+     */
+    func walletEvaluate(basket: Basket) throws  -> [CouponOutcome]
+    
+    /**
+     * The server-corrected UTC seconds the wallet judges validity at.
+     */
+    func walletNowSecs() throws  -> Int64
+    
+    /**
+     * Presents a coupon at a till: the device-bound code (text and QR symbol), returned once its redemption is
+     * durable. Works offline; the redemption is sent when the network allows and only the issuer's answer makes
+     * the coupon `Redeemed`. `challenge` is the till's nonce (at most 32 bytes) when it shows one.
+     */
+    func walletPresent(couponId: String, storeId: String, challenge: Data?) throws  -> PresentedCode
+    
+    /**
+     * Pulls the coupon feed now: call it when the app comes to the foreground and when a push says the wallet
+     * changed. Cancel-safe: cancelling the caller leaves the sync to finish on the SDK's sync thread.
+     */
+    func walletSync() async throws  -> WalletSyncReport
+    
 }
 open class Footfall: FootfallProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -980,15 +1275,18 @@ open class Footfall: FootfallProtocol, @unchecked Sendable {
     /**
      * Starts an instance; no disk or network I/O happens on the calling thread. Without `transport` uploads
      * use the built-in HTTPS client (a `Config` error in builds without it). `listener` hears SDK events.
+     * `device_signer` is the wallet's platform key (Android Keystore, Secure Enclave); without one the wallet
+     * keeps a software key in its database.
      */
-public convenience init(config: FootfallConfig, transport: HttpTransport? = nil, listener: EventListener? = nil)throws  {
+public convenience init(config: FootfallConfig, transport: HttpTransport? = nil, listener: EventListener? = nil, deviceSigner: DeviceSigner? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeFootfallError_lift) {
         uniffiCallStatus in
     uniffi_footfall_ffi_fn_constructor_footfall_new(
         FfiConverterTypeFootfallConfig_lower(config),
         FfiConverterOptionTypeHttpTransport.lower(transport),
-        FfiConverterOptionTypeEventListener.lower(listener),uniffiCallStatus
+        FfiConverterOptionTypeEventListener.lower(listener),
+        FfiConverterOptionTypeDeviceSigner.lower(deviceSigner),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -1324,6 +1622,96 @@ open func trackEvent(event: TrackedEvent)throws  -> String  {
         FfiConverterTypeTrackedEvent_lower(event),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Clips a coupon; the clip reaches the issuer when the network allows. Returns whether it changed (false:
+     * already clipped or presented).
+     */
+open func walletClip(couponId: String)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_wallet_clip(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(couponId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every coupon in the wallet with its state, validity and whether it is usable now. `at_secs` (UTC seconds)
+     * judges validity at another instant; by default the server-corrected now.
+     */
+open func walletCoupons(atSecs: Int64? = nil)throws  -> [Coupon]  {
+    return try  FfiConverterSequenceTypeCoupon.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_wallet_coupons(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionInt64.lower(atSecs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * For each live coupon: whether it applies to `basket`, the discount, and every reason it does not.
+     */
+open func walletEvaluate(basket: Basket)throws  -> [CouponOutcome]  {
+    return try  FfiConverterSequenceTypeCouponOutcome.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_wallet_evaluate(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeBasket_lower(basket),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The server-corrected UTC seconds the wallet judges validity at.
+     */
+open func walletNowSecs()throws  -> Int64  {
+    return try  FfiConverterInt64.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_wallet_now_secs(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Presents a coupon at a till: the device-bound code (text and QR symbol), returned once its redemption is
+     * durable. Works offline; the redemption is sent when the network allows and only the issuer's answer makes
+     * the coupon `Redeemed`. `challenge` is the till's nonce (at most 32 bytes) when it shows one.
+     */
+open func walletPresent(couponId: String, storeId: String, challenge: Data? = nil)throws  -> PresentedCode  {
+    return try  FfiConverterTypePresentedCode_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_wallet_present(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(couponId),
+        FfiConverterString.lower(storeId),
+        FfiConverterOptionData.lower(challenge),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Pulls the coupon feed now: call it when the app comes to the foreground and when a push says the wallet
+     * changed. Cancel-safe: cancelling the caller leaves the sync to finish on the SDK's sync thread.
+     */
+open func walletSync()async throws  -> WalletSyncReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_footfall_ffi_fn_method_footfall_wallet_sync(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_footfall_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_footfall_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_footfall_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeWalletSyncReport_lift,
+            errorHandler: FfiConverterTypeFootfallError_lift
+        )
 }
     
 
@@ -1817,6 +2205,348 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
 
 
 
+
+
+/**
+ * One till (or one till app's process): the store it stands in, the issuer keys it trusts, and the redemptions
+ * it has accepted, so a replayed code or a serial used up here is refused. The record is kept in memory for the
+ * object's life; the issuer catches double spends across tills and restarts when the redemptions reach it.
+ */
+public protocol TillProtocol: AnyObject, Sendable {
+    
+    /**
+     * What [`Till::redeem`] would answer now, recording nothing (to show the coupon before the sale).
+     */
+    func check(code: String, nowSecs: Int64, challenge: Data?)  -> RedemptionVerdict
+    
+    /**
+     * Checks the code and, when it is valid, records it as redeemed here (call it as the sale completes): the
+     * same code again is `replayed`, the serial once its offline uses are spent `already_redeemed`.
+     */
+    func redeem(code: String, nowSecs: Int64, challenge: Data?)  -> RedemptionVerdict
+    
+}
+/**
+ * One till (or one till app's process): the store it stands in, the issuer keys it trusts, and the redemptions
+ * it has accepted, so a replayed code or a serial used up here is refused. The record is kept in memory for the
+ * object's life; the issuer catches double spends across tills and restarts when the redemptions reach it.
+ */
+open class Till: TillProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_footfall_ffi_fn_clone_till(self.handle, $0) }
+    }
+    /**
+     * A till for `store_id` trusting the issuer key set `keyset_json`. Fails with `Config` when the key set is not
+     * usable.
+     */
+public convenience init(keysetJson: String, storeId: String)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_constructor_till_new(
+        FfiConverterString.lower(keysetJson),
+        FfiConverterString.lower(storeId),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_footfall_ffi_fn_free_till(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * What [`Till::redeem`] would answer now, recording nothing (to show the coupon before the sale).
+     */
+open func check(code: String, nowSecs: Int64, challenge: Data? = nil) -> RedemptionVerdict  {
+    return try!  FfiConverterTypeRedemptionVerdict_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_till_check(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(code),
+        FfiConverterInt64.lower(nowSecs),
+        FfiConverterOptionData.lower(challenge),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Checks the code and, when it is valid, records it as redeemed here (call it as the sale completes): the
+     * same code again is `replayed`, the serial once its offline uses are spent `already_redeemed`.
+     */
+open func redeem(code: String, nowSecs: Int64, challenge: Data? = nil) -> RedemptionVerdict  {
+    return try!  FfiConverterTypeRedemptionVerdict_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_till_redeem(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(code),
+        FfiConverterInt64.lower(nowSecs),
+        FfiConverterOptionData.lower(challenge),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTill: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Till
+
+    public static func lift(_ handle: UInt64) throws -> Till {
+        return Till(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Till) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Till {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Till, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTill_lift(_ handle: UInt64) throws -> Till {
+    return try FfiConverterTypeTill.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTill_lower(_ value: Till) -> UInt64 {
+    return FfiConverterTypeTill.lower(value)
+}
+
+
+
+
+/**
+ * What is being bought, where and when, for "which coupons apply?".
+ */
+public struct Basket: Equatable, Hashable {
+    public let storeId: String
+    /**
+     * ISO 4217 code of every price in the basket.
+     */
+    public let currency: String
+    public let lines: [BasketLine]
+    /**
+     * UTC seconds to judge validity at; None: the wallet's server-corrected now.
+     */
+    public let atSecs: Int64?
+    /**
+     * Whether the device can reach the issuer now; offline, the coupons' offline limits apply.
+     */
+    public let online: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(storeId: String, 
+        /**
+         * ISO 4217 code of every price in the basket.
+         */currency: String, lines: [BasketLine], 
+        /**
+         * UTC seconds to judge validity at; None: the wallet's server-corrected now.
+         */atSecs: Int64? = nil, 
+        /**
+         * Whether the device can reach the issuer now; offline, the coupons' offline limits apply.
+         */online: Bool = true) {
+        self.storeId = storeId
+        self.currency = currency
+        self.lines = lines
+        self.atSecs = atSecs
+        self.online = online
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Basket: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBasket: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Basket {
+        return
+            try Basket(
+                storeId: FfiConverterString.read(from: &buf), 
+                currency: FfiConverterString.read(from: &buf), 
+                lines: FfiConverterSequenceTypeBasketLine.read(from: &buf), 
+                atSecs: FfiConverterOptionInt64.read(from: &buf), 
+                online: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Basket, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.storeId, into: &buf)
+        FfiConverterString.write(value.currency, into: &buf)
+        FfiConverterSequenceTypeBasketLine.write(value.lines, into: &buf)
+        FfiConverterOptionInt64.write(value.atSecs, into: &buf)
+        FfiConverterBool.write(value.online, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBasket_lift(_ buf: RustBuffer) throws -> Basket {
+    return try FfiConverterTypeBasket.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBasket_lower(_ value: Basket) -> RustBuffer {
+    return FfiConverterTypeBasket.lower(value)
+}
+
+
+/**
+ * One basket line.
+ */
+public struct BasketLine: Equatable, Hashable {
+    /**
+     * GTIN-8, 12, 13 or 14 digits with a correct check digit.
+     */
+    public let gtin: String
+    /**
+     * The item's product family code, when the store knows it.
+     */
+    public let family: String?
+    public let quantity: Int64
+    /**
+     * Minor units of the basket's currency (yen, cents).
+     */
+    public let unitPriceMinor: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * GTIN-8, 12, 13 or 14 digits with a correct check digit.
+         */gtin: String, 
+        /**
+         * The item's product family code, when the store knows it.
+         */family: String? = nil, quantity: Int64 = Int64(1), 
+        /**
+         * Minor units of the basket's currency (yen, cents).
+         */unitPriceMinor: Int64) {
+        self.gtin = gtin
+        self.family = family
+        self.quantity = quantity
+        self.unitPriceMinor = unitPriceMinor
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BasketLine: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBasketLine: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BasketLine {
+        return
+            try BasketLine(
+                gtin: FfiConverterString.read(from: &buf), 
+                family: FfiConverterOptionString.read(from: &buf), 
+                quantity: FfiConverterInt64.read(from: &buf), 
+                unitPriceMinor: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BasketLine, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.gtin, into: &buf)
+        FfiConverterOptionString.write(value.family, into: &buf)
+        FfiConverterInt64.write(value.quantity, into: &buf)
+        FfiConverterInt64.write(value.unitPriceMinor, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBasketLine_lift(_ buf: RustBuffer) throws -> BasketLine {
+    return try FfiConverterTypeBasketLine.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBasketLine_lower(_ value: BasketLine) -> RustBuffer {
+    return FfiConverterTypeBasketLine.lower(value)
+}
+
+
 public struct ConsentLog: Equatable, Hashable {
     public let records: [ConsentRecord]
     /**
@@ -2295,6 +3025,292 @@ public func FfiConverterTypeConsentStatus_lower(_ value: ConsentStatus) -> RustB
 
 
 /**
+ * A coupon in the wallet, as the app shows it.
+ */
+public struct Coupon: Equatable, Hashable {
+    public let id: String
+    /**
+     * The shopper's serial of it: the unit of single use.
+     */
+    public let serial: String
+    public let state: CouponState
+    /**
+     * Why it was rejected or ended (`double_spend`, `revoked`, …).
+     */
+    public let stateReason: String?
+    public let title: String?
+    public let terms: String?
+    /**
+     * `10%` or `300 JPY`, ready to show.
+     */
+    public let discount: String
+    /**
+     * RFC 3339, UTC.
+     */
+    public let validFrom: String
+    /**
+     * The first instant it is no longer valid (RFC 3339, UTC, grace not included).
+     */
+    public let validUntil: String
+    /**
+     * The store-local last day (`2026-12-24`) and its IANA zone, when the issuer stated validity that way: what
+     * to show the shopper.
+     */
+    public let validUntilLocal: String?
+    public let zone: String?
+    /**
+     * It can be presented now.
+     */
+    public let usableNow: Bool
+    /**
+     * Why it is not usable now (empty when it is): evaluator codes (`expired`, `uses_exhausted`,
+     * `offline_limit`, …) or the state (`redeemed`, `revoked`, …).
+     */
+    public let reasons: [String]
+    public let usesAllowed: Int64
+    /**
+     * Uses the server accepted plus those waiting for its answer.
+     */
+    public let uses: Int64
+    /**
+     * The last code presented and not answered yet: show it again (`qr_code(pending_code)`) rather than
+     * presenting twice.
+     */
+    public let pendingCode: String?
+    /**
+     * When it ended (tombstones), RFC 3339.
+     */
+    public let endedAt: String?
+    /**
+     * For a coupon redeemed: the store and the device key's short id of the accepted redemption.
+     */
+    public let storeId: String?
+    public let device: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, 
+        /**
+         * The shopper's serial of it: the unit of single use.
+         */serial: String, state: CouponState, 
+        /**
+         * Why it was rejected or ended (`double_spend`, `revoked`, …).
+         */stateReason: String?, title: String?, terms: String?, 
+        /**
+         * `10%` or `300 JPY`, ready to show.
+         */discount: String, 
+        /**
+         * RFC 3339, UTC.
+         */validFrom: String, 
+        /**
+         * The first instant it is no longer valid (RFC 3339, UTC, grace not included).
+         */validUntil: String, 
+        /**
+         * The store-local last day (`2026-12-24`) and its IANA zone, when the issuer stated validity that way: what
+         * to show the shopper.
+         */validUntilLocal: String?, zone: String?, 
+        /**
+         * It can be presented now.
+         */usableNow: Bool, 
+        /**
+         * Why it is not usable now (empty when it is): evaluator codes (`expired`, `uses_exhausted`,
+         * `offline_limit`, …) or the state (`redeemed`, `revoked`, …).
+         */reasons: [String], usesAllowed: Int64, 
+        /**
+         * Uses the server accepted plus those waiting for its answer.
+         */uses: Int64, 
+        /**
+         * The last code presented and not answered yet: show it again (`qr_code(pending_code)`) rather than
+         * presenting twice.
+         */pendingCode: String?, 
+        /**
+         * When it ended (tombstones), RFC 3339.
+         */endedAt: String?, 
+        /**
+         * For a coupon redeemed: the store and the device key's short id of the accepted redemption.
+         */storeId: String?, device: String?) {
+        self.id = id
+        self.serial = serial
+        self.state = state
+        self.stateReason = stateReason
+        self.title = title
+        self.terms = terms
+        self.discount = discount
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.validUntilLocal = validUntilLocal
+        self.zone = zone
+        self.usableNow = usableNow
+        self.reasons = reasons
+        self.usesAllowed = usesAllowed
+        self.uses = uses
+        self.pendingCode = pendingCode
+        self.endedAt = endedAt
+        self.storeId = storeId
+        self.device = device
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Coupon: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCoupon: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Coupon {
+        return
+            try Coupon(
+                id: FfiConverterString.read(from: &buf), 
+                serial: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeCouponState.read(from: &buf), 
+                stateReason: FfiConverterOptionString.read(from: &buf), 
+                title: FfiConverterOptionString.read(from: &buf), 
+                terms: FfiConverterOptionString.read(from: &buf), 
+                discount: FfiConverterString.read(from: &buf), 
+                validFrom: FfiConverterString.read(from: &buf), 
+                validUntil: FfiConverterString.read(from: &buf), 
+                validUntilLocal: FfiConverterOptionString.read(from: &buf), 
+                zone: FfiConverterOptionString.read(from: &buf), 
+                usableNow: FfiConverterBool.read(from: &buf), 
+                reasons: FfiConverterSequenceString.read(from: &buf), 
+                usesAllowed: FfiConverterInt64.read(from: &buf), 
+                uses: FfiConverterInt64.read(from: &buf), 
+                pendingCode: FfiConverterOptionString.read(from: &buf), 
+                endedAt: FfiConverterOptionString.read(from: &buf), 
+                storeId: FfiConverterOptionString.read(from: &buf), 
+                device: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Coupon, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.serial, into: &buf)
+        FfiConverterTypeCouponState.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.stateReason, into: &buf)
+        FfiConverterOptionString.write(value.title, into: &buf)
+        FfiConverterOptionString.write(value.terms, into: &buf)
+        FfiConverterString.write(value.discount, into: &buf)
+        FfiConverterString.write(value.validFrom, into: &buf)
+        FfiConverterString.write(value.validUntil, into: &buf)
+        FfiConverterOptionString.write(value.validUntilLocal, into: &buf)
+        FfiConverterOptionString.write(value.zone, into: &buf)
+        FfiConverterBool.write(value.usableNow, into: &buf)
+        FfiConverterSequenceString.write(value.reasons, into: &buf)
+        FfiConverterInt64.write(value.usesAllowed, into: &buf)
+        FfiConverterInt64.write(value.uses, into: &buf)
+        FfiConverterOptionString.write(value.pendingCode, into: &buf)
+        FfiConverterOptionString.write(value.endedAt, into: &buf)
+        FfiConverterOptionString.write(value.storeId, into: &buf)
+        FfiConverterOptionString.write(value.device, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCoupon_lift(_ buf: RustBuffer) throws -> Coupon {
+    return try FfiConverterTypeCoupon.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCoupon_lower(_ value: Coupon) -> RustBuffer {
+    return FfiConverterTypeCoupon.lower(value)
+}
+
+
+/**
+ * The verdict for one coupon against a basket.
+ */
+public struct CouponOutcome: Equatable, Hashable {
+    public let couponId: String
+    public let serial: String
+    public let applies: Bool
+    /**
+     * Minor units of the basket's currency; 0 unless it applies.
+     */
+    public let discountMinor: Int64
+    /**
+     * Every reason against it, sorted (`min_basket`, `not_eligible_item`, `stack_conflict`, …); empty when it
+     * applies.
+     */
+    public let reasons: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(couponId: String, serial: String, applies: Bool, 
+        /**
+         * Minor units of the basket's currency; 0 unless it applies.
+         */discountMinor: Int64, 
+        /**
+         * Every reason against it, sorted (`min_basket`, `not_eligible_item`, `stack_conflict`, …); empty when it
+         * applies.
+         */reasons: [String]) {
+        self.couponId = couponId
+        self.serial = serial
+        self.applies = applies
+        self.discountMinor = discountMinor
+        self.reasons = reasons
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CouponOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCouponOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CouponOutcome {
+        return
+            try CouponOutcome(
+                couponId: FfiConverterString.read(from: &buf), 
+                serial: FfiConverterString.read(from: &buf), 
+                applies: FfiConverterBool.read(from: &buf), 
+                discountMinor: FfiConverterInt64.read(from: &buf), 
+                reasons: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CouponOutcome, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.couponId, into: &buf)
+        FfiConverterString.write(value.serial, into: &buf)
+        FfiConverterBool.write(value.applies, into: &buf)
+        FfiConverterInt64.write(value.discountMinor, into: &buf)
+        FfiConverterSequenceString.write(value.reasons, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCouponOutcome_lift(_ buf: RustBuffer) throws -> CouponOutcome {
+    return try FfiConverterTypeCouponOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCouponOutcome_lower(_ value: CouponOutcome) -> RustBuffer {
+    return FfiConverterTypeCouponOutcome.lower(value)
+}
+
+
+/**
  * An event the server refused, kept for inspection.
  */
 public struct DeadLetter: Equatable, Hashable {
@@ -2649,6 +3665,11 @@ public struct FootfallConfig: Equatable, Hashable {
      */
     public let appVersion: String
     public let consent: ConsentSettings
+    /**
+     * The coupon wallet's issuer key set, as the JSON the issuer publishes (bundled with the app). None: the
+     * wallet is off and its calls fail with a `NotConfigured` wallet error.
+     */
+    public let walletKeyset: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2673,7 +3694,11 @@ public struct FootfallConfig: Equatable, Hashable {
          */extraRootCertsPem: [String] = [], 
         /**
          * The host app's version, recorded in every consent record.
-         */appVersion: String = "", consent: ConsentSettings = ConsentSettings()) {
+         */appVersion: String = "", consent: ConsentSettings = ConsentSettings(), 
+        /**
+         * The coupon wallet's issuer key set, as the JSON the issuer publishes (bundled with the app). None: the
+         * wallet is off and its calls fail with a `NotConfigured` wallet error.
+         */walletKeyset: String? = nil) {
         self.dataDir = dataDir
         self.endpoint = endpoint
         self.apiKey = apiKey
@@ -2684,6 +3709,7 @@ public struct FootfallConfig: Equatable, Hashable {
         self.extraRootCertsPem = extraRootCertsPem
         self.appVersion = appVersion
         self.consent = consent
+        self.walletKeyset = walletKeyset
     }
 
     
@@ -2711,7 +3737,8 @@ public struct FfiConverterTypeFootfallConfig: FfiConverterRustBuffer {
                 requestTimeoutMs: FfiConverterInt64.read(from: &buf), 
                 extraRootCertsPem: FfiConverterSequenceString.read(from: &buf), 
                 appVersion: FfiConverterString.read(from: &buf), 
-                consent: FfiConverterTypeConsentSettings.read(from: &buf)
+                consent: FfiConverterTypeConsentSettings.read(from: &buf), 
+                walletKeyset: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2726,6 +3753,7 @@ public struct FfiConverterTypeFootfallConfig: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.extraRootCertsPem, into: &buf)
         FfiConverterString.write(value.appVersion, into: &buf)
         FfiConverterTypeConsentSettings.write(value.consent, into: &buf)
+        FfiConverterOptionString.write(value.walletKeyset, into: &buf)
     }
 }
 
@@ -3195,6 +4223,108 @@ public func FfiConverterTypePolicyRefresh_lower(_ value: PolicyRefresh) -> RustB
 
 
 /**
+ * What presenting a coupon returns once its redemption is durable: the code for the till, as text and as a QR
+ * symbol of that text.
+ */
+public struct PresentedCode: Equatable, Hashable {
+    /**
+     * Base45 text: what the QR symbol holds and what a keyboard-wedge scanner types.
+     */
+    public let code: String
+    /**
+     * The device's presentation counter this code used.
+     */
+    public let counter: Int64
+    /**
+     * The device key's short id (what the issuer attributes a double spend to).
+     */
+    public let device: String
+    /**
+     * The redemption's idempotency key, sent to the issuer when the network allows.
+     */
+    public let redemptionId: String
+    public let couponId: String
+    public let serial: String
+    public let qr: QrCode
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Base45 text: what the QR symbol holds and what a keyboard-wedge scanner types.
+         */code: String, 
+        /**
+         * The device's presentation counter this code used.
+         */counter: Int64, 
+        /**
+         * The device key's short id (what the issuer attributes a double spend to).
+         */device: String, 
+        /**
+         * The redemption's idempotency key, sent to the issuer when the network allows.
+         */redemptionId: String, couponId: String, serial: String, qr: QrCode) {
+        self.code = code
+        self.counter = counter
+        self.device = device
+        self.redemptionId = redemptionId
+        self.couponId = couponId
+        self.serial = serial
+        self.qr = qr
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PresentedCode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresentedCode: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PresentedCode {
+        return
+            try PresentedCode(
+                code: FfiConverterString.read(from: &buf), 
+                counter: FfiConverterInt64.read(from: &buf), 
+                device: FfiConverterString.read(from: &buf), 
+                redemptionId: FfiConverterString.read(from: &buf), 
+                couponId: FfiConverterString.read(from: &buf), 
+                serial: FfiConverterString.read(from: &buf), 
+                qr: FfiConverterTypeQrCode.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PresentedCode, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterInt64.write(value.counter, into: &buf)
+        FfiConverterString.write(value.device, into: &buf)
+        FfiConverterString.write(value.redemptionId, into: &buf)
+        FfiConverterString.write(value.couponId, into: &buf)
+        FfiConverterString.write(value.serial, into: &buf)
+        FfiConverterTypeQrCode.write(value.qr, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentedCode_lift(_ buf: RustBuffer) throws -> PresentedCode {
+    return try FfiConverterTypePresentedCode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentedCode_lower(_ value: PresentedCode) -> RustBuffer {
+    return FfiConverterTypePresentedCode.lower(value)
+}
+
+
+/**
  * The prompt to show now and why.
  */
 public struct PromptNeed: Equatable, Hashable {
@@ -3354,6 +4484,187 @@ public func FfiConverterTypePurposeStatus_lift(_ buf: RustBuffer) throws -> Purp
 #endif
 public func FfiConverterTypePurposeStatus_lower(_ value: PurposeStatus) -> RustBuffer {
     return FfiConverterTypePurposeStatus.lower(value)
+}
+
+
+/**
+ * A QR symbol as modules: `width × width`, row-major, `true` = dark. The app draws squares and a light quiet
+ * zone of 4 modules around them; no image type crosses.
+ */
+public struct QrCode: Equatable, Hashable {
+    public let width: Int32
+    /**
+     * 1-40: `width = 17 + 4 × version`.
+     */
+    public let version: Int32
+    public let modules: [Bool]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(width: Int32, 
+        /**
+         * 1-40: `width = 17 + 4 × version`.
+         */version: Int32, modules: [Bool]) {
+        self.width = width
+        self.version = version
+        self.modules = modules
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QrCode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQrCode: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QrCode {
+        return
+            try QrCode(
+                width: FfiConverterInt32.read(from: &buf), 
+                version: FfiConverterInt32.read(from: &buf), 
+                modules: FfiConverterSequenceBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QrCode, into buf: inout [UInt8]) {
+        FfiConverterInt32.write(value.width, into: &buf)
+        FfiConverterInt32.write(value.version, into: &buf)
+        FfiConverterSequenceBool.write(value.modules, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrCode_lift(_ buf: RustBuffer) throws -> QrCode {
+    return try FfiConverterTypeQrCode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrCode_lower(_ value: QrCode) -> RustBuffer {
+    return FfiConverterTypeQrCode.lower(value)
+}
+
+
+/**
+ * A till's verdict on a redemption code.
+ */
+public struct RedemptionVerdict: Equatable, Hashable {
+    /**
+     * Accept the coupon: apply it to the sale.
+     */
+    public let valid: Bool
+    /**
+     * What the code redeems (when valid).
+     */
+    public let couponId: String?
+    public let serial: String?
+    /**
+     * The presenting device key's short id (when valid).
+     */
+    public let device: String?
+    /**
+     * The device's presentation counter (when valid).
+     */
+    public let counter: Int64?
+    /**
+     * Why it was refused, a stable code (`stale`, `bad_proof`, `expired`, `replayed`, `already_redeemed`, …).
+     */
+    public let reason: String?
+    /**
+     * The refusal as an English sentence.
+     */
+    public let detail: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Accept the coupon: apply it to the sale.
+         */valid: Bool, 
+        /**
+         * What the code redeems (when valid).
+         */couponId: String?, serial: String?, 
+        /**
+         * The presenting device key's short id (when valid).
+         */device: String?, 
+        /**
+         * The device's presentation counter (when valid).
+         */counter: Int64?, 
+        /**
+         * Why it was refused, a stable code (`stale`, `bad_proof`, `expired`, `replayed`, `already_redeemed`, …).
+         */reason: String?, 
+        /**
+         * The refusal as an English sentence.
+         */detail: String?) {
+        self.valid = valid
+        self.couponId = couponId
+        self.serial = serial
+        self.device = device
+        self.counter = counter
+        self.reason = reason
+        self.detail = detail
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RedemptionVerdict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRedemptionVerdict: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RedemptionVerdict {
+        return
+            try RedemptionVerdict(
+                valid: FfiConverterBool.read(from: &buf), 
+                couponId: FfiConverterOptionString.read(from: &buf), 
+                serial: FfiConverterOptionString.read(from: &buf), 
+                device: FfiConverterOptionString.read(from: &buf), 
+                counter: FfiConverterOptionInt64.read(from: &buf), 
+                reason: FfiConverterOptionString.read(from: &buf), 
+                detail: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RedemptionVerdict, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.valid, into: &buf)
+        FfiConverterOptionString.write(value.couponId, into: &buf)
+        FfiConverterOptionString.write(value.serial, into: &buf)
+        FfiConverterOptionString.write(value.device, into: &buf)
+        FfiConverterOptionInt64.write(value.counter, into: &buf)
+        FfiConverterOptionString.write(value.reason, into: &buf)
+        FfiConverterOptionString.write(value.detail, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRedemptionVerdict_lift(_ buf: RustBuffer) throws -> RedemptionVerdict {
+    return try FfiConverterTypeRedemptionVerdict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRedemptionVerdict_lower(_ value: RedemptionVerdict) -> RustBuffer {
+    return FfiConverterTypeRedemptionVerdict.lower(value)
 }
 
 
@@ -3879,6 +5190,194 @@ public func FfiConverterTypeTrackedEvent_lower(_ value: TrackedEvent) -> RustBuf
 
 
 /**
+ * A feed entry that was not stored, and why (`reason` is a stable code such as `bad_signature`).
+ */
+public struct WalletRefusal: Equatable, Hashable {
+    /**
+     * The coupon it named, when that much could be read.
+     */
+    public let couponId: String?
+    public let reason: String
+    public let detail: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The coupon it named, when that much could be read.
+         */couponId: String?, reason: String, detail: String) {
+        self.couponId = couponId
+        self.reason = reason
+        self.detail = detail
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WalletRefusal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWalletRefusal: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WalletRefusal {
+        return
+            try WalletRefusal(
+                couponId: FfiConverterOptionString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WalletRefusal, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.couponId, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletRefusal_lift(_ buf: RustBuffer) throws -> WalletRefusal {
+    return try FfiConverterTypeWalletRefusal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletRefusal_lower(_ value: WalletRefusal) -> RustBuffer {
+    return FfiConverterTypeWalletRefusal.lower(value)
+}
+
+
+/**
+ * What one wallet sync did.
+ */
+public struct WalletSyncReport: Equatable, Hashable {
+    /**
+     * False when the server said nothing changed (304).
+     */
+    public let changed: Bool
+    /**
+     * The server no longer knew the device's position (410) and listed the wallet again in full.
+     */
+    public let startedOver: Bool
+    public let pages: Int64
+    public let upserts: Int64
+    public let tombstones: Int64
+    /**
+     * Coupons a full listing no longer named (kept as `Withdrawn`).
+     */
+    public let withdrawn: Int64
+    /**
+     * Entries that were not stored, each with its reason.
+     */
+    public let refused: [WalletRefusal]
+    /**
+     * The issuer key set version a rotation in this sync moved to.
+     */
+    public let keysetVersion: Int64?
+    /**
+     * Server time minus device time, ms: the correction the wallet judges validity with.
+     */
+    public let serverOffsetMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * False when the server said nothing changed (304).
+         */changed: Bool, 
+        /**
+         * The server no longer knew the device's position (410) and listed the wallet again in full.
+         */startedOver: Bool, pages: Int64, upserts: Int64, tombstones: Int64, 
+        /**
+         * Coupons a full listing no longer named (kept as `Withdrawn`).
+         */withdrawn: Int64, 
+        /**
+         * Entries that were not stored, each with its reason.
+         */refused: [WalletRefusal], 
+        /**
+         * The issuer key set version a rotation in this sync moved to.
+         */keysetVersion: Int64?, 
+        /**
+         * Server time minus device time, ms: the correction the wallet judges validity with.
+         */serverOffsetMs: Int64) {
+        self.changed = changed
+        self.startedOver = startedOver
+        self.pages = pages
+        self.upserts = upserts
+        self.tombstones = tombstones
+        self.withdrawn = withdrawn
+        self.refused = refused
+        self.keysetVersion = keysetVersion
+        self.serverOffsetMs = serverOffsetMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WalletSyncReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWalletSyncReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WalletSyncReport {
+        return
+            try WalletSyncReport(
+                changed: FfiConverterBool.read(from: &buf), 
+                startedOver: FfiConverterBool.read(from: &buf), 
+                pages: FfiConverterInt64.read(from: &buf), 
+                upserts: FfiConverterInt64.read(from: &buf), 
+                tombstones: FfiConverterInt64.read(from: &buf), 
+                withdrawn: FfiConverterInt64.read(from: &buf), 
+                refused: FfiConverterSequenceTypeWalletRefusal.read(from: &buf), 
+                keysetVersion: FfiConverterOptionInt64.read(from: &buf), 
+                serverOffsetMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WalletSyncReport, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.changed, into: &buf)
+        FfiConverterBool.write(value.startedOver, into: &buf)
+        FfiConverterInt64.write(value.pages, into: &buf)
+        FfiConverterInt64.write(value.upserts, into: &buf)
+        FfiConverterInt64.write(value.tombstones, into: &buf)
+        FfiConverterInt64.write(value.withdrawn, into: &buf)
+        FfiConverterSequenceTypeWalletRefusal.write(value.refused, into: &buf)
+        FfiConverterOptionInt64.write(value.keysetVersion, into: &buf)
+        FfiConverterInt64.write(value.serverOffsetMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletSyncReport_lift(_ buf: RustBuffer) throws -> WalletSyncReport {
+    return try FfiConverterTypeWalletSyncReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletSyncReport_lower(_ value: WalletSyncReport) -> RustBuffer {
+    return FfiConverterTypeWalletSyncReport.lower(value)
+}
+
+
+/**
  * The shopper's age band, when the app knows it. Minors are opt-in for every purpose whatever the
  * jurisdiction; under 13, marketing, personalization and location never open (parental consent is the app's flow).
  */
@@ -4128,6 +5627,128 @@ public func FfiConverterTypeConsentRecordKind_lower(_ value: ConsentRecordKind) 
 
 
 
+/**
+ * Where a coupon is on the device: `Available → Clipped → PendingRedeem → Redeemed` (or `Rejected` with a
+ * reason), plus the issuer's tombstones (`Revoked`, `Expired`, `Withdrawn`, and `Redeemed` elsewhere). Only the
+ * server makes a coupon `Redeemed`.
+ */
+
+public enum CouponState: Equatable, Hashable {
+    
+    case available
+    case clipped
+    /**
+     * Presented at a till; the redemption waits for the server's answer (offline it waits for the network).
+     */
+    case pendingRedeem
+    case redeemed
+    /**
+     * The server refused this device's redemption; `Coupon.state_reason` says why (`double_spend`, …).
+     */
+    case rejected
+    case revoked
+    case expired
+    /**
+     * The issuer no longer lists it for this shopper.
+     */
+    case withdrawn
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CouponState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCouponState: FfiConverterRustBuffer {
+    typealias SwiftType = CouponState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CouponState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .available
+        
+        case 2: return .clipped
+        
+        case 3: return .pendingRedeem
+        
+        case 4: return .redeemed
+        
+        case 5: return .rejected
+        
+        case 6: return .revoked
+        
+        case 7: return .expired
+        
+        case 8: return .withdrawn
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CouponState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .available:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .clipped:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .pendingRedeem:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .redeemed:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .rejected:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .revoked:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .expired:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .withdrawn:
+            writeInt(&buf, Int32(8))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCouponState_lift(_ buf: RustBuffer) throws -> CouponState {
+    return try FfiConverterTypeCouponState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCouponState_lower(_ value: CouponState) -> RustBuffer {
+    return FfiConverterTypeCouponState.lower(value)
+}
+
+
+
 
 public enum FlushOutcome: Equatable, Hashable {
     
@@ -4284,9 +5905,17 @@ enum FootfallError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Internal(reason: String
     )
     /**
-     * A callback implemented by the app (transport, log sink, listener) threw something undeclared.
+     * A callback implemented by the app (transport, log sink, listener, device signer) threw something
+     * undeclared.
      */
     case Callback(reason: String
+    )
+    /**
+     * A wallet operation was refused and nothing changed. `kind` says which refusal; `coupon_id` names the
+     * coupon when one was asked for; `reasons` are the codes a `CouponUnusable` refusal gives (`expired`,
+     * `uses_exhausted`, `redeemed`, …; empty otherwise); `detail` is the English sentence.
+     */
+    case Wallet(kind: WalletErrorKind, couponId: String?, reasons: [String], detail: String
     )
 
     
@@ -4343,6 +5972,12 @@ public struct FfiConverterTypeFootfallError: FfiConverterRustBuffer {
             )
         case 10: return .Callback(
             reason: try FfiConverterString.read(from: &buf)
+            )
+        case 11: return .Wallet(
+            kind: try FfiConverterTypeWalletErrorKind.read(from: &buf), 
+            couponId: try FfiConverterOptionString.read(from: &buf), 
+            reasons: try FfiConverterSequenceString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -4404,6 +6039,14 @@ public struct FfiConverterTypeFootfallError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(10))
             FfiConverterString.write(reason, into: &buf)
             
+        
+        case let .Wallet(kind,couponId,reasons,detail):
+            writeInt(&buf, Int32(11))
+            FfiConverterTypeWalletErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(couponId, into: &buf)
+            FfiConverterSequenceString.write(reasons, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
         }
     }
 }
@@ -4457,6 +6100,13 @@ public enum FootfallEvent: Equatable, Hashable {
      */
     case consentChanged(recordId: String?, nowAllowed: [String], nowDenied: [String], purged: Int64, status: ConsentStatus
     )
+    /**
+     * The wallet changed: a sync brought coupons or tombstones, the issuer answered a redemption, or the shopper
+     * clipped or presented a coupon. `coupons` is the whole wallet as `wallet_coupons()` returns it now (keep
+     * it: no need to read it back).
+     */
+    case walletChanged(coupons: [Coupon]
+    )
 
 
 
@@ -4491,6 +6141,9 @@ public struct FfiConverterTypeFootfallEvent: FfiConverterRustBuffer {
         )
         
         case 5: return .consentChanged(recordId: try FfiConverterOptionString.read(from: &buf), nowAllowed: try FfiConverterSequenceString.read(from: &buf), nowDenied: try FfiConverterSequenceString.read(from: &buf), purged: try FfiConverterInt64.read(from: &buf), status: try FfiConverterTypeConsentStatus.read(from: &buf)
+        )
+        
+        case 6: return .walletChanged(coupons: try FfiConverterSequenceTypeCoupon.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4532,6 +6185,11 @@ public struct FfiConverterTypeFootfallEvent: FfiConverterRustBuffer {
             FfiConverterSequenceString.write(nowDenied, into: &buf)
             FfiConverterInt64.write(purged, into: &buf)
             FfiConverterTypeConsentStatus.write(status, into: &buf)
+            
+        
+        case let .walletChanged(coupons):
+            writeInt(&buf, Int32(6))
+            FfiConverterSequenceTypeCoupon.write(coupons, into: &buf)
             
         }
     }
@@ -5118,6 +6776,111 @@ public func FfiConverterTypeTcfImportResult_lower(_ value: TcfImportResult) -> R
 }
 
 
+
+/**
+ * Which wallet refusal a [`FootfallError::Wallet`] is.
+ */
+
+public enum WalletErrorKind: Equatable, Hashable {
+    
+    /**
+     * No issuer key set is configured (`FootfallConfig.wallet_keyset`): the wallet is off.
+     */
+    case notConfigured
+    /**
+     * No coupon with that id is in the wallet.
+     */
+    case unknownCoupon
+    /**
+     * The coupon cannot be used now; see `reasons`.
+     */
+    case couponUnusable
+    /**
+     * The device key failed (a locked keystore, a key that is gone, a signer that returned something unusable).
+     */
+    case deviceKey
+    /**
+     * The request itself is invalid (a basket line, a store id, a till challenge).
+     */
+    case invalid
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension WalletErrorKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWalletErrorKind: FfiConverterRustBuffer {
+    typealias SwiftType = WalletErrorKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WalletErrorKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notConfigured
+        
+        case 2: return .unknownCoupon
+        
+        case 3: return .couponUnusable
+        
+        case 4: return .deviceKey
+        
+        case 5: return .invalid
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: WalletErrorKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .notConfigured:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unknownCoupon:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .couponUnusable:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .deviceKey:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .invalid:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletErrorKind_lift(_ buf: RustBuffer) throws -> WalletErrorKind {
+    return try FfiConverterTypeWalletErrorKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWalletErrorKind_lower(_ value: WalletErrorKind) -> RustBuffer {
+    return FfiConverterTypeWalletErrorKind.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -5209,6 +6972,54 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
+    typealias SwiftType = Data?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeDeviceSigner: FfiConverterRustBuffer {
+    typealias SwiftType = DeviceSigner?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDeviceSigner.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDeviceSigner.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5337,6 +7148,31 @@ fileprivate struct FfiConverterOptionTypeAgeBand: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceBool: FfiConverterRustBuffer {
+    typealias SwiftType = [Bool]
+
+    public static func write(_ value: [Bool], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterBool.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Bool] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Bool]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterBool.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -5362,6 +7198,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeBasketLine: FfiConverterRustBuffer {
+    typealias SwiftType = [BasketLine]
+
+    public static func write(_ value: [BasketLine], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBasketLine.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BasketLine] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BasketLine]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBasketLine.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeConsentRecord: FfiConverterRustBuffer {
     typealias SwiftType = [ConsentRecord]
 
@@ -5379,6 +7240,56 @@ fileprivate struct FfiConverterSequenceTypeConsentRecord: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeConsentRecord.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCoupon: FfiConverterRustBuffer {
+    typealias SwiftType = [Coupon]
+
+    public static func write(_ value: [Coupon], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCoupon.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Coupon] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Coupon]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCoupon.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCouponOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = [CouponOutcome]
+
+    public static func write(_ value: [CouponOutcome], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCouponOutcome.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CouponOutcome] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CouponOutcome]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCouponOutcome.read(from: &buf))
         }
         return seq
     }
@@ -5479,6 +7390,31 @@ fileprivate struct FfiConverterSequenceTypeRightsRequest: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeRightsRequest.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeWalletRefusal: FfiConverterRustBuffer {
+    typealias SwiftType = [WalletRefusal]
+
+    public static func write(_ value: [WalletRefusal], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeWalletRefusal.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [WalletRefusal] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [WalletRefusal]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeWalletRefusal.read(from: &buf))
         }
         return seq
     }
@@ -5669,6 +7605,39 @@ public func setLogSink(sink: LogSink?, level: LogLevel)throws   {try rustCallWit
     )
 }
 }
+/**
+ * The QR symbol of `text` (a redemption code, e.g. a coupon's `pending_code`) at error correction level M.
+ *
+ * Fails with `InvalidInput` when the text does not fit a QR symbol.
+ */
+public func qrCode(text: String)throws  -> QrCode  {
+    return try  FfiConverterTypeQrCode_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_func_qr_code(
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+/**
+ * A till's offline check of a code, with no memory of earlier codes: the issuer's signature on the coupon
+ * (against `keyset_json`, the issuer key set the till pins), the device proof (with the till's `challenge`, if
+ * it showed one), freshness at `now_secs` (UTC), validity and the coupon's offline policy. It cannot catch a
+ * code presented here before: a till keeps that record with a [`Till`].
+ *
+ * Fails with `Config` when the key set is not usable; a refused code is a verdict, not an error.
+ */
+public func verifyRedemption(code: String, keysetJson: String, nowSecs: Int64, storeId: String, challenge: Data? = nil)throws  -> RedemptionVerdict  {
+    return try  FfiConverterTypeRedemptionVerdict_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_func_verify_redemption(
+        FfiConverterString.lower(code),
+        FfiConverterString.lower(keysetJson),
+        FfiConverterInt64.lower(nowSecs),
+        FfiConverterString.lower(storeId),
+        FfiConverterOptionData.lower(challenge),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -5689,6 +7658,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_func_set_log_sink() != 47554) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_func_qr_code() != 10820) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_func_verify_redemption() != 14018) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_devicesigner_public_key() != 15394) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_devicesigner_sign() != 14860) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_apply_consent_policy() != 46140) {
@@ -5763,6 +7744,24 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_footfall_track_event() != 6207) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_footfall_ffi_checksum_method_footfall_wallet_clip() != 35094) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_wallet_coupons() != 13657) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_wallet_evaluate() != 22912) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_wallet_now_secs() != 60056) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_wallet_present() != 56787) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_wallet_sync() != 7791) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_footfall_ffi_checksum_method_eventlistener_on_event() != 61826) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5772,10 +7771,20 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_httptransport_send() != 52989) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_constructor_footfall_new() != 26293) {
+    if (uniffi_footfall_ffi_checksum_method_till_check() != 40600) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_till_redeem() != 22011) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_constructor_footfall_new() != 6143) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_constructor_till_new() != 25763) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitDeviceSigner()
     uniffiCallbackInitEventListener()
     uniffiCallbackInitHttpTransport()
     uniffiCallbackInitLogSink()

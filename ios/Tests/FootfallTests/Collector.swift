@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 
 /// The reference collector (`footfall collector serve`) as a child process on 127.0.0.1, and its read-only views
-/// (`stats`, `events`) to check what arrived. Needs `FOOTFALL_BIN` (the footfall CLI, built by
+/// (`stats`, `events`, `redemptions`, …) to check what arrived; with `--issuer-key` it is also the wallet's issuer
+/// (`addCoupon`, `keyset`). Needs `FOOTFALL_BIN` (the footfall CLI, built by
 /// `cargo build -p footfall-cli`); without it the calling test is skipped.
 final class Collector {
     struct Stats: Equatable {
@@ -113,6 +114,26 @@ final class Collector {
     /// Every stored deletion request (`request_id`, `anonymous_ids`, `user_id`, `duplicates`, …).
     func deletions() throws -> [[String: Any]] {
         try Collector.jsonLines(["collector", "deletions", "--db", db.path])
+    }
+
+    /// Every redemption the wallet issuer decided (`redemption_id`, `coupon_id`, `device`, `counter`, `status`, …);
+    /// needs `serve --issuer-key`.
+    func redemptions() throws -> [[String: Any]] {
+        try Collector.jsonLines(["collector", "redemptions", "--db", db.path])
+    }
+
+    /// The wallet issuer's public key set, as an app pins it and a till loads it.
+    func keyset() throws -> String {
+        try Collector.run(["collector", "keyset", "--db", db.path]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Issues a coupon to every holder: `footfall collector coupon add` with `discount` (`10%`, or `300 JPY`) and
+    /// the store-local `lastDay` (`YYYY-MM-DD`) in `zone`; extra flags as given.
+    func addCoupon(id: String, title: String, discount: String, lastDay: String, zone: String, flags: [String] = []) throws {
+        _ = try Collector.run(
+            ["collector", "coupon", "add", "--db", db.path, "--id", id, "--title", title, "--discount", discount,
+             "--valid-until-local", lastDay, "--zone", zone] + flags
+        )
     }
 
     /// One JSON object per line of the CLI's output.

@@ -135,6 +135,7 @@ private extension FootfallFFI.FootfallEvent {
         case .retryScheduled: return "retryScheduled"
         case .paused: return "paused"
         case .consentChanged: return "consentChanged"
+        case .walletChanged: return "walletChanged"
         }
     }
 }

@@ -9,7 +9,8 @@ func testConfig(
     endpoint: String?,
     apiKey: String? = nil,
     automatic: Bool = false,
-    tcfImport: Bool = false
+    tcfImport: Bool = false,
+    walletKeyset: String? = nil
 ) -> FootfallConfig {
     FootfallConfig(
         dataDir: dir.appendingPathComponent("sdk").path,
@@ -17,7 +18,8 @@ func testConfig(
         apiKey: apiKey,
         flushPolicy: FlushPolicy(automatic: automatic),
         appVersion: testAppVersion,
-        consent: ConsentSettings(policyRefreshIntervalMs: 0, tcfImport: tcfImport)
+        consent: ConsentSettings(policyRefreshIntervalMs: 0, tcfImport: tcfImport),
+        walletKeyset: walletKeyset
     )
 }
 

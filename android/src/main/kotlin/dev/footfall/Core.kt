@@ -16,9 +16,10 @@ import dev.footfall.ffi.FootfallEvent as FfiEvent
 
 /**
  * What every part of the Kotlin layer shares: the native handle, the closed flag, the events flow, the consent
- * state and the dispatcher blocking calls run on. [Footfall], [ConsentCalls] and [RightsCalls] call through it.
+ * and wallet states and the dispatcher blocking calls run on. [Footfall], [ConsentCalls], [RightsCalls] and
+ * [Wallet] call through it.
  */
-internal class Core(config: FootfallConfig, transport: HttpTransport?) {
+internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSigner: DeviceSigner? = null) {
     val closed = AtomicBoolean(false)
 
     /** Where blocking native calls (consent changes, reads of the database) run. */
@@ -31,8 +32,15 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?) {
 
     val consentState = ConsentState()
 
+    val walletState = WalletState()
+
     val native: FfiFootfall = translating {
-        FfiFootfall(config, transport?.let(::TransportAdapter), Listener(events, consentState))
+        FfiFootfall(
+            config,
+            transport?.let(::TransportAdapter),
+            Listener(events, consentState, walletState),
+            deviceSigner?.let(::DeviceSignerAdapter),
+        )
     }
 
     init {
@@ -43,6 +51,17 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?) {
                 consentState.publish(io { it.consentStatus() })
             } catch (e: FootfallException) {
                 // Closed or storage failing: nothing to show; changes, if any, still publish theirs.
+            }
+        }
+        if (config.walletKeyset != null) {
+            // Likewise the coupons before any wallet change.
+            scope.launch {
+                try {
+                    val mark = walletState.mark()
+                    walletState.publishRead(io { it.walletCoupons(null) }, mark)
+                } catch (e: FootfallException) {
+                    // As above: the next wallet change publishes its list.
+                }
             }
         }
     }
@@ -74,14 +93,19 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?) {
         native.destroy()
     }
 
-    /** Runs on an SDK thread: only hands the event over, and a consent change's status to the state. */
+    /** Runs on an SDK thread: only hands the event over, and a consent or wallet change's state to its flow. */
     private class Listener(
         private val flow: MutableSharedFlow<FootfallEvent>,
         private val consent: ConsentState,
+        private val wallet: WalletState,
     ) : FfiListener {
         override fun onEvent(event: FfiEvent) {
-            // The state first and outside the events flow, which may drop the oldest when nobody collects.
-            if (event is FfiEvent.ConsentChanged) consent.publish(event.status)
+            // The states first and outside the events flow, which may drop the oldest when nobody collects.
+            when (event) {
+                is FfiEvent.ConsentChanged -> consent.publish(event.status)
+                is FfiEvent.WalletChanged -> wallet.publish(event.coupons)
+                else -> {}
+            }
             flow.tryEmit(event.toFootfallEvent())
         }
     }

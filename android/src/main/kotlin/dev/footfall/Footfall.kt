@@ -7,7 +7,8 @@ import dev.footfall.ffi.TrackedEvent
 
 /**
  * The Footfall SDK: an offline-first event queue that survives app kills and uploads in batches, gated on the
- * shopper's consent ([FootfallConsent]), with their data rights ([FootfallRights]).
+ * shopper's consent ([FootfallConsent]), with their data rights ([FootfallRights]) and a coupon wallet
+ * ([wallet]).
  *
  * Create one instance per data directory and keep it for the life of the process; [close] it (or use
  * `use {}`) when done. All methods are thread-safe.
@@ -28,11 +29,18 @@ class Footfall private constructor(private val core: Core) :
     /**
      * Starts an instance. No disk or network I/O happens on the calling thread.
      *
-     * @param config where the queue lives, where it uploads to, its limits and how consent is gated.
+     * @param config where the queue lives, where it uploads to, its limits, how consent is gated and the
+     *   wallet's issuer key set.
      * @param transport the app's HTTP client; null uses the built-in HTTPS client.
+     * @param deviceSigner the wallet's device key in hardware (on Android `KeystoreDeviceSigner`); null keeps a
+     *   software key in the SDK's database.
      * @throws FootfallException.Config when the configuration cannot work.
      */
-    constructor(config: FootfallConfig, transport: HttpTransport? = null) : this(Core(config, transport))
+    constructor(config: FootfallConfig, transport: HttpTransport? = null, deviceSigner: DeviceSigner? = null) :
+        this(Core(config, transport, deviceSigner))
+
+    /** The coupon wallet: on when [FootfallConfig.walletKeyset] is set. */
+    val wallet: Wallet = Wallet(core)
 
     /**
      * What the SDK does with the data (delivered, dead-lettered, retry scheduled, paused) and consent changes, as

@@ -5,7 +5,8 @@ import kotlin.time.Duration.Companion.milliseconds
 import dev.footfall.ffi.FootfallEvent as FfiEvent
 
 /**
- * Something the SDK did, delivered on [Footfall.events]: after each upload pass, and when consent changed. Only
+ * Something the SDK did, delivered on [Footfall.events]: after each upload pass, and when consent or the wallet
+ * changed. Only
  * what happened is told: a pass held back by a backoff sends nothing. New subclasses will be added (offers,
  * visits), so `when` over it should keep an `else` branch.
  */
@@ -36,6 +37,12 @@ sealed class FootfallEvent {
         val purged: Long,
         val status: ConsentStatus,
     ) : FootfallEvent()
+
+    /**
+     * The wallet changed: a sync brought coupons or tombstones, the issuer answered a redemption, or the shopper
+     * clipped or presented a coupon. [coupons] is the whole wallet now (also published on [Wallet.coupons]).
+     */
+    data class WalletChanged(val coupons: List<Coupon>) : FootfallEvent()
 }
 
 internal fun FfiEvent.toFootfallEvent(): FootfallEvent = when (this) {
@@ -44,4 +51,5 @@ internal fun FfiEvent.toFootfallEvent(): FootfallEvent = when (this) {
     is FfiEvent.RetryScheduled -> FootfallEvent.RetryScheduled(afterMs.milliseconds, reason)
     is FfiEvent.Paused -> FootfallEvent.Paused(reason)
     is FfiEvent.ConsentChanged -> FootfallEvent.ConsentChanged(recordId, nowAllowed, nowDenied, purged, status)
+    is FfiEvent.WalletChanged -> FootfallEvent.WalletChanged(coupons)
 }

@@ -40,6 +40,19 @@ sealed class FootfallException(message: String, cause: Throwable? = null) : Exce
 
     /** A bug in the SDK or an app callback that failed unexpectedly; the SDK itself goes on. */
     class Internal(message: String, cause: Throwable? = null) : FootfallException(message, cause)
+
+    /**
+     * A wallet call was refused and nothing changed. [kind] says which refusal; [couponId] names the coupon when
+     * one was asked for; [reasons] are the codes of a [WalletErrorKind.COUPON_UNUSABLE] refusal (`expired`,
+     * `uses_exhausted`, `offline_limit`, `redeemed`, …), empty otherwise.
+     */
+    class Wallet(
+        val kind: WalletErrorKind,
+        val couponId: String?,
+        val reasons: List<String>,
+        message: String,
+        cause: Throwable? = null,
+    ) : FootfallException(message, cause)
 }
 
 /** Runs a call into the generated layer, turning its exceptions into [FootfallException]. */
@@ -66,4 +79,5 @@ internal fun FfiException.toFootfallException(): FootfallException = when (this)
     is FfiException.Closed -> FootfallException.Closed(this)
     is FfiException.Internal -> FootfallException.Internal(reason, this)
     is FfiException.Callback -> FootfallException.Internal("an app callback failed: $reason", this)
+    is FfiException.Wallet -> FootfallException.Wallet(kind, couponId, reasons, "wallet: $detail", this)
 }

@@ -13,7 +13,8 @@ import kotlinx.serialization.json.long
 
 /**
  * The reference collector (`footfall collector serve`) as a child process on 127.0.0.1, and its read-only
- * views (`stats`, `events`, `deletions`, `consent-records`) to check what arrived.
+ * views (`stats`, `events`, `deletions`, `consent-records`, `redemptions`) to check what arrived; with
+ * `--issuer-key` it is also the wallet's issuer ([addCoupon], [keyset]).
  */
 class Collector private constructor(private val process: Process, val url: String, val db: Path) : AutoCloseable {
     val port: Int = url.substringAfterLast(':').trimEnd('/').toInt()
@@ -32,6 +33,22 @@ class Collector private constructor(private val process: Process, val url: Strin
 
     /** Every stored consent record (record_id, subject_id, hash, the sealed record, …). */
     fun consentRecords(): List<JsonObject> = lines("collector", "consent-records", "--db", db.toString())
+
+    /** Every redemption the wallet issuer decided (redemption_id, coupon_id, serial, device, counter, status, …);
+     *  needs `serve --issuer-key`. */
+    fun redemptions(): List<JsonObject> = lines("collector", "redemptions", "--db", db.toString())
+
+    /** The wallet issuer's public key set, as an app pins it and a till loads it. */
+    fun keyset(): String = run("collector", "keyset", "--db", db.toString()).trim()
+
+    /** Issues a coupon to every holder: `footfall collector coupon add` with [id], [title], [discount] (`10%`, or
+     *  `300 JPY`) and the store-local [lastDay] in [zone]; extra flags as given. */
+    fun addCoupon(id: String, title: String, discount: String, lastDay: java.time.LocalDate, zone: String, vararg flags: String) {
+        run(
+            "collector", "coupon", "add", "--db", db.toString(), "--id", id, "--title", title, "--discount", discount,
+            "--valid-until-local", lastDay.toString(), "--zone", zone, *flags,
+        )
+    }
 
     private fun lines(vararg args: String): List<JsonObject> =
         run(*args).lineSequence().filter { it.isNotBlank() }.map { Json.parseToJsonElement(it).jsonObject }.toList()

@@ -3,6 +3,7 @@ package dev.footfall.android
 import android.content.Context
 import android.util.Log
 import androidx.annotation.VisibleForTesting
+import dev.footfall.DeviceSigner
 import dev.footfall.Footfall
 import dev.footfall.FootfallConfig
 import dev.footfall.HttpTransport
@@ -55,8 +56,12 @@ object FootfallAndroid {
      * @param apiKey the write key sent as HTTP Basic credentials.
      * @param transport the app's HTTP client (e.g. OkHttp, see docs/android.md); null uses the built-in one.
      * @param flushOnBackground flush when the app goes to the background and schedule [UploadWorker] then.
-     * @param configure adjusts the configuration (limits, flush policy, `appVersion`, `consent`) before the SDK
-     *   starts. With `consent.tcfImport` a [TcfConsentBridge] imports the CMP's TC string now and on every change.
+     * @param deviceSigner the coupon wallet's device key: by default a [KeystoreDeviceSigner] (Android Keystore,
+     *   created on the first presentation); null keeps a software key in the SDK's database. Used only when the
+     *   configuration sets `walletKeyset`.
+     * @param configure adjusts the configuration (limits, flush policy, `appVersion`, `consent`, `walletKeyset`)
+     *   before the SDK starts. With `consent.tcfImport` a [TcfConsentBridge] imports the CMP's TC string now and on
+     *   every change.
      * @throws dev.footfall.FootfallException.Config when the configuration cannot work.
      */
     @JvmStatic
@@ -67,13 +72,14 @@ object FootfallAndroid {
         apiKey: String? = null,
         transport: HttpTransport? = null,
         flushOnBackground: Boolean = true,
+        deviceSigner: DeviceSigner? = KeystoreDeviceSigner(),
         configure: (FootfallConfig) -> FootfallConfig = { it },
     ): Footfall {
         synchronized(lock) {
             instance?.let { return it }
             val app = context.applicationContext
             val config = configure(FootfallConfig(dataDir = dataDirectory(app).path, endpoint = endpoint, apiKey = apiKey))
-            val footfall = Footfall(config, transport)
+            val footfall = Footfall(config, transport, deviceSigner)
             instance = footfall
             if (config.consent.tcfImport) {
                 tcfBridge = TcfConsentBridge(app, footfall).also { it.start() }
