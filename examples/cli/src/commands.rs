@@ -102,7 +102,7 @@ pub(crate) fn sdk_config(data_dir: &Path, endpoint: Option<&str>, api_key: Optio
     config.endpoint = endpoint.map(String::from);
     config.api_key = api_key;
     // The wallet is on once `footfall wallet … --keyset` pinned a key set here, as an app that bundles one.
-    config.wallet_keyset = crate::wallet::remembered_keyset(data_dir);
+    config.wallet_keyset = std::fs::read_to_string(data_dir.join(crate::args::KEYSET_FILE)).ok();
     config
 }
 

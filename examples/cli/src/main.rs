@@ -1,5 +1,6 @@
 //! `footfall`: drives the real core exactly as an app would, plus the reference collector and the benchmark.
 
+mod args;
 mod bench;
 mod bench_wallet;
 mod collector_wallet;

@@ -41,13 +41,13 @@ pub fn run(command: PosCommand) -> CmdResult {
     let text = std::fs::read(&args.keyset).map_err(|e| format!("--keyset {}: {e}", args.keyset.display()))?;
     let keys = KeySet::from_json(&text).map_err(|e| format!("--keyset {}: {e}", args.keyset.display()))?;
     let now = match &args.at {
-        Some(at) => rfc3339_secs(at)?,
+        Some(at) => crate::args::rfc3339_secs(at)?,
         None => {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs()
                 as i64
         }
     };
-    let challenge = args.challenge.as_deref().map(crate::wallet::hex).transpose()?;
+    let challenge = args.challenge.as_deref().map(crate::args::hex).transpose()?;
     let ledger_codes: Vec<String> = match &args.ledger {
         Some(path) => std::fs::read_to_string(path).unwrap_or_default().lines().map(String::from).collect(),
         None => Vec::new(),
@@ -107,11 +107,4 @@ pub fn run(command: PosCommand) -> CmdResult {
             Ok(ExitCode::from(1))
         }
     }
-}
-
-/// UTC seconds of an RFC 3339 instant.
-pub(crate) fn rfc3339_secs(text: &str) -> Result<i64, String> {
-    text.parse::<jiff::Timestamp>()
-        .map(|t| t.as_second())
-        .map_err(|e| format!("'{text}' is not an RFC 3339 instant: {e}"))
 }

@@ -12,8 +12,7 @@ use serde_json::json;
 
 use crate::CmdResult;
 
-/// Where the CLI keeps the key set it was given, inside the data directory.
-const KEYSET_FILE: &str = "wallet-keyset.json";
+use crate::args::{hex, rfc3339_secs, KEYSET_FILE};
 
 #[derive(Args)]
 pub struct WalletTarget {
@@ -168,11 +167,6 @@ fn open(target: &WalletTarget) -> Result<Footfall, String> {
     Ok(sdk)
 }
 
-/// The key set a `--keyset` pinned in this data directory, if any.
-pub(crate) fn remembered_keyset(data_dir: &Path) -> Option<String> {
-    std::fs::read_to_string(data_dir.join(KEYSET_FILE)).ok()
-}
-
 /// The key set given now (remembered) or the one remembered earlier.
 fn keyset(data_dir: &Path, given: Option<&Path>) -> Result<String, String> {
     let kept = data_dir.join(KEYSET_FILE);
@@ -213,7 +207,7 @@ fn refusal(e: Error) -> String {
 }
 
 fn at(target: &WalletTarget) -> Result<Option<i64>, String> {
-    target.at.as_deref().map(crate::pos::rfc3339_secs).transpose()
+    target.at.as_deref().map(rfc3339_secs).transpose()
 }
 
 fn basket_line(text: &str) -> Result<BasketLine, String> {
@@ -228,11 +222,4 @@ fn basket_line(text: &str) -> Result<BasketLine, String> {
         unit_price_minor: parts[2].parse().map_err(|_| bad())?,
         family: parts.get(3).map(|f| f.to_string()),
     })
-}
-
-pub(crate) fn hex(text: &str) -> Result<Vec<u8>, String> {
-    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("'{text}' is not hex"));
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|e| e.to_string())).collect()
 }
