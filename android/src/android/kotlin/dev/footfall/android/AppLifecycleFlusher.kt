@@ -16,7 +16,8 @@ import kotlinx.coroutines.launch
 /**
  * Uploads when the whole app goes to the background (the last activity stopped, via [ProcessLifecycleOwner]):
  * it schedules [UploadWorker] first, so the events still get out if the process is killed meanwhile, then flushes
- * at once while the process is still alive. [FootfallAndroid.init] installs one; create your own only when you
+ * at once while the process is still alive. When the app comes to the foreground it pulls the coupon wallet's
+ * feed, so the coupons a shopper opens at the shelf are the issuer's current ones. [FootfallAndroid.init] installs one; create your own only when you
  * manage the [Footfall] instance yourself.
  *
  * @param context any context; only its application context is kept.
@@ -47,6 +48,17 @@ class AppLifecycleFlusher(
             action()
         } else {
             Handler(Looper.getMainLooper()).post(action)
+        }
+    }
+
+    /** The app came to the foreground: pull the wallet's feed (nothing when the wallet is not configured). */
+    override fun onStart(owner: LifecycleOwner) {
+        scope.launch {
+            try {
+                footfall.wallet.sync()
+            } catch (e: FootfallException) {
+                // No wallet configured, or no network: the wallet keeps what it has and syncs at the next chance.
+            }
         }
     }
 

@@ -73,4 +73,34 @@ class AppLifecycleFlusherTest : AndroidLayerTest() {
         assertEquals(NetworkType.CONNECTED, work.constraints.requiredNetworkType)
         activity.destroy()
     }
+
+    @Test
+    fun `coming back to the foreground pulls the coupon wallet`() {
+        startProcessLifecycle()
+        testWorkManager()
+        val collector = collector("--issuer-key", tmp.root.toPath().resolve("issuer.json").toString())
+        val keyset = collector.keyset()
+        val footfall = FootfallAndroid.init(app, endpoint = collector.url, deviceSigner = null) {
+            manual(it).copy(walletKeyset = keyset)
+        }
+        val activity = Robolectric.buildActivity(Activity::class.java).setup()
+        idleMainLooper()
+        runBlocking { footfall.wallet.sync() }
+        assertTrue(footfall.wallet.coupons.value.isEmpty())
+
+        // The product team issues a coupon while the app is in the background.
+        activity.pause().stop()
+        shadowOf(android.os.Looper.getMainLooper()).idleFor(Duration.ofSeconds(1))
+        collector.addCoupon("welcome", "Welcome", "10%", java.time.LocalDate.now().plusDays(30), "Europe/Paris")
+
+        val back = Robolectric.buildActivity(Activity::class.java).setup()
+        idleMainLooper()
+        val listed = runBlocking { withTimeout(20_000) { footfall.wallet.coupons.first { it.isNotEmpty() } } }
+        assertEquals("welcome", listed.single().id)
+        // Leave the process in the background again, as the other tests expect to find it.
+        back.pause().stop()
+        shadowOf(android.os.Looper.getMainLooper()).idleFor(Duration.ofSeconds(1))
+        back.destroy()
+        activity.destroy()
+    }
 }
