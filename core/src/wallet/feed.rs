@@ -137,6 +137,14 @@ fn verify_upsert(entry: &Value, keys: &KeySet, now: i64) -> Result<(VerifiedUpse
         reason: grant_refusal_code(&e),
         detail: e.to_string(),
     })?;
+    if !grant.has_display_part() {
+        // A till part alone verifies (it is what a code carries), but a wallet entry must show its terms and dates.
+        return Err(Refusal {
+            coupon_id: Some(grant.grant().coupon_id.clone()),
+            reason: "malformed",
+            detail: "a feed grant carries its display part".into(),
+        });
+    }
     let uses = match entry.get("uses") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_u64().and_then(|u| u32::try_from(u).ok()).ok_or_else(|| Refusal {
@@ -231,12 +239,19 @@ mod tests {
         let mut flipped = good.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        let page = [upsert(&good), upsert(&flipped), serde_json::json!({"grant": "***"}), serde_json::json!(7)];
+        let till_only = verify_grant(&good, &keys(), NOW).unwrap().till_bytes().to_vec();
+        let page = [
+            upsert(&good),
+            upsert(&flipped),
+            serde_json::json!({"grant": "***"}),
+            serde_json::json!(7),
+            upsert(&till_only),
+        ];
         let (verified, refused) = verify_upserts(&page, &keys(), NOW);
         assert_eq!(verified.len(), 1);
         assert_eq!(verified[0].grant.bytes(), &good[..]);
         let reasons: Vec<_> = refused.iter().map(|r| r.reason).collect();
-        assert_eq!(reasons, ["bad_signature", "malformed", "malformed"]);
+        assert_eq!(reasons, ["bad_signature", "malformed", "malformed", "malformed"]);
     }
 
     #[test]

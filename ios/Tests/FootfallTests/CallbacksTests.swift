@@ -160,7 +160,7 @@ final class CallbacksTests: FootfallTestCase {
     }
 
     func testARefusedCertificateFromTheTransportPausesUploadsInsteadOfRetrying() async throws {
-        let (collector, transport, footfall) = try await recordingSDK()
+        let (_, transport, footfall) = try await recordingSDK()
         defer { footfall.close() }
 
         try footfall.track("e")
