@@ -100,8 +100,10 @@ pub const MIGRATIONS: &[&str] = &[
         created_ms INTEGER NOT NULL,
         updated_ms INTEGER NOT NULL
     );
-    -- A coupon's unanswered redemptions (its pending uses and value) are read on every list and present.
-    CREATE INDEX wallet_outbox_unanswered ON wallet_outbox(coupon_id, serial) WHERE state IN ('pending', 'sent');
+    -- A coupon's unanswered redemptions (its pending uses and value, the latest code) are read on every list and
+    -- present: covered by this index alone.
+    CREATE INDEX wallet_outbox_unanswered ON wallet_outbox(coupon_id, serial, seq, value_minor)
+        WHERE kind = 'redemption' AND state IN ('pending', 'sent');
     CREATE TABLE wallet_device (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         counter INTEGER NOT NULL,                -- the last presentation counter handed out

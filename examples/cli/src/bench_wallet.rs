@@ -55,7 +55,8 @@ pub fn run() -> Result<Value, String> {
 
 /// How long `Footfall::wallet_present` takes end to end, as an app calls it: the coupon read and re-verified, the
 /// counter committed, the proof signed with the software device key, the redemption committed with the coupon's
-/// new state (two SQLite transactions on a real file). Its floor is the signing alone, measured above.
+/// new state (two SQLite transactions on a real file), with the redemptions before it answered (as after a sync).
+/// Its floor is the signing alone, measured above.
 fn durable_present_p50_ns() -> Result<u64, String> {
     const PRESENTS: usize = 300;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -89,6 +90,8 @@ fn durable_present_p50_ns() -> Result<u64, String> {
         let started = Instant::now();
         sdk.wallet_present("bench-multi", "bench-store", None).map_err(|e| e.to_string())?;
         times.push(started.elapsed().as_nanos() as u64);
+        // Untimed: the phone syncs between visits, so a presentation finds few unanswered redemptions.
+        sdk.flush().map_err(|e| e.to_string())?;
     }
     times.sort_unstable();
     Ok(times[PRESENTS / 2])
