@@ -9,9 +9,9 @@
 //! - [`consent`]: purposes, the remote policy, the hash-chained log, gating and IAB TCF;
 //! - [`sync`]: transport port, request context, lanes (events, essential outboxes) with their persisted state,
 //!   the status-table verdict and the scheduler;
-//! - [`wallet`]: the coupon wallet's pure core — signed grants, the issuer key set, validity in store-local
-//!   time zones, the evaluator and device-bound redemption codes with the offline till's check (no storage or
-//!   network yet);
+//! - [`wallet`]: the coupon wallet — its pure rules (signed grants, the issuer key set, validity in store-local
+//!   time zones, the evaluator, device-bound redemption codes and the offline till's check) and, over storage,
+//!   the device's coupons, clips and presentations; sync brings its feed and sends its outbox;
 //! - [`listener`]: what the SDK tells the app; [`status`]: what it reports about itself;
 //! - [`sdk`]: [`Footfall`], the object an app holds.
 

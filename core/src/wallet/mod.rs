@@ -1,26 +1,17 @@
-//! The coupon wallet's pure core: everything the phone and the till decide without storage or network. Every
-//! function here is deterministic given its inputs (time is a parameter; the only randomness is inside ECDSA
-//! signing), so the storage, feed, FFI and CLI layers wrap it without re-deciding anything.
+//! The coupon wallet. Its rules are pure functions — deterministic given their inputs (time is a parameter; the
+//! only randomness is inside ECDSA signing) — and [`service`] runs them over the storage type for the device:
 //!
-//! - [`grant`]: the issuer's signed coupon — compact canonical bytes, Ed25519, verified before it is returned;
-//! - [`keys`]: the pinned issuer key set, its JSON form and rotation signed by a trusted key;
-//! - [`validity`]: store-local days in an IANA zone to UTC bounds, grace, and the server-time offset from
-//!   `Date` headers;
+//! - [`grant`]: the issuer's signed coupon — a till part and a display part, each signed with Ed25519, verified
+//!   before anything is returned; [`keys`]: the pinned issuer key set, its JSON and rotation under a trusted key;
+//! - [`validity`]: store-local days in an IANA zone to UTC bounds, grace, the server-time offset from `Date`;
 //! - [`evaluate`]: "why didn't it apply?" — per coupon, the discount or the reason codes, with stacking;
 //! - [`redemption`]: device-bound redemption codes (P-256 proof, counter, time bucket, till challenge) and the
-//!   offline till's [`verify_redemption`]; [`qr`]: the code's QR module matrix; `base45`: its text form.
-//!
-//! How the next layers use it:
-//! - feed: each grant's bytes go through [`verify_grant`] with the pinned [`KeySet`] and the server-corrected
-//!   time ([`ServerClock`]); a [`GrantError`] is counted with its reason and the rest of the feed applies; only
-//!   [`VerifiedGrant::bytes`] are stored, and re-verified when read back. Key set updates go through
-//!   [`KeySet::accept_rotation`] before they replace the pinned set.
-//! - storage: keeps [`CouponState`] per coupon (uses, offline uses and value since sync, revoked) and the
-//!   device's presentation counter, which must be durable *before* [`present_code`] is called with it; the
-//!   software device key's PKCS#8 ([`SoftwareDeviceSigner`]) when the platform offers no hardware key.
-//! - FFI: [`DeviceSigner`] becomes a foreign trait (its error type must absorb UniFFI's unexpected-callback
-//!   error); [`QrMatrix`], [`CouponOutcome`] and [`Reason::code`] map onto records; every function here returns
-//!   a typed error for bad input and never panics.
+//!   offline till's [`verify_redemption`]; [`issuer`]: the issuer's check of a code at its presentation time;
+//!   [`qr`]: the code's QR module matrix; `base45`: its text form;
+//! - [`feed`]: a feed page read and every grant in it verified, entry by entry; [`lifecycle`]: a coupon's states;
+//! - [`service`]: the device's wallet over storage — list, clip, present (counter durable before the code),
+//!   evaluate, feed pages and the issuer's answers applied. `crate::sync::wallet_feed` and
+//!   `crate::sync::wallet_outbox` move it over the network; `crate::sdk` exposes it on `Footfall`.
 
 mod base45;
 mod codec;
