@@ -4,7 +4,7 @@
 //! - [`grant`]: the issuer's signed coupon — a till part and a display part, each signed with Ed25519, verified
 //!   before anything is returned; [`keys`]: the pinned issuer key set, its JSON and rotation under a trusted key;
 //! - [`validity`]: store-local days in an IANA zone to UTC bounds, grace, the server-time offset from `Date`;
-//! - [`evaluate`]: "why didn't it apply?" — per coupon, the discount or the reason codes, with stacking;
+//! - [`evaluate`](mod@evaluate): "why didn't it apply?" — per coupon, the discount or the reason codes, with stacking;
 //! - [`redemption`]: device-bound redemption codes (P-256 proof, counter, time bucket, till challenge) and the
 //!   offline till's [`verify_redemption`]; [`issuer`]: the issuer's check of a code at its presentation time;
 //!   [`qr`]: the code's QR module matrix; `base45`: its text form;
