@@ -10,8 +10,8 @@
 //!   [`qr`]: the code's QR module matrix; `base45`: its text form;
 //! - [`feed`]: a feed page read and every grant in it verified, entry by entry; [`lifecycle`]: a coupon's states;
 //! - [`service`]: the device's wallet over storage — list, clip, present (counter durable before the code),
-//!   evaluate, feed pages and the issuer's answers applied. `crate::sync::wallet_feed` and
-//!   `crate::sync::wallet_outbox` move it over the network; `crate::sdk` exposes it on `Footfall`.
+//!   evaluate, feed pages and the issuer's answers applied. The sync layer's `wallet_feed` and `wallet_outbox`
+//!   move it over the network, and `Footfall` exposes it (this module imports neither).
 
 mod base45;
 mod codec;
