@@ -164,7 +164,9 @@ const OUTBOX_COLUMNS: &str = "seq, id, kind, coupon_id, serial, body, state, res
 impl Storage {
     /// Every coupon, live ones first, then by coupon id.
     pub fn wallet_coupons(&self) -> Result<Vec<StoredCoupon>> {
-        self.write(|tx| tx.wallet_coupons())
+        // One statement: a read needs no transaction of its own.
+        let inner = self.lock();
+        Tx { conn: &inner.conn }.wallet_coupons()
     }
 
     /// Every outbox item, oldest first (for the export).
