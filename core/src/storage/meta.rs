@@ -21,12 +21,10 @@ pub enum MetaKey {
     ConsentContext,
     ConsentPolicyEtag,
     ConsentPolicyRefused,
-    /// Wallet: the feed position (holder, cursor, ETag), the rotated key set, the server-time offset and the
-    /// last sync's report.
+    /// Wallet: the feed position (holder, cursor, ETag), the rotated key set and the server-time offset.
     WalletFeed,
     WalletKeySet,
     WalletServerOffsetMs,
-    WalletLastSync,
 }
 
 impl MetaKey {
@@ -49,7 +47,6 @@ impl MetaKey {
             MetaKey::WalletFeed => "wallet_feed",
             MetaKey::WalletKeySet => "wallet_keyset",
             MetaKey::WalletServerOffsetMs => "wallet_server_offset_ms",
-            MetaKey::WalletLastSync => "wallet_last_sync",
         }
     }
 }

@@ -131,7 +131,6 @@ pub(crate) async fn sync(
             break;
         }
     }
-    storage.set_meta(MetaKey::WalletLastSync, Some(&serde_json::to_string(&report).unwrap_or_default()))?;
     Ok(report)
 }
 
