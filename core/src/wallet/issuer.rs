@@ -7,15 +7,9 @@
 //! included). The rules that need a database — the serial's remaining uses, (device key, counter) replays, the
 //! offline policy and revocations — are the issuer's own and are not checked here.
 
-use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
-
-use super::grant::{verify_grant, GrantError, VerifiedGrant};
+use super::grant::{GrantError, VerifiedGrant};
 use super::keys::KeySet;
-use super::redemption::{
-    decode_code, device_id, proof_message, time_bucket, RedemptionRefused, MAX_AGE_BUCKETS, MAX_AHEAD_BUCKETS,
-    MAX_CHALLENGE_BYTES,
-};
-use super::validity::OutsideValidity;
+use super::redemption::{check_code, device_id, RedemptionRefused};
 
 /// A code the issuer accepts as genuine at its presentation time: what to spend and whom to attribute it to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,29 +33,9 @@ pub fn verify_at_issuer(
     presented_at: i64,
     challenge: Option<&[u8]>,
 ) -> Result<IssuerRedemption, RedemptionRefused> {
-    let decoded = decode_code(code)?;
-    let grant = verify_grant(&decoded.grant_bytes, keys, presented_at)?;
-    let proof = &decoded.proof;
-    if proof.challenge_bound != challenge.is_some() || challenge.is_some_and(|c| c.len() > MAX_CHALLENGE_BYTES) {
-        return Err(RedemptionRefused::ChallengeMismatch);
-    }
-    let message = proof_message(&decoded.grant_bytes, &proof.device_key, proof.counter, proof.time_bucket, challenge);
-    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &proof.device_key)
-        .verify(&message, &proof.signature)
-        .map_err(|_| RedemptionRefused::BadProof)?;
-
-    // The same window a till allows, around the presentation instant: presentedAt and the signed bucket both come
+    // The same checks a till makes, around the presentation instant: presentedAt and the signed bucket both come
     // from the device's server-corrected clock at the checkout, so they agree unless one was altered.
-    let presented_bucket = time_bucket(presented_at);
-    let age = i128::from(presented_bucket) - i128::from(proof.time_bucket);
-    if age > i128::from(MAX_AGE_BUCKETS) || age < -i128::from(MAX_AHEAD_BUCKETS) {
-        return Err(RedemptionRefused::Stale { code_bucket: proof.time_bucket, till_bucket: presented_bucket });
-    }
-    match grant.grant().validity.check(presented_at) {
-        Ok(()) => {}
-        Err(OutsideValidity::NotYetValid) => return Err(RedemptionRefused::NotYetValid),
-        Err(OutsideValidity::Expired) => return Err(RedemptionRefused::Expired),
-    }
+    let (grant, proof) = check_code(code, keys, presented_at, challenge)?;
     Ok(IssuerRedemption {
         device_id: device_id(&proof.device_key),
         device_key: proof.device_key.to_vec(),
@@ -101,7 +75,11 @@ pub fn refusal_reason(refused: &RedemptionRefused) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::super::grant::tests::{issuer, keys, sample, till_fields, NOW};
-    use super::super::redemption::{encode_code, present_code, verify_redemption, RedeemedSerials, BUCKET_SECS};
+    use super::super::grant::verify_grant;
+    use super::super::redemption::{
+        decode_code, encode_code, present_code, time_bucket, verify_redemption, RedeemedSerials, BUCKET_SECS,
+        MAX_AGE_BUCKETS,
+    };
     use super::super::{DeviceSigner, SoftwareDeviceSigner};
     use super::*;
 

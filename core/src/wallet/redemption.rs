@@ -401,28 +401,8 @@ pub fn verify_redemption(
     redeemed: &RedeemedSerials,
     challenge: Option<&[u8]>,
 ) -> Result<VerifiedRedemption, RedemptionRefused> {
-    let decoded = decode_code(code)?;
-    let grant = verify_grant(&decoded.grant_bytes, keys, now)?;
-    let proof = &decoded.proof;
-    if proof.challenge_bound != challenge.is_some() || challenge.is_some_and(|c| c.len() > MAX_CHALLENGE_BYTES) {
-        return Err(RedemptionRefused::ChallengeMismatch);
-    }
-    let message = proof_message(&decoded.grant_bytes, &proof.device_key, proof.counter, proof.time_bucket, challenge);
-    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &proof.device_key)
-        .verify(&message, &proof.signature)
-        .map_err(|_| RedemptionRefused::BadProof)?;
-
-    let till_bucket = time_bucket(now);
-    let age = i128::from(till_bucket) - i128::from(proof.time_bucket);
-    if age > i128::from(MAX_AGE_BUCKETS) || age < -i128::from(MAX_AHEAD_BUCKETS) {
-        return Err(RedemptionRefused::Stale { code_bucket: proof.time_bucket, till_bucket });
-    }
+    let (grant, proof) = check_code(code, keys, now, challenge)?;
     let g = grant.grant();
-    match g.validity.check(now) {
-        Ok(()) => {}
-        Err(super::validity::OutsideValidity::NotYetValid) => return Err(RedemptionRefused::NotYetValid),
-        Err(super::validity::OutsideValidity::Expired) => return Err(RedemptionRefused::Expired),
-    }
     if !g.offline.accepted {
         return Err(RedemptionRefused::OfflineNotAccepted);
     }
@@ -441,6 +421,39 @@ pub fn verify_redemption(
         store_id: store_id.to_string(),
         grant,
     })
+}
+
+/// What a till and the issuer both check, at `at` (the till's now, the issuer's `presentedAt`): the code's form,
+/// the issuer's signature on its grant, the challenge, the device proof, the code's freshness and the coupon's
+/// validity. Returns the verified grant and the proof.
+pub(crate) fn check_code(
+    code: &str,
+    keys: &KeySet,
+    at: i64,
+    challenge: Option<&[u8]>,
+) -> Result<(VerifiedGrant, Proof), RedemptionRefused> {
+    let decoded = decode_code(code)?;
+    let grant = verify_grant(&decoded.grant_bytes, keys, at)?;
+    let proof = decoded.proof;
+    if proof.challenge_bound != challenge.is_some() || challenge.is_some_and(|c| c.len() > MAX_CHALLENGE_BYTES) {
+        return Err(RedemptionRefused::ChallengeMismatch);
+    }
+    let message = proof_message(&decoded.grant_bytes, &proof.device_key, proof.counter, proof.time_bucket, challenge);
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &proof.device_key)
+        .verify(&message, &proof.signature)
+        .map_err(|_| RedemptionRefused::BadProof)?;
+    // A short window around `at`: the code's bucket comes from the device's server-corrected clock.
+    let till_bucket = time_bucket(at);
+    let age = i128::from(till_bucket) - i128::from(proof.time_bucket);
+    if age > i128::from(MAX_AGE_BUCKETS) || age < -i128::from(MAX_AHEAD_BUCKETS) {
+        return Err(RedemptionRefused::Stale { code_bucket: proof.time_bucket, till_bucket });
+    }
+    match grant.grant().validity.check(at) {
+        Ok(()) => {}
+        Err(super::validity::OutsideValidity::NotYetValid) => return Err(RedemptionRefused::NotYetValid),
+        Err(super::validity::OutsideValidity::Expired) => return Err(RedemptionRefused::Expired),
+    }
+    Ok((grant, proof))
 }
 
 /// Hex of the first 8 bytes of SHA-256(device key): short enough to show, long enough not to collide in a store.

@@ -6,11 +6,11 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use super::answer::{admit_wallet, dated, Admission};
+use super::item::Item;
 use crate::body::{upload_admitted, Reject};
 use crate::config::Endpoint;
 use crate::http::{json_response, AbortConnection, Body, Shared};
 use crate::timefmt::{is_rfc3339, rfc3339_secs};
-use crate::validate::is_uuid;
 
 pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
     let admitted = match admit_wallet(shared, Endpoint::WalletClips, &req).await? {
@@ -48,34 +48,18 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<Clip>, String> {
     items.iter().enumerate().map(|(i, item)| clip(i, item)).collect()
 }
 
-fn clip(index: usize, item: &Value) -> Result<Clip, String> {
-    let Value::Object(obj) = item else {
-        return Err(format!("clip at index {index}: must be a JSON object"));
-    };
-    let clip_id = match obj.get("clipId") {
-        Some(Value::String(id)) if is_uuid(id) => id.clone(),
-        _ => return Err(format!("clip at index {index}: clipId must be a UUID")),
-    };
-    let bad = |problem: &str| format!("clip {clip_id}: {problem}");
-    let text = |name: &str| match obj.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        _ => Err(bad(&format!("{name} must be a non-empty string"))),
-    };
-    let optional = |name: &str| match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-        Some(_) => Err(bad(&format!("{name} must be a non-empty string when present"))),
-    };
-    let clipped_at = text("clippedAt")?;
+fn clip(index: usize, value: &Value) -> Result<Clip, String> {
+    let item = Item::read("clip", "clipId", index, value)?;
+    let clipped_at = item.text("clippedAt")?;
     if !is_rfc3339(&clipped_at) {
-        return Err(bad("clippedAt must be an RFC 3339 timestamp"));
+        return Err(item.bad("clippedAt must be an RFC 3339 timestamp"));
     }
     Ok(Clip {
-        coupon_id: text("couponId")?,
-        serial: text("serial")?,
-        anonymous_id: optional("anonymousId")?,
-        user_id: optional("userId")?,
-        clip_id,
+        coupon_id: item.text("couponId")?,
+        serial: item.text("serial")?,
+        anonymous_id: item.optional("anonymousId")?,
+        user_id: item.optional("userId")?,
+        clip_id: item.id,
         clipped_at,
     })
 }

@@ -15,6 +15,7 @@ mod db;
 mod feed;
 pub(crate) mod issuer;
 mod issuer_key;
+mod item;
 mod redeem;
 pub(crate) mod redemptions;
 

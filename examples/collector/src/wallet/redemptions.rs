@@ -8,12 +8,12 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::answer::{admit_wallet, dated, Admission};
+use super::item::Item;
 use super::redeem::{redeem, Redemption};
 use crate::body::{upload_admitted, Reject};
 use crate::config::Endpoint;
 use crate::http::{json_response, AbortConnection, Body, Shared};
 use crate::timefmt::{rfc3339_secs, rfc3339_to_secs};
-use crate::validate::is_uuid;
 
 /// Most redemptions in one request (the SDK sends at most this many).
 pub(crate) const MAX_REDEMPTIONS: usize = 100;
@@ -55,40 +55,25 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<Redemption>, String> {
     items.iter().enumerate().map(|(i, item)| redemption(i, item)).collect()
 }
 
-fn redemption(index: usize, item: &Value) -> Result<Redemption, String> {
-    let Value::Object(obj) = item else {
-        return Err(format!("redemption at index {index}: must be a JSON object"));
-    };
-    let redemption_id = match obj.get("redemptionId") {
-        Some(Value::String(id)) if is_uuid(id) => id.clone(),
-        _ => return Err(format!("redemption at index {index}: redemptionId must be a UUID")),
-    };
-    let bad = |problem: &str| format!("redemption {redemption_id}: {problem}");
-    let text = |name: &str| match obj.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        _ => Err(bad(&format!("{name} must be a non-empty string"))),
-    };
-    let optional = |name: &str| match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-        Some(_) => Err(bad(&format!("{name} must be a non-empty string when present"))),
-    };
-    let presented_at = text("presentedAt")?;
+fn redemption(index: usize, value: &Value) -> Result<Redemption, String> {
+    let item = Item::read("redemption", "redemptionId", index, value)?;
+    let presented_at = item.text("presentedAt")?;
     let presented_at_secs =
-        rfc3339_to_secs(&presented_at).ok_or_else(|| bad("presentedAt must be an RFC 3339 timestamp"))?;
-    let challenge = optional("challenge")?
+        rfc3339_to_secs(&presented_at).ok_or_else(|| item.bad("presentedAt must be an RFC 3339 timestamp"))?;
+    let challenge = item
+        .optional("challenge")?
         .map(|c| B64.decode(c.trim_end_matches('=')))
         .transpose()
-        .map_err(|_| bad("challenge must be base64url"))?;
-    let holder = match (optional("userId")?, optional("anonymousId")?) {
+        .map_err(|_| item.bad("challenge must be base64url"))?;
+    let holder = match (item.optional("userId")?, item.optional("anonymousId")?) {
         (Some(user), _) => Some(format!("user:{user}")),
         (None, Some(anonymous)) => Some(format!("anon:{anonymous}")),
         (None, None) => None,
     };
     Ok(Redemption {
-        code: text("code")?,
-        store_id: text("storeId")?,
-        redemption_id,
+        code: item.text("code")?,
+        store_id: item.text("storeId")?,
+        redemption_id: item.id.clone(),
         presented_at,
         presented_at_secs,
         challenge,
