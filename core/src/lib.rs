@@ -12,6 +12,7 @@
 //! - [`wallet`]: the coupon wallet — its pure rules (signed grants, the issuer key set, validity in store-local
 //!   time zones, the evaluator, device-bound redemption codes and the offline till's check) and, over storage,
 //!   the device's coupons, clips and presentations; sync brings its feed and sends its outbox;
+//! - [`proximity`]: store proximity (in progress: the strict beacon frame parser);
 //! - [`listener`]: what the SDK tells the app; [`status`]: what it reports about itself;
 //! - [`sdk`]: [`Footfall`], the object an app holds.
 
@@ -25,6 +26,7 @@ pub mod error;
 pub mod event;
 mod ids;
 pub mod listener;
+pub mod proximity;
 pub mod sdk;
 pub mod status;
 pub mod storage;

@@ -1,6 +1,7 @@
 //! `footfall`: drives the real core exactly as an app would, plus the reference collector and the benchmark.
 
 mod args;
+mod beacon;
 mod bench;
 mod bench_wallet;
 mod collector_wallet;
@@ -64,6 +65,11 @@ enum Command {
     Wallet {
         #[command(subcommand)]
         command: wallet::WalletCommand,
+    },
+    /// Beacons: parse a BLE advertisement (`footfall beacon parse HEX`).
+    Beacon {
+        #[command(subcommand)]
+        command: beacon::BeaconCommand,
     },
     /// An offline till: verify a redemption code with the issuer's key set.
     Pos {
@@ -163,6 +169,7 @@ fn main() -> ExitCode {
         Command::Forget(args) => rights::forget(args),
         Command::Wallet { command } => wallet::run(command),
         Command::Pos { command } => pos::run(command),
+        Command::Beacon { command } => beacon::run(command),
     };
     match result {
         Ok(code) => code,
