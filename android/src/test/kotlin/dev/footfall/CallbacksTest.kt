@@ -1,9 +1,6 @@
 package dev.footfall
 
 import java.io.IOException
-import java.net.URI
-import java.net.http.HttpClient
-import java.time.Duration
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.CompletableDeferred
@@ -11,7 +8,6 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.onSubscription
-import kotlinx.coroutines.future.await
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -182,41 +178,6 @@ class CallbacksTest : CollectorTest() {
         val (delivered, event) = eventsOf("right-key")
         assertEquals(2, delivered.delivered)
         assertEquals(FootfallEvent.Delivered(count = 2, duplicates = 0), event)
-    }
-
-    /** An app transport on java.net.http, as an app would write one for OkHttp. */
-    private class JavaHttpTransport : HttpTransport {
-        private val client = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .build()
-        val calls = AtomicInteger()
-        val requests = ConcurrentLinkedQueue<HttpRequest>()
-
-        @Volatile var failWith: Exception? = null
-        /** Answered instead of sending, when set. */
-        @Volatile var answer: HttpResponse? = null
-        @Volatile var gate: CompletableDeferred<Unit>? = null
-        val entered = CompletableDeferred<Unit>()
-
-        override suspend fun send(request: HttpRequest): HttpResponse {
-            calls.incrementAndGet()
-            requests.add(request)
-            entered.complete(Unit)
-            gate?.await()
-            failWith?.let { throw it }
-            answer?.let { return it }
-            val builder = java.net.http.HttpRequest.newBuilder(URI(request.url))
-                .timeout(Duration.ofMillis(request.timeoutMs))
-                .method(request.method, java.net.http.HttpRequest.BodyPublishers.ofByteArray(request.body))
-            request.headers.forEach { builder.header(it.name, it.value) }
-            val response = client.sendAsync(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray()).await()
-            return HttpResponse(
-                status = response.statusCode(),
-                headers = response.headers().map().flatMap { (name, values) -> values.map { HttpHeader(name, it) } },
-                body = response.body(),
-            )
-        }
     }
 
     @Test

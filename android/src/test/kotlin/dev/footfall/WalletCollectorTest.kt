@@ -2,21 +2,17 @@ package dev.footfall
 
 import java.io.IOException
 import java.math.BigInteger
-import java.net.URI
-import java.net.http.HttpClient
 import java.security.KeyPairGenerator
 import java.security.MessageDigest
 import java.security.Signature
 import java.security.interfaces.ECPublicKey
 import java.security.spec.ECGenParameterSpec
-import java.time.Duration
 import java.time.LocalDate
 import java.time.ZoneId
 import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.first
-import kotlinx.coroutines.future.await
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.yield
@@ -40,7 +36,7 @@ class WalletCollectorTest : CollectorTest() {
         val collector = collector("--issuer-key", tmp.resolve("issuer-key.json").toString())
         collector.addCoupon("autumn10", "Autumn 10% off", "10%", lastDay, zone, "--currency", "JPY", "--min-basket", "1000")
         val keyset = collector.keyset()
-        val network = SwitchableTransport()
+        val network = JavaHttpTransport()
         val signer = JcaDeviceSigner()
         Footfall(testConfig(tmp, collector.url).copy(walletKeyset = keyset), network, signer).use { footfall ->
             val changes = java.util.Collections.synchronizedList(mutableListOf<List<Coupon>>())
@@ -73,7 +69,7 @@ class WalletCollectorTest : CollectorTest() {
             assertEquals(FlushOutcome.Drained, footfall.flush().outcome)
 
             // At the till, with no network: the code comes from the device alone, signed by the app's key.
-            network.offline = true
+            network.failWith = IOException("the network is off")
             val presented = footfall.wallet.present("autumn10", storeId = "tokyo-1")
             assertEquals(1, signer.signatures.get())
             assertEquals(signer.deviceId, presented.device)
@@ -103,7 +99,7 @@ class WalletCollectorTest : CollectorTest() {
             assertEquals(CouponState.PENDING_REDEEM, footfall.wallet.list().single().state)
 
             // The network is back: the redemption reaches the issuer, which accepts it; its answer redeems the coupon.
-            network.offline = false
+            network.failWith = null
             footfall.flush()
             val redemption = collector.redemptions().single()
             assertEquals("accepted", redemption.text("status"))
@@ -159,27 +155,6 @@ class WalletCollectorTest : CollectorTest() {
             assertEquals(WalletErrorKind.DEVICE_KEY, refused.kind)
             assertTrue(refused.message!!.contains("the keystore is locked"), refused.message)
             assertEquals(CouponState.AVAILABLE, footfall.wallet.list().single().state, "nothing was presented")
-        }
-    }
-
-    /** The app's HTTP client (java.net.http) with a switch that takes the network away: no answer at all. */
-    private class SwitchableTransport : HttpTransport {
-        private val client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build()
-
-        @Volatile var offline = false
-
-        override suspend fun send(request: HttpRequest): HttpResponse {
-            if (offline) throw IOException("the network is off")
-            val builder = java.net.http.HttpRequest.newBuilder(URI(request.url))
-                .timeout(Duration.ofMillis(request.timeoutMs))
-                .method(request.method, java.net.http.HttpRequest.BodyPublishers.ofByteArray(request.body))
-            request.headers.forEach { builder.header(it.name, it.value) }
-            val response = client.sendAsync(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray()).await()
-            return HttpResponse(
-                status = response.statusCode(),
-                headers = response.headers().map().flatMap { (name, values) -> values.map { HttpHeader(name, it) } },
-                body = response.body(),
-            )
         }
     }
 
