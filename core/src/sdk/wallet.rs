@@ -32,7 +32,7 @@ impl Footfall {
     /// changed (false: already clipped or presented).
     pub fn wallet_clip(&self, coupon_id: &str) -> Result<bool> {
         let (wallet, storage) = self.wallet()?;
-        let holder = self.holder(&storage)?;
+        let holder = self.holder()?;
         let changed = wallet.clip(&storage, coupon_id, &holder)?;
         if changed {
             self.wallet_event("coupon_clipped", json!({"coupon_id": coupon_id}));
@@ -47,7 +47,7 @@ impl Footfall {
     /// server makes the coupon `redeemed`. Blocks for a local write and one signature: call it off the UI thread.
     pub fn wallet_present(&self, coupon_id: &str, store_id: &str, challenge: Option<&[u8]>) -> Result<PresentedCode> {
         let (wallet, storage) = self.wallet()?;
-        let holder = self.holder(&storage)?;
+        let holder = self.holder()?;
         let code = wallet.present(&storage, coupon_id, store_id, challenge, &holder)?;
         self.wallet_event(
             "coupon_redeemed",
@@ -94,7 +94,7 @@ impl Footfall {
     }
 
     /// The shopper the wallet acts for: the writer's identity in force, after every `identify`/`reset` before.
-    fn holder(&self, _storage: &Storage) -> Result<Identity> {
+    fn holder(&self) -> Result<Identity> {
         self.handoff.run(|ctx| Ok(ctx.identity().clone()))
     }
 

@@ -19,12 +19,14 @@ use super::redemption::{decode_code, device_id, present_code, DeviceSigner, Pres
 use crate::clock::{rfc3339_ms, Clock};
 use crate::error::{Error, Result, WalletError};
 use crate::storage::{
-    CouponTombstone, CouponUpsert, Identity, MetaKey, NewRedemption, RedemptionResult, Storage, StoredCoupon,
+    CouponTombstone, CouponUpsert, Identity, MetaKey, NewRedemption, RedemptionResult, Storage, StoredCoupon, Tx,
 };
 
 /// The wallet's fixed parts: the key set the app pinned, the device key, the clock.
 pub struct Wallet {
     pinned: KeySet,
+    /// The key set in force, read from storage once and replaced when a rotation is accepted.
+    in_force: Mutex<Option<KeySet>>,
     /// The platform's key (Keystore, Secure Enclave); without one, a software key kept in storage.
     platform_signer: Option<Arc<dyn DeviceSigner>>,
     /// The software key parsed once, with the stored bytes it came from.
@@ -87,16 +89,22 @@ pub struct PageApplied {
 
 impl Wallet {
     pub fn new(pinned: KeySet, platform_signer: Option<Arc<dyn DeviceSigner>>, clock: Arc<dyn Clock>) -> Self {
-        Wallet { pinned, platform_signer, software_signer: Mutex::new(None), clock }
+        Wallet { pinned, in_force: Mutex::new(None), platform_signer, software_signer: Mutex::new(None), clock }
     }
 
     /// The key set in force: a rotation accepted earlier when it is newer than the pinned one.
     pub fn keyset(&self, storage: &Storage) -> Result<KeySet> {
+        let mut in_force = self.in_force.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(keys) = in_force.as_ref() {
+            return Ok(keys.clone());
+        }
         let rotated = storage.meta(MetaKey::WalletKeySet)?.and_then(|json| KeySet::from_json(json.as_bytes()).ok());
-        Ok(match rotated {
+        let keys = match rotated {
             Some(set) if set.version > self.pinned.version => set,
             _ => self.pinned.clone(),
-        })
+        };
+        *in_force = Some(keys.clone());
+        Ok(keys)
     }
 
     /// Server-corrected UTC seconds (the offset from the wallet answers' `Date` headers).
@@ -124,25 +132,20 @@ impl Wallet {
     /// that is already clipped (or further along) changes nothing. Returns whether it changed.
     pub fn clip(&self, storage: &Storage, coupon_id: &str, holder: &Identity) -> Result<bool> {
         let keys = self.keyset(storage)?;
+        let now = self.now_secs(storage)?;
         let now_ms = self.clock.now_ms();
         storage.write(|tx| {
-            let stored = tx.wallet_coupon(coupon_id)?.ok_or_else(|| WalletError::UnknownCoupon(coupon_id.into()))?;
-            if !stored.state.is_live() {
-                return Err(unusable(&stored, vec![stored.state.as_str().to_string()]));
-            }
-            self.reverify(&stored, &keys, now_ms.div_euclid(1000))
-                .ok_or_else(|| unusable(&stored, vec!["not_verified".into()]))?;
+            let (stored, _) = self.live_coupon(tx, coupon_id, &keys, now)?;
             let clip_id = Uuid::now_v7().to_string();
-            let mut body = json!({
-                "clipId": clip_id,
-                "couponId": stored.coupon_id,
-                "serial": stored.serial,
-                "clippedAt": rfc3339_ms(now_ms),
-                "anonymousId": holder.anonymous_id,
-            });
-            if let Some(user_id) = &holder.user_id {
-                body["userId"] = Value::String(user_id.clone());
-            }
+            let body = with_holder(
+                json!({
+                    "clipId": clip_id,
+                    "couponId": stored.coupon_id,
+                    "serial": stored.serial,
+                    "clippedAt": rfc3339_ms(now_ms),
+                }),
+                holder,
+            );
             tx.record_clip(&stored.coupon_id, &stored.serial, &clip_id, &body.to_string(), now_ms)
         })
     }
@@ -166,12 +169,7 @@ impl Wallet {
         let signer = self.signer(storage)?;
         // First transaction: the coupon can be used, and the counter is reserved durably.
         let (grant, counter) = storage.write(|tx| {
-            let stored = tx.wallet_coupon(coupon_id)?.ok_or_else(|| WalletError::UnknownCoupon(coupon_id.into()))?;
-            if !stored.state.is_live() {
-                return Err(unusable(&stored, vec![stored.state.as_str().to_string()]));
-            }
-            let grant =
-                self.reverify(&stored, &keys, now).ok_or_else(|| unusable(&stored, vec!["not_verified".into()]))?;
+            let (stored, grant) = self.live_coupon(tx, coupon_id, &keys, now)?;
             let reasons = standing(&WalletCoupon { grant: &grant, state: local_state(&stored) }, now);
             if !reasons.is_empty() {
                 return Err(unusable(&stored, reasons.iter().map(|r| r.code().to_string()).collect()));
@@ -184,16 +182,10 @@ impl Wallet {
         let g = grant.grant();
         let redemption_id = Uuid::now_v7().to_string();
         let presented_at = rfc3339_ms(now.saturating_mul(1000));
-        let mut body = json!({
-            "redemptionId": redemption_id,
-            "code": code,
-            "storeId": store_id,
-            "presentedAt": presented_at,
-            "anonymousId": holder.anonymous_id,
-        });
-        if let Some(user_id) = &holder.user_id {
-            body["userId"] = Value::String(user_id.clone());
-        }
+        let mut body = with_holder(
+            json!({"redemptionId": redemption_id, "code": code, "storeId": store_id, "presentedAt": presented_at}),
+            holder,
+        );
         if let Some(challenge) = challenge {
             body["challenge"] = Value::String(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(challenge));
         }
@@ -286,6 +278,9 @@ impl Wallet {
             }
             Ok(())
         })?;
+        if let Some(set) = rotated {
+            *self.in_force.lock().unwrap_or_else(|p| p.into_inner()) = Some(set);
+        }
         for refusal in &applied.refused {
             tracing::warn!(reason = refusal.reason, detail = %refusal.detail, "wallet feed entry refused; not stored");
         }
@@ -364,6 +359,22 @@ impl Wallet {
             Arc::new(SoftwareDeviceSigner::from_pkcs8(&pkcs8).map_err(|e| WalletError::DeviceKey(e.to_string()))?);
         *cached = Some((pkcs8, signer.clone()));
         Ok(signer)
+    }
+
+    /// The coupon `coupon_id` names, when it is still live and its grant still verifies at `now`.
+    fn live_coupon(
+        &self,
+        tx: &Tx<'_>,
+        coupon_id: &str,
+        keys: &KeySet,
+        now: i64,
+    ) -> Result<(StoredCoupon, VerifiedGrant)> {
+        let stored = tx.wallet_coupon(coupon_id)?.ok_or_else(|| WalletError::UnknownCoupon(coupon_id.into()))?;
+        if !stored.state.is_live() {
+            return Err(unusable(&stored, vec![stored.state.as_str().to_string()]));
+        }
+        let grant = self.reverify(&stored, keys, now).ok_or_else(|| unusable(&stored, vec!["not_verified".into()]))?;
+        Ok((stored, grant))
     }
 
     /// The stored grant verified again with the keys in force; None (logged) when it no longer verifies.
@@ -464,6 +475,15 @@ fn tombstone(t: &FeedTombstone) -> CouponTombstone {
         store_id: t.store_id.clone(),
         device: t.device.clone(),
     }
+}
+
+/// An outbox item's JSON with the holder who acted: `anonymousId`, and `userId` when signed in.
+fn with_holder(mut body: Value, holder: &Identity) -> Value {
+    body["anonymousId"] = Value::String(holder.anonymous_id.clone());
+    if let Some(user_id) = &holder.user_id {
+        body["userId"] = Value::String(user_id.clone());
+    }
+    body
 }
 
 fn unusable(stored: &StoredCoupon, reasons: Vec<String>) -> Error {
