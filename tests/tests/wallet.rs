@@ -32,6 +32,11 @@ fn issuer(dir: &Path) -> (Collector, String, String) {
     (collector, db, keyset.to_str().unwrap().to_string())
 }
 
+/// `footfall collector coupon add --db DB --id ID --title ID` with the coupon's own flags.
+fn add_coupon(db: &str, id: &str, flags: &[&str]) {
+    ok(&[&["collector", "coupon", "add", "--db", db, "--id", id, "--title", id][..], flags].concat());
+}
+
 fn redemptions(db: &str) -> Vec<Value> {
     json_lines(&ok(&["collector", "redemptions", "--db", db]))
 }
@@ -41,27 +46,22 @@ fn two_phones_present_one_single_use_coupon_offline_and_the_issuer_names_the_sec
     let dir = tempfile::tempdir().unwrap();
     let (collector, db, keyset) = issuer(dir.path());
     let endpoint = collector.base_url();
-    ok(&[
-        "collector",
-        "coupon",
-        "add",
-        "--db",
+    add_coupon(
         &db,
-        "--id",
         "xmas10",
-        "--title",
-        "10% off",
-        "--discount",
-        "300 JPY",
-        "--valid-until-local",
-        "2030-12-24",
-        "--zone",
-        "Asia/Tokyo",
-        "--user",
-        "shopper-1",
-        "--max-uses",
-        "1",
-    ]);
+        &[
+            "--discount",
+            "300 JPY",
+            "--valid-until-local",
+            "2030-12-24",
+            "--zone",
+            "Asia/Tokyo",
+            "--user",
+            "shopper-1",
+            "--max-uses",
+            "1",
+        ],
+    );
     let phones: Vec<String> =
         ["phone-a", "phone-b"].iter().map(|p| dir.path().join(p).to_str().unwrap().into()).collect();
     let mut codes = Vec::new();
@@ -153,27 +153,22 @@ fn present_killed_mid_way_never_reuses_a_counter_nor_loses_a_printed_code() {
     let dir = tempfile::tempdir().unwrap();
     let (collector, db, keyset) = issuer(dir.path());
     let endpoint = collector.base_url();
-    ok(&[
-        "collector",
-        "coupon",
-        "add",
-        "--db",
+    add_coupon(
         &db,
-        "--id",
         "coffee",
-        "--title",
-        "Coffee stamp",
-        "--discount",
-        "5%",
-        "--valid-until-local",
-        "2030-12-31",
-        "--zone",
-        "Europe/Paris",
-        "--max-uses",
-        "100000",
-        "--offline-max-uses",
-        "100000",
-    ]);
+        &[
+            "--discount",
+            "5%",
+            "--valid-until-local",
+            "2030-12-31",
+            "--zone",
+            "Europe/Paris",
+            "--max-uses",
+            "100000",
+            "--offline-max-uses",
+            "100000",
+        ],
+    );
     let phone = dir.path().join("phone").to_str().unwrap().to_string();
     ok(&["wallet", "sync", "--data-dir", &phone, "--endpoint", &endpoint, "--keyset", &keyset]);
 
@@ -247,25 +242,11 @@ fn validity_follows_each_store_zone_at_the_boundary_instants() {
         ("pagopago", "2030-12-24", "2030-12-24", "Pacific/Pago_Pago", "2030-12-24T11:00:00Z", "2030-12-25T11:00:00Z"),
     ];
     for (id, first, last, zone, ..) in cases {
-        ok(&[
-            "collector",
-            "coupon",
-            "add",
-            "--db",
+        add_coupon(
             &db,
-            "--id",
             id,
-            "--title",
-            id,
-            "--discount",
-            "10%",
-            "--valid-from-local",
-            first,
-            "--valid-until-local",
-            last,
-            "--zone",
-            zone,
-        ]);
+            &["--discount", "10%", "--valid-from-local", first, "--valid-until-local", last, "--zone", zone],
+        );
     }
     let phone = dir.path().join("phone").to_str().unwrap().to_string();
     ok(&["wallet", "sync", "--data-dir", &phone, "--endpoint", &endpoint, "--keyset", &keyset]);
