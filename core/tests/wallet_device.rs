@@ -271,6 +271,9 @@ fn present_works_offline_with_durable_counters_and_only_the_server_makes_a_coupo
     sdk.wallet_sync().unwrap();
     assert!(sdk.wallet_clip("once").unwrap());
     assert!(!sdk.wallet_clip("once").unwrap(), "clipping twice changes nothing");
+    let export = sdk.export_data().unwrap();
+    let clipped = export["wallet"]["coupons"].as_array().unwrap().iter().find(|c| c["couponId"] == "once").cloned();
+    assert!(clipped.unwrap()["clippedAtMs"].is_i64(), "the export says when the shopper clipped it");
 
     // The basement: every redemption upload fails; present still answers, from local state.
     let first = sdk.wallet_present("once", "tokyo-1", None).unwrap();

@@ -86,6 +86,7 @@ impl Footfall {
                     "couponId": c.coupon_id, "serial": c.serial, "state": c.state.as_str(), "reason": c.reason,
                     "grant": b64.encode(&c.grant), "display": c.display, "serverUses": c.server_uses,
                     "endedAt": c.ended_at, "storeId": c.store_id, "device": c.device,
+                    "clippedAtMs": c.clipped_ms, "updatedAtMs": c.updated_ms,
                 })
             })
             .collect();
