@@ -195,7 +195,11 @@ impl Storage {
     /// The software device key's PKCS#8, creating it with `generate` on first use. Concurrent first uses agree
     /// on one key (the first committed wins).
     pub fn software_device_key(&self, generate: impl FnOnce() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
-        if let Some(existing) = self.write(|tx| tx.software_device_key())? {
+        let existing = {
+            let inner = self.lock();
+            Tx { conn: &inner.conn }.software_device_key()?
+        };
+        if let Some(existing) = existing {
             return Ok(existing);
         }
         let fresh = generate()?;
