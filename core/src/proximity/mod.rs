@@ -1,8 +1,11 @@
-//! Store proximity (issue 13, in progress): beacon sightings, presence and offers on the device. Built so far:
-//! [`frame`], the strict parser of BLE advertisements into beacon frames (iBeacon, AltBeacon, Eddystone UID, URL,
-//! TLM and EID) with [`eddystone_url`], the Eddystone URL codec both ways. Pure functions: no storage, no clock.
+//! Store proximity (issue 13, in progress): beacon sightings, presence and offers on the device.
+//! - [`frame`]: the strict parser of BLE advertisements into beacon frames (iBeacon, AltBeacon, Eddystone UID,
+//!   URL, TLM and EID) with [`eddystone_url`], the Eddystone URL codec both ways;
+//! - [`sighting`]: the canonical sighting both ingestion paths (Android bytes, iOS identity) produce.
 
 pub mod eddystone_url;
 pub mod frame;
+pub mod sighting;
 
 pub use frame::{parse_advertisement, BeaconFrame, FrameError};
+pub use sighting::{BeaconId, Sighting, SightingError};
