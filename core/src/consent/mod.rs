@@ -17,5 +17,5 @@ pub mod state;
 pub mod status;
 pub mod tcf;
 pub mod tcf_mapping;
-mod unique_members;
+pub(crate) mod unique_members;
 pub mod view;

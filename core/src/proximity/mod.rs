@@ -3,6 +3,7 @@
 //!   URL, TLM and EID) with [`eddystone_url`], the Eddystone URL codec both ways;
 //! - [`sighting`]: the canonical sighting both ingestion paths (Android bytes, iOS identity) produce.
 
+pub mod campaign;
 pub mod eddystone_url;
 pub mod frame;
 pub mod sighting;
