@@ -370,3 +370,187 @@ fn offer(raw: RawOffer) -> Result<Offer, Problem> {
     }
     Ok(Offer { title: raw.title, body: raw.body, coupon_id: raw.coupon_id })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of docs/proximity-campaigns.md.
+    pub(crate) const EXAMPLE: &str = r#"{"consent": {"policyVersion": 1, "purposes": []},
+      "proximity": {
+        "version": 3,
+        "zones": [{"id": "tokyo-1/entrance", "anything": ["the zone parser's business"]}],
+        "quietHours": {"from": "21:00", "to": "08:00"},
+        "dailyCap": 3,
+        "campaigns": [{
+          "id": "shoes-10",
+          "zones": ["tokyo-1/entrance"],
+          "trigger": "enter",
+          "priority": 10,
+          "startsAt": "2026-12-01T00:00:00Z", "endsAt": "2027-01-01T00:00:00Z",
+          "windows": [{"days": ["mon","tue","wed","thu","fri"], "from": "10:00", "to": "20:00"}],
+          "audience": {"event": "product_viewed", "where": {"category": "shoes"}, "atLeast": 2, "withinDays": 14},
+          "cap": {"count": 2, "windowDays": 7},
+          "cooldownMinutes": 60,
+          "offer": {"title": "offer.shoes.title", "body": "offer.shoes.body", "couponId": "xmas"},
+          "futureMember": true
+        }]
+      }}"#;
+
+    fn parse(json: &str) -> Result<Option<ProximityCampaigns>, CampaignError> {
+        ProximityCampaigns::from_remote_config(json.as_bytes())
+    }
+
+    /// The example with one campaign member replaced (or added): `member` is raw JSON `"name": value`.
+    fn with_member(name: &str, value: &str) -> String {
+        let mut campaign: Map<String, Value> = serde_json::from_str(
+            r#"{"id": "c", "zones": ["z"], "trigger": "enter", "offer": {"title": "t", "body": "b"}}"#,
+        )
+        .unwrap();
+        campaign.insert(name.into(), serde_json::from_str(value).unwrap());
+        format!(r#"{{"proximity": {{"version": 1, "campaigns": [{}]}}}}"#, Value::Object(campaign))
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let doc = parse(EXAMPLE).unwrap().unwrap();
+        assert_eq!(doc.version, 3);
+        assert_eq!(doc.daily_cap, Some(3));
+        let quiet = doc.quiet_hours.unwrap();
+        assert_eq!((quiet.from.to_string(), quiet.to.to_string()), ("21:00".into(), "08:00".into()));
+        let shoes = doc.campaign("shoes-10").unwrap();
+        assert_eq!(shoes.zones, ["tokyo-1/entrance"]);
+        assert_eq!((shoes.trigger, shoes.priority, shoes.cooldown_minutes), (Trigger::Enter, 10, 60));
+        assert_eq!(shoes.starts_at_ms, Some(1_796_083_200_000));
+        assert_eq!(shoes.ends_at_ms, Some(1_798_761_600_000));
+        assert_eq!(shoes.windows.len(), 1);
+        assert_eq!(shoes.cap, Some(FrequencyCap { count: 2, window_days: 7 }));
+        let audience = shoes.audience.as_ref().unwrap();
+        assert_eq!((audience.event.as_str(), audience.at_least, audience.within_days), ("product_viewed", 2, 14));
+        assert_eq!(shoes.offer.coupon_id.as_deref(), Some("xmas"));
+        doc.check_zones(&["tokyo-1/entrance", "tokyo-1/shoes"]).unwrap();
+        let err = doc.check_zones(&["tokyo-1/shoes"]).unwrap_err();
+        assert_eq!(err.to_string(), "campaign 'shoes-10' names zone 'tokyo-1/entrance', which the zones do not declare");
+    }
+
+    #[test]
+    fn optional_members_have_their_defaults() {
+        assert_eq!(parse(r#"{"consent": {}}"#).unwrap(), None);
+        assert_eq!(parse(r#"{"proximity": null}"#).unwrap(), None);
+        let doc = parse(&with_member("trigger", r#""dwell""#)).unwrap().unwrap();
+        assert_eq!((doc.quiet_hours, doc.daily_cap), (None, None));
+        let c = &doc.campaigns[0];
+        assert_eq!((c.trigger, c.priority, c.cooldown_minutes), (Trigger::Dwell, 0, 0));
+        assert_eq!((c.starts_at_ms, c.ends_at_ms, c.cap, c.audience.is_none()), (None, None, None, true));
+        assert!(c.windows.is_empty() && c.offer.coupon_id.is_none());
+        let c = &parse(&with_member("audience", r#"{"event": "app_opened", "withinDays": 90}"#)).unwrap().unwrap();
+        let rule = c.campaigns[0].audience.as_ref().unwrap();
+        assert_eq!((rule.at_least, rule.where_.len()), (1, 0));
+        let all_week = parse(&with_member("windows", r#"[{"from": "22:00", "to": "02:00"}]"#)).unwrap().unwrap();
+        assert_eq!(all_week.campaigns[0].windows[0].days, Weekdays::ALL);
+        let whole_float = parse(&with_member("priority", "5.0")).unwrap().unwrap();
+        assert_eq!(whole_float.campaigns[0].priority, 5);
+    }
+
+    #[test]
+    fn each_bad_campaign_member_is_refused_naming_the_campaign_and_the_problem() {
+        let cases = [
+            ("id", r#""Shoes""#, "campaign 'Shoes': the id is not 1 to 64"),
+            ("id", r#""""#, "the id is not"),
+            ("id", &format!("\"{}\"", "a".repeat(65)), "the id is not"),
+            ("id", "7", "campaign 'campaigns[0]': not of the expected shape"),
+            ("zones", "[]", "campaign 'c': zones is empty"),
+            ("zones", r#"["z", "z"]"#, "zone 'z' is empty"),
+            ("zones", r#"[""]"#, "zone '' is empty"),
+            ("zones", r#""z""#, "not of the expected shape"),
+            ("trigger", r#""exit""#, "trigger 'exit' is neither"),
+            ("priority", "-1", "priority must be a whole number from 0 to 1000000"),
+            ("priority", "1000001", "priority must be"),
+            ("priority", "2.5", "priority must be"),
+            ("priority", "1e300", "priority must be"),
+            ("priority", "99999999999999999999999", "priority must be"),
+            ("priority", r#""10""#, "not of the expected shape"),
+            ("startsAt", r#""2026-12-01""#, "startsAt '2026-12-01' is not an RFC 3339 instant"),
+            ("endsAt", r#""2026-12-01T00:00:00""#, "endsAt '2026-12-01T00:00:00' is not"),
+            ("windows", "[]", "windows is empty"),
+            ("windows", r#"[{"from": "25:00", "to": "08:00"}]"#, "windows '25:00' is not a time of day"),
+            ("windows", r#"[{"from": "10:00", "to": "24:00"}]"#, "windows '24:00' is not"),
+            ("windows", r#"[{"from": "9:00", "to": "18:00"}]"#, "windows '9:00' is not"),
+            ("windows", r#"[{"from": "10:00", "to": "10:00"}]"#, "must not start where it ends"),
+            ("windows", r#"[{"days": ["mon", "funday"], "from": "10:00", "to": "11:00"}]"#, "day 'funday'"),
+            ("windows", r#"[{"days": ["Monday"], "from": "10:00", "to": "11:00"}]"#, "day 'Monday'"),
+            ("windows", r#"[{"days": [], "from": "10:00", "to": "11:00"}]"#, "lists no days"),
+            ("audience", r#"{"event": "e", "atLeast": 0, "withinDays": 7}"#, "audience.atLeast must be"),
+            ("audience", r#"{"event": "e", "withinDays": 0}"#, "audience.withinDays must be a whole number from 1 to 90"),
+            ("audience", r#"{"event": "e", "withinDays": 91}"#, "audience.withinDays must be"),
+            ("audience", r#"{"event": "e"}"#, "not of the expected shape"),
+            ("audience", r#"{"event": "", "withinDays": 7}"#, "audience.event '' is not an event name"),
+            ("audience", r#"{"event": "e", "withinDays": 7, "where": {"a": [1]}}"#, "audience.where.a"),
+            ("cap", r#"{"count": 0, "windowDays": 7}"#, "cap.count must be a whole number from 1 to 1000"),
+            ("cap", r#"{"count": 1, "windowDays": 0}"#, "cap.windowDays must be"),
+            ("cap", r#"{"count": 1, "windowDays": 91}"#, "cap.windowDays must be"),
+            ("cooldownMinutes", "-5", "cooldownMinutes must be a whole number from 0 to 10080"),
+            ("cooldownMinutes", "10081", "cooldownMinutes must be"),
+            ("offer", r#"{"body": "b"}"#, "offer.title is required"),
+            ("offer", r#"{"title": "t", "body": " "}"#, "offer.body is required"),
+            ("offer", r#"{"title": "t", "body": "b", "couponId": ""}"#, "offer.couponId is empty"),
+            ("offer", r#"{"title": "t", "body": "b", "couponId": "a b"}"#, "offer.couponId"),
+        ];
+        for (member, value, needle) in cases {
+            let err = parse(&with_member(member, value)).unwrap_err().to_string();
+            assert!(err.contains(needle), "{member}={value}: {err}");
+        }
+        let reversed = r#"{"startsAt": "2027-01-01T00:00:00Z", "endsAt": "2026-12-01T00:00:00+09:00"}"#;
+        let mut doc: Value = serde_json::from_str(&with_member("offer", r#"{"title": "t", "body": "b"}"#)).unwrap();
+        let campaign = doc.pointer_mut("/proximity/campaigns/0").and_then(Value::as_object_mut).unwrap();
+        campaign.extend(serde_json::from_str::<Map<String, Value>>(reversed).unwrap());
+        let err = parse(&doc.to_string()).unwrap_err().to_string();
+        assert_eq!(err, "campaign 'c': endsAt is not after startsAt");
+    }
+
+    #[test]
+    fn bad_documents_are_refused_with_the_reason() {
+        let campaign = r#"{"id": "c", "zones": ["z"], "trigger": "enter", "offer": {"title": "t", "body": "b"}}"#;
+        let cases = [
+            ("{", "not valid JSON"),
+            (r#"{"proximity": []}"#, "expected shape"),
+            (r#"{"proximity": {}}"#, "missing field `version`"),
+            (r#"{"proximity": {"version": -1}}"#, "proximity.version: version must be"),
+            (r#"{"proximity": {"version": 1, "dailyCap": 0}}"#, "proximity.dailyCap: dailyCap must be"),
+            (r#"{"proximity": {"version": 1, "dailyCap": 1001}}"#, "dailyCap must be"),
+            (r#"{"proximity": {"version": 1, "quietHours": {"from": "21:00", "to": "8"}}}"#, "quietHours '8'"),
+            (r#"{"proximity": {"version": 1, "quietHours": {"from": "21:00", "to": "21:00"}}}"#, "must not start"),
+            (r#"{"proximity": {"version": 1, "campaigns": {}}}"#, "expected shape"),
+            (r#"{"proximity": {"version": 1, "campaigns": [7]}}"#, "campaign 'campaigns[0]'"),
+            (r#"{"proximity": {"version": 1, "version": 2}}"#, "member 'version' appears twice"),
+            (r#"{"proximity": {"version": 1}, "proximity": {"version": 2}}"#, "member 'proximity' appears twice"),
+        ];
+        for (json, needle) in cases {
+            let err = parse(json).unwrap_err().to_string();
+            assert!(err.contains(needle), "{json}: {err}");
+        }
+        let twice = format!(r#"{{"proximity": {{"version": 1, "campaigns": [{campaign}, {campaign}]}}}}"#);
+        assert_eq!(parse(&twice).unwrap_err(), CampaignError::DuplicateCampaign("c".into()));
+        let repeated = with_member("cap", r#"{"count": 1, "windowDays": 7}"#).replace(r#""count":1"#, r#""count":1,"count":9"#);
+        assert!(parse(&repeated).unwrap_err().to_string().contains("member 'count' appears twice"), "{repeated}");
+        let repeated_where = with_member("audience", r#"{"event": "e", "withinDays": 7, "where": {"a": 1}}"#)
+            .replace(r#""a":1"#, r#""a":1,"a":2"#);
+        assert!(parse(&repeated_where).unwrap_err().to_string().contains("member 'a' appears twice"));
+    }
+
+    #[test]
+    fn audience_rules_are_listed_once_per_key_with_the_longest_look_back() {
+        let doc = r#"{"proximity": {"version": 1, "campaigns": [
+            {"id": "a", "zones": ["z"], "trigger": "enter", "offer": {"title": "t", "body": "b"},
+             "audience": {"event": "viewed", "where": {"c": "shoes"}, "withinDays": 7}},
+            {"id": "b", "zones": ["z"], "trigger": "enter", "offer": {"title": "t", "body": "b"},
+             "audience": {"event": "viewed", "where": {"c": "shoes"}, "atLeast": 3, "withinDays": 30}},
+            {"id": "c", "zones": ["z"], "trigger": "enter", "offer": {"title": "t", "body": "b"},
+             "audience": {"event": "viewed", "where": {"c": "bags"}, "withinDays": 7}},
+            {"id": "d", "zones": ["z"], "trigger": "enter", "offer": {"title": "t", "body": "b"}}]}}"#;
+        let rules = parse(doc).unwrap().unwrap().audience_rules();
+        assert_eq!(rules.len(), 2);
+        assert_eq!((rules[0].within_days, rules[0].where_["c"].as_str()), (30, Some("shoes")));
+        assert_eq!((rules[1].within_days, rules[1].where_["c"].as_str()), (7, Some("bags")));
+    }
+}
