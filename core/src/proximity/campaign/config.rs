@@ -430,7 +430,10 @@ mod tests {
         assert_eq!(shoes.offer.coupon_id.as_deref(), Some("xmas"));
         doc.check_zones(&["tokyo-1/entrance", "tokyo-1/shoes"]).unwrap();
         let err = doc.check_zones(&["tokyo-1/shoes"]).unwrap_err();
-        assert_eq!(err.to_string(), "campaign 'shoes-10' names zone 'tokyo-1/entrance', which the zones do not declare");
+        assert_eq!(
+            err.to_string(),
+            "campaign 'shoes-10' names zone 'tokyo-1/entrance', which the zones do not declare"
+        );
     }
 
     #[test]
@@ -481,7 +484,11 @@ mod tests {
             ("windows", r#"[{"days": ["Monday"], "from": "10:00", "to": "11:00"}]"#, "day 'Monday'"),
             ("windows", r#"[{"days": [], "from": "10:00", "to": "11:00"}]"#, "lists no days"),
             ("audience", r#"{"event": "e", "atLeast": 0, "withinDays": 7}"#, "audience.atLeast must be"),
-            ("audience", r#"{"event": "e", "withinDays": 0}"#, "audience.withinDays must be a whole number from 1 to 90"),
+            (
+                "audience",
+                r#"{"event": "e", "withinDays": 0}"#,
+                "audience.withinDays must be a whole number from 1 to 90",
+            ),
             ("audience", r#"{"event": "e", "withinDays": 91}"#, "audience.withinDays must be"),
             ("audience", r#"{"event": "e"}"#, "not of the expected shape"),
             ("audience", r#"{"event": "", "withinDays": 7}"#, "audience.event '' is not an event name"),
@@ -531,7 +538,8 @@ mod tests {
         }
         let twice = format!(r#"{{"proximity": {{"version": 1, "campaigns": [{campaign}, {campaign}]}}}}"#);
         assert_eq!(parse(&twice).unwrap_err(), CampaignError::DuplicateCampaign("c".into()));
-        let repeated = with_member("cap", r#"{"count": 1, "windowDays": 7}"#).replace(r#""count":1"#, r#""count":1,"count":9"#);
+        let repeated =
+            with_member("cap", r#"{"count": 1, "windowDays": 7}"#).replace(r#""count":1"#, r#""count":1,"count":9"#);
         assert!(parse(&repeated).unwrap_err().to_string().contains("member 'count' appears twice"), "{repeated}");
         let repeated_where = with_member("audience", r#"{"event": "e", "withinDays": 7, "where": {"a": 1}}"#)
             .replace(r#""a":1"#, r#""a":1,"a":2"#);
