@@ -13,6 +13,8 @@ pub mod config;
 pub mod decide;
 pub mod error;
 pub mod schedule;
+#[cfg(test)]
+mod simulation;
 
 pub use audience::AudienceRule;
 pub use config::{Campaign, FrequencyCap, Offer, ProximityCampaigns, Trigger};
