@@ -1,9 +1,7 @@
 //! Audience rules: "shoppers who sent `product_viewed` with `category = shoes` at least twice in the last 14
-//! days". The rule only says what to count; the storage counts matching events per day under the rule's [`key`]
-//! (`AudienceRule::key`) and the decision asks it for the sum over `within_days`. Counting needs the
+//! days". The rule only says what to count; the storage counts matching events per day under
+//! [`AudienceRule::key`] and the decision asks it for the sum over `within_days`. Counting needs the
 //! `personalization` consent; the decision refuses audience-gated offers without it.
-//!
-//! [`key`]: AudienceRule::key
 
 use std::collections::BTreeMap;
 

@@ -11,7 +11,9 @@
 use jiff::tz::TimeZone;
 
 use super::audience::AudienceRule;
-use super::config::{Campaign, ProximityCampaigns, Trigger};
+/// Re-exported: the decision is asked per trigger.
+pub use super::config::Trigger;
+use super::config::{Campaign, ProximityCampaigns};
 use super::schedule::{local_day_ms, local_time, TimeOfDay};
 
 const MS_PER_MINUTE: i64 = 60_000;

@@ -5,7 +5,7 @@
 //!   [`error`], the typed refusals;
 //! - [`schedule`]: times of day, quiet hours and weekly windows on a local wall clock;
 //! - [`audience`]: "did X at least N times in D days" rules and the keys the storage counts them under;
-//! - [`decide`]: eligibility, caps, cooldowns and priority, giving at most one offer with an id deterministic
+//! - [`decide`](mod@decide): eligibility, caps, cooldowns and priority, giving at most one offer with an id deterministic
 //!   per (campaign, visit).
 
 pub mod audience;
