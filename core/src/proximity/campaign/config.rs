@@ -547,6 +547,28 @@ mod tests {
     }
 
     #[test]
+    fn mangled_documents_are_refused_or_parsed_never_a_panic() {
+        let mut rng = fastrand::Rng::with_seed(13);
+        let alphabet = b"{}[]\":,0123456789-.eE \\tnul/az";
+        for _ in 0..3000 {
+            let mut bytes = EXAMPLE.as_bytes().to_vec();
+            for _ in 0..rng.usize(1..4) {
+                let at = rng.usize(0..bytes.len());
+                match rng.u8(0..3) {
+                    0 => bytes[at] = alphabet[rng.usize(0..alphabet.len())],
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.insert(at, alphabet[rng.usize(0..alphabet.len())]),
+                }
+            }
+            if let Ok(Some(doc)) = ProximityCampaigns::from_remote_config(&bytes) {
+                let _ = (doc.audience_rules(), doc.check_zones(&["tokyo-1/entrance"]));
+            }
+        }
+    }
+
+    #[test]
     fn audience_rules_are_listed_once_per_key_with_the_longest_look_back() {
         let doc = r#"{"proximity": {"version": 1, "campaigns": [
             {"id": "a", "zones": ["z"], "trigger": "enter", "offer": {"title": "t", "body": "b"},
