@@ -1,0 +1,143 @@
+//! A deterministic simulation harness: synthetic shoppers ([`shoppers`]) as traces ([`trace`]), replayed through
+//! detectors (our [`PresenceEngine`] and [`AltBeaconDefaults`]), scored against the ground truth ([`score`]).
+//! Nothing here ran on a phone: the radio, the shoppers and the platforms' scan gaps are models.
+
+pub mod altbeacon;
+pub mod score;
+pub mod shoppers;
+pub mod trace;
+
+use serde::Serialize;
+
+pub use altbeacon::AltBeaconDefaults;
+pub use score::{score, Score};
+pub use trace::{parse_jsonl, to_jsonl, ScanEvent, TraceError, TraceEvent, TruthEvent};
+
+use crate::proximity::presence::{PresenceEngine, Transition};
+use crate::proximity::sighting::Sighting;
+use crate::proximity::smoothing::SmoothingStrategy;
+use crate::proximity::zone::ZoneConfig;
+
+/// Anything that turns readings and scan events into transitions.
+pub trait Detector {
+    fn observe(&mut self, sighting: &Sighting, out: &mut Vec<Transition>);
+    fn tick(&mut self, at_ms: u64, out: &mut Vec<Transition>);
+    fn scanning(&mut self, active: bool, at_ms: u64, out: &mut Vec<Transition>);
+}
+
+impl Detector for PresenceEngine {
+    fn observe(&mut self, sighting: &Sighting, out: &mut Vec<Transition>) {
+        PresenceEngine::observe(self, sighting, out)
+    }
+    fn tick(&mut self, at_ms: u64, out: &mut Vec<Transition>) {
+        PresenceEngine::tick(self, at_ms, out)
+    }
+    fn scanning(&mut self, active: bool, at_ms: u64, out: &mut Vec<Transition>) {
+        PresenceEngine::scanning(self, active, at_ms, out)
+    }
+}
+
+impl Detector for AltBeaconDefaults {
+    fn observe(&mut self, sighting: &Sighting, out: &mut Vec<Transition>) {
+        AltBeaconDefaults::observe(self, sighting, out)
+    }
+    fn tick(&mut self, at_ms: u64, out: &mut Vec<Transition>) {
+        AltBeaconDefaults::tick(self, at_ms, out)
+    }
+    /// AltBeacon has no notion of scanning being off (see the `altbeacon` module).
+    fn scanning(&mut self, _active: bool, _at_ms: u64, _out: &mut Vec<Transition>) {}
+}
+
+/// Feeds one trace event to a detector (truth lines are not shown to it).
+pub fn feed(detector: &mut dyn Detector, event: &TraceEvent, out: &mut Vec<Transition>) {
+    match event {
+        TraceEvent::Reading { t, beacon, rssi } => {
+            detector.observe(&Sighting { beacon: *beacon, rssi: *rssi, tx_power: None, at_ms: *t }, out)
+        }
+        TraceEvent::Scan { t, scan: ScanEvent::Tick } => detector.tick(*t, out),
+        TraceEvent::Scan { t, scan: ScanEvent::Start } => detector.scanning(true, *t, out),
+        TraceEvent::Scan { t, scan: ScanEvent::Stop } => detector.scanning(false, *t, out),
+        TraceEvent::Truth { .. } => {}
+    }
+}
+
+/// Every transition a detector makes over a trace.
+pub fn run(detector: &mut dyn Detector, events: &[TraceEvent]) -> Vec<Transition> {
+    let mut out = Vec::new();
+    for event in events {
+        feed(detector, event, &mut out);
+    }
+    out
+}
+
+/// Ours and AltBeacon's defaults on the same trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub ours: Score,
+    pub altbeacon_defaults: Score,
+    /// Our false exits over theirs (the goal: at most 0.5).
+    pub false_exit_ratio: f64,
+    /// Our median enter latency minus theirs, ms (the goal: at most 5000).
+    pub enter_latency_p50_delta_ms: i64,
+    pub enter_latency_p90_delta_ms: i64,
+}
+
+/// Scores both detectors on one trace with the same zones.
+pub fn compare(
+    zones: &[ZoneConfig],
+    smoothing: SmoothingStrategy,
+    events: &[TraceEvent],
+) -> Result<Comparison, crate::proximity::zone::ZoneError> {
+    let mut ours = PresenceEngine::new(zones.to_vec(), smoothing)?;
+    let mut theirs = AltBeaconDefaults::new(zones);
+    let ours = score(events, &run(&mut ours, events));
+    let theirs = score(events, &run(&mut theirs, events));
+    let false_exit_ratio = if theirs.false_exits == 0 {
+        if ours.false_exits == 0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        ((ours.false_exits as f64 / theirs.false_exits as f64) * 1000.0).round() / 1000.0
+    };
+    Ok(Comparison {
+        enter_latency_p50_delta_ms: ours.enter_latency_ms.p50 - theirs.enter_latency_ms.p50,
+        enter_latency_p90_delta_ms: ours.enter_latency_ms.p90 - theirs.enter_latency_ms.p90,
+        false_exit_ratio,
+        ours,
+        altbeacon_defaults: theirs,
+    })
+}
+
+/// The simulated store with our defaults, `shoppers` synthetic shoppers from `seed`, both detectors scored.
+pub fn simulate(seed: u64, shoppers: usize) -> (Vec<TraceEvent>, Comparison) {
+    let events = shoppers::generate(seed, shoppers);
+    let comparison = compare(&[shoppers::store_zone()], SmoothingStrategy::default(), &events)
+        .unwrap_or_else(|_| unreachable!("the simulated store's zone is valid"));
+    (events, comparison)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_trace_and_scores() {
+        let (trace_a, scores_a) = simulate(7, 20);
+        let (trace_b, scores_b) = simulate(7, 20);
+        assert_eq!(trace_a, trace_b);
+        assert_eq!(scores_a, scores_b);
+        assert_ne!(simulate(8, 20).0, trace_a);
+    }
+
+    #[test]
+    fn ours_has_at_most_half_the_false_exits_of_altbeacon_defaults_at_a_similar_enter_latency() {
+        let (_, comparison) = simulate(2026, 300);
+        println!("{}", serde_json::to_string_pretty(&comparison).unwrap());
+        assert!(comparison.ours.true_visits >= 250, "{comparison:?}");
+        assert!(comparison.altbeacon_defaults.false_exits > 0, "{comparison:?}");
+        assert!(comparison.false_exit_ratio <= 0.5, "{comparison:?}");
+        assert!(comparison.enter_latency_p50_delta_ms <= 5_000, "{comparison:?}");
+    }
+}
