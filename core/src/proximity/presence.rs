@@ -250,3 +250,245 @@ impl ZoneState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ZONE_BEACON: &str = "2f234454-cf6d-4a0f-adf2-f4911ba9ffa6:1:2";
+    const OTHER_BEACON: &str = "2f234454-cf6d-4a0f-adf2-f4911ba9ffa6:9:9";
+
+    /// One zone: near at −75, kept down to −81, 2 of 4, exit after 30 s, dwell after 2 min.
+    fn engine() -> PresenceEngine {
+        let zone = ZoneConfig::new("entrance", "paris-01", vec![ZONE_BEACON.parse().unwrap()], -75);
+        PresenceEngine::new(vec![zone], SmoothingStrategy::default()).unwrap()
+    }
+
+    fn reading(rssi: i16, at_ms: u64) -> Sighting {
+        Sighting { beacon: ZONE_BEACON.parse().unwrap(), rssi, tx_power: None, at_ms }
+    }
+
+    /// One reading (if any) and a tick per second over `from..to` (ms).
+    fn seconds(engine: &mut PresenceEngine, from: u64, to: u64, rssi: Option<i16>) -> Vec<Transition> {
+        let mut out = Vec::new();
+        for t in (from..to).step_by(1_000) {
+            if let Some(rssi) = rssi {
+                engine.observe(&reading(rssi, t + 500), &mut out);
+            }
+            engine.tick(t + 1_000, &mut out);
+        }
+        out
+    }
+
+    fn enter(at_ms: u64) -> Transition {
+        Transition::Enter { zone: Arc::from("entrance"), at_ms }
+    }
+
+    #[test]
+    fn k_of_m_near_readings_enter_and_one_does_not() {
+        let mut engine = engine();
+        let mut out = Vec::new();
+        engine.observe(&reading(-60, 500), &mut out);
+        for t in [1_500, 2_500, 3_500] {
+            engine.observe(&reading(-95, t), &mut out);
+        }
+        assert!(out.is_empty(), "one near reading in four: {out:?}");
+        engine.observe(&reading(-60, 60_000), &mut out);
+        engine.observe(&reading(-60, 61_000), &mut out);
+        assert_eq!(out, vec![enter(61_000)]);
+        assert_eq!(engine.inside().collect::<Vec<_>>(), vec![("entrance", 61_000)]);
+    }
+
+    #[test]
+    fn a_reading_between_the_thresholds_keeps_a_visit_but_does_not_start_one() {
+        let mut engine = engine();
+        assert!(seconds(&mut engine, 0, 300_000, Some(-78)).is_empty(), "-78 is below enterRssi -75");
+        let mut engine = self::engine();
+        assert_eq!(seconds(&mut engine, 0, 5_000, Some(-60)), vec![enter(1_500)]);
+        // Five minutes at -78 (above exitRssi -81): still inside, one dwell.
+        let kept = seconds(&mut engine, 5_000, 305_000, Some(-78));
+        assert!(matches!(kept.as_slice(), [Transition::Dwell { entered_at_ms: 1_500, .. }]), "{kept:?}");
+        // Far readings end it once 30 s of absence were observed, dated from the last keeping reading.
+        let out = seconds(&mut engine, 305_000, 400_000, Some(-100));
+        let [Transition::Exit { at_ms, detected_at_ms, .. }] = out.as_slice() else { panic!("{out:?}") };
+        assert!(*at_ms > 300_000 && *at_ms < 310_000, "{at_ms}");
+        // Far readings are evidence too: the rule fires at the reading 30 s after the last keeping one.
+        assert_eq!(detected_at_ms - at_ms, 30_000);
+    }
+
+    #[test]
+    fn scan_gaps_never_produce_an_exit_by_themselves() {
+        let mut engine = engine();
+        assert_eq!(seconds(&mut engine, 0, 5_000, Some(-60)).len(), 1);
+        let mut out = Vec::new();
+        // Told: stopped for ten minutes.
+        engine.scanning(false, 5_000, &mut out);
+        engine.scanning(true, 605_000, &mut out);
+        // Silent: nothing for ten minutes (Android throttling), twice, 10 s of scan cycles after each.
+        let mut t = 605_000;
+        for _ in 0..2 {
+            out.extend(seconds(&mut engine, t, t + 10_000, None));
+            t += 10_000 + 600_000;
+        }
+        assert!(out.is_empty(), "{out:?}");
+        // Still the same visit. Observed so far: 0.5 s before the stop, 10 s after the told restart, 9 s after the
+        // silent gap (the cycle that spans it is unknown): 19.5 s. After the next silent gap, 10.5 s more is
+        // observed at the 12th cycle (the first one is unknown again).
+        out.extend(seconds(&mut engine, t, t + 20_000, None));
+        assert!(
+            matches!(out.as_slice(), [Transition::Exit { detected_at_ms, .. }] if *detected_at_ms == t + 12_000),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_restored_visit_continues_without_a_second_enter() {
+        let mut engine = engine();
+        assert!(engine.restore("entrance", 1_000));
+        assert!(!engine.restore("nowhere", 1_000));
+        // The restarted process hears the shopper again: the same visit, no Enter.
+        let out = seconds(&mut engine, 900_000, 960_000, Some(-60));
+        assert!(out.iter().all(|t| !matches!(t, Transition::Enter { .. })), "{out:?}");
+        assert_eq!(engine.inside().collect::<Vec<_>>(), vec![("entrance", 1_000)]);
+        // Observed absence ends it; the next visit enters anew.
+        let out = seconds(&mut engine, 960_000, 1_000_000, None);
+        assert!(matches!(out.as_slice(), [Transition::Exit { .. }]), "{out:?}");
+        assert_eq!(seconds(&mut engine, 1_000_000, 1_005_000, Some(-60)), vec![enter(1_001_500)]);
+    }
+
+    #[test]
+    fn a_restored_visit_with_no_reading_exits_on_observed_absence_dated_from_the_restart() {
+        let mut engine = engine();
+        engine.restore("entrance", 1_000);
+        let out = seconds(&mut engine, 500_000, 540_000, None);
+        assert_eq!(
+            out,
+            vec![Transition::Exit { zone: Arc::from("entrance"), at_ms: 501_000, detected_at_ms: 531_000 }]
+        );
+    }
+
+    #[test]
+    fn beacons_in_no_zone_are_ignored() {
+        let mut engine = engine();
+        let mut out = Vec::new();
+        for t in 0..100 {
+            engine.observe(
+                &Sighting { beacon: OTHER_BEACON.parse().unwrap(), rssi: -40, tx_power: None, at_ms: t },
+                &mut out,
+            );
+        }
+        assert!(out.is_empty());
+        assert_eq!(engine.inside().count(), 0);
+    }
+
+    /// Random inputs (seeded), time jumping back and forth: never a panic, never an Exit without its Enter, never
+    /// two Enters without an Exit between, every output in time order.
+    #[test]
+    fn random_inputs_keep_the_transitions_well_formed() {
+        let beacons: Vec<BeaconId> = (0..4u16)
+            .map(|minor| BeaconId::Uuid { uuid: [7; 16], major: 1, minor })
+            .chain([OTHER_BEACON.parse().unwrap()])
+            .collect();
+        for seed in 0..200u64 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut zones = vec![
+                ZoneConfig::new("a", "s", beacons[..2].to_vec(), -70),
+                ZoneConfig::new("b", "s", beacons[1..4].to_vec(), -80),
+            ];
+            zones[1].exit_after_ms = 5_000;
+            zones[1].max_scan_gap_ms = 1_000;
+            zones[1].enter_k = 1;
+            zones[1].enter_m = 1;
+            let smoothing = match seed % 3 {
+                0 => SmoothingStrategy::default(),
+                1 => SmoothingStrategy::Ewma { time_constant_ms: 3_000 },
+                _ => SmoothingStrategy::ALTBEACON,
+            };
+            let mut engine = PresenceEngine::new(zones, smoothing).unwrap();
+            let mut out = Vec::new();
+            let mut t: u64 = rng.u64(0..u64::MAX / 2);
+            for _ in 0..2_000 {
+                t = match rng.u8(0..10) {
+                    0 => t.saturating_sub(rng.u64(0..100_000)),
+                    1 => t.saturating_add(rng.u64(0..1_000_000)),
+                    9 if rng.u8(0..50) == 0 => u64::MAX - rng.u64(0..3),
+                    _ => t.saturating_add(rng.u64(0..2_000)),
+                };
+                match rng.u8(0..10) {
+                    0..=5 => {
+                        let beacon = beacons[rng.usize(0..beacons.len())];
+                        engine
+                            .observe(&Sighting { beacon, rssi: rng.i16(-127..=20), tx_power: None, at_ms: t }, &mut out)
+                    }
+                    6 | 7 => engine.tick(t, &mut out),
+                    8 => engine.scanning(rng.bool(), t, &mut out),
+                    _ => {
+                        engine.restore(["a", "b", "c"][rng.usize(0..3)], t);
+                    }
+                }
+            }
+            check_well_formed(&out, seed);
+        }
+    }
+
+    fn check_well_formed(out: &[Transition], seed: u64) {
+        let mut inside: HashMap<&str, bool> = HashMap::new();
+        let mut last_time = 0;
+        for transition in out {
+            let state = inside.entry(transition.zone()).or_default();
+            let time = match transition {
+                Transition::Enter { at_ms, .. } => {
+                    assert!(!*state, "seed {seed}: two Enters without an Exit: {out:?}");
+                    *state = true;
+                    *at_ms
+                }
+                // A restored visit may exit without an Enter in this process: restore() is its Enter.
+                Transition::Exit { detected_at_ms, at_ms, .. } => {
+                    assert!(at_ms <= detected_at_ms, "seed {seed}");
+                    *state = false;
+                    *detected_at_ms
+                }
+                Transition::Dwell { at_ms, .. } => *at_ms,
+            };
+            assert!(time >= last_time, "seed {seed}: out of order");
+            last_time = time;
+        }
+    }
+
+    #[test]
+    fn without_restore_every_exit_follows_its_enter() {
+        let mut exits = 0;
+        for seed in 0..100u64 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut engine = engine();
+            let mut out = Vec::new();
+            let mut t = 0u64;
+            for i in 0..3_000 {
+                t = if rng.u8(0..20) == 0 { t.saturating_sub(5_000) } else { t + rng.u64(0..3_000) };
+                // Spells near the beacon and away from it.
+                let rssi = if (i / 150) % 2 == 0 { rng.i16(-75..=-50) } else { rng.i16(-110..=-80) };
+                match rng.u8(0..4) {
+                    0 | 1 => engine.observe(&reading(rssi, t), &mut out),
+                    2 => engine.tick(t, &mut out),
+                    _ => engine.scanning(rng.u8(0..10) > 0, t, &mut out),
+                }
+            }
+            let mut inside = false;
+            for transition in &out {
+                match transition {
+                    Transition::Enter { .. } => {
+                        assert!(!inside, "seed {seed}");
+                        inside = true;
+                    }
+                    Transition::Exit { .. } => {
+                        assert!(inside, "seed {seed}: Exit without Enter");
+                        inside = false;
+                    }
+                    Transition::Dwell { .. } => assert!(inside, "seed {seed}"),
+                }
+            }
+            exits += out.iter().filter(|t| matches!(t, Transition::Exit { .. })).count();
+        }
+        assert!(exits > 100, "the inputs exercised exits: {exits}");
+    }
+}
