@@ -3,6 +3,7 @@
 mod args;
 mod beacon;
 mod bench;
+mod bench_proximity;
 mod bench_wallet;
 mod collector_wallet;
 mod commands;
