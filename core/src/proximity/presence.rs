@@ -128,7 +128,7 @@ impl PresenceEngine {
             .map(|zone| ZoneState {
                 id: Arc::from(zone.id.as_str()),
                 enter_rssi: f32::from(zone.enter_rssi),
-                exit_rssi: f32::from(zone.exit_rssi()),
+                exit_rssi: f32::from(zone.exit_rssi),
                 enter_k: u32::from(zone.enter_k),
                 enter_mask: if zone.enter_m >= 32 { u32::MAX } else { (1u32 << zone.enter_m) - 1 },
                 exit_after_ms: zone.exit_after_ms,
@@ -162,11 +162,10 @@ impl PresenceEngine {
 
     /// Scanning stopped (background, Bluetooth off) or restarted at `at_ms`. Time while stopped is unknown.
     pub fn scanning(&mut self, active: bool, at_ms: u64, out: &mut Vec<Transition>) {
-        if active {
-            let at_ms = self.clamp(at_ms);
-            self.last_evidence_ms = Some(at_ms);
-        } else {
-            self.evidence(at_ms, out);
+        // Scanning was on until a stop; a start after a stop opens a new observed stretch (and a start while on
+        // is one more evidence point).
+        self.evidence(at_ms, out);
+        if !active {
             self.last_evidence_ms = None;
         }
     }

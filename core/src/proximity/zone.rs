@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::sighting::BeaconId;
 
-/// One zone as configured (JSON, camelCase; unknown members are ignored so newer configurations still load).
+/// One zone as configured (JSON, camelCase; unknown members are ignored so newer configurations still load;
+/// everything but `id`, `store`, `beacons` and `enterRssi` has a default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "ZoneConfigJson")]
 pub struct ZoneConfig {
     pub id: String,
     pub store: String,
@@ -14,28 +15,64 @@ pub struct ZoneConfig {
     pub beacons: Vec<BeaconId>,
     /// Smoothed RSSI (dBm) at or above which a reading counts as near.
     pub enter_rssi: i16,
-    /// Smoothed RSSI below which a reading no longer keeps a shopper inside; below `enter_rssi` (hysteresis).
-    #[serde(default)]
-    pub exit_rssi: Option<i16>,
+    /// Smoothed RSSI at or above which a reading keeps a shopper inside; below `enter_rssi` (hysteresis).
+    /// Default: `enter_rssi − 6`.
+    pub exit_rssi: i16,
     /// Enter once `enter_k` of the zone's last `enter_m` readings were near. 2 of 4 by default: in the simulation
     /// it entered sooner than AltBeacon's first-reading rule with no false enters; 3 of 5 cost ~6 s more.
-    #[serde(default = "default_enter_k")]
     pub enter_k: u8,
-    #[serde(default = "default_enter_m")]
     pub enter_m: u8,
     /// Exit once this much observed absence (scanning on, nothing at or above `exit_rssi`) has accumulated.
-    #[serde(default = "default_exit_after_ms")]
     pub exit_after_ms: u64,
     /// A dwell is reported once per visit after this long inside.
-    #[serde(default = "default_dwell_after_ms")]
     pub dwell_after_ms: u64,
     /// The store's IANA time zone, carried for the campaign rules (quiet hours); presence runs on monotonic time.
-    #[serde(default)]
     pub time_zone: Option<String>,
     /// Two pieces of evidence (readings, scan cycles) further apart than this enclose unknown time: it counts
     /// neither as absence nor as presence.
-    #[serde(default = "default_max_scan_gap_ms")]
     pub max_scan_gap_ms: u64,
+}
+
+/// The JSON form, where `exitRssi` defaults from `enterRssi`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ZoneConfigJson {
+    id: String,
+    store: String,
+    beacons: Vec<BeaconId>,
+    enter_rssi: i16,
+    #[serde(default)]
+    exit_rssi: Option<i16>,
+    #[serde(default = "default_enter_k")]
+    enter_k: u8,
+    #[serde(default = "default_enter_m")]
+    enter_m: u8,
+    #[serde(default = "default_exit_after_ms")]
+    exit_after_ms: u64,
+    #[serde(default = "default_dwell_after_ms")]
+    dwell_after_ms: u64,
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default = "default_max_scan_gap_ms")]
+    max_scan_gap_ms: u64,
+}
+
+impl From<ZoneConfigJson> for ZoneConfig {
+    fn from(json: ZoneConfigJson) -> ZoneConfig {
+        ZoneConfig {
+            exit_rssi: json.exit_rssi.unwrap_or(json.enter_rssi.saturating_sub(DEFAULT_HYSTERESIS_DB)),
+            id: json.id,
+            store: json.store,
+            beacons: json.beacons,
+            enter_rssi: json.enter_rssi,
+            enter_k: json.enter_k,
+            enter_m: json.enter_m,
+            exit_after_ms: json.exit_after_ms,
+            dwell_after_ms: json.dwell_after_ms,
+            time_zone: json.time_zone,
+            max_scan_gap_ms: json.max_scan_gap_ms,
+        }
+    }
 }
 
 /// How far below `enter_rssi` the exit threshold sits when none is given: RSSI σ is 3.5–9 dB, so a 6 dB band
@@ -95,7 +132,7 @@ impl ZoneConfig {
             store: store.into(),
             beacons,
             enter_rssi,
-            exit_rssi: None,
+            exit_rssi: enter_rssi.saturating_sub(DEFAULT_HYSTERESIS_DB),
             enter_k: default_enter_k(),
             enter_m: default_enter_m(),
             exit_after_ms: default_exit_after_ms(),
@@ -103,11 +140,6 @@ impl ZoneConfig {
             time_zone: None,
             max_scan_gap_ms: default_max_scan_gap_ms(),
         }
-    }
-
-    /// The exit threshold in effect.
-    pub fn exit_rssi(&self) -> i16 {
-        self.exit_rssi.unwrap_or(self.enter_rssi.saturating_sub(DEFAULT_HYSTERESIS_DB))
     }
 
     pub fn validate(&self) -> Result<(), ZoneError> {
@@ -126,8 +158,8 @@ impl ZoneConfig {
         if !super::sighting::RSSI_RANGE.contains(&self.enter_rssi) {
             return Err(ZoneError::EnterRssi { zone: zone(), value: self.enter_rssi });
         }
-        if self.exit_rssi() >= self.enter_rssi {
-            return Err(ZoneError::ExitNotBelowEnter { zone: zone(), enter: self.enter_rssi, exit: self.exit_rssi() });
+        if self.exit_rssi >= self.enter_rssi {
+            return Err(ZoneError::ExitNotBelowEnter { zone: zone(), enter: self.enter_rssi, exit: self.exit_rssi });
         }
         if self.enter_k == 0 || self.enter_k > self.enter_m || self.enter_m > MAX_ENTER_M {
             return Err(ZoneError::KOfM { zone: zone(), k: self.enter_k, m: self.enter_m });
@@ -176,9 +208,12 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(parsed, zone());
-        assert_eq!(parsed.exit_rssi(), -81);
+        assert_eq!(parsed.exit_rssi, -81);
         assert_eq!((parsed.enter_k, parsed.enter_m, parsed.exit_after_ms), (2, 4, 30_000));
         parsed.validate().unwrap();
+        let text = serde_json::to_string(&parsed).unwrap();
+        assert!(text.contains("\"exitRssi\":-81") && text.contains("\"enterK\":2"), "{text}");
+        assert_eq!(serde_json::from_str::<ZoneConfig>(&text).unwrap(), parsed);
     }
 
     #[test]
@@ -187,7 +222,7 @@ mod tests {
         let cases: Vec<(Spoil, &str)> = vec![
             (|z| z.beacons.clear(), "no beacons"),
             (|z| z.beacons.push(z.beacons[0]), "listed twice"),
-            (|z| z.exit_rssi = Some(-75), "must be below"),
+            (|z| z.exit_rssi = -75, "must be below"),
             (|z| z.enter_k = 0, "enterK 0"),
             (|z| z.enter_k = 6, "enterK 6 of enterM 4"),
             (|z| (z.enter_k, z.enter_m) = (3, 40), "enterM 40"),
