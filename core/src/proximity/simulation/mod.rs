@@ -141,6 +141,44 @@ mod tests {
         assert!(comparison.enter_latency_p90_delta_ms <= 5_000, "{comparison:?}");
     }
 
+    /// Every Exit of ours on the simulated trace rests on 30 s of *observed* absence: summing only the stretches
+    /// between evidence points (scanning on, no further apart than 15 s) from its start to its detection.
+    #[test]
+    fn no_exit_of_ours_leans_on_unobserved_time() {
+        let events = shoppers::generate(5, 200);
+        let mut engine = PresenceEngine::new(vec![shoppers::store_zone()], SmoothingStrategy::default()).unwrap();
+        let exits: Vec<(u64, u64)> = run(&mut engine, &events)
+            .into_iter()
+            .filter_map(|t| match t {
+                Transition::Exit { at_ms, detected_at_ms, .. } => Some((at_ms, detected_at_ms)),
+                _ => None,
+            })
+            .collect();
+        assert!(exits.len() > 150, "{}", exits.len());
+        let mut spanning_gaps = 0;
+        for (from, to) in exits {
+            let (mut observed, mut previous, mut gaps) = (0, None, 0);
+            for event in events.iter().filter(|e| (from..=to).contains(&e.t())) {
+                let t = event.t();
+                if let (Some(p), false) = (previous, matches!(event, TraceEvent::Truth { .. })) {
+                    if t - p <= 15_000 {
+                        observed += t - p;
+                    } else {
+                        gaps += 1;
+                    }
+                }
+                previous = match event {
+                    TraceEvent::Scan { scan: ScanEvent::Stop, .. } => None,
+                    TraceEvent::Truth { .. } => previous,
+                    _ => Some(t),
+                };
+            }
+            assert!(observed >= 30_000, "exit {from}..{to} observed only {observed} ms");
+            spanning_gaps += usize::from(gaps > 0);
+        }
+        assert!(spanning_gaps > 0, "some exits had unknown time inside their absence");
+    }
+
     /// How the defaults were chosen (run by hand: `cargo test --release -p footfall-core smoothing_sweep --
     /// --ignored --nocapture`): each strategy and k-of-m on a tuning seed (1) other than the one scored (2026).
     #[test]
