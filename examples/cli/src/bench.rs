@@ -41,6 +41,7 @@ pub fn run(events: usize) -> CmdResult {
         sqlite_autocommit(&dir.path().join("autocommit-wal.db"), (10 * AUTOCOMMIT_SAMPLE).min(events), true)?;
 
     let wallet = crate::bench_wallet::run()?;
+    let proximity = crate::bench_proximity::run()?;
 
     let p50 = percentile(&latencies, 0.50);
     let p99 = percentile(&latencies, 0.99);
@@ -66,8 +67,10 @@ pub fn run(events: usize) -> CmdResult {
         },
         "notes": "one_tx: plain rusqlite, WAL + synchronous=NORMAL, one transaction; autocommit: SQLite defaults (rollback journal, synchronous=FULL), one transaction per insert; autocommit_wal: the same with WAL + synchronous=NORMAL; bare_signature_pairs: one Ed25519 and one P-256 verification with ring alone, the floor under wallet_verify"
     });
-    if let (Value::Object(report), Value::Object(wallet)) = (&mut report, wallet) {
-        report.extend(wallet);
+    for part in [wallet, proximity] {
+        if let (Value::Object(report), Value::Object(part)) = (&mut report, part) {
+            report.extend(part);
+        }
     }
     println!("{report}");
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 mod args;
 mod beacon;
 mod bench;
+mod bench_proximity;
 mod bench_wallet;
 mod collector_wallet;
 mod commands;
@@ -10,6 +11,7 @@ mod consent;
 mod demo;
 mod demo_wallet;
 mod pos;
+mod proximity;
 mod rights;
 mod wallet;
 
@@ -70,6 +72,11 @@ enum Command {
     Beacon {
         #[command(subcommand)]
         command: beacon::BeaconCommand,
+    },
+    /// Presence (enter / dwell / exit): `simulate` synthetic shoppers against AltBeacon's defaults, `replay` a trace.
+    Proximity {
+        #[command(subcommand)]
+        command: proximity::ProximityCommand,
     },
     /// An offline till: verify a redemption code with the issuer's key set.
     Pos {
@@ -170,6 +177,7 @@ fn main() -> ExitCode {
         Command::Wallet { command } => wallet::run(command),
         Command::Pos { command } => pos::run(command),
         Command::Beacon { command } => beacon::run(command),
+        Command::Proximity { command } => proximity::run(command),
     };
     match result {
         Ok(code) => code,
