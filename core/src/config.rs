@@ -36,6 +36,12 @@ pub struct Config {
     /// The coupon wallet's pinned issuer key set (its JSON, bundled with the app; `docs/wallet.md`). `None`: the
     /// wallet is off. Rotations arriving in the feed are accepted only when signed by a key trusted now.
     pub wallet_keyset: Option<String>,
+    /// Store proximity's zones and campaigns bundled with the app (a document of the shape `GET /v1/config`
+    /// serves under `proximity`, as `{"proximity": {...}}`); a newer version from the server replaces it. `None`:
+    /// no zones until the server sends some.
+    pub proximity: Option<String>,
+    /// The shopper's IANA time zone for quiet hours and the daily offer cap. `None`: the device's zone.
+    pub time_zone: Option<String>,
 }
 
 /// Where decisions about `analytics`, `personalization`, `marketing` and `location` come from.
@@ -67,12 +73,20 @@ impl Config {
             consent_refresh_interval: Some(Duration::from_secs(60 * 60)),
             consent_source: ConsentSource::Footfall,
             wallet_keyset: None,
+            proximity: None,
+            time_zone: None,
         }
     }
 
     /// Turns the coupon wallet on with the issuer key set the app pins (its JSON).
     pub fn with_wallet_keyset(mut self, keyset_json: impl Into<String>) -> Self {
         self.wallet_keyset = Some(keyset_json.into());
+        self
+    }
+
+    /// Bundles store proximity's zones and campaigns with the app (see [`Config::proximity`]).
+    pub fn with_proximity(mut self, document_json: impl Into<String>) -> Self {
+        self.proximity = Some(document_json.into());
         self
     }
 
@@ -117,6 +131,13 @@ impl Config {
         if let Some(keyset) = &self.wallet_keyset {
             crate::wallet::KeySet::from_json(keyset.as_bytes())
                 .map_err(|e| invalid(&format!("the wallet key set is not usable: {e}")))?;
+        }
+        if let Some(document) = &self.proximity {
+            crate::proximity::config::ProximityConfig::from_document(document.as_bytes())
+                .map_err(|e| invalid(&format!("the bundled proximity configuration is not usable: {e}")))?;
+        }
+        if let Some(zone) = &self.time_zone {
+            jiff::tz::TimeZone::get(zone).map_err(|_| invalid(&format!("time zone '{zone}' is not an IANA zone")))?;
         }
         if self.retry.cap < self.retry.base || self.retry.max_retry_after < self.retry.min_retry_after {
             return Err(invalid(

@@ -52,6 +52,17 @@ pub enum WalletError {
     Invalid(String),
 }
 
+/// Why a proximity call was refused; nothing was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProximityError {
+    /// The input is not a beacon sighting (a malformed or identity-less frame, no RSSI reading, a bad UUID).
+    #[error("not a sighting: {0}")]
+    NotASighting(String),
+    /// An expected pickup that cannot be watched for (empty order or store id, a window that ends before it starts).
+    #[error("pickup: {0}")]
+    InvalidPickup(String),
+}
+
 /// Everything that can go wrong in the core.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -79,6 +90,9 @@ pub enum Error {
     /// A wallet operation was refused; nothing changed.
     #[error("wallet: {0}")]
     Wallet(#[from] WalletError),
+    /// A proximity call was refused; nothing changed.
+    #[error("proximity: {0}")]
+    Proximity(#[from] ProximityError),
     /// Something failed inside the SDK that the app cannot fix (a thread that could not start, a lost reply):
     /// a bug or an exhausted system, reported with the exact cause.
     #[error("internal: {0}")]

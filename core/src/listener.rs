@@ -5,12 +5,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::consent::status::ConsentStatus;
+use crate::proximity::views::{OfferView, PickupView, VisitView};
 use crate::wallet::service::CouponView;
 
 /// Something the SDK did that an app may want to count or show. Emitted only when it happened: a pass that was
 /// held back by a backoff or a pause sends nothing, so no event repeats a previous one.
 ///
-/// Non-exhaustive: offers and visits will arrive as new variants.
+/// Non-exhaustive: later domains add variants.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SdkEvent {
@@ -37,6 +38,13 @@ pub enum SdkEvent {
     /// The wallet changed: a feed sync brought coupons or tombstones, the server answered a redemption, or the
     /// shopper clipped or presented a coupon. `coupons` is the wallet as `wallet_coupons()` would return it now.
     WalletChanged { coupons: Vec<CouponView> },
+    /// A store visit opened, became a dwell or ended (told once each, after it is durable with its event). Sent
+    /// from the writer thread.
+    VisitChanged { visit: VisitView },
+    /// The campaign rules chose an offer for a visit: at most one per campaign and visit, within the caps.
+    OfferMade { offer: OfferView },
+    /// The shopper arrived at the store of an expected pickup, inside its window (once per order).
+    PickupArrived { pickup: PickupView },
 }
 
 /// Receives [`SdkEvent`]s on the SDK's sync thread (upload events) or writer thread (consent changes). Keep it

@@ -72,6 +72,8 @@ impl From<Error> for FootfallError {
             Error::Closed => FootfallError::Closed,
             Error::Internal(reason) => FootfallError::Internal { reason },
             Error::Wallet(e) => e.into(),
+            // Not a sighting, or a pickup that cannot be watched for: the input was refused, nothing kept.
+            Error::Proximity(e) => FootfallError::InvalidInput { reason: e.to_string() },
         }
     }
 }

@@ -151,7 +151,7 @@ pub(crate) fn apply(
     }
     let record_id = record.as_ref().map(|r: &NewRecord| r.record_id.clone());
 
-    let queued = storage.queued_purposes()?;
+    let queued = storage.held_purposes()?;
     let purge: Vec<String> = queued.into_iter().filter(|p| !next.is_allowed(p, now_ms)).collect();
     let purged = storage.write(|tx| {
         if let Some(record) = record {

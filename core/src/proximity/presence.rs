@@ -142,6 +142,17 @@ impl PresenceEngine {
         Ok(PresenceEngine { zones, index, beacons, now_ms: None, last_evidence_ms: None })
     }
 
+    /// An engine with no zones (nothing configured yet, or a configuration that could not be used).
+    pub fn idle() -> PresenceEngine {
+        PresenceEngine {
+            zones: Vec::new(),
+            index: HashMap::new(),
+            beacons: Vec::new(),
+            now_ms: None,
+            last_evidence_ms: None,
+        }
+    }
+
     /// A reading. Beacons in no zone are ignored (one hash lookup); a reading also says scanning is on.
     pub fn observe(&mut self, sighting: &Sighting, out: &mut Vec<Transition>) {
         let Some(&slot) = self.index.get(&sighting.beacon) else { return };

@@ -2,12 +2,14 @@
 //! thread together; the constructor does no disk or network I/O on the caller's thread.
 
 mod consent;
+mod proximity;
 mod rights;
 mod tcf;
 mod wallet;
 
 pub use crate::consent::status::{ConsentSourceKind, ConsentStatus, PurposeStatus, RefusedPolicy};
 pub use consent::ConsentLog;
+pub use proximity::ProximityStatus;
 pub use tcf::{TcfImport, TcfImportResult};
 
 use std::path::Path;
@@ -26,6 +28,10 @@ use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
 use crate::ids::IdGenerator;
 use crate::listener::SdkListener;
+use crate::proximity::audience_watch::AudienceWatch;
+use crate::proximity::config::{ConfigCell, ProximityConfig};
+use crate::proximity::record::Recorder;
+use crate::proximity::service::Proximity;
 use crate::status::Status;
 use crate::storage::{DeadLetter, Storage};
 use crate::sync::request::RequestContext;
@@ -49,6 +55,8 @@ pub struct Footfall {
     consent_changes: Arc<ConsentChanges>,
     consent_source: ConsentSource,
     wallet: Option<Arc<Wallet>>,
+    proximity: Arc<Proximity>,
+    proximity_recorder: Arc<Recorder>,
     listener: Option<Arc<dyn SdkListener>>,
 }
 
@@ -113,10 +121,32 @@ impl Builder {
             None => None,
         };
         let endpoint = config.endpoint.as_deref().map(Endpoint::parse).transpose()?;
+        let bundled = match &config.proximity {
+            Some(document) => {
+                ProximityConfig::from_document(document.as_bytes()).map_err(|e| Error::Config(e.to_string()))?
+            }
+            None => ProximityConfig::empty(),
+        };
+        let shopper_tz = match &config.time_zone {
+            Some(zone) => jiff::tz::TimeZone::get(zone).map_err(|e| Error::Config(format!("time zone: {e}")))?,
+            None => jiff::tz::TimeZone::system(),
+        };
+        let proximity_config = Arc::new(ConfigCell::new(bundled));
         let (handoff, rx, shared) = Handoff::new(config.handoff.max_events, config.handoff.max_bytes);
         let handoff = Arc::new(handoff);
         let cell = Arc::new(StorageCell::default());
         let consent = Arc::new(ConsentView::new(config.enforce_consent));
+        let recorder = Arc::new(Recorder {
+            handoff: handoff.clone(),
+            consent: consent.clone(),
+            clock: clock.clone(),
+            listener: listener.clone(),
+            wallet: wallet.clone(),
+            shopper_tz,
+            config: proximity_config.clone(),
+        });
+        let proximity =
+            Arc::new(Proximity::new(proximity_config.clone(), clock.clone(), consent.clone(), recorder.clone()));
         let consent_changes = Arc::new(ConsentChanges {
             handoff: handoff.clone(),
             view: consent.clone(),
@@ -148,6 +178,7 @@ impl Builder {
                     config_refresh: config.consent_refresh_interval,
                     consent_receipts,
                     wallet: wallet.clone(),
+                    proximity: Some(proximity.clone()),
                 };
                 Some(SyncHandle::start(setup, cell.clone(), handoff.clone(), consent_changes.clone())?)
             }
@@ -166,12 +197,14 @@ impl Builder {
                 }
             }),
             consent: consent.clone(),
+            audience: Some(AudienceWatch { config: proximity_config, consent: consent.clone() }),
         };
         let writer = Writer::new(setup, rx, shared, cell.clone());
         let thread = std::thread::Builder::new()
             .name("footfall-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        crate::proximity::service::start(&handoff, proximity.clone(), recorder.clone());
         Ok(Footfall {
             handoff,
             cell,
@@ -183,6 +216,8 @@ impl Builder {
             consent_changes,
             consent_source: config.consent_source,
             wallet,
+            proximity,
+            proximity_recorder: recorder,
             listener,
         })
     }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::Footfall;
 use crate::error::Result;
+use crate::proximity::views::{PickupView, VisitView};
 use crate::storage::RightsRequest;
 use crate::writer::job::NO_EVENT_YET;
 use crate::writer::thread::new_identity;
@@ -40,6 +41,14 @@ impl Footfall {
             },
             "rightsRequests": requests,
             "wallet": self.wallet_export(&storage)?,
+            "proximity": {
+                "visits": storage.visits(usize::MAX >> 1)?.iter().map(VisitView::from).collect::<Vec<_>>(),
+                "offers": storage.offers_since(i64::MIN)?,
+                "pickups": storage.pickups()?.iter().map(PickupView::from).collect::<Vec<_>>(),
+                "audienceCounts": storage.audience_tallies()?.into_iter()
+                    .map(|(rule, day, count)| json!({"rule": rule, "day": day, "count": count}))
+                    .collect::<Vec<_>>(),
+            },
         }))
     }
 
@@ -51,6 +60,7 @@ impl Footfall {
         self.storage()?;
         let (request_id, anonymous_id) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
         let clock = self.clock.clone();
+        let proximity = self.proximity.clone();
         // On the writer, in order with the events around it: what was tracked before is wiped, what comes after
         // is under the new anonymous id.
         let id = self.handoff.run(move |ctx| {
@@ -58,6 +68,7 @@ impl Footfall {
             let fresh_state = (fresh.clone(), NO_EVENT_YET);
             let request = ctx.storage.record_deletion(&request_id, ctx.identity(), &fresh_state, clock.now_ms())?;
             ctx.wiped_and_replaced(fresh);
+            proximity.forget();
             tracing::info!(request_id = %request.id, "deletion requested: local data wiped, anonymous id rotated");
             Ok(request.id)
         })?;

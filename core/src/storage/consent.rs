@@ -17,12 +17,11 @@ pub struct StoredConsent {
 }
 
 impl Storage {
-    /// Distinct purposes of the queued events.
-    pub fn queued_purposes(&self) -> Result<Vec<String>> {
+    /// Every purpose stored data is held under (the queue, dead letters, visits, audience counts…): what a
+    /// withdrawal has to judge.
+    pub fn held_purposes(&self) -> Result<Vec<String>> {
         let inner = self.lock();
-        let mut stmt = inner.conn.prepare_cached("SELECT DISTINCT purpose FROM events").map_err(sql_err)?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(sql_err)?;
-        rows.collect::<rusqlite::Result<Vec<String>>>().map_err(sql_err)
+        super::personal_data::held_purposes(&inner.conn).map_err(sql_err)
     }
 
     /// The whole log, oldest first.

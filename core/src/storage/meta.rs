@@ -25,6 +25,8 @@ pub enum MetaKey {
     WalletFeed,
     WalletKeySet,
     WalletServerOffsetMs,
+    /// Proximity: the last configuration document the server sent (applied at start-up when newer than the app's).
+    ProximityConfig,
 }
 
 impl MetaKey {
@@ -47,6 +49,7 @@ impl MetaKey {
             MetaKey::WalletFeed => "wallet_feed",
             MetaKey::WalletKeySet => "wallet_keyset",
             MetaKey::WalletServerOffsetMs => "wallet_server_offset_ms",
+            MetaKey::ProximityConfig => "proximity_config",
         }
     }
 }

@@ -6,6 +6,7 @@ mod counters;
 mod meta;
 mod open;
 pub(crate) mod personal_data;
+mod proximity;
 mod queue;
 mod rights;
 mod schema;
@@ -20,6 +21,7 @@ pub use consent::StoredConsent;
 pub use counters::{Counter, Counters};
 pub use meta::MetaKey;
 pub use open::{classify, OpenFailure};
+pub use proximity::{StoredOffer, StoredPickup, StoredVisit, PROXIMITY_RETENTION_MS};
 pub use queue::{DeadLetter, Evictions, Identity, LeasedMessage, QueueCounts};
 pub use rights::{ExportedEvent, RightsRequest, RightsState};
 pub use wallet::{

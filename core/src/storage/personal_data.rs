@@ -10,6 +10,9 @@ use rusqlite::{params, Connection};
 pub(crate) enum OnWithdrawal {
     /// Rows of the withdrawn purpose are deleted (the purpose is in this column).
     DeletePurpose { column: &'static str },
+    /// Rows are kept, and these columns of every row are cleared, when `purpose` is withdrawn (what the row says
+    /// apart from them still has a job: an offer's cap holds after location is withdrawn and granted again).
+    ClearColumns { purpose: &'static str, columns: &'static [&'static str], why: &'static str },
     /// Not collected under a purpose; kept, and why.
     Keep { why: &'static str },
 }
@@ -88,6 +91,38 @@ pub(crate) const PERSONAL_TABLES: &[PersonalTable] = &[
         on_deletion: OnDeletion::Wipe,
         export: "wallet",
     },
+    PersonalTable {
+        table: "proximity_visits",
+        on_withdrawal: OnWithdrawal::DeletePurpose { column: "purpose" },
+        on_deletion: OnDeletion::Wipe,
+        export: "proximity",
+    },
+    PersonalTable {
+        table: "proximity_offers",
+        on_withdrawal: OnWithdrawal::ClearColumns {
+            purpose: "location",
+            columns: &["zone", "visit_id"],
+            why: "frequency caps and the daily cap must survive a withdrawal and a new grant",
+        },
+        on_deletion: OnDeletion::Wipe,
+        export: "proximity",
+    },
+    PersonalTable {
+        table: "proximity_pickups",
+        on_withdrawal: OnWithdrawal::ClearColumns {
+            purpose: "location",
+            columns: &["visit_id"],
+            why: "the orders the shopper asked us to watch for; the arrival's visit goes with location",
+        },
+        on_deletion: OnDeletion::Wipe,
+        export: "proximity",
+    },
+    PersonalTable {
+        table: "audience_tally",
+        on_withdrawal: OnWithdrawal::DeletePurpose { column: "purpose" },
+        on_deletion: OnDeletion::Wipe,
+        export: "proximity",
+    },
 ];
 
 /// Tables that hold no data about the shopper, and why (checked against the schema by the test below).
@@ -102,6 +137,12 @@ const NOT_PERSONAL: &[(&str, &str)] = &[
 pub(crate) fn withdraw(tx: &Connection, purposes: &[String]) -> rusqlite::Result<u64> {
     let mut queued = 0;
     for entry in PERSONAL_TABLES {
+        if let OnWithdrawal::ClearColumns { purpose, columns, .. } = entry.on_withdrawal {
+            if purposes.iter().any(|p| p == purpose) {
+                let set: Vec<String> = columns.iter().map(|c| format!("{c} = NULL")).collect();
+                tx.execute(&format!("UPDATE {} SET {}", entry.table, set.join(", ")), [])?;
+            }
+        }
         if let OnWithdrawal::DeletePurpose { column } = entry.on_withdrawal {
             let mut delete = tx.prepare_cached(&format!("DELETE FROM {} WHERE {column} = ?1", entry.table))?;
             for purpose in purposes {
@@ -113,6 +154,28 @@ pub(crate) fn withdraw(tx: &Connection, purposes: &[String]) -> rusqlite::Result
         }
     }
     Ok(queued)
+}
+
+/// Every purpose a withdrawal could reach: those rows of purpose-collected tables carry, and those whose
+/// withdrawal clears columns. A withdrawal is judged against this list, so data held only outside the queue (a
+/// visit, an audience count, a dead letter) is reached too.
+pub(crate) fn held_purposes(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut purposes: Vec<String> = Vec::new();
+    for entry in PERSONAL_TABLES {
+        match entry.on_withdrawal {
+            OnWithdrawal::DeletePurpose { column } => {
+                let mut stmt = conn.prepare_cached(&format!("SELECT DISTINCT {column} FROM {}", entry.table))?;
+                for purpose in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                    purposes.push(purpose?);
+                }
+            }
+            OnWithdrawal::ClearColumns { purpose, .. } => purposes.push(purpose.to_string()),
+            OnWithdrawal::Keep { .. } => {}
+        }
+    }
+    purposes.sort_unstable();
+    purposes.dedup();
+    Ok(purposes)
 }
 
 /// Empties every table a deletion request wipes.
@@ -152,6 +215,12 @@ mod tests {
             if let OnWithdrawal::DeletePurpose { column } = entry.on_withdrawal {
                 let sql = format!("SELECT {column} FROM {} LIMIT 0", entry.table);
                 assert!(inner.conn.prepare(&sql).is_ok(), "{}.{column} does not exist", entry.table);
+            }
+            if let OnWithdrawal::ClearColumns { columns, .. } = entry.on_withdrawal {
+                for column in columns {
+                    let sql = format!("SELECT {column} FROM {} LIMIT 0", entry.table);
+                    assert!(inner.conn.prepare(&sql).is_ok(), "{}.{column} does not exist", entry.table);
+                }
             }
         }
     }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::counters::{self, get_meta, set_meta, Counter};
 use super::meta::MetaKey;
-use super::{sql_err, Storage};
+use super::{sql_err, Storage, Tx};
 use crate::config::StorageLimits;
 use crate::error::Result;
 use crate::event::{MessageKind, PendingMessage};
@@ -331,6 +331,32 @@ impl Storage {
         }
         tx.commit().map_err(sql_err)?;
         Ok(changed)
+    }
+}
+
+impl Tx<'_> {
+    /// Appends one message inside another domain's transaction (a visit and its event commit together, so a
+    /// process death can neither keep the visit without its event nor send the event of a visit it forgot).
+    pub fn append_event(&self, message: &PendingMessage, identity: &Identity) -> Result<()> {
+        let ctx = context_id(self.conn, identity).map_err(sql_err)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            )
+            .and_then(|mut insert| {
+                insert.execute(params![
+                    message.id.as_bytes().as_slice(),
+                    message.kind as i64,
+                    message.name,
+                    message.payload,
+                    message.purpose,
+                    message.timestamp_ms,
+                    ctx,
+                    message.size() as i64,
+                ])
+            })
+            .map_err(sql_err)?;
+        counters::add(self.conn, &[(Counter::Tracked, 1)]).map_err(sql_err)
     }
 }
 

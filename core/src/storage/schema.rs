@@ -110,6 +110,47 @@ pub const MIGRATIONS: &[&str] = &[
         pkcs8 BLOB                               -- the software device key, when the platform gives none
     );
     ",
+    // v5: store proximity. Sightings are never stored (they live in memory only); visits (stable ids, so a restart
+    // continues or closes the visit it left open), the offers shown (caps, cooldowns, one per campaign and visit),
+    // the pickups the shopper expects, and per-day counts of the events audience rules watch.
+    "
+    CREATE TABLE proximity_visits (
+        id TEXT PRIMARY KEY,                     -- UUIDv7, fixed when the visit opened
+        zone TEXT NOT NULL,
+        store TEXT NOT NULL,
+        entered_ms INTEGER NOT NULL,             -- wall clock
+        last_seen_ms INTEGER NOT NULL,           -- the latest near reading written (refreshed every few seconds)
+        dwell_ms INTEGER,                        -- when the visit became a dwell
+        exited_ms INTEGER,                       -- NULL while the visit is open
+        end_reason TEXT,                         -- absence | zone_removed | stale
+        purpose TEXT NOT NULL DEFAULT 'location'
+    );
+    CREATE INDEX proximity_visits_open ON proximity_visits(zone) WHERE exited_ms IS NULL;
+    CREATE TABLE proximity_offers (
+        offer_id TEXT PRIMARY KEY,               -- derived from (campaign, visit): a second decision cannot add one
+        campaign_id TEXT NOT NULL,
+        zone TEXT,                               -- nulled when location is withdrawn (caps still hold)
+        visit_id TEXT,
+        coupon_id TEXT,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE proximity_pickups (
+        order_id TEXT PRIMARY KEY,
+        store TEXT NOT NULL,
+        from_ms INTEGER NOT NULL,
+        until_ms INTEGER NOT NULL,
+        arrived_ms INTEGER,                      -- set once: pickup_arrived is told once per order
+        visit_id TEXT,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE audience_tally (
+        rule TEXT NOT NULL,                      -- the audience rule's key
+        day INTEGER NOT NULL,                    -- UTC days since the epoch
+        count INTEGER NOT NULL,
+        purpose TEXT NOT NULL DEFAULT 'personalization',
+        PRIMARY KEY (rule, day)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

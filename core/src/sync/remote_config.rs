@@ -1,6 +1,7 @@
 //! `GET {base}/v1/config`: the consent policy product teams edit, fetched with `If-None-Match` so an unchanged
 //! policy costs a 304. A failed or invalid fetch keeps the policy the SDK has (cached, or the built-in one); a
-//! refused policy (invalid, or older than the one in force) is remembered for `consent_status()`.
+//! refused policy (invalid, or older than the one in force) is remembered for `consent_status()`. The same
+//! document carries store proximity's zones and campaigns, applied on their own terms.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::consent::policy::Policy;
 use crate::consent::service::ConsentChange;
 use crate::consent::status::RefusedPolicy;
 use crate::error::{Error, Result};
+use crate::proximity::service::{self, Proximity};
 use crate::storage::{MetaKey, Storage};
 
 pub const CONFIG_PATH: &str = "/v1/config";
@@ -29,9 +31,13 @@ pub(crate) async fn refresh(
     request: &RequestContext,
     storage: &Storage,
     changes: &Arc<ConsentChanges>,
+    proximity: Option<&Proximity>,
 ) -> Result<PolicyRefresh> {
     let policy_version = || changes.view.snapshot().policy.policy_version;
     let pulled = pull(request, storage, CONFIG_PATH, MetaKey::ConsentPolicyEtag, "the consent policy", |body| {
+        if let Some(proximity) = proximity {
+            service::apply_remote(storage, proximity, body);
+        }
         let mut offered = None;
         let applied = Policy::from_remote_config(body).map_err(|e| Error::Config(e.to_string())).and_then(|policy| {
             offered = Some(policy.policy_version);

@@ -198,7 +198,7 @@ impl SyncLoop {
                 },
                 reply = self.refresh_rx.recv() => {
                     if let Some(reply) = reply {
-                        let refreshed = self.until_shutdown(remote_config::refresh(&uploader.setup().request, &storage, &self.consent_changes)).await;
+                        let refreshed = self.until_shutdown(remote_config::refresh(&uploader.setup().request, &storage, &self.consent_changes, uploader.setup().proximity.as_deref())).await;
                         let Some(refreshed) = refreshed else { break };
                         reply.send(refreshed);
                     }
@@ -318,7 +318,9 @@ fn wallet_changed(uploader: &Uploader, storage: &Storage, listener: &dyn SdkList
 
 /// A scheduled policy fetch; a failure keeps the policy in force and is retried at the next one.
 async fn background_refresh(uploader: &Uploader, storage: &Storage, changes: &Arc<ConsentChanges>) {
-    if let Err(e) = remote_config::refresh(&uploader.setup().request, storage, changes).await {
+    if let Err(e) =
+        remote_config::refresh(&uploader.setup().request, storage, changes, uploader.setup().proximity.as_deref()).await
+    {
         tracing::info!(error = %e, "consent policy not refreshed; keeping the current one");
     }
 }

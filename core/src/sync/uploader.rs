@@ -18,6 +18,7 @@ use crate::config::{FlushPolicy, StorageLimits};
 use crate::consent::view::ConsentView;
 use crate::error::Result;
 use crate::listener::{PassEvents, SdkEvent, SdkListener};
+use crate::proximity::service::Proximity;
 use crate::storage::{Counter, MetaKey, Storage};
 use crate::wallet::service::Wallet;
 
@@ -61,6 +62,8 @@ pub(crate) struct UploaderSetup {
     pub consent_receipts: bool,
     /// The coupon wallet, when configured: its outboxes join the essential lane and its feed is pulled.
     pub wallet: Option<Arc<Wallet>>,
+    /// Store proximity: the remote configuration's zones and campaigns are applied to it.
+    pub proximity: Option<Arc<Proximity>>,
 }
 
 pub(crate) struct Uploader {
@@ -222,7 +225,7 @@ impl Uploader {
             return Ok(Vec::new());
         }
         if self.pass_purposes.is_none() {
-            self.pass_purposes = Some(self.storage.queued_purposes()?);
+            self.pass_purposes = Some(self.storage.held_purposes()?);
         }
         let mut candidates = consent.known_purposes();
         candidates.extend(self.pass_purposes.iter().flatten().cloned());

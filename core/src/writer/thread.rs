@@ -18,6 +18,7 @@ use crate::consent::service;
 use crate::consent::view::ConsentView;
 use crate::error::{Error, Result};
 use crate::event::{MessageKind, PendingMessage};
+use crate::proximity::audience_watch::AudienceWatch;
 use crate::storage::{Counter, Identity, Storage};
 
 /// Most commands folded into one transaction: big enough to amortise the commit, small enough to keep
@@ -36,6 +37,8 @@ pub(crate) struct WriterSetup {
     pub on_threshold: Box<dyn Fn() + Send>,
     /// Consulted before each append is committed; loaded here at open, changed by consent jobs.
     pub consent: Arc<ConsentView>,
+    /// Counts the committed events that campaign audience rules watch.
+    pub audience: Option<AudienceWatch>,
 }
 
 pub(crate) struct Writer {
@@ -203,6 +206,9 @@ impl Writer {
         match result {
             Ok(()) => {
                 self.shared.in_memory_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                if let Some(audience) = &self.setup.audience {
+                    audience.tally(&storage, &messages, now);
+                }
                 self.after_commit(&storage, messages.len() as u64, bytes as u64);
                 for reply in barriers {
                     let _ = reply.send(Ok(()));

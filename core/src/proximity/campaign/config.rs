@@ -78,8 +78,8 @@ pub struct Campaign {
     pub offer: Offer,
 }
 
-/// The validated campaign document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The validated campaign document (the default: no campaigns).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProximityCampaigns {
     pub version: u32,
     /// In the shopper's local time: no offer at all during them.
