@@ -74,3 +74,65 @@ fn a_trace_without_truth_prints_only_transitions_and_broken_inputs_exit_1_with_o
         assert!(reason.contains(expected), "{reason}");
     }
 }
+
+#[test]
+fn replaying_into_a_data_dir_runs_the_sdk_consent_first_then_visits_offers_and_their_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("phone");
+    let data_dir = data.to_str().unwrap();
+    let beacon = "2f234454-cf6d-4a0f-adf2-f4911ba9ffa6:1:2";
+    let config = dir.path().join("config.json");
+    let document = serde_json::json!({"proximity": {"version": 1,
+        "zones": [{"id": "door", "store": "s1", "beacons": [beacon], "enterRssi": -70}],
+        "campaigns": [{"id": "hello", "zones": ["door"], "trigger": "enter",
+                       "offer": {"title": "offer.hello.title", "body": "offer.hello.body"}}]}});
+    std::fs::write(&config, document.to_string()).unwrap();
+    let trace = dir.path().join("trace.jsonl");
+    let mut text = String::new();
+    for second in 0..6u64 {
+        text.push_str(&format!("{{\"t\":{},\"beacon\":\"{beacon}\",\"rssi\":-60}}\n", second * 1_000 + 500));
+        text.push_str(&format!("{{\"t\":{},\"scan\":\"tick\"}}\n", (second + 1) * 1_000));
+    }
+    for second in 6..50u64 {
+        text.push_str(&format!("{{\"t\":{},\"scan\":\"tick\"}}\n", (second + 1) * 1_000));
+    }
+    std::fs::write(&trace, &text).unwrap();
+    let replay = || {
+        footfall(&[
+            "proximity",
+            "replay",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data_dir,
+            "--start",
+            "2026-12-06T10:00:00Z",
+        ])
+    };
+
+    let refused = replay();
+    assert_eq!(refused.status.code(), Some(1), "without location every input is dropped");
+    let reason = String::from_utf8(refused.stderr).unwrap();
+    assert!(reason.contains("location is not granted"), "{reason}");
+
+    assert!(footfall(&["consent", "grant", "--data-dir", data_dir, "location"]).status.success());
+    let out = replay();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let phases: Vec<&str> = lines.iter().filter_map(|l| l["visit"]["phase"].as_str()).collect();
+    assert_eq!(phases, ["entered", "ended"], "{lines:?}");
+    assert_eq!(lines.iter().filter(|l| l["offer"]["campaign_id"] == "hello").count(), 1, "{lines:?}");
+    let visits: Vec<&Value> = lines.iter().filter(|l| l["visit"].is_object()).collect();
+    assert_eq!(visits[0]["visit"]["id"], visits[1]["visit"]["id"]);
+    assert_eq!(visits[0]["visit"]["entered_at"], "2026-12-06T10:00:01.500Z", "dated on the trace's clock");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["summary"]["processed"], 56, "{summary}");
+
+    let export = footfall(&["export", "--data-dir", data_dir]);
+    let export: Value = serde_json::from_slice(&export.stdout).unwrap();
+    let names: Vec<&str> = export["events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["visit_started", "visit_ended"], "offer_shown needs marketing, which is not granted");
+}

@@ -31,7 +31,7 @@ pub enum Ingested {
     Processed,
     /// `location` is not granted (or not known yet): dropped, nothing kept.
     NoConsent,
-    /// The visits left open by the last run are still being read: dropped.
+    /// The SDK is still starting (reading the consent log and the visits left open by the last run): dropped.
     NotReady,
 }
 
@@ -116,7 +116,12 @@ impl Proximity {
     ) -> Ingested {
         let now_ms = self.clock.now_ms();
         let mut live = self.lock();
-        if self.consent.is_allowed(LOCATION, now_ms) != Some(true) {
+        let allowed = self.consent.is_allowed(LOCATION, now_ms);
+        if allowed.is_none() {
+            // The consent log is still being read (the first moments after open): nothing can be decided yet.
+            return Ingested::NotReady;
+        }
+        if allowed == Some(false) {
             self.counts.without_consent.fetch_add(1, Ordering::Relaxed);
             // Withdrawn: nothing of the presence state outlives it (the stored visits went in the same change).
             if !live.open.is_empty() || live.ready {

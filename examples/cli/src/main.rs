@@ -12,6 +12,7 @@ mod demo;
 mod demo_wallet;
 mod pos;
 mod proximity;
+mod proximity_sdk;
 mod rights;
 mod wallet;
 

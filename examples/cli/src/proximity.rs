@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use footfall_core::proximity::config::ProximityConfig;
 use footfall_core::proximity::simulation::{self, feed, shoppers, TraceEvent};
 use footfall_core::proximity::{PresenceEngine, SmoothingStrategy, Transition, ZoneConfig};
 use serde::Deserialize;
@@ -37,9 +38,17 @@ pub struct SimulateArgs {
 pub struct ReplayArgs {
     #[arg(long)]
     trace: PathBuf,
-    /// A JSON array of zones, or an object with `zones` (and optionally `smoothing`).
+    /// The proximity configuration: a document `{"proximity": {...}}` as `GET /v1/config` serves it (zones and
+    /// campaigns), a JSON array of zones, or an object with `zones` (and optionally `smoothing`).
+    #[arg(long, alias = "zones")]
+    config: PathBuf,
+    /// Feed the real SDK in this data directory instead of the bare engine: consent is checked (grant `location`
+    /// first), visits are persisted with their events, campaigns and pickups run; prints what the SDK told.
     #[arg(long)]
-    zones: PathBuf,
+    data_dir: Option<PathBuf>,
+    /// With `--data-dir`: the UTC instant (RFC 3339) the trace's time 0 is (default: now).
+    #[arg(long)]
+    start: Option<String>,
 }
 
 pub fn run(command: ProximityCommand) -> CmdResult {
@@ -76,10 +85,14 @@ fn simulate(args: SimulateArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What `--zones` may hold.
+/// What `--config` may hold.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum ZonesFile {
+    Document {
+        #[serde(rename = "proximity")]
+        _member: serde::de::IgnoredAny,
+    },
     List(Vec<ZoneConfig>),
     Object {
         zones: Vec<ZoneConfig>,
@@ -88,8 +101,7 @@ enum ZonesFile {
     },
 }
 
-/// Where replayed transitions go. Printing is the only sink today; the seam for `--data-dir` (feeding the real
-/// SDK, which persists visits) is a second implementation chosen in `replay`.
+/// Where the bare engine's transitions go (`--data-dir` feeds the SDK instead: `proximity_sdk`).
 trait TransitionSink {
     fn transition(&mut self, transition: &Transition) -> Result<(), String>;
 }
@@ -104,17 +116,37 @@ impl<W: Write> TransitionSink for PrintLines<W> {
 }
 
 fn replay(args: ReplayArgs) -> CmdResult {
-    let text = std::fs::read_to_string(&args.zones).map_err(|e| format!("--zones {}: {e}", args.zones.display()))?;
-    let (zones, smoothing) = match serde_json::from_str::<ZonesFile>(&text) {
-        Ok(ZonesFile::List(zones)) => (zones, None),
-        Ok(ZonesFile::Object { zones, smoothing }) => (zones, smoothing),
-        Err(_) => return Err(format!("--zones {}: {}", args.zones.display(), zones_error(&text))),
+    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("--config {}: {e}", args.config.display()))?;
+    let (zones, smoothing, document) = match serde_json::from_str::<ZonesFile>(&text) {
+        Ok(ZonesFile::Document { .. }) => {
+            let config = ProximityConfig::from_document(text.as_bytes()).map_err(|e| format!("--config: {e}"))?;
+            (config.zones, Some(config.smoothing), text.clone())
+        }
+        Ok(ZonesFile::List(zones)) => {
+            let document = json!({"proximity": {"version": 1, "zones": zones}}).to_string();
+            (zones, None, document)
+        }
+        Ok(ZonesFile::Object { zones, smoothing }) => {
+            let document = json!({"proximity": {"version": 1, "zones": zones, "smoothing": smoothing}}).to_string();
+            (zones, smoothing, document)
+        }
+        Err(_) => return Err(format!("--config {}: {}", args.config.display(), zones_error(&text))),
     };
     let smoothing = smoothing.unwrap_or_default();
-    let mut engine = PresenceEngine::new(zones.clone(), smoothing).map_err(|e| format!("--zones: {e}"))?;
+    let mut engine = PresenceEngine::new(zones.clone(), smoothing).map_err(|e| format!("--config: {e}"))?;
     let trace = std::fs::read_to_string(&args.trace).map_err(|e| format!("--trace {}: {e}", args.trace.display()))?;
     let events: Vec<TraceEvent> =
         simulation::parse_jsonl(&trace).map_err(|e| format!("--trace {}: {e}", args.trace.display()))?;
+    if let Some(data_dir) = &args.data_dir {
+        let start_ms = match &args.start {
+            Some(text) => crate::args::rfc3339_secs(text)? * 1000,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or_default(),
+        };
+        return crate::proximity_sdk::replay(data_dir, document, &events, start_ms);
+    }
 
     let mut sink = PrintLines(std::io::BufWriter::new(std::io::stdout().lock()));
     let mut out = Vec::new();
