@@ -1,7 +1,8 @@
 //! `footfall demo`: a shopper answers the consent prompt, browses with no signal, the app is closed, the network
 //! comes back with a lost answer on the way, and every event still arrives exactly once; a withdrawal then purges
 //! what was queued. Then the coupon wallet (`demo_wallet`): offline presentation, offline tills, a double spend
-//! caught. Real core, real collector on loopback.
+//! caught. Then the store visit (`demo_store`): zones and a campaign from the remote configuration, a walk-in, an
+//! offer whose coupon goes into the wallet, a pickup recognised. Real core, real collector on loopback.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -164,7 +165,9 @@ pub fn run() -> CmdResult {
         );
         println!();
         let caught = crate::demo_wallet::run(workdir.path())?;
-        Ok(if caught { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        println!();
+        let visited = crate::demo_store::run(workdir.path())?;
+        Ok(if caught && visited { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     } else {
         println!(
             "✗ delivery mismatch: tracked {} events, collector stored {} ({} distinct)",

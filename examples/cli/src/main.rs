@@ -9,6 +9,7 @@ mod collector_wallet;
 mod commands;
 mod consent;
 mod demo;
+mod demo_store;
 mod demo_wallet;
 mod pos;
 mod proximity;
