@@ -136,3 +136,64 @@ impl ConfigCell {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON blocks of a document that carry a `proximity` member.
+    fn examples(markdown: &str) -> Vec<String> {
+        markdown
+            .split("```json")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .map(|block| block.split_once('\n').map_or("", |(_, body)| body).to_string())
+            .filter(|body| body.contains("\"proximity\""))
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_examples_are_what_the_sdk_accepts() {
+        let docs = [include_str!("../../../docs/protocol.md"), include_str!("../../../docs/proximity.md")];
+        let found: Vec<String> = docs.iter().flat_map(|d| examples(d)).collect();
+        assert_eq!(found.len(), 2, "one example in each document");
+        for example in found {
+            let config =
+                ProximityConfig::from_document(example.as_bytes()).unwrap_or_else(|e| panic!("{e}: {example}"));
+            assert_eq!(config.zones.len(), 1);
+            assert_eq!(config.campaigns.campaigns.len(), 1);
+            assert_eq!(config.campaigns.campaigns[0].offer.coupon_id.as_deref(), Some("visit-500"));
+        }
+    }
+
+    fn document(zones: &str, campaigns: &str, version: u32) -> String {
+        format!(r#"{{"proximity": {{"version": {version}, "zones": {zones}, "campaigns": {campaigns}}}}}"#)
+    }
+
+    const ZONE: &str =
+        r#"[{"id": "a", "store": "s", "beacons": ["2f234454-cf6d-4a0f-adf2-f4911ba9ffa6:1:2"], "enterRssi": -70}]"#;
+
+    #[test]
+    fn a_bad_zone_or_campaign_or_an_older_version_refuses_the_whole_document() {
+        let good = ProximityConfig::from_document(document(ZONE, "[]", 3).as_bytes()).unwrap();
+        let twice = format!("[{0}, {0}]", &ZONE[1..ZONE.len() - 1]);
+        let unknown_zone =
+            r#"[{"id": "c", "zones": ["nowhere"], "trigger": "enter", "offer": {"title": "t", "body": "b"}}]"#;
+        for (doc, expected) in [
+            (document(&twice, "[]", 3), "declared twice"),
+            (document(r#"[{"id": "a", "store": "s", "beacons": [], "enterRssi": -70}]"#, "[]", 3), "no beacons"),
+            (document(ZONE, unknown_zone, 3), "nowhere"),
+            (r#"{"proximity": {"zones": []}}"#.to_string(), "version"),
+        ] {
+            let err = ProximityConfig::from_document(doc.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        let older = ProximityConfig::from_document(document(ZONE, "[]", 2).as_bytes()).unwrap();
+        assert!(matches!(
+            good.check_successor(&older),
+            Err(ProximityConfigError::Rollback { offered: 2, in_force: 3 })
+        ));
+        assert!(matches!(ProximityConfig::from_remote_config(br#"{"consent": {}}"#), Ok(None)));
+        assert_eq!(ProximityConfig::from_document(br#"{"consent": {}}"#).unwrap_err(), ProximityConfigError::Missing);
+    }
+}
