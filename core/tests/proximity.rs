@@ -197,7 +197,16 @@ fn withdrawing_location_deletes_visits_and_their_queued_events_and_stops_process
     // Granted again: a new visit starts from scratch (nothing remembered from before).
     phone.sdk.grant(&["location"], Method::Api).unwrap();
     phone.walk(5, Some(-62));
-    assert_eq!(phone.sdk.proximity_visits(10).unwrap().len(), 1);
+    let visits = phone.sdk.proximity_visits(10).unwrap();
+    assert_eq!(visits.len(), 1);
+    // Withdrawn and granted again with no reading between: the presence state went with the withdrawal, so the
+    // shopper still in the store is entered again (a new visit), not left inside a visit that no longer exists.
+    phone.sdk.deny(&["location"], Method::Api).unwrap();
+    phone.sdk.grant(&["location"], Method::Api).unwrap();
+    phone.walk(5, Some(-62));
+    let again = phone.sdk.proximity_visits(10).unwrap();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_ne!(again[0].id, visits[0].id);
 }
 
 #[test]

@@ -24,7 +24,13 @@ pub(crate) struct ConsentChanges {
     /// Hears each change once it is durable, with the status it produced.
     pub listener: Option<Arc<dyn SdkListener>>,
     pub source: ConsentSourceKind,
+    /// Other domains' in-memory state derived from a purpose (store presence from `location`), dropped when the
+    /// purpose is withdrawn: each hook hears the purposes a change denied, right after it is durable.
+    pub on_withdrawal: WithdrawalHooks,
 }
+
+/// Registered after construction (the domains that hold such state are built after consent).
+pub(crate) type WithdrawalHooks = std::sync::Mutex<Vec<Box<dyn Fn(&[String]) + Send + Sync>>>;
 
 impl ConsentChanges {
     /// Applies `change` after everything tracked before it; returns once it is durable and published.
@@ -43,6 +49,11 @@ impl ConsentChanges {
         let applied = service::apply(ctx.storage, &current, change, &subject, &self.app_version, now, record_id)?;
         self.view.publish(applied.snapshot);
         let outcome = applied.outcome;
+        if !outcome.now_denied.is_empty() {
+            for hook in self.on_withdrawal.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                hook(&outcome.now_denied);
+            }
+        }
         if outcome.purged > 0 {
             tracing::info!(purged = outcome.purged, "consent withdrawn: queued events of denied purposes purged");
         }

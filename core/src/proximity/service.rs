@@ -123,11 +123,7 @@ impl Proximity {
         }
         if allowed == Some(false) {
             self.counts.without_consent.fetch_add(1, Ordering::Relaxed);
-            // Withdrawn: nothing of the presence state outlives it (the stored visits went in the same change).
-            if !live.open.is_empty() || live.ready {
-                live.open.clear();
-                live.engine = self.config().engine();
-            }
+            // Denied: nothing is kept (the withdrawal hook already dropped what there was).
             return Ingested::NoConsent;
         }
         if !live.ready {

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::clock::{Clock, Random, SeededRandom, SystemClock};
 use crate::config::{Config, ConsentSource};
 use crate::consent::changes::ConsentChanges;
+use crate::consent::purpose::LOCATION;
 use crate::consent::view::ConsentView;
 use crate::error::{Error, Result};
 use crate::event::{self, Event, MessageKind, PendingMessage};
@@ -154,7 +155,15 @@ impl Builder {
             app_version: config.app_version.clone(),
             listener: listener.clone(),
             source: config.consent_source.into(),
+            on_withdrawal: Default::default(),
         });
+        // A withdrawal of location drops the presence state at once (its stored visits go in the same change).
+        let forget = proximity.clone();
+        consent_changes.on_withdrawal.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(move |denied| {
+            if denied.iter().any(|p| p == LOCATION) {
+                forget.forget();
+            }
+        }));
         let sync = match endpoint {
             Some(endpoint) => {
                 let transport = match transport {
