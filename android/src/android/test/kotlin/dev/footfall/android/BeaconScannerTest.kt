@@ -7,6 +7,7 @@ import android.bluetooth.le.ScanFilter
 import android.bluetooth.le.ScanSettings
 import android.content.Intent
 import android.os.Looper
+import androidx.lifecycle.ProcessLifecycleOwner
 import java.time.Duration
 import org.junit.After
 import org.junit.Assert.assertEquals
@@ -16,6 +17,7 @@ import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
+import org.robolectric.Robolectric
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.shadow.api.Shadow
 import org.robolectric.shadows.ShadowBluetoothAdapter
@@ -334,6 +336,34 @@ class BeaconScannerTest : AndroidLayerTest() {
         assertNull(BeaconScanRegistry.current())
         scanner.onForeground()
         assertTrue("a closed scanner stays closed", leShadow().activeScans.isEmpty())
+    }
+
+    @Test
+    fun `installed, it follows the app between foreground and background`() {
+        shadowOf(app).grantPermissions(Manifest.permission.ACCESS_BACKGROUND_LOCATION)
+        // What androidx.startup does in an app (see AppLifecycleFlusherTest): start ProcessLifecycleOwner.
+        ProcessLifecycleOwner::class.java.getMethod("init\$lifecycle_process_release", android.content.Context::class.java).invoke(null, app)
+        val scanner = scanner()
+        scanner.install()
+        idleMainLooper()
+        assertEquals("no activity started: the app is in the background", ScannerState.BackgroundScanning, scanner.state.value)
+
+        val activity = Robolectric.buildActivity(android.app.Activity::class.java).setup()
+        idleMainLooper()
+        assertEquals(ScannerState.Scanning, scanner.state.value)
+        assertEquals(1, callbackScans().size)
+        assertTrue(pendingIntentScans().isEmpty())
+        advance(1_100)
+        assertEquals(1, sink.ticks)
+
+        activity.pause().stop()
+        // ProcessLifecycleOwner waits before it calls the app stopped (a rotation is not a trip to the background).
+        advance(1_000)
+        assertEquals(ScannerState.BackgroundScanning, scanner.state.value)
+        assertEquals(false, sink.lastScanning)
+        assertEquals(1, pendingIntentScans().size)
+        assertTrue(callbackScans().isEmpty())
+        activity.destroy()
     }
 
     @Test
