@@ -37,6 +37,7 @@ object BeaconScanRegistry {
 
     internal fun current(): Target? = target
 
+    @Synchronized
     internal fun register(target: Target) {
         this.target = target
     }

@@ -1,5 +1,6 @@
 package dev.footfall.android
 
+import android.annotation.SuppressLint
 import android.app.PendingIntent
 import android.bluetooth.BluetoothAdapter
 import android.bluetooth.BluetoothManager
@@ -223,11 +224,14 @@ class BeaconScanner @JvmOverloads constructor(
             Mode.BACKGROUND -> {
                 if (backgroundScanner != null) return
                 stopForeground()
+                // A previous process's PendingIntent scan is the same scan: replace it rather than add a second.
+                stopBackground()
                 startBackground()
             }
         }
     }
 
+    @SuppressLint("MissingPermission") // checked by usableScanner (BeaconPermissions); a refusal is caught
     private fun startForeground() {
         val scanner = usableScanner(background = false) ?: return
         // Set first: a stack may deliver results it already holds from within startScan.
@@ -240,6 +244,7 @@ class BeaconScanner @JvmOverloads constructor(
         handler.postDelayed(tick, options.scanPeriodMs)
     }
 
+    @SuppressLint("MissingPermission") // checked by usableScanner (BeaconPermissions); a refusal is caught
     private fun startBackground() {
         // The callback scan is over: whatever the background brings, the core no longer gets ticks.
         report(false)
@@ -255,6 +260,7 @@ class BeaconScanner @JvmOverloads constructor(
     }
 
     /** Stops the callback scan and its ticks (an exception from a stack that is gone already is no news). */
+    @SuppressLint("MissingPermission") // checked by usableScanner (BeaconPermissions); a refusal is caught
     private fun stopForeground() {
         handler.removeCallbacks(tick)
         val scanner = foregroundScanner ?: return
@@ -266,6 +272,7 @@ class BeaconScanner @JvmOverloads constructor(
      * Stops the PendingIntent scan, this process's or one a previous process left running (the PendingIntent is
      * the same: same component, action and request code).
      */
+    @SuppressLint("MissingPermission") // checked by usableScanner (BeaconPermissions); a refusal is caught
     private fun stopBackground() {
         val scanner = backgroundScanner ?: adapter()?.takeIf { safe { it.isEnabled } == true }?.let { safe { it.bluetoothLeScanner } }
         backgroundScanner = null

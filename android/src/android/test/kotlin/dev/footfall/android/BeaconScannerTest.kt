@@ -339,6 +339,24 @@ class BeaconScannerTest : AndroidLayerTest() {
     }
 
     @Test
+    fun `a background scan a previous process left running is replaced, never doubled, and stopped in the foreground`() {
+        shadowOf(app).grantPermissions(Manifest.permission.ACCESS_BACKGROUND_LOCATION)
+        // The old process went to the background, then died: its PendingIntent scan stays with the Bluetooth stack.
+        BeaconScanner(app, RecordingSink()).onBackground()
+        assertEquals(1, pendingIntentScans().size)
+        BeaconScanRegistry.resetForTesting()
+
+        // The new process, started by a delivery, is in the background too.
+        val scanner = scanner()
+        scanner.onBackground()
+        assertEquals(1, pendingIntentScans().size)
+
+        scanner.onForeground()
+        assertTrue(pendingIntentScans().isEmpty())
+        assertEquals(1, callbackScans().size)
+    }
+
+    @Test
     fun `installed, it follows the app between foreground and background`() {
         shadowOf(app).grantPermissions(Manifest.permission.ACCESS_BACKGROUND_LOCATION)
         // What androidx.startup does in an app (see AppLifecycleFlusherTest): start ProcessLifecycleOwner.
