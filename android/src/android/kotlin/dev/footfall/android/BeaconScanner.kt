@@ -46,22 +46,21 @@ import kotlinx.coroutines.flow.asStateFlow
  * scanner.refresh()
  * ```
  *
- * All work happens on [looper] (the main one by default, where Android delivers scan callbacks); the public
- * methods may be called from any thread.
+ * All work happens on the main thread, where Android delivers scan callbacks and broadcasts and where
+ * [ProcessLifecycleOwner] must be observed; ticks are posted to the main looper (so Robolectric's paused looper
+ * drives them in tests). The public methods may be called from any thread.
  *
  * @param context any context; only its application context is kept.
- * @param sink where advertisements, ticks and the scanning flag go (called on [looper]).
+ * @param sink where advertisements, ticks and the scanning flag go (called on the main thread).
  * @param options filters, scan period, background scanning.
- * @param looper where callbacks, ticks and state changes run.
  */
 class BeaconScanner @JvmOverloads constructor(
     context: Context,
     private val sink: BeaconSink,
     private val options: BeaconScanOptions = BeaconScanOptions(),
-    looper: Looper = Looper.getMainLooper(),
 ) : AutoCloseable {
     private val appContext: Context = context.applicationContext
-    private val handler = Handler(looper)
+    private val handler = Handler(Looper.getMainLooper())
 
     private val mutableState = MutableStateFlow<ScannerState>(ScannerState.Stopped)
 
@@ -70,7 +69,7 @@ class BeaconScanner @JvmOverloads constructor(
 
     private enum class Mode { OFF, FOREGROUND, BACKGROUND }
 
-    // Everything below is touched on the looper's thread only.
+    // Everything below is touched on the main thread only.
     private var mode = Mode.OFF
     private var closed = false
     private var listening = false
@@ -86,15 +85,15 @@ class BeaconScanner @JvmOverloads constructor(
     private var reported: Boolean? = null
 
     private val callback = object : ScanCallback() {
-        override fun onScanResult(callbackType: Int, result: ScanResult) = onLooper { foregroundResults(listOf(result)) }
+        override fun onScanResult(callbackType: Int, result: ScanResult) = onMain { foregroundResults(listOf(result)) }
 
         override fun onBatchScanResults(results: MutableList<ScanResult>) {
             val copy = results.toList()
-            onLooper { foregroundResults(copy) }
+            onMain { foregroundResults(copy) }
         }
 
-        override fun onScanFailed(errorCode: Int) = onLooper {
-            if (foregroundScanner == null) return@onLooper
+        override fun onScanFailed(errorCode: Int) = onMain {
+            if (foregroundScanner == null) return@onMain
             stopForeground()
             stopped(ScannerState.Failed(errorCode))
         }
@@ -113,12 +112,12 @@ class BeaconScanner @JvmOverloads constructor(
     }
 
     private val registration = object : BeaconScanRegistry.Target {
-        override fun onBackgroundResults(results: List<ScanResult>) = onLooper {
+        override fun onBackgroundResults(results: List<ScanResult>) = onMain {
             if (!closed) guarded { results.forEach { sink.deliver(it) } }
         }
 
-        override fun onBackgroundError(errorCode: Int) = onLooper {
-            if (mode != Mode.BACKGROUND || backgroundScanner == null) return@onLooper
+        override fun onBackgroundError(errorCode: Int) = onMain {
+            if (mode != Mode.BACKGROUND || backgroundScanner == null) return@onMain
             backgroundScanner = null
             stopped(ScannerState.Failed(errorCode))
         }
@@ -149,8 +148,8 @@ class BeaconScanner @JvmOverloads constructor(
      * in the background otherwise (the state it finds the process in decides the first scan). Without [install],
      * call [onForeground] and [onBackground] yourself.
      */
-    fun install() = onLooper {
-        if (closed || followingApp) return@onLooper
+    fun install() = onMain {
+        if (closed || followingApp) return@onMain
         followingApp = true
         val lifecycle = ProcessLifecycleOwner.get().lifecycle
         lifecycle.addObserver(appLifecycle) // dispatches ON_START now if the app is already in the foreground
@@ -158,20 +157,20 @@ class BeaconScanner @JvmOverloads constructor(
     }
 
     /** The app is in the foreground: callback scan with ticks (the background scan, even a previous process's, stops). */
-    fun onForeground() = onLooper { switchTo(Mode.FOREGROUND) }
+    fun onForeground() = onMain { switchTo(Mode.FOREGROUND) }
 
     /** The app went to the background: `scanning(false)`, and the PendingIntent scan when allowed. */
-    fun onBackground() = onLooper { switchTo(Mode.BACKGROUND) }
+    fun onBackground() = onMain { switchTo(Mode.BACKGROUND) }
 
     /**
      * Tries again what the current mode wants, e.g. after the app obtained a permission or the user fixed what
      * [state] reported. Does nothing to a scan that is running.
      */
-    fun refresh() = onLooper { if (!closed) apply() }
+    fun refresh() = onMain { if (!closed) apply() }
 
     /** Stops scanning (foreground and background), stops listening for Bluetooth and the app; final. */
-    override fun close() = onLooper {
-        if (closed) return@onLooper
+    override fun close() = onMain {
+        if (closed) return@onMain
         mode = Mode.OFF
         apply()
         closed = true
@@ -337,7 +336,8 @@ class BeaconScanner @JvmOverloads constructor(
         guarded { sink.scanning(active) }
     }
 
-    private fun onLooper(action: () -> Unit) {
+    /** Runs [action] on the main thread: now when already there, else posted. */
+    private fun onMain(action: () -> Unit) {
         if (Looper.myLooper() == handler.looper) action() else handler.post(action)
     }
 

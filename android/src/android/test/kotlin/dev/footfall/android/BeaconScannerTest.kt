@@ -385,6 +385,31 @@ class BeaconScannerTest : AndroidLayerTest() {
     }
 
     @Test
+    fun `calls from another thread run on the main thread, and a throwing sink does not stop the scan`() {
+        val throwing = object : BeaconSink {
+            var ticks = 0
+            override fun advertisement(bytes: ByteArray, rssi: Int, ageMs: Long) = throw IllegalStateException("sink bug")
+            override fun scanTick() {
+                ticks++
+                throw IllegalStateException("sink bug")
+            }
+            override fun scanning(active: Boolean) = throw IllegalStateException("sink bug")
+        }
+        val scanner = BeaconScanner(app, throwing).also { scanners += it }
+        val worker = Thread { scanner.onForeground() }
+        worker.start()
+        worker.join()
+        assertEquals("posted, not run on the worker", ScannerState.Stopped, scanner.state.value)
+        idleMainLooper()
+        assertEquals(ScannerState.Scanning, scanner.state.value)
+
+        registeredCallback().onScanResult(ScanSettings.CALLBACK_TYPE_ALL_MATCHES, scanResult(Adverts.iBeacon(), -60, 0))
+        advance(3 * 1_100)
+        assertEquals(3, throwing.ticks)
+        assertEquals(ScannerState.Scanning, scanner.state.value)
+    }
+
+    @Test
     fun `the permissions a scan needs, by API level`() {
         val scan = Manifest.permission.BLUETOOTH_SCAN
         val fine = Manifest.permission.ACCESS_FINE_LOCATION
