@@ -11,9 +11,11 @@ import android.content.BroadcastReceiver
 import android.content.Context
 import android.content.Intent
 import android.content.IntentFilter
+import android.location.LocationManager
 import android.os.Build
 import android.os.Handler
 import android.os.Looper
+import android.provider.Settings
 import android.util.Log
 import androidx.lifecycle.DefaultLifecycleObserver
 import androidx.lifecycle.Lifecycle
@@ -36,8 +38,9 @@ import kotlinx.coroutines.flow.asStateFlow
  *   Android batches and throttles those deliveries, so the sink gets their advertisements but no ticks and stays
  *   `scanning(false)`: the core cannot know what was absent in between.
  * - **Never a crash**: permissions are checked before every start ([BeaconPermissions]); a missing permission,
- *   Bluetooth off, no adapter, a refused scan or an exception from the Bluetooth stack becomes a [state] and
- *   `scanning(false)`. When Bluetooth comes back on the scanner resumes by itself.
+ *   Bluetooth or the location setting off, no adapter, a refused scan or an exception from the Bluetooth stack
+ *   becomes a [state] and `scanning(false)`. When Bluetooth or location comes back on the scanner resumes by
+ *   itself.
  *
  * ```kotlin
  * // Application.onCreate, so a process Android starts for a background delivery finds it (BeaconScanRegistry)
@@ -123,15 +126,28 @@ class BeaconScanner @JvmOverloads constructor(
         }
     }
 
-    /** Bluetooth turned on: resume; turning off: the stack drops our scans, say so. */
-    private val bluetoothState = object : BroadcastReceiver() {
+    /**
+     * Bluetooth turned on: resume; turning off: the stack drops our scans, say so. Location turned on: resume;
+     * off: stop, since Android would withhold every result while the ticks went on.
+     */
+    private val deviceSettings = object : BroadcastReceiver() {
         override fun onReceive(context: Context, intent: Intent) {
-            when (intent.getIntExtra(BluetoothAdapter.EXTRA_STATE, BluetoothAdapter.ERROR)) {
-                BluetoothAdapter.STATE_ON -> apply()
-                BluetoothAdapter.STATE_TURNING_OFF, BluetoothAdapter.STATE_OFF -> {
+            if (closed) return
+            when (intent.action) {
+                BluetoothAdapter.ACTION_STATE_CHANGED -> when (intent.getIntExtra(BluetoothAdapter.EXTRA_STATE, BluetoothAdapter.ERROR)) {
+                    BluetoothAdapter.STATE_ON -> apply()
+                    BluetoothAdapter.STATE_TURNING_OFF, BluetoothAdapter.STATE_OFF -> {
+                        stopForeground()
+                        backgroundScanner = null
+                        if (mode != Mode.OFF) stopped(ScannerState.BluetoothOff)
+                    }
+                }
+                LocationManager.MODE_CHANGED_ACTION -> if (locationEnabled()) {
+                    apply()
+                } else if (mode != Mode.OFF) {
                     stopForeground()
-                    backgroundScanner = null
-                    if (mode != Mode.OFF) stopped(ScannerState.BluetoothOff)
+                    stopBackground()
+                    stopped(ScannerState.LocationOff)
                 }
             }
         }
@@ -177,7 +193,7 @@ class BeaconScanner @JvmOverloads constructor(
         if (followingApp) ProcessLifecycleOwner.get().lifecycle.removeObserver(appLifecycle)
         followingApp = false
         if (listening) {
-            guarded { appContext.unregisterReceiver(bluetoothState) }
+            guarded { appContext.unregisterReceiver(deviceSettings) }
             BeaconScanRegistry.unregister(registration)
             listening = false
         }
@@ -191,18 +207,18 @@ class BeaconScanner @JvmOverloads constructor(
         apply()
     }
 
-    /** Receives background deliveries and Bluetooth state changes from the first switch on. */
+    /** Receives background deliveries, Bluetooth and location setting changes from the first switch on. */
     private fun listen() {
         if (listening) return
         listening = true
         BeaconScanRegistry.register(registration)
-        val filter = IntentFilter(BluetoothAdapter.ACTION_STATE_CHANGED)
+        val filter = IntentFilter(BluetoothAdapter.ACTION_STATE_CHANGED).apply { addAction(LocationManager.MODE_CHANGED_ACTION) }
         guarded {
             if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU) {
                 // Sent by the system only: other apps need not (and cannot, not exported) reach it.
-                appContext.registerReceiver(bluetoothState, filter, null, handler, Context.RECEIVER_NOT_EXPORTED)
+                appContext.registerReceiver(deviceSettings, filter, null, handler, Context.RECEIVER_NOT_EXPORTED)
             } else {
-                appContext.registerReceiver(bluetoothState, filter, null, handler)
+                appContext.registerReceiver(deviceSettings, filter, null, handler)
             }
         }
     }
@@ -285,6 +301,7 @@ class BeaconScanner @JvmOverloads constructor(
         val missing = BeaconPermissions.missing(appContext, background)
         if (missing.isNotEmpty()) return null.also { stopped(ScannerState.NoPermission(missing)) }
         if (safe { adapter.isEnabled } != true) return null.also { stopped(ScannerState.BluetoothOff) }
+        if (!locationEnabled()) return null.also { stopped(ScannerState.LocationOff) }
         // Null while Bluetooth is turning on or off: ACTION_STATE_CHANGED will bring us back.
         return safe { adapter.bluetoothLeScanner } ?: null.also { stopped(ScannerState.BluetoothOff) }
     }
@@ -314,6 +331,17 @@ class BeaconScanner @JvmOverloads constructor(
             results.forEach { sink.deliver(it) }
         }
     }
+
+    /** The device's location setting; true when it cannot be read (never block scanning on a guess). */
+    private fun locationEnabled(): Boolean = safe {
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.P) {
+            appContext.getSystemService(LocationManager::class.java)?.isLocationEnabled
+        } else {
+            @Suppress("DEPRECATION")
+            Settings.Secure.getInt(appContext.contentResolver, Settings.Secure.LOCATION_MODE, Settings.Secure.LOCATION_MODE_OFF) !=
+                Settings.Secure.LOCATION_MODE_OFF
+        }
+    } ?: true
 
     private fun adapter(): BluetoothAdapter? = safe { appContext.getSystemService(BluetoothManager::class.java)?.adapter }
 

@@ -28,6 +28,14 @@ sealed interface ScannerState {
     /** Bluetooth is off (or turning on or off): the scanner resumes by itself when it is back on. */
     data object BluetoothOff : ScannerState
 
+    /**
+     * The device's location setting is off. Android then withholds scan results from apps that may derive
+     * location from them, which is every beacon scan (`neverForLocation` hides beacons, so it is not declared):
+     * a scan would run and hear nothing, and its ticks would tell the core every store had gone. So the scanner
+     * does not scan, and resumes by itself when location is turned back on.
+     */
+    data object LocationOff : ScannerState
+
     /** No Bluetooth adapter (an emulator, some tablets and TVs). */
     data object Unsupported : ScannerState
 

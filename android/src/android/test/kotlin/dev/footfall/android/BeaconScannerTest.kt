@@ -6,6 +6,7 @@ import android.bluetooth.le.ScanCallback
 import android.bluetooth.le.ScanFilter
 import android.bluetooth.le.ScanSettings
 import android.content.Intent
+import android.location.LocationManager
 import android.os.Looper
 import androidx.lifecycle.ProcessLifecycleOwner
 import java.time.Duration
@@ -283,6 +284,33 @@ class BeaconScannerTest : AndroidLayerTest() {
         idleMainLooper()
         assertEquals(ScannerState.BluetoothOff, scanner.state.value)
         assertEquals(false, sink.lastScanning)
+        advance(10_000)
+        assertEquals(1, sink.ticks)
+    }
+
+    @Test
+    fun `location off is a state with no scan (results would be withheld), and the scan resumes when it is back on`() {
+        val location = shadowOf(app.getSystemService(LocationManager::class.java))
+        location.setLocationEnabled(false)
+        val scanner = scanner()
+        scanner.onForeground()
+        assertEquals(ScannerState.LocationOff, scanner.state.value)
+        assertTrue(leShadow().activeScans.isEmpty())
+
+        location.setLocationEnabled(true)
+        app.sendBroadcast(Intent(LocationManager.MODE_CHANGED_ACTION))
+        idleMainLooper()
+        assertEquals(ScannerState.Scanning, scanner.state.value)
+        advance(1_100)
+        assertEquals(listOf(SinkCall.Scanning(false), SinkCall.Scanning(true), SinkCall.Tick), sink.calls)
+
+        // Turned off while scanning: the ticks would tell the core every beacon had gone; stop instead.
+        location.setLocationEnabled(false)
+        app.sendBroadcast(Intent(LocationManager.MODE_CHANGED_ACTION))
+        idleMainLooper()
+        assertEquals(ScannerState.LocationOff, scanner.state.value)
+        assertEquals(false, sink.lastScanning)
+        assertTrue(callbackScans().isEmpty())
         advance(10_000)
         assertEquals(1, sink.ticks)
     }
