@@ -1,6 +1,6 @@
 // The Footfall Android library (AAR): the idiomatic Kotlin layer (src/main/kotlin, shared with the Maven JVM build),
 // the UniFFI-generated bindings (generated here before compiling, never committed), the Android layer
-// (src/android/kotlin: process-wide instance, lifecycle flush, WorkManager upload, TCF bridge) and
+// (src/android/kotlin: process-wide instance, lifecycle flush, WorkManager upload, TCF bridge, beacon scanner) and
 // libfootfall_ffi.so for arm64-v8a, armeabi-v7a and x86_64, built by cargo-ndk with 16 KB page alignment.
 //
 //   gradle -p android assembleRelease       ->  android/build/outputs/aar/footfall-android-release.aar
