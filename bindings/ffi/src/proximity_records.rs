@@ -159,7 +159,7 @@ pub struct ProximityStatus {
     pub processed: i64,
     /// Inputs dropped because `location` is not granted.
     pub without_consent: i64,
-    /// Inputs refused as not a sighting (and pickups refused).
+    /// Inputs refused as not a sighting.
     pub refused: i64,
     pub zones: i64,
     pub campaigns: i64,

@@ -4841,7 +4841,7 @@ public struct ProximityStatus: Equatable, Hashable {
      */
     public let withoutConsent: Int64
     /**
-     * Inputs refused as not a sighting (and pickups refused).
+     * Inputs refused as not a sighting.
      */
     public let refused: Int64
     public let zones: Int64
@@ -4865,7 +4865,7 @@ public struct ProximityStatus: Equatable, Hashable {
          * Inputs dropped because `location` is not granted.
          */withoutConsent: Int64, 
         /**
-         * Inputs refused as not a sighting (and pickups refused).
+         * Inputs refused as not a sighting.
          */refused: Int64, zones: Int64, campaigns: Int64, 
         /**
          * The proximity configuration's version (0: none).
