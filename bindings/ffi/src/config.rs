@@ -39,6 +39,15 @@ pub struct FootfallConfig {
     /// wallet is off and its calls fail with a `NotConfigured` wallet error.
     #[uniffi(default = None)]
     pub wallet_keyset: Option<String>,
+    /// Store proximity's zones and campaigns bundled with the app: the JSON document `{"proximity": {...}}` (the
+    /// shape `GET /v1/config` serves); a newer version from the server replaces it. None: no zones until the
+    /// server sends some. A document that cannot be read is a `Config` error.
+    #[uniffi(default = None)]
+    pub proximity: Option<String>,
+    /// The shopper's IANA time zone (`Asia/Tokyo`) for quiet hours and the daily offer cap, when the app knows
+    /// better than the device; None: the device's zone. An unknown zone is a `Config` error.
+    #[uniffi(default = None)]
+    pub time_zone: Option<String>,
 }
 
 /// How consent is gated and where decisions come from.
@@ -152,6 +161,8 @@ pub fn default_config(data_dir: String) -> FootfallConfig {
         app_version: String::new(),
         consent: ConsentSettings::default(),
         wallet_keyset: core.wallet_keyset,
+        proximity: core.proximity,
+        time_zone: core.time_zone,
     }
 }
 
@@ -207,6 +218,8 @@ impl FootfallConfig {
             },
         };
         config.wallet_keyset = self.wallet_keyset.clone();
+        config.proximity = self.proximity.clone();
+        config.time_zone = self.time_zone.clone();
         config.validate()?;
         Ok(config)
     }

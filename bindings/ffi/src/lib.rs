@@ -4,8 +4,9 @@
 //! One job per file: [`config`] (the settings record), [`error`] (the one error enum), [`footfall`] (the
 //! long-lived SDK object), [`consent`] (its consent and rights methods), [`consent_records`] (their records), [`records`] (what it reports), [`transport`] (the app's HTTP client as a foreign
 //! trait), [`log`] (`tracing` records to a foreign log sink), [`listener`] (SDK events to the app), [`wallet`]
-//! (the coupon wallet's methods and the till's check), [`wallet_records`] (their records) and [`device_signer`]
-//! (the wallet's device key as a foreign trait).
+//! (the coupon wallet's methods and the till's check), [`wallet_records`] (their records), [`device_signer`]
+//! (the wallet's device key as a foreign trait), [`proximity`] (store proximity's methods) and
+//! [`proximity_records`] (their records).
 
 uniffi::setup_scaffolding!();
 
@@ -17,6 +18,8 @@ pub mod error;
 pub mod footfall;
 pub mod listener;
 pub mod log;
+pub mod proximity;
+pub mod proximity_records;
 pub mod records;
 pub mod transport;
 pub mod wallet;
@@ -28,6 +31,7 @@ pub use error::{FootfallError, WalletErrorKind};
 pub use footfall::{Footfall, TrackedEvent};
 pub use listener::{EventListener, FootfallEvent};
 pub use log::{LogLevel, LogRecord, LogSink};
+pub use proximity_records::{Ingested, Offer, Pickup, ProximityStatus, Visit, VisitPhase, ZonePresence};
 pub use records::{DeadLetter, Evicted, FlushOutcome, FlushReport, LaneCondition, LaneStatus, Status};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport};
 pub use wallet::{qr_code, verify_redemption, Till};

@@ -1,9 +1,9 @@
 //! SDK events for the app through a foreign `EventListener`, adapted from the core's `SdkListener`.
 //!
 //! The core calls it on its sync thread after each upload pass (before an explicit flush returns) and after a
-//! wallet sync, on its writer thread after a consent change is durable, and on the caller's thread after a
-//! wallet clip or presentation (before that call returns), with no lock held. A foreign exception is logged and
-//! dropped; the SDK goes on.
+//! wallet sync, on its writer thread after a consent change, a visit change, an offer or a pickup arrival is
+//! durable, and on the caller's thread after a wallet clip or presentation (before that call returns), with no
+//! lock held. A foreign exception is logged and dropped; the SDK goes on.
 
 use std::sync::Arc;
 
@@ -12,9 +12,10 @@ use footfall_core::SdkEvent;
 use crate::config::{millis, saturate};
 use crate::consent_records::ConsentStatus;
 use crate::error::FootfallError;
+use crate::proximity_records::{Offer, Pickup, Visit};
 use crate::wallet_records::Coupon;
 
-/// Something the SDK did. New variants will be added (offers, visits): match with an else branch.
+/// Something the SDK did. New variants will be added: match with an else branch.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum FootfallEvent {
     /// The server accepted `count` messages; `duplicates` of them it already had.
@@ -39,6 +40,12 @@ pub enum FootfallEvent {
     /// clipped or presented a coupon. `coupons` is the whole wallet as `wallet_coupons()` returns it now (keep
     /// it: no need to read it back).
     WalletChanged { coupons: Vec<Coupon> },
+    /// A store visit opened, became a dwell or ended (told once each, once it is durable with its event).
+    VisitChanged { visit: Visit },
+    /// The campaign rules chose an offer for a visit: at most one per campaign and visit, within the caps.
+    OfferMade { offer: Offer },
+    /// The shopper arrived at the store of an expected pickup, inside its window (once per order).
+    PickupArrived { pickup: Pickup },
 }
 
 /// Implemented by the app. Called on an SDK thread: hand the event over (a channel, a flow) and return quickly,
@@ -87,6 +94,9 @@ fn convert(event: &SdkEvent) -> Option<FootfallEvent> {
         SdkEvent::WalletChanged { coupons } => {
             FootfallEvent::WalletChanged { coupons: coupons.iter().cloned().map(Coupon::from).collect() }
         }
+        SdkEvent::VisitChanged { visit } => FootfallEvent::VisitChanged { visit: visit.clone().into() },
+        SdkEvent::OfferMade { offer } => FootfallEvent::OfferMade { offer: offer.clone().into() },
+        SdkEvent::PickupArrived { pickup } => FootfallEvent::PickupArrived { pickup: pickup.clone().into() },
         _ => return None,
     })
 }

@@ -87,17 +87,19 @@ final class Hub<Element>: @unchecked Sendable {
 typealias EventHub = Hub<FootfallEvent>
 
 /// The generated listener protocol, called on the SDK's threads (the sync thread after an upload pass or a wallet
-/// sync, the writer thread after a consent change, the calling queue after a clip or presentation): only hands
-/// the event over, and never calls back into the SDK from there.
+/// sync, the writer thread after a consent change or a visit, offer or pickup arrival, the calling queue after a
+/// clip or presentation): only hands the event over, and never calls back into the SDK from there.
 final class EventListenerAdapter: FootfallFFI.EventListener {
     private let hub: EventHub
     private let consentFeed: ConsentStatusFeed
     private let couponFeed: CouponFeed
+    private let proximityFeeds: ProximityFeeds
 
-    init(hub: EventHub, consentFeed: ConsentStatusFeed, couponFeed: CouponFeed) {
+    init(hub: EventHub, consentFeed: ConsentStatusFeed, couponFeed: CouponFeed, proximityFeeds: ProximityFeeds) {
         self.hub = hub
         self.consentFeed = consentFeed
         self.couponFeed = couponFeed
+        self.proximityFeeds = proximityFeeds
     }
 
     func onEvent(event: FootfallFFI.FootfallEvent) throws {
@@ -106,8 +108,16 @@ final class EventListenerAdapter: FootfallFFI.EventListener {
         switch event {
         case .consentChanged(_, _, _, _, let status):
             consentFeed.publish(status)
+            // Withdrawing `location` deletes the visits: read them again.
+            proximityFeeds.visits.changed()
         case .walletChanged(let coupons):
             couponFeed.publish(coupons)
+        case .visitChanged:
+            proximityFeeds.visits.changed()
+        case .offerMade(let offer):
+            proximityFeeds.offers.emit(offer)
+        case .pickupArrived(let pickup):
+            proximityFeeds.arrivals.emit(pickup)
         default:
             break
         }

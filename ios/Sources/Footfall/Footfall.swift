@@ -36,6 +36,7 @@ public final class Footfall: Sendable {
     private let hub: EventHub
     let consentFeed: ConsentStatusFeed
     let couponFeed: CouponFeed
+    let proximityFeeds: ProximityFeeds
     private let closed = Locked(false)
 
     /// Starts an instance. No disk or network I/O happens on the calling thread: the database is opened on the
@@ -56,11 +57,15 @@ public final class Footfall: Sendable {
         let hub = EventHub(bufferingNewest: Footfall.eventBufferSize)
         let consentFeed = ConsentStatusFeed()
         let couponFeed = CouponFeed()
+        let proximityFeeds = ProximityFeeds()
         let adapter = transport.map { TransportAdapter($0) }
-        let listener = EventListenerAdapter(hub: hub, consentFeed: consentFeed, couponFeed: couponFeed)
+        let listener = EventListenerAdapter(
+            hub: hub, consentFeed: consentFeed, couponFeed: couponFeed, proximityFeeds: proximityFeeds
+        )
         self.hub = hub
         self.consentFeed = consentFeed
         self.couponFeed = couponFeed
+        self.proximityFeeds = proximityFeeds
         self.native = try translatingErrors {
             try FootfallFFI.Footfall(
                 config: config,
@@ -71,11 +76,17 @@ public final class Footfall: Sendable {
         }
         consentFeed.attach(native)
         couponFeed.attach(native)
+        proximityFeeds.attach(native)
     }
 
     /// The coupon wallet: on when `config.walletKeyset` is set.
     public var wallet: Wallet {
         Wallet(footfall: self)
+    }
+
+    /// Store proximity (visits, offers, pickups): zones from `config.proximity` and the server, gated on `location`.
+    public var proximity: Proximity {
+        Proximity(footfall: self)
     }
 
     /// Closes the instance if ``close()`` was not called (which blocks briefly while the writer commits).
@@ -207,7 +218,7 @@ public final class Footfall: Sendable {
     // MARK: - Lifecycle
 
     /// Commits what was tracked, stops the SDK's threads, releases the database and finishes every ``events``,
-    /// ``consentStatusUpdates`` and ``Wallet/couponUpdates`` stream. Blocks briefly; safe to call more than once and from any thread. Every
+    /// ``consentStatusUpdates``, ``Wallet/couponUpdates`` and ``Proximity`` stream. Blocks briefly; safe to call more than once and from any thread. Every
     /// other method then throws ``FootfallError/closed``. Called by `deinit` when the app forgets.
     public func close() {
         let wasOpen = closed.withLock { isClosed -> Bool in
@@ -219,6 +230,7 @@ public final class Footfall: Sendable {
         hub.finish()
         consentFeed.finish()
         couponFeed.finish()
+        proximityFeeds.finish()
     }
 
     /// A directory for ``FootfallConfig/dataDir`` that suits an app: `Application Support/footfall`, created if

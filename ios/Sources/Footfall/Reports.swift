@@ -39,9 +39,9 @@ public enum FlushOutcome: Equatable, Hashable, Sendable {
 }
 
 /// Something the SDK did, delivered on ``Footfall/events``: after each upload pass (only what happened is told: a
-/// pass held back by a backoff sends nothing), after each consent change and after each wallet change. New cases will be added (offers,
-/// visits): a `switch` that lists every case today will need a new branch then, one with a `default:` branch will
-/// not.
+/// pass held back by a backoff sends nothing), after each consent change, each wallet change, and for store visits,
+/// offers and pickup arrivals. New cases will be added: a `switch` that lists every case today will need a new
+/// branch then, one with a `default:` branch will not.
 public enum FootfallEvent: Equatable, Hashable, Sendable {
     /// The server accepted `count` events; `duplicates` of them it already had.
     case delivered(count: Int64, duplicates: Int64)
@@ -60,6 +60,13 @@ public enum FootfallEvent: Equatable, Hashable, Sendable {
     /// The wallet changed: a sync brought coupons or tombstones, the issuer answered a redemption, or the shopper
     /// clipped or presented a coupon. `coupons` is the whole wallet now (also on ``Wallet/couponUpdates``).
     case walletChanged(coupons: [Coupon])
+    /// A store visit opened, became a dwell or ended, once it is durable (``Proximity/visitUpdates`` reads again).
+    case visitChanged(visit: Visit)
+    /// The campaign rules chose an offer for a visit (also on ``Proximity/offers``).
+    case offerMade(offer: Offer)
+    /// The shopper arrived for an expected pickup, inside its window, once per order (also on
+    /// ``Proximity/arrivals``).
+    case pickupArrived(pickup: Pickup)
 }
 
 extension FlushReport {
@@ -106,6 +113,12 @@ extension FootfallEvent {
             )
         case .walletChanged(let coupons):
             self = .walletChanged(coupons: coupons)
+        case .visitChanged(let visit):
+            self = .visitChanged(visit: visit)
+        case .offerMade(let offer):
+            self = .offerMade(offer: offer)
+        case .pickupArrived(let pickup):
+            self = .pickupArrived(pickup: pickup)
         }
     }
 }

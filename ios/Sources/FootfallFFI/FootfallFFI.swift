@@ -471,6 +471,38 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterInt16: FfiConverterPrimitive {
+    typealias FfiType = Int16
+    typealias SwiftType = Int16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int16, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -496,6 +528,22 @@ fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
     }
 
     public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
+    typealias FfiType = UInt64
+    typealias SwiftType = UInt64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -1198,6 +1246,52 @@ public protocol FootfallProtocol: AnyObject, Sendable {
     func trackEvent(event: TrackedEvent) throws  -> String
     
     /**
+     * Click-and-collect: watch for the shopper entering one of `store`'s zones between `from_ms` and `until_ms`
+     * (UTC milliseconds). The arrival is told once per order (`PickupArrived`); calling it again for the same
+     * order moves its window until it has arrived. Returns once the expectation is durable.
+     */
+    func expectPickup(orderId: String, store: String, fromMs: Int64, untilMs: Int64) throws 
+    
+    /**
+     * Every expected pickup, arrived or not.
+     */
+    func pickups() throws  -> [Pickup]
+    
+    /**
+     * Android's path: one BLE advertisement's bytes (the scan record) and RSSI, heard `age_ms` ago. A frame that
+     * names no beacon (iBeacon, Eddystone-UID) is refused with `InvalidInput` and counted; nothing is kept.
+     */
+    func proximityAdvertisement(bytes: Data, rssi: Int16, ageMs: UInt64) throws  -> Ingested
+    
+    /**
+     * iOS's path: a beacon CoreLocation ranged (proximity UUID in either case, major, minor, its RSSI), heard
+     * `age_ms` ago. An RSSI of 0 (CoreLocation measured nothing) or a malformed UUID is `InvalidInput`.
+     */
+    func proximityIdentity(uuid: String, major: UInt16, minor: UInt16, rssi: Int16, ageMs: UInt64) throws  -> Ingested
+    
+    /**
+     * A scan cycle ended with scanning on: what was not heard in it was absent. Once per cycle (iOS: each ranging
+     * callback; Android: each scan period).
+     */
+    func proximityScanTick() throws  -> Ingested
+    
+    /**
+     * Scanning stopped (background, Bluetooth off, permission revoked) or started again. Time while stopped is
+     * unknown: it never counts as absence.
+     */
+    func proximityScanning(active: Bool) throws  -> Ingested
+    
+    /**
+     * Counters since the instance started, the configuration's size and version, and the zones the shopper is in.
+     */
+    func proximityStatus() throws  -> ProximityStatus
+    
+    /**
+     * The latest visits, newest first.
+     */
+    func proximityVisits(limit: UInt32) throws  -> [Visit]
+    
+    /**
      * Clips a coupon; the clip reaches the issuer when the network allows. Returns whether it changed (false:
      * already clipped or presented).
      */
@@ -1620,6 +1714,121 @@ open func trackEvent(event: TrackedEvent)throws  -> String  {
     uniffi_footfall_ffi_fn_method_footfall_track_event(
             self.uniffiCloneHandle(),
         FfiConverterTypeTrackedEvent_lower(event),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Click-and-collect: watch for the shopper entering one of `store`'s zones between `from_ms` and `until_ms`
+     * (UTC milliseconds). The arrival is told once per order (`PickupArrived`); calling it again for the same
+     * order moves its window until it has arrived. Returns once the expectation is durable.
+     */
+open func expectPickup(orderId: String, store: String, fromMs: Int64, untilMs: Int64)throws   {try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_expect_pickup(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(orderId),
+        FfiConverterString.lower(store),
+        FfiConverterInt64.lower(fromMs),
+        FfiConverterInt64.lower(untilMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Every expected pickup, arrived or not.
+     */
+open func pickups()throws  -> [Pickup]  {
+    return try  FfiConverterSequenceTypePickup.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_pickups(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Android's path: one BLE advertisement's bytes (the scan record) and RSSI, heard `age_ms` ago. A frame that
+     * names no beacon (iBeacon, Eddystone-UID) is refused with `InvalidInput` and counted; nothing is kept.
+     */
+open func proximityAdvertisement(bytes: Data, rssi: Int16, ageMs: UInt64 = UInt64(0))throws  -> Ingested  {
+    return try  FfiConverterTypeIngested_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_proximity_advertisement(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(bytes),
+        FfiConverterInt16.lower(rssi),
+        FfiConverterUInt64.lower(ageMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * iOS's path: a beacon CoreLocation ranged (proximity UUID in either case, major, minor, its RSSI), heard
+     * `age_ms` ago. An RSSI of 0 (CoreLocation measured nothing) or a malformed UUID is `InvalidInput`.
+     */
+open func proximityIdentity(uuid: String, major: UInt16, minor: UInt16, rssi: Int16, ageMs: UInt64 = UInt64(0))throws  -> Ingested  {
+    return try  FfiConverterTypeIngested_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_proximity_identity(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(uuid),
+        FfiConverterUInt16.lower(major),
+        FfiConverterUInt16.lower(minor),
+        FfiConverterInt16.lower(rssi),
+        FfiConverterUInt64.lower(ageMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A scan cycle ended with scanning on: what was not heard in it was absent. Once per cycle (iOS: each ranging
+     * callback; Android: each scan period).
+     */
+open func proximityScanTick()throws  -> Ingested  {
+    return try  FfiConverterTypeIngested_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_proximity_scan_tick(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Scanning stopped (background, Bluetooth off, permission revoked) or started again. Time while stopped is
+     * unknown: it never counts as absence.
+     */
+open func proximityScanning(active: Bool)throws  -> Ingested  {
+    return try  FfiConverterTypeIngested_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_proximity_scanning(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(active),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Counters since the instance started, the configuration's size and version, and the zones the shopper is in.
+     */
+open func proximityStatus()throws  -> ProximityStatus  {
+    return try  FfiConverterTypeProximityStatus_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_proximity_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The latest visits, newest first.
+     */
+open func proximityVisits(limit: UInt32)throws  -> [Visit]  {
+    return try  FfiConverterSequenceTypeVisit.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_proximity_visits(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(limit),uniffiCallStatus
     )
 })
 }
@@ -3670,6 +3879,17 @@ public struct FootfallConfig: Equatable, Hashable {
      * wallet is off and its calls fail with a `NotConfigured` wallet error.
      */
     public let walletKeyset: String?
+    /**
+     * Store proximity's zones and campaigns bundled with the app: the JSON document `{"proximity": {...}}` (the
+     * shape `GET /v1/config` serves); a newer version from the server replaces it. None: no zones until the
+     * server sends some. A document that cannot be read is a `Config` error.
+     */
+    public let proximity: String?
+    /**
+     * The shopper's IANA time zone (`Asia/Tokyo`) for quiet hours and the daily offer cap, when the app knows
+     * better than the device; None: the device's zone. An unknown zone is a `Config` error.
+     */
+    public let timeZone: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3698,7 +3918,16 @@ public struct FootfallConfig: Equatable, Hashable {
         /**
          * The coupon wallet's issuer key set, as the JSON the issuer publishes (bundled with the app). None: the
          * wallet is off and its calls fail with a `NotConfigured` wallet error.
-         */walletKeyset: String? = nil) {
+         */walletKeyset: String? = nil, 
+        /**
+         * Store proximity's zones and campaigns bundled with the app: the JSON document `{"proximity": {...}}` (the
+         * shape `GET /v1/config` serves); a newer version from the server replaces it. None: no zones until the
+         * server sends some. A document that cannot be read is a `Config` error.
+         */proximity: String? = nil, 
+        /**
+         * The shopper's IANA time zone (`Asia/Tokyo`) for quiet hours and the daily offer cap, when the app knows
+         * better than the device; None: the device's zone. An unknown zone is a `Config` error.
+         */timeZone: String? = nil) {
         self.dataDir = dataDir
         self.endpoint = endpoint
         self.apiKey = apiKey
@@ -3710,6 +3939,8 @@ public struct FootfallConfig: Equatable, Hashable {
         self.appVersion = appVersion
         self.consent = consent
         self.walletKeyset = walletKeyset
+        self.proximity = proximity
+        self.timeZone = timeZone
     }
 
     
@@ -3738,7 +3969,9 @@ public struct FfiConverterTypeFootfallConfig: FfiConverterRustBuffer {
                 extraRootCertsPem: FfiConverterSequenceString.read(from: &buf), 
                 appVersion: FfiConverterString.read(from: &buf), 
                 consent: FfiConverterTypeConsentSettings.read(from: &buf), 
-                walletKeyset: FfiConverterOptionString.read(from: &buf)
+                walletKeyset: FfiConverterOptionString.read(from: &buf), 
+                proximity: FfiConverterOptionString.read(from: &buf), 
+                timeZone: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -3754,6 +3987,8 @@ public struct FfiConverterTypeFootfallConfig: FfiConverterRustBuffer {
         FfiConverterString.write(value.appVersion, into: &buf)
         FfiConverterTypeConsentSettings.write(value.consent, into: &buf)
         FfiConverterOptionString.write(value.walletKeyset, into: &buf)
+        FfiConverterOptionString.write(value.proximity, into: &buf)
+        FfiConverterOptionString.write(value.timeZone, into: &buf)
     }
 }
 
@@ -4160,6 +4395,201 @@ public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
 
 
 /**
+ * An offer the campaign rules chose for a visit; the app shows it (`title` and `body` are copy keys it
+ * resolves).
+ */
+public struct Offer: Equatable, Hashable {
+    public let offerId: String
+    public let campaignId: String
+    public let visitId: String
+    public let zone: String
+    public let title: String
+    public let body: String
+    /**
+     * The wallet coupon the offer grants, if any.
+     */
+    public let couponId: String?
+    /**
+     * True when the coupon was in the wallet and is now clipped; false when the wallet does not hold it (yet).
+     */
+    public let couponClipped: Bool
+    /**
+     * RFC 3339, UTC.
+     */
+    public let at: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(offerId: String, campaignId: String, visitId: String, zone: String, title: String, body: String, 
+        /**
+         * The wallet coupon the offer grants, if any.
+         */couponId: String?, 
+        /**
+         * True when the coupon was in the wallet and is now clipped; false when the wallet does not hold it (yet).
+         */couponClipped: Bool, 
+        /**
+         * RFC 3339, UTC.
+         */at: String) {
+        self.offerId = offerId
+        self.campaignId = campaignId
+        self.visitId = visitId
+        self.zone = zone
+        self.title = title
+        self.body = body
+        self.couponId = couponId
+        self.couponClipped = couponClipped
+        self.at = at
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Offer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOffer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Offer {
+        return
+            try Offer(
+                offerId: FfiConverterString.read(from: &buf), 
+                campaignId: FfiConverterString.read(from: &buf), 
+                visitId: FfiConverterString.read(from: &buf), 
+                zone: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                body: FfiConverterString.read(from: &buf), 
+                couponId: FfiConverterOptionString.read(from: &buf), 
+                couponClipped: FfiConverterBool.read(from: &buf), 
+                at: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Offer, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.offerId, into: &buf)
+        FfiConverterString.write(value.campaignId, into: &buf)
+        FfiConverterString.write(value.visitId, into: &buf)
+        FfiConverterString.write(value.zone, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.body, into: &buf)
+        FfiConverterOptionString.write(value.couponId, into: &buf)
+        FfiConverterBool.write(value.couponClipped, into: &buf)
+        FfiConverterString.write(value.at, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOffer_lift(_ buf: RustBuffer) throws -> Offer {
+    return try FfiConverterTypeOffer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOffer_lower(_ value: Offer) -> RustBuffer {
+    return FfiConverterTypeOffer.lower(value)
+}
+
+
+/**
+ * An expected click-and-collect pickup, and its arrival once the shopper entered the store inside its window.
+ */
+public struct Pickup: Equatable, Hashable {
+    public let orderId: String
+    public let store: String
+    /**
+     * The window, RFC 3339 UTC.
+     */
+    public let windowFrom: String
+    public let windowUntil: String
+    /**
+     * When the shopper arrived (RFC 3339, UTC); None while expected.
+     */
+    public let arrivedAt: String?
+    /**
+     * The visit the arrival was recognised in.
+     */
+    public let visitId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(orderId: String, store: String, 
+        /**
+         * The window, RFC 3339 UTC.
+         */windowFrom: String, windowUntil: String, 
+        /**
+         * When the shopper arrived (RFC 3339, UTC); None while expected.
+         */arrivedAt: String?, 
+        /**
+         * The visit the arrival was recognised in.
+         */visitId: String?) {
+        self.orderId = orderId
+        self.store = store
+        self.windowFrom = windowFrom
+        self.windowUntil = windowUntil
+        self.arrivedAt = arrivedAt
+        self.visitId = visitId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Pickup: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePickup: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Pickup {
+        return
+            try Pickup(
+                orderId: FfiConverterString.read(from: &buf), 
+                store: FfiConverterString.read(from: &buf), 
+                windowFrom: FfiConverterString.read(from: &buf), 
+                windowUntil: FfiConverterString.read(from: &buf), 
+                arrivedAt: FfiConverterOptionString.read(from: &buf), 
+                visitId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Pickup, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.orderId, into: &buf)
+        FfiConverterString.write(value.store, into: &buf)
+        FfiConverterString.write(value.windowFrom, into: &buf)
+        FfiConverterString.write(value.windowUntil, into: &buf)
+        FfiConverterOptionString.write(value.arrivedAt, into: &buf)
+        FfiConverterOptionString.write(value.visitId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePickup_lift(_ buf: RustBuffer) throws -> Pickup {
+    return try FfiConverterTypePickup.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePickup_lower(_ value: Pickup) -> RustBuffer {
+    return FfiConverterTypePickup.lower(value)
+}
+
+
+/**
  * What `refreshConsentPolicy()` found.
  */
 public struct PolicyRefresh: Equatable, Hashable {
@@ -4394,6 +4824,114 @@ public func FfiConverterTypePromptNeed_lift(_ buf: RustBuffer) throws -> PromptN
 #endif
 public func FfiConverterTypePromptNeed_lower(_ value: PromptNeed) -> RustBuffer {
     return FfiConverterTypePromptNeed.lower(value)
+}
+
+
+/**
+ * Proximity's counters since the instance started, its configuration's size and version, and the zones the
+ * shopper is in.
+ */
+public struct ProximityStatus: Equatable, Hashable {
+    /**
+     * Inputs fed to the presence engine.
+     */
+    public let processed: Int64
+    /**
+     * Inputs dropped because `location` is not granted.
+     */
+    public let withoutConsent: Int64
+    /**
+     * Inputs refused as not a sighting.
+     */
+    public let refused: Int64
+    public let zones: Int64
+    public let campaigns: Int64
+    /**
+     * The proximity configuration's version (0: none).
+     */
+    public let configVersion: Int64
+    /**
+     * Every visit open now.
+     */
+    public let inside: [ZonePresence]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Inputs fed to the presence engine.
+         */processed: Int64, 
+        /**
+         * Inputs dropped because `location` is not granted.
+         */withoutConsent: Int64, 
+        /**
+         * Inputs refused as not a sighting.
+         */refused: Int64, zones: Int64, campaigns: Int64, 
+        /**
+         * The proximity configuration's version (0: none).
+         */configVersion: Int64, 
+        /**
+         * Every visit open now.
+         */inside: [ZonePresence]) {
+        self.processed = processed
+        self.withoutConsent = withoutConsent
+        self.refused = refused
+        self.zones = zones
+        self.campaigns = campaigns
+        self.configVersion = configVersion
+        self.inside = inside
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProximityStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProximityStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProximityStatus {
+        return
+            try ProximityStatus(
+                processed: FfiConverterInt64.read(from: &buf), 
+                withoutConsent: FfiConverterInt64.read(from: &buf), 
+                refused: FfiConverterInt64.read(from: &buf), 
+                zones: FfiConverterInt64.read(from: &buf), 
+                campaigns: FfiConverterInt64.read(from: &buf), 
+                configVersion: FfiConverterInt64.read(from: &buf), 
+                inside: FfiConverterSequenceTypeZonePresence.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProximityStatus, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.processed, into: &buf)
+        FfiConverterInt64.write(value.withoutConsent, into: &buf)
+        FfiConverterInt64.write(value.refused, into: &buf)
+        FfiConverterInt64.write(value.zones, into: &buf)
+        FfiConverterInt64.write(value.campaigns, into: &buf)
+        FfiConverterInt64.write(value.configVersion, into: &buf)
+        FfiConverterSequenceTypeZonePresence.write(value.inside, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProximityStatus_lift(_ buf: RustBuffer) throws -> ProximityStatus {
+    return try FfiConverterTypeProximityStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProximityStatus_lower(_ value: ProximityStatus) -> RustBuffer {
+    return FfiConverterTypeProximityStatus.lower(value)
 }
 
 
@@ -5190,6 +5728,113 @@ public func FfiConverterTypeTrackedEvent_lower(_ value: TrackedEvent) -> RustBuf
 
 
 /**
+ * A store visit: one stay in one zone.
+ */
+public struct Visit: Equatable, Hashable {
+    public let id: String
+    public let zone: String
+    public let store: String
+    public let phase: VisitPhase
+    /**
+     * RFC 3339, UTC.
+     */
+    public let enteredAt: String
+    /**
+     * When it became a dwell (RFC 3339, UTC).
+     */
+    public let dwellAt: String?
+    /**
+     * When the shopper was last near, for an ended visit (RFC 3339, UTC).
+     */
+    public let exitedAt: String?
+    /**
+     * `absence` (observed absence for the zone's exit time), `stale` (the app did not run long enough after a
+     * restart to observe anything) or `zone_removed` (the configuration dropped the zone).
+     */
+    public let endReason: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, zone: String, store: String, phase: VisitPhase, 
+        /**
+         * RFC 3339, UTC.
+         */enteredAt: String, 
+        /**
+         * When it became a dwell (RFC 3339, UTC).
+         */dwellAt: String?, 
+        /**
+         * When the shopper was last near, for an ended visit (RFC 3339, UTC).
+         */exitedAt: String?, 
+        /**
+         * `absence` (observed absence for the zone's exit time), `stale` (the app did not run long enough after a
+         * restart to observe anything) or `zone_removed` (the configuration dropped the zone).
+         */endReason: String?) {
+        self.id = id
+        self.zone = zone
+        self.store = store
+        self.phase = phase
+        self.enteredAt = enteredAt
+        self.dwellAt = dwellAt
+        self.exitedAt = exitedAt
+        self.endReason = endReason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Visit: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVisit: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Visit {
+        return
+            try Visit(
+                id: FfiConverterString.read(from: &buf), 
+                zone: FfiConverterString.read(from: &buf), 
+                store: FfiConverterString.read(from: &buf), 
+                phase: FfiConverterTypeVisitPhase.read(from: &buf), 
+                enteredAt: FfiConverterString.read(from: &buf), 
+                dwellAt: FfiConverterOptionString.read(from: &buf), 
+                exitedAt: FfiConverterOptionString.read(from: &buf), 
+                endReason: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Visit, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.zone, into: &buf)
+        FfiConverterString.write(value.store, into: &buf)
+        FfiConverterTypeVisitPhase.write(value.phase, into: &buf)
+        FfiConverterString.write(value.enteredAt, into: &buf)
+        FfiConverterOptionString.write(value.dwellAt, into: &buf)
+        FfiConverterOptionString.write(value.exitedAt, into: &buf)
+        FfiConverterOptionString.write(value.endReason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisit_lift(_ buf: RustBuffer) throws -> Visit {
+    return try FfiConverterTypeVisit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisit_lower(_ value: Visit) -> RustBuffer {
+    return FfiConverterTypeVisit.lower(value)
+}
+
+
+/**
  * A feed entry that was not stored, and why (`reason` is a stable code such as `bad_signature`).
  */
 public struct WalletRefusal: Equatable, Hashable {
@@ -5374,6 +6019,63 @@ public func FfiConverterTypeWalletSyncReport_lift(_ buf: RustBuffer) throws -> W
 #endif
 public func FfiConverterTypeWalletSyncReport_lower(_ value: WalletSyncReport) -> RustBuffer {
     return FfiConverterTypeWalletSyncReport.lower(value)
+}
+
+
+/**
+ * A zone the shopper is in now, and the visit open in it.
+ */
+public struct ZonePresence: Equatable, Hashable {
+    public let zone: String
+    public let visitId: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(zone: String, visitId: String) {
+        self.zone = zone
+        self.visitId = visitId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ZonePresence: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeZonePresence: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ZonePresence {
+        return
+            try ZonePresence(
+                zone: FfiConverterString.read(from: &buf), 
+                visitId: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ZonePresence, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.zone, into: &buf)
+        FfiConverterString.write(value.visitId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeZonePresence_lift(_ buf: RustBuffer) throws -> ZonePresence {
+    return try FfiConverterTypeZonePresence.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeZonePresence_lower(_ value: ZonePresence) -> RustBuffer {
+    return FfiConverterTypeZonePresence.lower(value)
 }
 
 
@@ -6068,7 +6770,7 @@ public func FfiConverterTypeFootfallError_lower(_ value: FootfallError) -> RustB
 
 
 /**
- * Something the SDK did. New variants will be added (offers, visits): match with an else branch.
+ * Something the SDK did. New variants will be added: match with an else branch.
  */
 
 public enum FootfallEvent: Equatable, Hashable {
@@ -6107,6 +6809,21 @@ public enum FootfallEvent: Equatable, Hashable {
      */
     case walletChanged(coupons: [Coupon]
     )
+    /**
+     * A store visit opened, became a dwell or ended (told once each, once it is durable with its event).
+     */
+    case visitChanged(visit: Visit
+    )
+    /**
+     * The campaign rules chose an offer for a visit: at most one per campaign and visit, within the caps.
+     */
+    case offerMade(offer: Offer
+    )
+    /**
+     * The shopper arrived at the store of an expected pickup, inside its window (once per order).
+     */
+    case pickupArrived(pickup: Pickup
+    )
 
 
 
@@ -6144,6 +6861,15 @@ public struct FfiConverterTypeFootfallEvent: FfiConverterRustBuffer {
         )
         
         case 6: return .walletChanged(coupons: try FfiConverterSequenceTypeCoupon.read(from: &buf)
+        )
+        
+        case 7: return .visitChanged(visit: try FfiConverterTypeVisit.read(from: &buf)
+        )
+        
+        case 8: return .offerMade(offer: try FfiConverterTypeOffer.read(from: &buf)
+        )
+        
+        case 9: return .pickupArrived(pickup: try FfiConverterTypePickup.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -6191,6 +6917,21 @@ public struct FfiConverterTypeFootfallEvent: FfiConverterRustBuffer {
             writeInt(&buf, Int32(6))
             FfiConverterSequenceTypeCoupon.write(coupons, into: &buf)
             
+        
+        case let .visitChanged(visit):
+            writeInt(&buf, Int32(7))
+            FfiConverterTypeVisit.write(visit, into: &buf)
+            
+        
+        case let .offerMade(offer):
+            writeInt(&buf, Int32(8))
+            FfiConverterTypeOffer.write(offer, into: &buf)
+            
+        
+        case let .pickupArrived(pickup):
+            writeInt(&buf, Int32(9))
+            FfiConverterTypePickup.write(pickup, into: &buf)
+            
         }
     }
 }
@@ -6208,6 +6949,92 @@ public func FfiConverterTypeFootfallEvent_lift(_ buf: RustBuffer) throws -> Foot
 #endif
 public func FfiConverterTypeFootfallEvent_lower(_ value: FootfallEvent) -> RustBuffer {
     return FfiConverterTypeFootfallEvent.lower(value)
+}
+
+
+
+/**
+ * What became of one input (a reading, a scan tick, a scanning change). Refused input is an `InvalidInput` error
+ * instead.
+ */
+
+public enum Ingested: Equatable, Hashable {
+    
+    /**
+     * Fed to the presence engine.
+     */
+    case processed
+    /**
+     * `location` is not granted (or not known yet): dropped, nothing kept.
+     */
+    case noConsent
+    /**
+     * The visits left open by the last run are still being read (just after start-up): dropped.
+     */
+    case notReady
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Ingested: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIngested: FfiConverterRustBuffer {
+    typealias SwiftType = Ingested
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Ingested {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .processed
+        
+        case 2: return .noConsent
+        
+        case 3: return .notReady
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Ingested, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .processed:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .noConsent:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .notReady:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIngested_lift(_ buf: RustBuffer) throws -> Ingested {
+    return try FfiConverterTypeIngested.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIngested_lower(_ value: Ingested) -> RustBuffer {
+    return FfiConverterTypeIngested.lower(value)
 }
 
 
@@ -6773,6 +7600,88 @@ public func FfiConverterTypeTcfImportResult_lift(_ buf: RustBuffer) throws -> Tc
 #endif
 public func FfiConverterTypeTcfImportResult_lower(_ value: TcfImportResult) -> RustBuffer {
     return FfiConverterTypeTcfImportResult.lower(value)
+}
+
+
+
+/**
+ * Where a visit is: `Entered → Dwelling → Ended` (a short visit goes from `Entered` to `Ended`).
+ */
+
+public enum VisitPhase: Equatable, Hashable {
+    
+    /**
+     * Entered, not yet a dwell.
+     */
+    case entered
+    /**
+     * Inside for the zone's dwell time.
+     */
+    case dwelling
+    case ended
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension VisitPhase: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVisitPhase: FfiConverterRustBuffer {
+    typealias SwiftType = VisitPhase
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VisitPhase {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .entered
+        
+        case 2: return .dwelling
+        
+        case 3: return .ended
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VisitPhase, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .entered:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .dwelling:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .ended:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisitPhase_lift(_ buf: RustBuffer) throws -> VisitPhase {
+    return try FfiConverterTypeVisitPhase.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisitPhase_lower(_ value: VisitPhase) -> RustBuffer {
+    return FfiConverterTypeVisitPhase.lower(value)
 }
 
 
@@ -7348,6 +8257,31 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypePickup: FfiConverterRustBuffer {
+    typealias SwiftType = [Pickup]
+
+    public static func write(_ value: [Pickup], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePickup.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Pickup] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Pickup]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePickup.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePurposeStatus: FfiConverterRustBuffer {
     typealias SwiftType = [PurposeStatus]
 
@@ -7398,6 +8332,31 @@ fileprivate struct FfiConverterSequenceTypeRightsRequest: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeVisit: FfiConverterRustBuffer {
+    typealias SwiftType = [Visit]
+
+    public static func write(_ value: [Visit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVisit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Visit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Visit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVisit.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeWalletRefusal: FfiConverterRustBuffer {
     typealias SwiftType = [WalletRefusal]
 
@@ -7415,6 +8374,31 @@ fileprivate struct FfiConverterSequenceTypeWalletRefusal: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeWalletRefusal.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeZonePresence: FfiConverterRustBuffer {
+    typealias SwiftType = [ZonePresence]
+
+    public static func write(_ value: [ZonePresence], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeZonePresence.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ZonePresence] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ZonePresence]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeZonePresence.read(from: &buf))
         }
         return seq
     }
@@ -7742,6 +8726,30 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_track_event() != 6207) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_expect_pickup() != 65029) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_pickups() != 58892) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_proximity_advertisement() != 27654) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_proximity_identity() != 30942) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_proximity_scan_tick() != 8402) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_proximity_scanning() != 20450) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_proximity_status() != 46159) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_proximity_visits() != 32043) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_wallet_clip() != 35094) {

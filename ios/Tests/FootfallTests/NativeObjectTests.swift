@@ -136,6 +136,9 @@ private extension FootfallFFI.FootfallEvent {
         case .paused: return "paused"
         case .consentChanged: return "consentChanged"
         case .walletChanged: return "walletChanged"
+        case .visitChanged: return "visitChanged"
+        case .offerMade: return "offerMade"
+        case .pickupArrived: return "pickupArrived"
         }
     }
 }

@@ -10,7 +10,9 @@ func testConfig(
     apiKey: String? = nil,
     automatic: Bool = false,
     tcfImport: Bool = false,
-    walletKeyset: String? = nil
+    walletKeyset: String? = nil,
+    proximity: String? = nil,
+    timeZone: String? = nil
 ) -> FootfallConfig {
     FootfallConfig(
         dataDir: dir.appendingPathComponent("sdk").path,
@@ -19,7 +21,9 @@ func testConfig(
         flushPolicy: FlushPolicy(automatic: automatic),
         appVersion: testAppVersion,
         consent: ConsentSettings(policyRefreshIntervalMs: 0, tcfImport: tcfImport),
-        walletKeyset: walletKeyset
+        walletKeyset: walletKeyset,
+        proximity: proximity,
+        timeZone: timeZone
     )
 }
 

@@ -7,6 +7,7 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.channels.consumeEach
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -15,9 +16,9 @@ import dev.footfall.ffi.Footfall as FfiFootfall
 import dev.footfall.ffi.FootfallEvent as FfiEvent
 
 /**
- * What every part of the Kotlin layer shares: the native handle, the closed flag, the events flow, the consent
- * and wallet states and the dispatcher blocking calls run on. [Footfall], [ConsentCalls], [RightsCalls] and
- * [Wallet] call through it.
+ * What every part of the Kotlin layer shares: the native handle, the closed flag, the events flow, the consent,
+ * wallet and proximity states and the dispatcher blocking calls run on. [Footfall], [ConsentCalls],
+ * [RightsCalls], [Wallet] and [Proximity] call through it.
  */
 internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSigner: DeviceSigner? = null) {
     val closed = AtomicBoolean(false)
@@ -34,11 +35,13 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSig
 
     val walletState = WalletState()
 
+    val proximityState = ProximityState()
+
     val native: FfiFootfall = translating {
         FfiFootfall(
             config,
             transport?.let(::TransportAdapter),
-            Listener(events, consentState, walletState),
+            Listener(events, consentState, walletState, proximityState),
             deviceSigner?.let(::DeviceSignerAdapter),
         )
     }
@@ -61,6 +64,17 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSig
                     walletState.publishRead(io { it.walletCoupons(null) }, mark)
                 } catch (e: FootfallException) {
                     // As above: the next wallet change publishes its list.
+                }
+            }
+        }
+        // The visits: one reader, read at start-up and again after each change (ProximityState.changed), in order.
+        proximityState.changed()
+        scope.launch {
+            proximityState.reads.consumeEach {
+                try {
+                    proximityState.publish(io { native -> native.proximityVisits(Proximity.VISITS_SHOWN.toUInt()) })
+                } catch (e: FootfallException) {
+                    // Closed or storage failing: the list stays as it was; the next change reads again.
                 }
             }
         }
@@ -93,17 +107,27 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSig
         native.destroy()
     }
 
-    /** Runs on an SDK thread: only hands the event over, and a consent or wallet change's state to its flow. */
+    /**
+     * Runs on an SDK thread: only hands the event over, a consent or wallet change's state to its flow, an offer
+     * or arrival to its flow, and asks for the visits to be read again after a visit or consent change.
+     */
     private class Listener(
         private val flow: MutableSharedFlow<FootfallEvent>,
         private val consent: ConsentState,
         private val wallet: WalletState,
+        private val proximity: ProximityState,
     ) : FfiListener {
         override fun onEvent(event: FfiEvent) {
             // The states first and outside the events flow, which may drop the oldest when nobody collects.
             when (event) {
-                is FfiEvent.ConsentChanged -> consent.publish(event.status)
+                is FfiEvent.ConsentChanged -> {
+                    consent.publish(event.status)
+                    proximity.changed() // withdrawing `location` deletes the visits: read them again
+                }
                 is FfiEvent.WalletChanged -> wallet.publish(event.coupons)
+                is FfiEvent.VisitChanged -> proximity.changed()
+                is FfiEvent.OfferMade -> proximity.offers.tryEmit(event.offer)
+                is FfiEvent.PickupArrived -> proximity.arrivals.tryEmit(event.pickup)
                 else -> {}
             }
             flow.tryEmit(event.toFootfallEvent())

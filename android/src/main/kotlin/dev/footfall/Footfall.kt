@@ -7,8 +7,8 @@ import dev.footfall.ffi.TrackedEvent
 
 /**
  * The Footfall SDK: an offline-first event queue that survives app kills and uploads in batches, gated on the
- * shopper's consent ([FootfallConsent]), with their data rights ([FootfallRights]) and a coupon wallet
- * ([wallet]).
+ * shopper's consent ([FootfallConsent]), with their data rights ([FootfallRights]), a coupon wallet ([wallet]) and
+ * store proximity ([proximity]).
  *
  * Create one instance per data directory and keep it for the life of the process; [close] it (or use
  * `use {}`) when done. All methods are thread-safe.
@@ -41,6 +41,10 @@ class Footfall private constructor(private val core: Core) :
 
     /** The coupon wallet: on when [FootfallConfig.walletKeyset] is set. */
     val wallet: Wallet = Wallet(core)
+
+    /** Store proximity (visits, offers, pickups): zones from [FootfallConfig.proximity] and the server, gated on
+     *  `location`. */
+    val proximity: Proximity = Proximity(core)
 
     /**
      * What the SDK does with the data (delivered, dead-lettered, retry scheduled, paused) and consent changes, as

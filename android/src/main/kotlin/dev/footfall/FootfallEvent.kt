@@ -5,10 +5,9 @@ import kotlin.time.Duration.Companion.milliseconds
 import dev.footfall.ffi.FootfallEvent as FfiEvent
 
 /**
- * Something the SDK did, delivered on [Footfall.events]: after each upload pass, and when consent or the wallet
- * changed. Only
- * what happened is told: a pass held back by a backoff sends nothing. New subclasses will be added (offers,
- * visits), so `when` over it should keep an `else` branch.
+ * Something the SDK did, delivered on [Footfall.events]: after each upload pass, when consent or the wallet
+ * changed, and for store visits, offers and pickup arrivals. Only what happened is told: a pass held back by a
+ * backoff sends nothing. New subclasses will be added, so `when` over it should keep an `else` branch.
  */
 sealed class FootfallEvent {
     /** The server accepted [count] events; [duplicates] of them it already had. */
@@ -43,6 +42,16 @@ sealed class FootfallEvent {
      * clipped or presented a coupon. [coupons] is the whole wallet now (also published on [Wallet.coupons]).
      */
     data class WalletChanged(val coupons: List<Coupon>) : FootfallEvent()
+
+    /** A store visit opened, became a dwell or ended, once it is durable ([Proximity.visits] is read again). */
+    data class VisitChanged(val visit: Visit) : FootfallEvent()
+
+    /** The campaign rules chose an offer for a visit (also on [Proximity.offers]). */
+    data class OfferMade(val offer: Offer) : FootfallEvent()
+
+    /** The shopper arrived for an expected pickup, inside its window, once per order (also on
+     *  [Proximity.arrivals]). */
+    data class PickupArrived(val pickup: Pickup) : FootfallEvent()
 }
 
 internal fun FfiEvent.toFootfallEvent(): FootfallEvent = when (this) {
@@ -52,4 +61,7 @@ internal fun FfiEvent.toFootfallEvent(): FootfallEvent = when (this) {
     is FfiEvent.Paused -> FootfallEvent.Paused(reason)
     is FfiEvent.ConsentChanged -> FootfallEvent.ConsentChanged(recordId, nowAllowed, nowDenied, purged, status)
     is FfiEvent.WalletChanged -> FootfallEvent.WalletChanged(coupons)
+    is FfiEvent.VisitChanged -> FootfallEvent.VisitChanged(visit)
+    is FfiEvent.OfferMade -> FootfallEvent.OfferMade(offer)
+    is FfiEvent.PickupArrived -> FootfallEvent.PickupArrived(pickup)
 }
