@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use footfall_core::consent::record::Method;
 use footfall_core::proximity::service::Ingested;
 use footfall_core::proximity::views::{OfferView, PickupView, VisitPhase, VisitView};
-use footfall_core::{Config, Event, Footfall, ManualClock, SdkEvent};
+use footfall_core::{
+    Config, Event, Footfall, HttpRequest, HttpResponse, HttpTransport, ManualClock, SdkEvent, TransportError,
+};
 use serde_json::{json, Value};
 
 const T0: i64 = 1_796_000_000_000; // 2026-11-30T00:53:20Z, a Monday
@@ -358,4 +360,76 @@ fn bad_input_is_a_typed_error_and_changes_nothing() {
 fn chrono_ms(rfc3339: &str) -> i64 {
     let ts: jiff::Timestamp = rfc3339.parse().unwrap();
     ts.as_millisecond()
+}
+
+/// `GET /v1/config` answering whatever document the test put there (always 200: every refresh re-reads it).
+struct RemoteConfig(Mutex<String>);
+
+#[async_trait::async_trait]
+impl HttpTransport for RemoteConfig {
+    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Ok(HttpResponse { status: 200, headers: vec![], body: self.0.lock().unwrap().clone().into_bytes() })
+    }
+}
+
+fn served(version: u32, zone_id: &str, minor: u16) -> String {
+    json!({"consent": {"policyVersion": 1, "purposes": [{"id": "location"}, {"id": "analytics"}]},
+           "proximity": {"version": version, "zones": [{"id": zone_id, "store": "tokyo-1",
+               "beacons": [format!("{UUID}:1:{minor}")], "enterRssi": -75}]}})
+    .to_string()
+}
+
+#[test]
+fn zones_from_the_remote_config_replace_the_bundled_ones_and_stay_across_restarts_never_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let server = Arc::new(RemoteConfig(Mutex::new(served(2, "till", 9))));
+    let open_online = || {
+        let mut config =
+            Config::new(dir.path()).with_proximity(document(json!([]))).with_endpoint("https://collector.test");
+        config.flush.automatic = false;
+        config.consent_refresh_interval = None;
+        let sdk = Footfall::builder(config).clock(clock.clone()).transport(server.clone()).open().unwrap();
+        sdk.flush_to_disk().unwrap();
+        sdk
+    };
+    let sdk = open_online();
+    sdk.grant(&["location"], Method::Api).unwrap();
+    assert_eq!(sdk.proximity_status().unwrap().config_version, 1, "the bundled document until the server answers");
+    sdk.refresh_consent_policy().unwrap();
+    let status = sdk.proximity_status().unwrap();
+    assert_eq!((status.config_version, status.zones), (2, 1));
+    let hear = |minor: u16, seconds: u32| {
+        for _ in 0..seconds {
+            sdk.proximity_identity(UUID, 1, minor, -60, 0).unwrap();
+            sdk.proximity_scan_tick().unwrap();
+            clock.advance_ms(1000);
+        }
+        sdk.flush_to_disk().unwrap();
+    };
+    hear(2, 5);
+    assert!(sdk.proximity_visits(10).unwrap().is_empty(), "the bundled entrance zone was replaced");
+    hear(9, 5);
+    assert_eq!(sdk.proximity_visits(10).unwrap()[0].zone, "till");
+
+    // An older version, then a broken zone: refused, the one in force stays (and the consent part still applies).
+    *server.0.lock().unwrap() = served(1, "old", 3);
+    sdk.refresh_consent_policy().unwrap();
+    *server.0.lock().unwrap() = served(3, "", 3);
+    sdk.refresh_consent_policy().unwrap();
+    assert_eq!(sdk.proximity_status().unwrap().config_version, 2);
+    assert_eq!(sdk.proximity_status().unwrap().inside.len(), 1, "refused documents do not disturb the visit");
+
+    // Version 3 drops the till zone: its open visit ends (`zone_removed`).
+    *server.0.lock().unwrap() = served(3, "door", 4);
+    sdk.refresh_consent_policy().unwrap();
+    sdk.flush_to_disk().unwrap();
+    let ended = &sdk.proximity_visits(10).unwrap()[0];
+    assert_eq!((ended.phase, ended.end_reason.as_deref()), (VisitPhase::Ended, Some("zone_removed")));
+    sdk.close();
+
+    // Offline after a restart: the server's last document (v3) is in force, not the bundled v1.
+    *server.0.lock().unwrap() = String::from("not json");
+    let sdk = open_online();
+    assert_eq!(sdk.proximity_status().unwrap().config_version, 3);
 }

@@ -328,11 +328,17 @@ pub(crate) fn apply_remote(storage: &Storage, proximity: &Proximity, body: &[u8]
     match ProximityConfig::from_remote_config(body) {
         Ok(None) => {}
         Ok(Some(config)) => {
+            // The same document again (a refresh whose consent part was refused gets no 304): nothing to redo, and
+            // the engine keeps its smoothing and k-of-m state.
+            let body_text = std::str::from_utf8(body).ok();
+            if body_text.is_some() && storage.meta(MetaKey::ProximityConfig).ok().flatten().as_deref() == body_text {
+                return;
+            }
             if let Err(e) = proximity.config().check_successor(&config) {
                 tracing::warn!(error = %e, "the server's proximity configuration was refused");
                 return;
             }
-            if let Err(e) = storage.set_meta(MetaKey::ProximityConfig, std::str::from_utf8(body).ok()) {
+            if let Err(e) = storage.set_meta(MetaKey::ProximityConfig, body_text) {
                 tracing::warn!(error = %e, "the proximity configuration was applied but not kept");
             }
             proximity.apply_config(config);
