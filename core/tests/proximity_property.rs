@@ -128,23 +128,15 @@ fn run(seed: u64) -> usize {
                 clock.advance_ms(rng.u64(1_000..600_000));
                 sdk = open(dir.path(), &clock, &told, &consent);
             }
-            78..=85 => {
-                let allow = rng.bool();
-                consent.lock().unwrap().location = allow;
-                if allow {
-                    sdk.grant(&["location"], Method::Api).unwrap();
-                } else {
-                    sdk.deny(&["location"], Method::Api).unwrap();
+            roll @ 78..=91 => {
+                let (purpose, allow) = (if roll <= 85 { "location" } else { "marketing" }, rng.bool());
+                {
+                    let mut state = consent.lock().unwrap();
+                    *(if purpose == "location" { &mut state.location } else { &mut state.marketing }) = allow;
                 }
-            }
-            86..=91 => {
-                let allow = rng.bool();
-                consent.lock().unwrap().marketing = allow;
-                if allow {
-                    sdk.grant(&["marketing"], Method::Api).unwrap();
-                } else {
-                    sdk.deny(&["marketing"], Method::Api).unwrap();
-                }
+                let decided =
+                    if allow { sdk.grant(&[purpose], Method::Api) } else { sdk.deny(&[purpose], Method::Api) };
+                decided.unwrap();
             }
             _ => clock.advance_ms(rng.u64(3_600_000..DAY as u64)),
         }

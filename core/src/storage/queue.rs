@@ -84,9 +84,6 @@ impl Storage {
         let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
         let mut current = inner.current_ctx.clone();
         let result = (|| -> rusqlite::Result<()> {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            )?;
             for (message, identity) in messages {
                 let ctx = match &current {
                     Some((known, id)) if known == identity => *id,
@@ -96,16 +93,7 @@ impl Storage {
                         id
                     }
                 };
-                insert.execute(params![
-                    message.id.as_bytes().as_slice(),
-                    message.kind as i64,
-                    message.name,
-                    message.payload,
-                    message.purpose,
-                    message.timestamp_ms,
-                    ctx,
-                    message.size() as i64,
-                ])?;
+                insert_event(&tx, message, ctx)?;
             }
             let (identity, last_ms) = state;
             set_meta(&tx, MetaKey::AnonymousId, Some(&identity.anonymous_id))?;
@@ -339,25 +327,27 @@ impl Tx<'_> {
     /// process death can neither keep the visit without its event nor send the event of a visit it forgot).
     pub fn append_event(&self, message: &PendingMessage, identity: &Identity) -> Result<()> {
         let ctx = context_id(self.conn, identity).map_err(sql_err)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            )
-            .and_then(|mut insert| {
-                insert.execute(params![
-                    message.id.as_bytes().as_slice(),
-                    message.kind as i64,
-                    message.name,
-                    message.payload,
-                    message.purpose,
-                    message.timestamp_ms,
-                    ctx,
-                    message.size() as i64,
-                ])
-            })
-            .map_err(sql_err)?;
+        insert_event(self.conn, message, ctx).map_err(sql_err)?;
         counters::add(self.conn, &[(Counter::Tracked, 1)]).map_err(sql_err)
     }
+}
+
+/// One queue row (the statement is cached: the writer's group commit runs it once per message).
+fn insert_event(conn: &Connection, message: &PendingMessage, ctx: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+    )?
+    .execute(params![
+        message.id.as_bytes().as_slice(),
+        message.kind as i64,
+        message.name,
+        message.payload,
+        message.purpose,
+        message.timestamp_ms,
+        ctx,
+        message.size() as i64,
+    ])?;
+    Ok(())
 }
 
 fn context_id(conn: &Connection, identity: &Identity) -> rusqlite::Result<i64> {
