@@ -204,6 +204,9 @@ impl Proximity {
                 continue;
             }
             let reason = match config.zone(&visit.zone) {
+                // Nothing configured yet (an instance opened without zones, before the server's arrive): the
+                // visit is neither continued nor ended; a configuration that lacks its zone will end it.
+                None if config.version == 0 => None,
                 None => Some("zone_removed"),
                 Some(_) if now_ms - visit.last_seen_ms > stale_after_ms => Some("stale"),
                 Some(_) => None,
