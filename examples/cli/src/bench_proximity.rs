@@ -6,8 +6,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use footfall_core::consent::record::Method;
 use footfall_core::proximity::simulation::{shoppers, ScanEvent, TraceEvent};
 use footfall_core::proximity::{BeaconId, PresenceEngine, Sighting, SmoothingStrategy};
+use footfall_core::{Config, Footfall, ManualClock};
 use serde_json::{json, Value};
 
 const SHOPPERS: usize = 120;
@@ -64,14 +66,53 @@ pub fn run() -> Result<Value, String> {
     })?;
     let parse_per_s = sightings as f64 / parse_s;
     let full_per_s = sightings as f64 / full_s;
+    let sdk_per_s = sightings as f64 / through_the_sdk(&bytes, &inputs)?;
     Ok(json!({
         "sightings_per_s": full_per_s.round(),
+        "sdk_sightings_per_s": sdk_per_s.round(),
+        "sdk_vs_engine": (sdk_per_s / full_per_s * 100.0).round() / 100.0,
         "parse_only_sightings_per_s": parse_per_s.round(),
         "sightings_vs_parse_only": (full_per_s / parse_per_s * 100.0).round() / 100.0,
         "proximity_stream_sightings": sightings,
         "proximity_stream_transitions": transitions,
         "targets_proximity": { "sightings_ge_1m_per_s": full_per_s >= 1_000_000.0 },
     }))
+}
+
+/// The same stream through the public API an app calls (`Footfall::proximity_advertisement` and
+/// `proximity_scan_tick`): the consent check, the engine's lock, and the visits written by the writer thread (their
+/// last one waited for). The SDK's clock is a manual one that follows the stream.
+fn through_the_sdk(bytes: &[u8], inputs: &[Input]) -> Result<f64, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let document = json!({"proximity": {"version": 1, "zones": [shoppers::store_zone()]}}).to_string();
+    let clock = ManualClock::new(1_796_000_000_000);
+    let sdk = Footfall::builder(Config::new(dir.path()).with_proximity(document))
+        .clock(clock.clone())
+        .open()
+        .map_err(|e| e.to_string())?;
+    sdk.grant(&["location"], Method::Api).map_err(|e| e.to_string())?;
+    let mut now = 0u64;
+    let started = Instant::now();
+    for input in inputs {
+        let at = match input {
+            Input::Heard(heard) => heard.at_ms,
+            Input::Tick(at_ms) => *at_ms,
+        };
+        clock.advance_ms(at.saturating_sub(now));
+        now = now.max(at);
+        let _ = match input {
+            Input::Heard(heard) => {
+                sdk.proximity_advertisement(&bytes[heard.start..heard.start + ADVERTISEMENT_LEN], heard.rssi, 0)
+            }
+            Input::Tick(_) => sdk.proximity_scan_tick(),
+        };
+    }
+    sdk.flush_to_disk().map_err(|e| e.to_string())?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if sdk.proximity_visits(1).map_err(|e| e.to_string())?.is_empty() {
+        return Err("the bench stream made no visit through the SDK".into());
+    }
+    Ok(elapsed)
 }
 
 fn best_of(mut work: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
