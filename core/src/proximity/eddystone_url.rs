@@ -43,8 +43,11 @@ pub fn decode(scheme: u8, body: &[u8]) -> Result<String, UrlError> {
 }
 
 /// The shortest encoding of `url`: (scheme byte, body). Prefixes and expansions are chosen greedily, longest
-/// first, which is the shortest for this code table.
+/// first, which is the shortest for this code table. The scheme and the host are case-insensitive (RFC 3986
+/// §3.1, §3.2.2) and are lower-cased first, so `HTTPS://WWW.X.COM/A` encodes as `https://www.x.com/A`; the path,
+/// query and fragment keep their case.
 pub fn encode(url: &str) -> Result<(u8, Vec<u8>), UrlError> {
+    let url = &lowercase_scheme_and_host(url);
     // Longest prefix first: "https://www." before "https://".
     let (scheme, rest) = [1u8, 0, 3, 2]
         .iter()
@@ -75,6 +78,16 @@ pub fn encode(url: &str) -> Result<(u8, Vec<u8>), UrlError> {
     Ok((scheme, body))
 }
 
+/// `url` with its scheme and host in lower case (userinfo, path, query and fragment untouched).
+fn lowercase_scheme_and_host(url: &str) -> String {
+    let Some(colon) = url.find("://") else { return url.to_string() };
+    let authority = colon + 3;
+    let end = url[authority..].find(['/', '?', '#']).map_or(url.len(), |i| authority + i);
+    let host = url[authority..end].rfind('@').map_or(authority, |i| authority + i + 1);
+    let lower = |part: &str| part.to_ascii_lowercase();
+    format!("{}{}{}{}", lower(&url[..authority]), &url[authority..host], lower(&url[host..end]), &url[end..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +100,8 @@ mod tests {
         assert_eq!(encode("http://goo.gl/S6zT6P").unwrap(), (0x02, b"goo.gl/S6zT6P".to_vec()));
         assert_eq!(encode("https://shop.example.info/x").unwrap().1, b"shop.example\x04x".to_vec());
         assert_eq!(encode("https://a.info").unwrap().1, b"a\x0b".to_vec());
+        // Scheme and host are case-insensitive; the path is not.
+        assert_eq!(encode("HTTP://U@GO.GL/C?Q#F").unwrap(), (0x02, b"U@go.gl/C?Q#F".to_vec()));
     }
 
     #[test]
