@@ -19,18 +19,18 @@ impl AudienceWatch {
     /// Called by the writer after it committed `messages`.
     pub fn tally(&self, storage: &Storage, messages: &[(PendingMessage, Identity)], now_ms: i64) {
         let config = self.config.get();
-        let rules = config.campaigns.audience_rules();
+        let rules = &config.audience;
         if rules.is_empty() || self.consent.is_allowed(PERSONALIZATION, now_ms) != Some(true) {
             return;
         }
         let mut hits: Vec<(String, i64)> = Vec::new();
         for (message, _) in messages.iter().filter(|(m, _)| m.kind == MessageKind::Track) {
-            if !rules.iter().any(|r| r.event == message.name) {
+            if !rules.iter().any(|(rule, _)| rule.event == message.name) {
                 continue;
             }
             let Ok(properties) = serde_json::from_str::<serde_json::Value>(&message.payload) else { continue };
-            for rule in rules.iter().filter(|r| r.matches(&message.name, &properties)) {
-                hits.push((rule.key(), message.timestamp_ms.div_euclid(86_400_000)));
+            for (_, key) in rules.iter().filter(|(rule, _)| rule.matches(&message.name, &properties)) {
+                hits.push((key.clone(), message.timestamp_ms.div_euclid(86_400_000)));
             }
         }
         if hits.is_empty() {

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Deserialize;
 
-use super::campaign::ProximityCampaigns;
+use super::campaign::{AudienceRule, ProximityCampaigns};
 use super::presence::PresenceEngine;
 use super::smoothing::SmoothingStrategy;
 use super::zone::ZoneConfig;
@@ -35,6 +35,9 @@ pub struct ProximityConfig {
     pub zones: Vec<ZoneConfig>,
     pub smoothing: SmoothingStrategy,
     pub campaigns: ProximityCampaigns,
+    /// The campaigns' distinct audience rules with their keys, worked out once: the writer matches every committed
+    /// event against them.
+    pub audience: Vec<(AudienceRule, String)>,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +63,7 @@ impl ProximityConfig {
             zones: Vec::new(),
             smoothing: SmoothingStrategy::default(),
             campaigns: ProximityCampaigns::default(),
+            audience: Vec::new(),
         }
     }
 
@@ -85,10 +89,15 @@ impl ProximityConfig {
             .unwrap_or_default();
         let known: Vec<&str> = ids.into_iter().collect();
         campaigns.check_zones(&known).map_err(|e| ProximityConfigError::Campaign(e.to_string()))?;
+        let audience = campaigns.audience_rules().into_iter().map(|rule| {
+            let key = rule.key();
+            (rule, key)
+        });
         Ok(Some(ProximityConfig {
             version: member.version,
             zones: member.zones,
             smoothing: member.smoothing.unwrap_or_default(),
+            audience: audience.collect(),
             campaigns,
         }))
     }

@@ -84,6 +84,7 @@ impl Storage {
         let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
         let mut current = inner.current_ctx.clone();
         let result = (|| -> rusqlite::Result<()> {
+            let mut insert = tx.prepare_cached(INSERT_EVENT)?;
             for (message, identity) in messages {
                 let ctx = match &current {
                     Some((known, id)) if known == identity => *id,
@@ -93,7 +94,7 @@ impl Storage {
                         id
                     }
                 };
-                insert_event(&tx, message, ctx)?;
+                insert_event(&mut insert, message, ctx)?;
             }
             let (identity, last_ms) = state;
             set_meta(&tx, MetaKey::AnonymousId, Some(&identity.anonymous_id))?;
@@ -327,17 +328,22 @@ impl Tx<'_> {
     /// process death can neither keep the visit without its event nor send the event of a visit it forgot).
     pub fn append_event(&self, message: &PendingMessage, identity: &Identity) -> Result<()> {
         let ctx = context_id(self.conn, identity).map_err(sql_err)?;
-        insert_event(self.conn, message, ctx).map_err(sql_err)?;
+        let mut insert = self.conn.prepare_cached(INSERT_EVENT).map_err(sql_err)?;
+        insert_event(&mut insert, message, ctx).map_err(sql_err)?;
         counters::add(self.conn, &[(Counter::Tracked, 1)]).map_err(sql_err)
     }
 }
 
-/// One queue row (the statement is cached: the writer's group commit runs it once per message).
-fn insert_event(conn: &Connection, message: &PendingMessage, ctx: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-    )?
-    .execute(params![
+const INSERT_EVENT: &str =
+    "INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
+
+/// One queue row, through a statement the caller prepared once (the writer's group commit runs it per message).
+fn insert_event(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    message: &PendingMessage,
+    ctx: i64,
+) -> rusqlite::Result<()> {
+    insert.execute(params![
         message.id.as_bytes().as_slice(),
         message.kind as i64,
         message.name,
