@@ -53,8 +53,15 @@ enum Command {
     },
     /// Measure track() latency, durable throughput and bytes per event against plain SQLite baselines.
     Bench {
+        /// Events per run (each of the interleaved SDK and one-transaction runs).
         #[arg(long, default_value_t = 100_000)]
         events: usize,
+        /// Interleaved SDK / one-transaction pairs; the ratio reported is their median.
+        #[arg(long, default_value_t = 7)]
+        pairs: usize,
+        /// Only the event queue (skip the wallet and proximity parts), for profiling.
+        #[arg(long)]
+        queue_only: bool,
     },
     /// Consent: grant, deny, status, needs-prompt, the verified log, and decoding an IAB TCF TC string.
     Consent {
@@ -172,7 +179,7 @@ fn main() -> ExitCode {
         Command::Identify(args) => commands::identify(args),
         Command::Reset(args) => commands::reset(args),
         Command::Status { data_dir } => commands::status(&data_dir),
-        Command::Bench { events } => bench::run(events),
+        Command::Bench { events, pairs, queue_only } => bench::run(events, pairs, queue_only),
         Command::Consent { command } => consent::run(command),
         Command::Export(args) => rights::export(args),
         Command::Forget(args) => rights::forget(args),
