@@ -8,7 +8,7 @@ use super::config::ConfigCell;
 use crate::consent::purpose::PERSONALIZATION;
 use crate::consent::view::ConsentView;
 use crate::event::{MessageKind, PendingMessage};
-use crate::storage::{Identity, Storage};
+use crate::storage::Storage;
 
 pub(crate) struct AudienceWatch {
     pub config: Arc<ConfigCell>,
@@ -17,7 +17,7 @@ pub(crate) struct AudienceWatch {
 
 impl AudienceWatch {
     /// Called by the writer after it committed `messages`.
-    pub fn tally(&self, storage: &Storage, messages: &[(PendingMessage, Identity)], now_ms: i64) {
+    pub fn tally<I>(&self, storage: &Storage, messages: &[(PendingMessage, I)], now_ms: i64) {
         let config = self.config.get();
         let rules = &config.audience;
         if rules.is_empty() || self.consent.is_allowed(PERSONALIZATION, now_ms) != Some(true) {
