@@ -370,7 +370,7 @@ const INSERT_CHUNK: usize = 32;
 fn insert_chunk_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
-        let row = format!("({})", vec!["?"; EVENT_COLUMNS].join(","));
+        let row = format!("({})", ["?"; EVENT_COLUMNS].join(","));
         format!(
             "INSERT INTO events(id, kind, name, payload, purpose, ts, ctx, size) VALUES {}",
             vec![row; INSERT_CHUNK].join(",")
