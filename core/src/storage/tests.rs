@@ -298,3 +298,28 @@ mod consent_log {
         assert!(left[0].body.contains("\"r2\""));
     }
 }
+
+#[test]
+fn a_group_of_several_chunks_keeps_order_ids_sizes_and_each_message_s_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    let first = std::sync::Arc::new(identity());
+    let second = std::sync::Arc::new(Identity { user_id: Some("u1".into()), ..identity() });
+    // 70 rows: two full multi-row statements and a remainder, the identity changing inside a chunk.
+    let rows: Vec<_> = (0..70)
+        .map(|i| (message(&format!("e{i}"), i), if (20..45).contains(&i) { second.clone() } else { first.clone() }))
+        .collect();
+    storage.append(&rows, &(identity(), 69)).unwrap();
+    let leased = storage.lease(i64::MAX - 1, 0, 1000, |_| true).unwrap();
+    assert_eq!(leased.len(), 70);
+    for (i, (leased, (sent, under))) in leased.iter().zip(&rows).enumerate() {
+        assert_eq!(leased.name, format!("e{i}"));
+        assert_eq!(leased.id, sent.id);
+        assert_eq!(leased.timestamp_ms, i as i64);
+        assert_eq!(&leased.identity, &**under, "row {i}");
+    }
+    assert!(leased.windows(2).all(|w| w[0].seq < w[1].seq));
+    let counts = storage.queue_counts(0).unwrap();
+    assert_eq!(counts.queued_bytes, rows.iter().map(|(m, _)| m.size() as u64).sum::<u64>());
+    assert_eq!(storage.counters().unwrap().get("tracked"), Some(&70));
+}
