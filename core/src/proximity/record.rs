@@ -132,7 +132,7 @@ impl Recorder {
             Ok(told)
         })?;
         self.grant_coupons(storage, &identity, &mut told);
-        self.tell(storage, told);
+        self.tell(told);
         Ok(())
     }
 
@@ -237,7 +237,7 @@ impl Recorder {
         }
     }
 
-    fn tell(&self, _storage: &Storage, told: Told) {
+    fn tell(&self, told: Told) {
         let Some(listener) = &self.listener else { return };
         let mut events: Vec<SdkEvent> = told.visits.into_iter().map(|visit| SdkEvent::VisitChanged { visit }).collect();
         events.extend(told.pickups.into_iter().map(|pickup| SdkEvent::PickupArrived { pickup }));
@@ -265,7 +265,7 @@ impl Recorder {
             }
             Ok(told)
         })?;
-        self.tell(ctx.storage, told);
+        self.tell(told);
         Ok(())
     }
 }

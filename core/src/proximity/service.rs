@@ -130,6 +130,8 @@ impl Proximity {
             return Ingested::NotReady;
         }
         self.counts.processed.fetch_add(1, Ordering::Relaxed);
+        // Read once per input: every transition and the touch below judge against the same configuration.
+        let config = self.config();
         let mut out = std::mem::take(&mut live.out);
         out.clear();
         step(&mut live.engine, &mut out);
@@ -139,7 +141,7 @@ impl Proximity {
         for transition in out.drain(..) {
             match transition {
                 Transition::Enter { zone, at_ms } => {
-                    let Some(def) = self.config().zone(&zone).cloned() else { continue };
+                    let Some(def) = config.zone(&zone) else { continue };
                     let entered_ms = wall(at_ms);
                     let visit = StoredVisit {
                         id: Uuid::now_v7().to_string(),
@@ -180,7 +182,7 @@ impl Proximity {
             }
         }
         if let Some(sighting) = sighting {
-            touch(&mut live, &self.config(), sighting, at_mono, wall(at_mono), &mut changes);
+            touch(&mut live, &config, sighting, at_mono, wall(at_mono), &mut changes);
         }
         live.out = out;
         drop(live);
