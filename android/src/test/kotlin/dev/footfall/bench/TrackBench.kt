@@ -47,6 +47,7 @@ fun main(args: Array<String>) {
         fields += """"${name}_p99_ns":${percentile(measured.latencies, 0.99)}"""
         fields += """"${name}_p999_ns":${percentile(measured.latencies, 0.999)}"""
         fields += """"${name}_bytes_per_call":${measured.bytesPerCall}"""
+        fields += """"${name}_every_thread_bytes_per_call":${measured.everyThreadBytesPerCall}"""
     }
     val threeStrings = percentile(results.getValue("ffi_three_strings").latencies, 0.50).toDouble()
     val oneRecord = percentile(results.getValue("ffi_one_record").latencies, 0.50)
@@ -91,8 +92,9 @@ private fun config(dir: Path) = FootfallConfig(
     storageLimits = dev.footfall.StorageLimits(maxEvents = 10_000_000, maxBytes = 4_000_000_000),
 )
 
-/** Sorted latencies of a run and the bytes the calling thread allocated per call. */
-private class Measured(val latencies: LongArray, val bytesPerCall: Long)
+/** Sorted latencies of a run, the bytes the calling thread allocated per call and those every thread allocated
+ *  per call (the hand-over thread's encoding and crossing included; the drain after the run too). */
+private class Measured(val latencies: LongArray, val bytesPerCall: Long, val everyThreadBytesPerCall: Long)
 
 private val threads = ManagementFactory.getThreadMXBean() as com.sun.management.ThreadMXBean
 
@@ -109,13 +111,18 @@ private fun timed(calls: Int, warmUp: Int, drain: () -> Unit, trackOnce: () -> B
     repeat(warmUp) { one() }
     drain()
     val latencies = LongArray(calls)
+    val everyThreadBefore = allocatedByEveryThread()
     val allocatedBefore = threads.currentThreadAllocatedBytes
     for (i in 0 until calls) latencies[i] = one()
     val allocated = threads.currentThreadAllocatedBytes - allocatedBefore
     drain()
+    val everyThread = allocatedByEveryThread() - everyThreadBefore
     latencies.sort()
-    return Measured(latencies, allocated / calls)
+    return Measured(latencies, allocated / calls, everyThread / calls)
 }
+
+/** Bytes allocated so far by the threads alive now (the SDK's hand-over thread lives as long as the instance). */
+private fun allocatedByEveryThread(): Long = threads.getThreadAllocatedBytes(threads.allThreadIds).filter { it > 0 }.sum()
 
 private fun <T> withDir(block: (Path) -> T): T {
     val dir = Files.createTempDirectory("footfall-bench")
