@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # track() through JNA from Kotlin against the optimised native library: prints one JSON line with
-# kotlin_track_p50_ns and kotlin_track_p99_ns. Not part of the test suite.
-# Usage: scripts/bench-kotlin.sh [calls (default 100000)] [warm-up calls (default 20000)]
+# p50/p99/p99.9 latency and bytes allocated per call on the calling thread. Not part of the test suite.
+# Usage: scripts/bench-kotlin.sh [calls (default 200000)] [warm-up calls (default 50000)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-calls=${1:-100000}
-warm_up=${2:-20000}
+calls=${1:-200000}
+warm_up=${2:-50000}
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 test -n "$target_dir" || { echo "$(basename "$0"): cannot find cargo's target directory" >&2; exit 1; }
 generated="android/target/generated-sources/uniffi"

@@ -137,6 +137,11 @@ pub fn parse_object(json: &str) -> Result<Value, ValidationError> {
     Ok(value)
 }
 
+/// An event id handed over by a foreign layer that stamped it (a UUID in its text form).
+pub fn parse_id(id: &str) -> Result<Uuid, ValidationError> {
+    Uuid::parse_str(id).map_err(|e| ValidationError::InvalidJson(format!("not an event id: {e}")))
+}
+
 /// Nesting depth: a scalar is 0, `{}` is 1, `{"a":{}}` is 2.
 fn depth(value: &Value) -> usize {
     match value {

@@ -40,7 +40,7 @@ pub use config::{Config, ConsentSource, FlushPolicy, HandoffLimits, RetryPolicy,
 pub use error::{Error, Result, ValidationError, WalletError};
 pub use event::Event;
 pub use listener::{SdkEvent, SdkListener};
-pub use sdk::{read_status, Builder, Footfall, TcfImport, TcfImportResult};
+pub use sdk::{read_status, BatchReport, Builder, Footfall, TcfImport, TcfImportResult};
 pub use status::{Evicted, Status};
 pub use storage::{DeadLetter, RightsRequest, RightsState};
 pub use sync::{FlushOutcome, FlushReport, HttpRequest, HttpResponse, HttpTransport, TransportError};

@@ -253,3 +253,25 @@ fn a_data_directory_that_cannot_be_used_is_reported_by_track_not_swallowed() {
     assert!(matches!(sdk.status(), Err(Error::Config(_))));
     sdk.close();
 }
+
+#[test]
+fn a_batch_stores_the_caller_stamped_ids_in_order_and_waits_for_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::accepting();
+    let clock = ManualClock::new(T0);
+    let mut config = manual_config(dir.path());
+    config.handoff.max_events = 2; // smaller than the batch: the batch waits for the writer, nothing is refused
+    let sdk = open_with(config, &server, &clock);
+    let ids: Vec<uuid::Uuid> = (0..10).map(|_| uuid::Uuid::now_v7()).collect();
+    let batch = ids.iter().enumerate().map(|(i, id)| (*id, T0 - 1_000 + i as i64, Event::new(format!("e{i}"))));
+    let report = sdk.track_batch(batch, 3, 2).unwrap();
+    assert_eq!((report.accepted, report.consent_refused, report.invalid, report.queue_full), (10, 0, 0, 0));
+    sdk.flush().unwrap();
+    let delivered = server.delivered();
+    let got: Vec<String> = delivered.iter().map(|m| m["messageId"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, ids.iter().map(|id| id.to_string()).collect::<Vec<_>>(), "the stamped ids, in order");
+    assert_eq!(delivered[0]["event"], "e0");
+    assert_eq!(delivered[0]["timestamp"], "2026-11-18T11:06:39.000Z", "the stamped time");
+    let status = sdk.status().unwrap();
+    assert_eq!((status.queue_full_rejections, status.consent_refused), (3, 2), "the caller's refusals, counted");
+}

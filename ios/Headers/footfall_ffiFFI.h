@@ -469,6 +469,11 @@ RustBuffer uniffi_footfall_ffi_fn_method_footfall_status(uint64_t ptr, RustCallS
 RustBuffer uniffi_footfall_ffi_fn_method_footfall_track(uint64_t ptr, RustBuffer name, RustBuffer properties_json, RustBuffer purpose, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_TRACK_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_TRACK_BATCH
+RustBuffer uniffi_footfall_ffi_fn_method_footfall_track_batch(uint64_t ptr, RustBuffer events, uint64_t queue_full, uint64_t consent_refused, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_TRACK_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_TRACK_EVENT
 RustBuffer uniffi_footfall_ffi_fn_method_footfall_track_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
@@ -1080,6 +1085,12 @@ uint16_t uniffi_footfall_ffi_checksum_method_footfall_status(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_TRACK
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_TRACK
 uint16_t uniffi_footfall_ffi_checksum_method_footfall_track(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_TRACK_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_TRACK_BATCH
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_track_batch(void
     
 );
 #endif

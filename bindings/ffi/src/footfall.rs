@@ -22,6 +22,30 @@ pub struct TrackedEvent {
     pub purpose: Option<String>,
 }
 
+/// An event the Kotlin or Swift layer accepted on the app's thread and stamped there, for
+/// [`Footfall::track_batch`]: the id it returned (a UUIDv7) and the time it was tracked.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StampedEvent {
+    pub id: String,
+    pub timestamp_ms: i64,
+    pub name: String,
+    /// A JSON object.
+    pub properties_json: String,
+    pub purpose: String,
+}
+
+/// What [`Footfall::track_batch`] did with a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct BatchReport {
+    pub accepted: u64,
+    /// Refused because their purpose is denied now (counted in the status as `consent_refused`).
+    pub consent_refused: u64,
+    /// Refused by the core's checks (ids that are not UUIDs, properties that are not JSON, properties the layer's checks let through).
+    pub invalid: u64,
+    /// Refused for room even with the writer caught up (larger than the hand-off's byte budget).
+    pub queue_full: u64,
+}
+
 #[derive(uniffi::Object)]
 pub struct Footfall {
     pub(crate) core: footfall_core::Footfall,
@@ -64,6 +88,34 @@ impl Footfall {
     /// crosses the FFI as one buffer where three strings need three (each crossing costs microseconds on JNA).
     pub fn track_event(&self, event: TrackedEvent) -> Result<String> {
         Ok(self.core.track_json(&event.name, &event.properties_json, event.purpose.as_deref())?.to_string())
+    }
+
+    /// Hands over, in order, events the Kotlin or Swift layer already answered `track()` for (one crossing per
+    /// batch instead of one per event); waits for room rather than refusing one. `queue_full` and
+    /// `consent_refused` are the layer's own refusals since its last batch, added to the status counters.
+    #[uniffi::method(default(queue_full = 0, consent_refused = 0))]
+    pub fn track_batch(&self, events: Vec<StampedEvent>, queue_full: u64, consent_refused: u64) -> Result<BatchReport> {
+        let mut invalid = 0;
+        let mut stamped = Vec::with_capacity(events.len());
+        for e in events {
+            let parsed = footfall_core::event::parse_id(&e.id)
+                .ok()
+                .zip(footfall_core::event::parse_object(&e.properties_json).ok());
+            match parsed {
+                Some((id, properties)) => {
+                    let event = footfall_core::Event::new(e.name).properties(properties).purpose(e.purpose);
+                    stamped.push((id, e.timestamp_ms, event));
+                }
+                None => invalid += 1,
+            }
+        }
+        let report = self.core.track_batch(stamped, queue_full, consent_refused)?;
+        Ok(BatchReport {
+            accepted: report.accepted,
+            consent_refused: report.consent_refused,
+            invalid: report.invalid + invalid,
+            queue_full: report.queue_full,
+        })
     }
 
     /// Links what follows to a known user and records an identify message with the traits (a JSON object).

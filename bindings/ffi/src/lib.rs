@@ -28,7 +28,7 @@ pub mod wallet_records;
 pub use config::{ConsentSettings, FlushPolicy, FootfallConfig, StorageLimits};
 pub use device_signer::DeviceSigner;
 pub use error::{FootfallError, WalletErrorKind};
-pub use footfall::{Footfall, TrackedEvent};
+pub use footfall::{BatchReport, Footfall, StampedEvent, TrackedEvent};
 pub use listener::{EventListener, FootfallEvent};
 pub use log::{LogLevel, LogRecord, LogSink};
 pub use proximity_records::{Ingested, Offer, Pickup, ProximityStatus, Visit, VisitPhase, ZonePresence};

@@ -105,17 +105,13 @@ impl Footfall {
     }
 
     pub fn consent_status(&self) -> Result<ConsentStatus> {
+        // The revision is read before the snapshot: a change landing in between makes the status newer than its
+        // revision says, never older, so a status published with that change is not replaced by this one.
+        let revision = self.consent.generation();
         let snapshot = self.loaded_consent()?;
         let source = ConsentSourceKind::from(self.consent_source);
         let refused = RefusedPolicy::load(&*self.storage()?)?;
-        Ok(status_of(
-            &snapshot,
-            self.consent.enforced(),
-            source,
-            refused,
-            self.consent.generation(),
-            self.clock.now_ms(),
-        ))
+        Ok(status_of(&snapshot, self.consent.enforced(), source, refused, revision, self.clock.now_ms()))
     }
 
     /// Every consent record, with the verification of the hash chain (tampering shows as `verified: false`).

@@ -268,7 +268,71 @@ impl Footfall {
         event::validate_name(&event.name)?;
         event::validate_purpose(&event.purpose)?;
         let payload = event::serialize_object(&event.properties)?;
-        self.enqueue(MessageKind::Track, event.name, payload, event.purpose, None)
+        self.enqueue(MessageKind::Track, event.name, payload, event.purpose, None, None)
+    }
+
+    /// `track` with the id and time stamped by the caller: what the Kotlin and Swift layers hand over in batches
+    /// after answering `track()` on the app's thread (the id they returned is the one stored). The same checks
+    /// apply, consent judged at `timestamp_ms`; a `QueueFull` leaves nothing recorded.
+    pub fn track_stamped(&self, id: Uuid, timestamp_ms: i64, event: Event) -> Result<()> {
+        event::validate_name(&event.name)?;
+        event::validate_purpose(&event.purpose)?;
+        let payload = event::serialize_object(&event.properties)?;
+        self.enqueue(MessageKind::Track, event.name, payload, event.purpose, None, Some((id, timestamp_ms))).map(|_| ())
+    }
+
+    /// Hands over events the caller already accepted (stamped by [`Self::track_stamped`]'s rules), in order, and
+    /// never refuses one for room: when the hand-off is full it waits for the writer to commit and tries again
+    /// (not counted as `queue_full`: nothing was lost; only an event that never fits is). Counts the caller's own refusals (`queue_full`,
+    /// `consent_refused`) with the core's. An event refused on its merits (a purpose denied since, properties
+    /// the caller's checks let through) is skipped and reported; `Closed` or a storage failure stops the batch.
+    pub fn track_batch(
+        &self,
+        events: impl IntoIterator<Item = (Uuid, i64, Event)>,
+        queue_full: u64,
+        consent_refused: u64,
+    ) -> Result<BatchReport> {
+        let shared = &self.handoff.shared;
+        shared.queue_full.fetch_add(queue_full, Ordering::Relaxed);
+        shared.consent_refused.fetch_add(consent_refused, Ordering::Relaxed);
+        let mut report = BatchReport::default();
+        for (id, timestamp_ms, event) in events {
+            let checked = event::validate_name(&event.name)
+                .and_then(|()| event::validate_purpose(&event.purpose))
+                .and_then(|()| event::serialize_object(&event.properties));
+            let payload = match checked {
+                Ok(payload) => payload,
+                Err(e) => {
+                    tracing::warn!("a buffered event was refused: {e}");
+                    report.invalid += 1;
+                    continue;
+                }
+            };
+            let mut waits = 0;
+            loop {
+                let (name, payload, purpose) = (event.name.clone(), payload.clone(), event.purpose.clone());
+                match self.enqueue(MessageKind::Track, name, payload, purpose, None, Some((id, timestamp_ms))) {
+                    Ok(_) => report.accepted += 1,
+                    Err(Error::QueueFull) if waits < MAX_BATCH_WAITS => {
+                        // Room is made by the writer, not by the caller: take back the count and wait for it.
+                        shared.queue_full.fetch_sub(1, Ordering::Relaxed);
+                        self.flush_to_disk()?;
+                        waits += 1;
+                        continue;
+                    }
+                    // Still no room with the writer caught up: larger than the hand-off's byte budget. Counted.
+                    Err(Error::QueueFull) => report.queue_full += 1,
+                    Err(Error::ConsentDenied { .. }) => report.consent_refused += 1,
+                    Err(Error::InvalidInput(e)) => {
+                        tracing::warn!("a buffered event was refused: {e}");
+                        report.invalid += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+                break;
+            }
+        }
+        Ok(report)
     }
 
     /// `track` with properties as JSON text, the form foreign callers pass.
@@ -285,7 +349,8 @@ impl Footfall {
     pub fn identify(&self, user_id: &str, traits: Value) -> Result<Uuid> {
         event::validate_user_id(user_id)?;
         let payload = event::serialize_object(&traits)?;
-        self.enqueue(MessageKind::Identify, String::new(), payload, event::DEFAULT_PURPOSE.into(), Some(user_id.into()))
+        let purpose = event::DEFAULT_PURPOSE.into();
+        self.enqueue(MessageKind::Identify, String::new(), payload, purpose, Some(user_id.into()), None)
     }
 
     /// Forgets the shopper: a new anonymous id, no user id and a new session for everything tracked after.
@@ -300,6 +365,7 @@ impl Footfall {
         payload: String,
         purpose: String,
         user_id: Option<String>,
+        stamp: Option<(Uuid, i64)>,
     ) -> Result<Uuid> {
         // Closed before anything else, so a closed instance answers `Closed` whatever the event.
         if self.handoff.shared.closed.load(Ordering::Acquire) {
@@ -309,13 +375,13 @@ impl Footfall {
             // Say why instead of accepting what cannot be kept.
             return Err(self.cell.wait(Some(std::time::Duration::ZERO)).err().unwrap_or(Error::Closed));
         }
-        let timestamp_ms = self.clock.now_ms();
+        let timestamp_ms = stamp.map_or_else(|| self.clock.now_ms(), |(_, at)| at);
         // Refused here when the answer is known; until the log is read the writer judges before committing.
         if self.consent.is_allowed(&purpose, timestamp_ms) == Some(false) {
             self.handoff.shared.consent_refused.fetch_add(1, Ordering::Relaxed);
             return Err(Error::ConsentDenied { purpose });
         }
-        let id = self.ids.next(timestamp_ms);
+        let id = stamp.map_or_else(|| self.ids.next(timestamp_ms), |(id, _)| id);
         self.handoff.send(PendingMessage { id, kind, name, payload, purpose, timestamp_ms, user_id })?;
         Ok(id)
     }
@@ -392,6 +458,21 @@ impl Drop for Footfall {
         self.close();
     }
 }
+
+/// What [`Footfall::track_batch`] did with a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub accepted: u64,
+    /// Refused because their purpose is denied now (counted as `consent_refused`).
+    pub consent_refused: u64,
+    /// Refused by the core's checks (logged).
+    pub invalid: u64,
+    /// Refused for room even after the writer caught up (larger than the hand-off's byte budget); counted.
+    pub queue_full: u64,
+}
+
+/// How often [`Footfall::track_batch`] waits for the writer before it gives an event up as `QueueFull`.
+const MAX_BATCH_WAITS: u32 = 3;
 
 /// Status of the database in `data_dir` without starting an SDK instance (for tools).
 pub fn read_status(data_dir: &Path) -> Result<Status> {

@@ -144,7 +144,9 @@ extension Footfall {
     /// Every purpose's gating decision now, the policy version, the jurisdiction and the Google Consent Mode
     /// signals. To follow it, use ``consentStatusUpdates``.
     public func consentStatus() async throws -> ConsentStatus {
-        try await blocking { native in try native.consentStatus() }
+        let status = try await blocking { native in try native.consentStatus() }
+        consentFeed.publish(status) // what `track()` judges by, if it is the newest
+        return status
     }
 
     /// The consent status now, then again after each consent change, for a settings screen to observe:

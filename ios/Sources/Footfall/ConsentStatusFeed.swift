@@ -15,8 +15,10 @@ final class ConsentStatusFeed: @unchecked Sendable {
     private let latest = Locked<ConsentStatus?>(nil)
 
     /// Where the first status is read from. Weak: the native object holds the listener that holds this feed.
+    /// Reads the first status at once (off the caller's thread): `track()` judges purposes by it.
     func attach(_ native: FootfallFFI.Footfall) {
         source.withLock { $0.native = native }
+        queue.async { self.readFirst() }
     }
 
     /// A new stream: the newest status first (read once if none was told yet), then one per change.
@@ -29,6 +31,11 @@ final class ConsentStatusFeed: @unchecked Sendable {
                 self.queue.async { self.readFirst() }
             }
         }
+    }
+
+    /// The status published last, if any: what `track()` judges a purpose by.
+    func current() -> ConsentStatus? {
+        latest.withLock { $0 }
     }
 
     /// A status the core published with a change; called on the SDK's writer thread, so it only hands it over.

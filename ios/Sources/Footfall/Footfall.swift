@@ -38,6 +38,8 @@ public final class Footfall: Sendable {
     let couponFeed: CouponFeed
     let proximityFeeds: ProximityFeeds
     private let closed = Locked(false)
+    /// Where `track()` puts events; handed to the native core in batches, and before every other native call.
+    let tracks: TrackBuffer
 
     /// Starts an instance. No disk or network I/O happens on the calling thread: the database is opened on the
     /// SDK's writer thread, and a storage problem surfaces on the first call that needs it.
@@ -74,6 +76,7 @@ public final class Footfall: Sendable {
                 deviceSigner: deviceSigner.map { DeviceSignerAdapter($0) }
             )
         }
+        self.tracks = TrackBuffer(native: native, consent: consentFeed)
         consentFeed.attach(native)
         couponFeed.attach(native)
         proximityFeeds.attach(native)
@@ -96,7 +99,10 @@ public final class Footfall: Sendable {
 
     // MARK: - Recording
 
-    /// Records an event and returns its id (a UUIDv7) at once; it never waits for disk or network.
+    /// Records an event and returns its id (a UUIDv7) at once; it never waits for disk or network, nor crosses into
+    /// the native library: the event is checked, judged against the consent status published last and stamped
+    /// here, then handed to the core with others in a batch, off the calling thread. Everything accepted is handed
+    /// over before ``flush()``, ``flushToDisk()``, ``close()`` and any other call returns.
     ///
     /// - Parameters:
     ///   - name: what happened, e.g. `product_viewed` (1–200 characters).
@@ -107,8 +113,8 @@ public final class Footfall: Sendable {
     /// - Returns: the event's id.
     /// - Throws: ``FootfallError/consentDenied(purpose:)`` when the shopper has not allowed `purpose` (nothing is
     ///   recorded; expected, not a bug), ``FootfallError/invalidInput(reason:)`` when the name, properties or
-    ///   purpose are refused (nothing is recorded), ``FootfallError/queueFull`` when the hand-off to storage is
-    ///   full, ``FootfallError/closed`` after ``close()``.
+    ///   purpose are refused (nothing is recorded), ``FootfallError/queueFull`` when the buffer in front of the
+    ///   core is full (counted), ``FootfallError/closed`` after ``close()``.
     ///
     /// In the first moments after ``init(config:transport:)``, before the SDK's writer has read the consent log,
     /// the answer is not known yet: the event is accepted and the writer drops it if its purpose is denied
@@ -120,11 +126,8 @@ public final class Footfall: Sendable {
         properties: [String: FootfallValue] = [:],
         purpose: String = Footfall.defaultPurpose
     ) throws -> String {
-        try call { native in
-            // One record crosses the FFI where three strings would need three buffers.
-            let json = try FootfallValue.object(properties).jsonString()
-            return try native.trackEvent(event: TrackedEvent(name: name, propertiesJson: json, purpose: purpose))
-        }
+        try checkOpen()
+        return try tracks.track(name: name, properties: properties, purpose: purpose)
     }
 
     /// ``track(_:properties:purpose:)`` with the properties already written as a JSON object (`{"sku":"…"}`).
@@ -176,7 +179,11 @@ public final class Footfall: Sendable {
     public func flush() async throws -> FlushReport {
         try checkOpen()
         let native = self.native
-        return try await cancellableNativeCall { try await FlushReport(native.flush()) }
+        let tracks = self.tracks
+        return try await cancellableNativeCall {
+            tracks.drain() // what was tracked before the flush is in it
+            return try await FlushReport(native.flush())
+        }
     }
 
     /// Blocks until everything tracked before the call is durable on disk (a few milliseconds; keep it off the
@@ -226,6 +233,7 @@ public final class Footfall: Sendable {
             return !isClosed
         }
         guard wasOpen else { return }
+        tracks.close() // everything accepted reaches the core before it commits and stops
         native.close()
         hub.finish()
         consentFeed.finish()
@@ -268,6 +276,7 @@ public final class Footfall: Sendable {
     /// racing a concurrent `close()` is safe: the native handle lives until this object is gone.
     func call<T>(_ body: (FootfallFFI.Footfall) throws -> T) throws -> T {
         try checkOpen()
+        tracks.drain() // the events buffered before this call go first
         return try translatingErrors { try body(native) }
     }
 
@@ -276,8 +285,10 @@ public final class Footfall: Sendable {
     func blocking<T>(_ body: @escaping @Sendable (FootfallFFI.Footfall) throws -> T) async throws -> T {
         try checkOpen()
         let native = self.native
+        let tracks = self.tracks
         return try await offCallerThread {
-            try translatingErrors { try body(native) }
+            tracks.drain() // the events buffered before this call go first
+            return try translatingErrors { try body(native) }
         }
     }
 }

@@ -1240,6 +1240,13 @@ public protocol FootfallProtocol: AnyObject, Sendable {
     func track(name: String, propertiesJson: String, purpose: String?) throws  -> String
     
     /**
+     * Hands over, in order, events the Kotlin or Swift layer already answered `track()` for (one crossing per
+     * batch instead of one per event); waits for room rather than refusing one. `queue_full` and
+     * `consent_refused` are the layer's own refusals since its last batch, added to the status counters.
+     */
+    func trackBatch(events: [StampedEvent], queueFull: UInt64, consentRefused: UInt64) throws  -> BatchReport
+    
+    /**
      * [`Self::track`] with the event as one record: what the Kotlin and Swift layers call, because the record
      * crosses the FFI as one buffer where three strings need three (each crossing costs microseconds on JNA).
      */
@@ -1700,6 +1707,23 @@ open func track(name: String, propertiesJson: String = "{}", purpose: String? = 
         FfiConverterString.lower(name),
         FfiConverterString.lower(propertiesJson),
         FfiConverterOptionString.lower(purpose),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Hands over, in order, events the Kotlin or Swift layer already answered `track()` for (one crossing per
+     * batch instead of one per event); waits for room rather than refusing one. `queue_full` and
+     * `consent_refused` are the layer's own refusals since its last batch, added to the status counters.
+     */
+open func trackBatch(events: [StampedEvent], queueFull: UInt64 = UInt64(0), consentRefused: UInt64 = UInt64(0))throws  -> BatchReport  {
+    return try  FfiConverterTypeBatchReport_lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_track_batch(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeStampedEvent.lower(events),
+        FfiConverterUInt64.lower(queueFull),
+        FfiConverterUInt64.lower(consentRefused),uniffiCallStatus
     )
 })
 }
@@ -2753,6 +2777,89 @@ public func FfiConverterTypeBasketLine_lift(_ buf: RustBuffer) throws -> BasketL
 #endif
 public func FfiConverterTypeBasketLine_lower(_ value: BasketLine) -> RustBuffer {
     return FfiConverterTypeBasketLine.lower(value)
+}
+
+
+/**
+ * What [`Footfall::track_batch`] did with a batch.
+ */
+public struct BatchReport: Equatable, Hashable {
+    public let accepted: UInt64
+    /**
+     * Refused because their purpose is denied now (counted in the status as `consent_refused`).
+     */
+    public let consentRefused: UInt64
+    /**
+     * Refused by the core's checks (ids that are not UUIDs, properties that are not JSON, properties the layer's checks let through).
+     */
+    public let invalid: UInt64
+    /**
+     * Refused for room even with the writer caught up (larger than the hand-off's byte budget).
+     */
+    public let queueFull: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(accepted: UInt64, 
+        /**
+         * Refused because their purpose is denied now (counted in the status as `consent_refused`).
+         */consentRefused: UInt64, 
+        /**
+         * Refused by the core's checks (ids that are not UUIDs, properties that are not JSON, properties the layer's checks let through).
+         */invalid: UInt64, 
+        /**
+         * Refused for room even with the writer caught up (larger than the hand-off's byte budget).
+         */queueFull: UInt64) {
+        self.accepted = accepted
+        self.consentRefused = consentRefused
+        self.invalid = invalid
+        self.queueFull = queueFull
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BatchReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBatchReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BatchReport {
+        return
+            try BatchReport(
+                accepted: FfiConverterUInt64.read(from: &buf), 
+                consentRefused: FfiConverterUInt64.read(from: &buf), 
+                invalid: FfiConverterUInt64.read(from: &buf), 
+                queueFull: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BatchReport, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.accepted, into: &buf)
+        FfiConverterUInt64.write(value.consentRefused, into: &buf)
+        FfiConverterUInt64.write(value.invalid, into: &buf)
+        FfiConverterUInt64.write(value.queueFull, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchReport_lift(_ buf: RustBuffer) throws -> BatchReport {
+    return try FfiConverterTypeBatchReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchReport_lower(_ value: BatchReport) -> RustBuffer {
+    return FfiConverterTypeBatchReport.lower(value)
 }
 
 
@@ -5343,6 +5450,82 @@ public func FfiConverterTypeRightsRequest_lift(_ buf: RustBuffer) throws -> Righ
 #endif
 public func FfiConverterTypeRightsRequest_lower(_ value: RightsRequest) -> RustBuffer {
     return FfiConverterTypeRightsRequest.lower(value)
+}
+
+
+/**
+ * An event the Kotlin or Swift layer accepted on the app's thread and stamped there, for
+ * [`Footfall::track_batch`]: the id it returned (a UUIDv7) and the time it was tracked.
+ */
+public struct StampedEvent: Equatable, Hashable {
+    public let id: String
+    public let timestampMs: Int64
+    public let name: String
+    /**
+     * A JSON object.
+     */
+    public let propertiesJson: String
+    public let purpose: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, timestampMs: Int64, name: String, 
+        /**
+         * A JSON object.
+         */propertiesJson: String, purpose: String) {
+        self.id = id
+        self.timestampMs = timestampMs
+        self.name = name
+        self.propertiesJson = propertiesJson
+        self.purpose = purpose
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StampedEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStampedEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StampedEvent {
+        return
+            try StampedEvent(
+                id: FfiConverterString.read(from: &buf), 
+                timestampMs: FfiConverterInt64.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                propertiesJson: FfiConverterString.read(from: &buf), 
+                purpose: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StampedEvent, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.timestampMs, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.propertiesJson, into: &buf)
+        FfiConverterString.write(value.purpose, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStampedEvent_lift(_ buf: RustBuffer) throws -> StampedEvent {
+    return try FfiConverterTypeStampedEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStampedEvent_lower(_ value: StampedEvent) -> RustBuffer {
+    return FfiConverterTypeStampedEvent.lower(value)
 }
 
 
@@ -8332,6 +8515,31 @@ fileprivate struct FfiConverterSequenceTypeRightsRequest: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeStampedEvent: FfiConverterRustBuffer {
+    typealias SwiftType = [StampedEvent]
+
+    public static func write(_ value: [StampedEvent], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStampedEvent.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StampedEvent] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StampedEvent]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStampedEvent.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeVisit: FfiConverterRustBuffer {
     typealias SwiftType = [Visit]
 
@@ -8723,6 +8931,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_track() != 36240) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_track_batch() != 12206) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_track_event() != 6207) {

@@ -32,7 +32,8 @@ internal class ConsentCalls(private val core: Core) : FootfallConsent {
 
     override suspend fun isAllowed(purpose: String): Boolean = core.io { it.isAllowed(purpose) }
 
-    override suspend fun consentStatus(): ConsentStatus = core.io { it.consentStatus() }
+    // Published too: what `track()` judges purposes by, if it is the newest.
+    override suspend fun consentStatus(): ConsentStatus = core.io { it.consentStatus() }.also(core.consentState::publish)
 
     override suspend fun consentLog(): ConsentLog = core.io { it.consentLog() }.toConsentLog()
 

@@ -46,6 +46,9 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSig
         )
     }
 
+    /** Where `track()` puts events; handed to the native core in batches, and before every other native call. */
+    val tracks = TrackBuffer(native, consentState)
+
     init {
         // The status before any change: one read, which waits for the database to open — on the IO dispatcher,
         // never on the caller's thread. Every change after it arrives with its event.
@@ -80,9 +83,13 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSig
         }
     }
 
-    /** Runs [block] on the native handle, translating its exceptions; [FootfallException.Closed] after [close]. */
+    /**
+     * Runs [block] on the native handle, translating its exceptions; [FootfallException.Closed] after [close].
+     * The events `track()` buffered go first, so whatever [block] does comes after them.
+     */
     inline fun <T> call(block: (FfiFootfall) -> T): T {
         if (closed.get()) throw FootfallException.Closed()
+        tracks.drain()
         return try {
             translating { block(native) }
         } catch (e: IllegalStateException) {
@@ -102,6 +109,7 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSig
 
     fun close() {
         if (!closed.compareAndSet(false, true)) return
+        tracks.close() // everything accepted reaches the core before it commits and stops
         scope.cancel()
         native.shutdown()
         native.destroy()

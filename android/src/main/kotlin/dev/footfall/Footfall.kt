@@ -56,21 +56,31 @@ class Footfall private constructor(private val core: Core) :
     val events: SharedFlow<FootfallEvent> = core.events.asSharedFlow()
 
     /**
-     * Records an event and returns its id at once; it never waits for disk or network.
+     * Records an event and returns its id at once; it never waits for disk or network, nor crosses into the native
+     * library: the event is checked, judged against the consent status published last ([consent]) and stamped
+     * with its id here, then handed to the core with others in a batch, off the calling thread. Everything
+     * accepted is handed over before [flush], [flushToDisk], [close] and any other call returns.
+     *
+     * [properties] is encoded on the SDK's thread after the call: do not change the map once it is passed.
      *
      * @param name what happened, e.g. `product_viewed` (1–200 characters).
      * @param properties the event's details: nested maps, lists, strings, numbers, booleans and null.
      * @param purpose the consent purpose the event serves (`[a-z0-9_-]{1,64}`); `essential` is never gated.
      * @throws FootfallException.InvalidInput when the name, properties or purpose are refused; nothing is recorded.
-     * @throws FootfallException.ConsentDenied when the shopper has not allowed [purpose]; nothing is recorded.
-     * @throws FootfallException.QueueFull when the hand-off to storage is full.
+     * @throws FootfallException.ConsentDenied when the shopper has not allowed [purpose] (as last published on
+     *   [consent]); nothing is recorded. While the status is not known yet the event is accepted and the core
+     *   judges it before storing it, as it does for a purpose the status does not list.
+     * @throws FootfallException.QueueFull when the buffer in front of the core is full (counted in [Status]).
      * @throws FootfallException.Closed after [close].
      */
-    fun track(name: String, properties: Map<String, Any?> = emptyMap(), purpose: String = DEFAULT_PURPOSE): String =
-        core.call { it.trackEvent(TrackedEvent(name, Json.encodeObject(properties), purpose)) }
+    fun track(name: String, properties: Map<String, Any?> = emptyMap(), purpose: String = DEFAULT_PURPOSE): String {
+        if (core.closed.get()) throw FootfallException.Closed()
+        return core.tracks.track(name, properties, purpose)
+    }
 
     /**
-     * [track] with the properties already written as a JSON object (`{"sku":"…"}`).
+     * [track] with the properties already written as a JSON object (`{"sku":"…"}`). The text is checked by the
+     * core, so this call crosses into it at once (after the events buffered before it).
      *
      * @throws FootfallException.InvalidInput when the text is not a JSON object, or is too large or too deep.
      */

@@ -14,6 +14,89 @@ internal object Json {
 
     fun encodeObject(map: Map<*, *>): String = StringBuilder(128).also { writeMap(it, map, 1) }.toString()
 
+    /** The nesting the core accepts (`{}` is 1, `{"a":[]}` is 2), checked by [check]. */
+    const val MAX_NESTING = 16
+
+    /** The largest encoded properties the core accepts, in UTF-8 bytes. */
+    const val MAX_BYTES = 32 * 1024
+
+    /**
+     * What [encodeObject] would refuse, and what the core would (nesting beyond [MAX_NESTING]), found without
+     * encoding or allocating: `track()` answers [FootfallException.InvalidInput] on the caller's thread and
+     * encodes later, off it. Returns an upper bound of the encoded size in UTF-8 bytes.
+     */
+    fun check(map: Map<*, *>): Long = checkMap(map, 1)
+
+    private fun checkValue(value: Any?, depth: Int): Long = when (value) {
+        null -> 4
+        is String -> 2L + 6L * value.length
+        is Boolean -> 5
+        is Int, is Long, is Short, is Byte, is UInt, is ULong, is UShort, is UByte -> 20
+        is Double -> if (value.isFinite()) 24 else throw FootfallException.InvalidInput("JSON has no $value")
+        is Float -> if (value.isFinite()) 24 else throw FootfallException.InvalidInput("JSON has no $value")
+        is BigInteger, is BigDecimal -> value.toString().length.toLong()
+        is Number -> value.toDouble().let { if (it.isFinite()) 24 else throw FootfallException.InvalidInput("JSON has no $it") }
+        is Char -> 8
+        is Enum<*> -> 2L + 6L * value.name.length
+        is Map<*, *> -> checkMap(value, depth + 1)
+        is Collection<*> -> checkArray(depth + 1) + value.sumOf { checkValue(it, depth + 1) + 1 }
+        is Iterable<*> -> checkArray(depth + 1) + value.sumOf { checkValue(it, depth + 1) + 1 }
+        is Array<*> -> checkArray(depth + 1) + value.sumOf { checkValue(it, depth + 1) + 1 }
+        is IntArray, is LongArray, is ShortArray, is ByteArray, is BooleanArray -> checkArray(depth + 1) + 21L * primitiveSize(value)
+        is DoubleArray -> checkArray(depth + 1) + value.sumOf { checkValue(it, depth + 1) + 1 }
+        is FloatArray -> checkArray(depth + 1) + value.fold(0L) { sum, it -> sum + checkValue(it, depth + 1) + 1 }
+        else -> throw FootfallException.InvalidInput("cannot write a ${value::class.qualifiedName} as JSON")
+    }
+
+    private fun primitiveSize(array: Any): Int = when (array) {
+        is IntArray -> array.size
+        is LongArray -> array.size
+        is ShortArray -> array.size
+        is ByteArray -> array.size
+        is BooleanArray -> array.size
+        else -> 0
+    }
+
+    private fun checkMap(map: Map<*, *>, depth: Int): Long {
+        checkNesting(depth)
+        var size = 2L
+        for ((key, value) in map) {
+            if (key !is String) {
+                throw FootfallException.InvalidInput("JSON object keys must be strings, got ${key?.let { it::class.qualifiedName }}")
+            }
+            size += checkValue(key, depth) + 2 + checkValue(value, depth)
+        }
+        return size
+    }
+
+    private fun checkArray(depth: Int): Long {
+        checkNesting(depth)
+        return 2
+    }
+
+    private fun checkNesting(depth: Int) {
+        if (depth > MAX_NESTING) {
+            throw FootfallException.InvalidInput("properties are nested $depth levels deep; the most is $MAX_NESTING")
+        }
+    }
+
+    /** The UTF-8 length of [s] as the core will store it (a lone surrogate was already replaced by U+FFFD). */
+    fun utf8Length(s: String): Long {
+        var n = 0L
+        var i = 0
+        while (i < s.length) {
+            val c = s[i]
+            n += when {
+                c.code < 0x80 -> 1
+                c.code < 0x800 -> 2
+                c.isHighSurrogate() && i + 1 < s.length && s[i + 1].isLowSurrogate() -> { i++; 4 }
+                else -> 3
+            }
+            i++
+        }
+        return n
+    }
+
     private fun write(out: StringBuilder, value: Any?, depth: Int) {
         when (value) {
             null -> out.append("null")
