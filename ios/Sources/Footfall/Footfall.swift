@@ -84,9 +84,9 @@ public final class Footfall: Sendable {
     /// The transport used when the app passes none: URLSession wherever the library is the XCFramework's.
     private static func platformTransport() -> (any HttpTransport)? {
         #if canImport(Darwin)
-            return URLSessionTransport()
+        return URLSessionTransport()
         #else
-            return nil
+        return nil
         #endif
     }
 
