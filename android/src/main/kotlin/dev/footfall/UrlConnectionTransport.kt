@@ -14,8 +14,8 @@ import kotlinx.coroutines.runInterruptible
  * `FootfallAndroid.init` uses this transport unless the app passes its own (OkHttp, …). Pass it yourself to
  * [Footfall]'s constructor when you open an instance directly on Android.
  *
- * Redirects are not followed (the 3xx answer goes back to the SDK), nothing is cached, the body is sent as given
- * with a fixed length. Blocking I/O runs on [Dispatchers.IO]; the SDK's cancellation interrupts it.
+ * Redirects are not followed (the 3xx answer goes back to the SDK), nothing is cached, the body is sent as given.
+ * Blocking I/O runs on [Dispatchers.IO], bounded by the request's timeout; the SDK's cancellation interrupts it.
  */
 class UrlConnectionTransport : HttpTransport {
     override suspend fun send(request: HttpRequest): HttpResponse = runInterruptible(Dispatchers.IO) { exchange(request) }
@@ -32,8 +32,9 @@ class UrlConnectionTransport : HttpTransport {
             connection.requestMethod = request.method
             request.headers.forEach { connection.setRequestProperty(it.name, it.value) }
             if (request.body.isNotEmpty() || request.method == "POST" || request.method == "PUT") {
+                // Not setFixedLengthStreamingMode: in streaming mode the JDK turns a 401 with WWW-Authenticate into an
+                // HttpRetryException instead of returning it, and the SDK must see the 401 (it pauses uploads).
                 connection.doOutput = true
-                connection.setFixedLengthStreamingMode(request.body.size)
                 connection.outputStream.use { it.write(request.body) }
             }
             val status = connection.responseCode
