@@ -171,7 +171,7 @@ val generateUniffiBindings by tasks.registering(Exec::class) {
 
 val cargoNdkBuild by tasks.registering(Exec::class) {
     group = "footfall"
-    description = "Builds libfootfall_ffi.so for ${androidAbis.joinToString()} with cargo-ndk (release, 16 KB pages)."
+    description = "Builds libfootfall_ffi.so for ${androidAbis.joinToString()} with cargo-ndk (mobile profile, 16 KB pages)."
     workingDir(repoRoot)
     outputs.dir(rustJniLibsDir)
     outputs.upToDateWhen { false } // cargo knows whether anything changed
@@ -182,7 +182,10 @@ val cargoNdkBuild by tasks.registering(Exec::class) {
     commandLine(
         listOf(cargo, "ndk") +
             androidAbis.flatMap { listOf("-t", it) } +
-            listOf("--platform", "24", "-o", rustJniLibsDir.path, "build", "--release", "--locked", "-p", "footfall-ffi"),
+            listOf("--platform", "24", "-o", rustJniLibsDir.path, "build") +
+            // The mobile profile, without the built-in reqwest/rustls transport: uploads go through the platform's
+            // HTTP stack (UrlConnectionTransport unless the app passes its own). scripts/check-size.sh budgets it.
+            listOf("--profile", "mobile", "--no-default-features", "--locked", "-p", "footfall-ffi"),
     )
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds ios/build/FootfallFFI.xcframework: libfootfall_ffi.a (release: opt-level z, LTO) for
+# Builds ios/build/FootfallFFI.xcframework: libfootfall_ffi.a (profile `mobile`: opt-level z, LTO; without the
+# built-in reqwest/rustls transport, so uploads go through URLSession: see Footfall.init) for
 #   ios-arm64                    aarch64-apple-ios
 #   ios-arm64_x86_64-simulator   aarch64-apple-ios-sim + x86_64-apple-ios (lipo)
 #   macos-arm64_x86_64           aarch64-apple-darwin + x86_64-apple-darwin (lipo; for `swift test` on a Mac)
@@ -61,9 +62,9 @@ for platform in $platforms; do
     libs=()
     for target in "${targets[@]}"; do
         rustup target add "$target" > /dev/null
-        echo "== cargo build --release -p footfall-ffi --lib --target $target"
-        cargo build --locked --release -p footfall-ffi --lib --target "$target"
-        libs+=("$target_dir/$target/release/libfootfall_ffi.a")
+        echo "== cargo build --profile mobile --no-default-features -p footfall-ffi --lib --target $target"
+        cargo build --locked --profile mobile --no-default-features -p footfall-ffi --lib --target "$target"
+        libs+=("$target_dir/$target/mobile/libfootfall_ffi.a")
     done
     mkdir -p "$work/$platform"
     if [[ ${#libs[@]} -gt 1 ]]; then

@@ -17,6 +17,9 @@ cargo test --locked --workspace
 echo "== the FFI facade without the built-in transport (apps that bring OkHttp/URLSession)"
 cargo test --locked -p footfall-ffi --no-default-features
 
+echo "== size budget: the stripped native library, as the AAR/XCFramework ship it and with the built-in transport"
+bash scripts/check-size.sh
+
 echo "== the demo must tell its story and exit 0"
 ./target/debug/footfall demo
 

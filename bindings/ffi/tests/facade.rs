@@ -154,7 +154,8 @@ fn without_the_builtin_transport_an_endpoint_needs_a_foreign_one() {
     let dir = tempfile::tempdir().unwrap();
     let err =
         Footfall::new(config(dir.path(), Some("https://collector.test")), None, None, None).err().expect("refused");
-    assert!(matches!(&err, FootfallError::Config { reason } if reason.contains("HttpTransport")), "{err:?}");
+    // A typed Config error (Kotlin FootfallException.Config, Swift FootfallError.config) that says what to do.
+    assert_eq!(err, FootfallError::Config { reason: footfall_core::sdk::NO_BUILTIN_TRANSPORT.into() });
     // Recording without an endpoint, or uploading through the app's transport, still works.
     Footfall::new(config(dir.path(), None), None, None, None).unwrap().close();
     Footfall::new(config(dir.path(), Some("https://collector.test")), Some(Scripted::new(&[200])), None, None)

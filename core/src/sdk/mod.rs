@@ -237,9 +237,15 @@ fn default_transport(config: &Config) -> Result<Arc<dyn HttpTransport>> {
     Ok(Arc::new(crate::sync::reqwest_transport::ReqwestTransport::new(&config.extra_root_certs_pem)?))
 }
 
+/// Why an instance with an endpoint and no transport cannot open in a build without the built-in one (the
+/// Android and iOS libraries): the platform's HTTP stack must be passed in.
+pub const NO_BUILTIN_TRANSPORT: &str = "no HttpTransport: this library is built without the built-in HTTPS \
+     client (cargo feature reqwest-transport, off in the Android and iOS libraries); pass the platform's \
+     (UrlConnectionTransport, URLSessionTransport) or the app's own";
+
 #[cfg(not(feature = "reqwest-transport"))]
 fn default_transport(_: &Config) -> Result<Arc<dyn HttpTransport>> {
-    Err(Error::Config("built without the reqwest transport: supply an HttpTransport".into()))
+    Err(Error::Config(NO_BUILTIN_TRANSPORT.into()))
 }
 
 impl Footfall {

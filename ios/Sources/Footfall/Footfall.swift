@@ -46,7 +46,9 @@ public final class Footfall: Sendable {
     ///
     /// - Parameters:
     ///   - config: where the queue lives, where it uploads to, and its limits.
-    ///   - transport: the app's HTTP stack (``URLSessionTransport`` or your own); `nil` uses the built-in client.
+    ///   - transport: the app's HTTP stack (``URLSessionTransport`` or your own); `nil` uses a
+    ///     ``URLSessionTransport`` on Apple platforms (the XCFramework has no built-in HTTPS client) and the
+    ///     library's built-in client elsewhere (the Linux host build the tests use).
     ///   - deviceSigner: the wallet's device key in hardware (``SecureEnclaveDeviceSigner`` where available); `nil`
     ///     keeps a software key in the SDK's database.
     /// - Throws: ``FootfallError/config(reason:)`` when the configuration cannot work (an `http://` endpoint that is
@@ -60,7 +62,7 @@ public final class Footfall: Sendable {
         let consentFeed = ConsentStatusFeed()
         let couponFeed = CouponFeed()
         let proximityFeeds = ProximityFeeds()
-        let adapter = transport.map { TransportAdapter($0) }
+        let adapter = (transport ?? Footfall.platformTransport()).map { TransportAdapter($0) }
         let listener = EventListenerAdapter(
             hub: hub, consentFeed: consentFeed, couponFeed: couponFeed, proximityFeeds: proximityFeeds
         )
@@ -80,6 +82,15 @@ public final class Footfall: Sendable {
         consentFeed.attach(native)
         couponFeed.attach(native)
         proximityFeeds.attach(native)
+    }
+
+    /// The transport used when the app passes none: URLSession wherever the library is the XCFramework's.
+    private static func platformTransport() -> (any HttpTransport)? {
+        #if canImport(Darwin)
+        return URLSessionTransport()
+        #else
+        return nil
+        #endif
     }
 
     /// The coupon wallet: on when `config.walletKeyset` is set.

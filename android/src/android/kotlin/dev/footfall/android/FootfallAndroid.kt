@@ -8,6 +8,7 @@ import dev.footfall.Footfall
 import dev.footfall.FootfallConfig
 import dev.footfall.HttpTransport
 import dev.footfall.LogLevel
+import dev.footfall.UrlConnectionTransport
 import java.io.File
 
 /**
@@ -54,7 +55,8 @@ object FootfallAndroid {
      * @param context any context; only its application context is kept.
      * @param endpoint the collector's base URL (`https://…`); null records events without ever uploading them.
      * @param apiKey the write key sent as HTTP Basic credentials.
-     * @param transport the app's HTTP client (e.g. OkHttp, see docs/android.md); null uses the built-in one.
+     * @param transport the app's HTTP client (e.g. OkHttp, see docs/android.md); null uses the platform's
+     *   `HttpURLConnection` ([UrlConnectionTransport]): the AAR has no built-in HTTPS client.
      * @param flushOnBackground flush when the app goes to the background and schedule [UploadWorker] then.
      * @param deviceSigner the coupon wallet's device key: by default a [KeystoreDeviceSigner] (Android Keystore,
      *   created on the first presentation); null keeps a software key in the SDK's database. Used only when the
@@ -79,7 +81,7 @@ object FootfallAndroid {
             instance?.let { return it }
             val app = context.applicationContext
             val config = configure(FootfallConfig(dataDir = dataDirectory(app).path, endpoint = endpoint, apiKey = apiKey))
-            val footfall = Footfall(config, transport, deviceSigner)
+            val footfall = Footfall(config, transport ?: UrlConnectionTransport(), deviceSigner)
             instance = footfall
             if (config.consent.tcfImport) {
                 tcfBridge = TcfConsentBridge(app, footfall).also { it.start() }

@@ -17,6 +17,7 @@ import dev.footfall.FlushReport
 import dev.footfall.Footfall
 import dev.footfall.FootfallConfig
 import dev.footfall.FootfallException
+import dev.footfall.UrlConnectionTransport
 import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.withContext
@@ -27,8 +28,8 @@ import kotlinx.coroutines.withContext
  *
  * It flushes the instance of [FootfallAndroid.init] when the process has one (the usual case: WorkManager starts
  * the process through `Application.onCreate`). Otherwise it opens the SDK on [Settings.dataDir] with default
- * limits, no custom transport, the app's consent enforcement and no policy fetch, flushes and closes it (only
- * what consent allows is uploaded, as always).
+ * limits, the platform's [UrlConnectionTransport], the app's consent enforcement and no policy fetch, flushes and
+ * closes it (only what consent allows is uploaded, as always).
  *
  * Outcome mapping: drained → success; a transient failure (network, 5xx, 429, a busy database) → retry with
  * backoff; uploads paused by the server (401/403/404) → success, since retrying cannot help until the app fixes
@@ -82,7 +83,7 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
         // SynchronousExecutor in app tests, Dispatchers.Unconfined) resumes after flush() on the SDK's own upload
         // thread, and close() there cannot join that thread (InternalException: "Resource deadlock avoided"),
         // which failed the work instead of succeeding or retrying.
-        return withContext(Dispatchers.IO) { Footfall(config).use { it.flush() } }
+        return withContext(Dispatchers.IO) { Footfall(config, UrlConnectionTransport()).use { it.flush() } }
     }
 
     companion object {
