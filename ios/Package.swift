@@ -62,6 +62,13 @@ let package = Package(
             path: "Sources/Footfall"
         ),
 
+        // track() measured as apps call it (scripts/test-swift.sh --bench); built with the package, never shipped.
+        .executableTarget(
+            name: "TrackBench",
+            dependencies: ["Footfall", "FootfallFFI"],
+            path: "Benchmarks/TrackBench"
+        ),
+
         // End-to-end tests against the real library and the reference collector (`FOOTFALL_BIN`, else skipped).
         .testTarget(
             name: "FootfallTests",

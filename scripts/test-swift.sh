@@ -8,8 +8,17 @@
 # SwiftPM's build directory is kept inside the toolchain root (outside the checkout), one per checkout path.
 # Needs root, or passwordless sudo for those steps (debootstrap, mount, chroot). Env: FOOTFALL_SWIFT_ROOT (see
 # swift-toolchain.sh). Extra `swift test` arguments may be given on the command line (`--filter ConsentTests`).
+#
+# `--bench [calls] [warm-up]` instead runs ios/Benchmarks/TrackBench against the release library (a release Swift
+# build): one JSON line of track() latencies. Not part of the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [[ ${1:-} == --bench ]]; then
+    profile=release
+else
+    profile=debug
+fi
 
 if [[ ${1:-} != --in-namespace ]]; then
     # The toolchain root and the mounts need root; cargo does not. Not root: through passwordless sudo (a CI runner).
@@ -25,7 +34,10 @@ if [[ ${1:-} != --in-namespace ]]; then
 
     echo "== build the native library and the footfall CLI (the tests start its collector)"
     cargo build --locked -p footfall-ffi -p footfall-cli
-    test -f "$target_dir/debug/libfootfall_ffi.so" || { echo "test-swift: no $target_dir/debug/libfootfall_ffi.so" >&2; exit 1; }
+    if [[ $profile == release ]]; then
+        cargo build --locked --release -p footfall-ffi
+    fi
+    test -f "$target_dir/$profile/libfootfall_ffi.so" || { echo "test-swift: no $target_dir/$profile/libfootfall_ffi.so" >&2; exit 1; }
 
     echo "== the Swift toolchain (Debian trixie root with swiftlang)"
     root=$("${as_root[@]}" bash scripts/swift-toolchain.sh | tail -n 1)
@@ -41,6 +53,10 @@ repo=$FOOTFALL_TS_REPO
 target_dir=$FOOTFALL_TS_TARGET
 root=$FOOTFALL_TS_ROOT
 native_dir=$target_dir/debug
+if [[ ${1:-} == --bench ]]; then
+    shift
+    native_dir=$target_dir/release
+fi
 
 mounted=()
 unmount_all() {
@@ -72,19 +88,27 @@ link_flags=(-Xlinker "-L$native_dir" -Xlinker -rpath -Xlinker "$native_dir")
 in_root() {
     chroot "$root" /usr/bin/env -i \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TMPDIR=/tmp \
-        FOOTFALL_BIN="$native_dir/footfall" \
+        FOOTFALL_BIN="$target_dir/debug/footfall" \
         "$@"
 }
 
 # The host-built binaries must run in the root (glibc there is newer than on the host: compatible).
-in_root "$native_dir/footfall" --help > /dev/null || { echo "test-swift: the host-built footfall CLI does not run in the root" >&2; exit 1; }
+in_root "$target_dir/debug/footfall" --help > /dev/null || { echo "test-swift: the host-built footfall CLI does not run in the root" >&2; exit 1; }
 
 in_root swift --version 2>&1 | head -n 1
+if [[ $native_dir == "$target_dir/release" ]]; then
+    echo "== swift run -c release TrackBench (ios/), against $native_dir/libfootfall_ffi.so" >&2
+    # shellcheck disable=SC2016
+    in_root sh -c 'cd "$1" && shift && exec swift run -c release "$@"' sh "$repo/ios" --scratch-path "$scratch-release" \
+        "${link_flags[@]}" TrackBench "$@"
+    exit
+fi
+
 echo "== swift build (ios/)"
 # shellcheck disable=SC2016 # $1 and $@ are the inner shell's
 in_root sh -c 'cd "$1" && shift && exec swift build "$@"' sh "$repo/ios" --scratch-path "$scratch" "${link_flags[@]}"
 
-echo "== swift test (ios/), FOOTFALL_BIN=$native_dir/footfall"
+echo "== swift test (ios/), FOOTFALL_BIN=$target_dir/debug/footfall"
 log=$(mktemp)
 status=0
 # shellcheck disable=SC2016

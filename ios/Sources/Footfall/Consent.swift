@@ -129,9 +129,7 @@ extension Footfall {
     ///   ``FootfallError/config(reason:)`` without an endpoint; the current policy stays on any failure.
     @discardableResult
     public func refreshConsentPolicy() async throws -> PolicyRefresh {
-        try checkOpen()
-        let native = self.native
-        return try await cancellableNativeCall { try await native.refreshConsentPolicy() }
+        try await asyncCall { try await $0.refreshConsentPolicy() }
     }
 
     // MARK: - Status and proof

@@ -188,13 +188,7 @@ public final class Footfall: Sendable {
     /// - Throws: ``FootfallError/config(reason:)`` when no endpoint is configured, ``FootfallError/closed`` after
     ///   ``close()``, `CancellationError` when the task was cancelled.
     public func flush() async throws -> FlushReport {
-        try checkOpen()
-        let native = self.native
-        let tracks = self.tracks
-        return try await cancellableNativeCall {
-            tracks.drain() // what was tracked before the flush is in it
-            return try await FlushReport(native.flush())
-        }
+        try await asyncCall { try await FlushReport($0.flush()) }
     }
 
     /// Blocks until everything tracked before the call is durable on disk (a few milliseconds; keep it off the
@@ -289,6 +283,18 @@ public final class Footfall: Sendable {
         try checkOpen()
         tracks.drain() // the events buffered before this call go first
         return try translatingErrors { try body(native) }
+    }
+
+    /// An `async` call into the generated object that the calling task can stop waiting for (see
+    /// `cancellableNativeCall`); the events buffered before it go first, as for every other call.
+    func asyncCall<T>(_ body: @escaping @Sendable (FootfallFFI.Footfall) async throws -> T) async throws -> T {
+        try checkOpen()
+        let native = self.native
+        let tracks = self.tracks
+        return try await cancellableNativeCall {
+            tracks.drain()
+            return try await body(native)
+        }
     }
 
     /// A blocking call into the generated object for an `async` method: run on the layer's queue for blocking

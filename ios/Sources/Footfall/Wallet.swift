@@ -50,9 +50,7 @@ public struct Wallet: Sendable {
     ///   error; the wallet stays as it was.
     @discardableResult
     public func sync() async throws -> WalletSyncReport {
-        try footfall.checkOpen()
-        let native = footfall.native
-        return try await cancellableNativeCall { try await native.walletSync() }
+        try await footfall.asyncCall { try await $0.walletSync() }
     }
 
     /// Clips a coupon: durable once this returns, sent to the issuer when the network allows. Returns whether it
