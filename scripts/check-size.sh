@@ -57,6 +57,11 @@ check() {
             n, l, s, s / 1e6, b, b / 1e6, v }'
 }
 
+# Relative relocations packed, as the AAR's build packs them (android/build.gradle.kts: lld's
+# --pack-dyn-relocs=android, Android 6+): here the host linker's DT_RELR (glibc 2.36+) stands in for it. Without
+# it, .rela.dyn was ~250 KB of the library. Appended to any RUSTFLAGS the caller set.
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C link-arg=-Wl,-z,pack-relative-relocs"
+
 only=${FOOTFALL_SIZE_ONLY:-}
 if [[ -z $only || $only == mobile ]]; then
     check mobile mobile "$BUDGET_MOBILE" --profile mobile --no-default-features
