@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 
 use crate::proc_threads;
 
+/// Between the settling flush and the idle window.
+const SETTLE: Duration = Duration::from_millis(500);
+
 /// Cold opens timed; the median is reported (one disturbed open does not move it).
 const OPEN_RUNS: usize = 15;
 
@@ -155,6 +158,9 @@ fn idle_wakeups(dir: &Path, secs: u64) -> Result<Idle, String> {
     }
     let sdk = Footfall::builder(app_config(dir, true)).transport(Arc::new(Quiet)).open().map_err(|e| e.to_string())?;
     sdk.flush().map_err(|e| e.to_string())?;
+    // The flush's reply comes before the sync thread finishes its turn and parks: that last switch belongs to
+    // the flush, so the window opens once the threads are asleep.
+    std::thread::sleep(SETTLE);
     let before = proc_threads::sdk_switches();
     std::thread::sleep(Duration::from_secs(secs));
     let after = proc_threads::sdk_switches();
