@@ -24,7 +24,7 @@ echo "== the demo must tell its story and exit 0"
 ./target/debug/footfall demo
 
 echo "== the benchmark runs end to end (figures come from a release build: see docs/benchmarks.md)"
-./target/debug/footfall bench --events 1000 > /dev/null
+./target/debug/footfall bench --events 1000 --idle-secs 1 > /dev/null
 
 echo "== the OpenAPI document is valid and matches what the SDK sends"
 python3 scripts/check_openapi.py

@@ -194,6 +194,7 @@ impl Builder {
             None => None,
         };
         let wake = sync.as_ref().map(|s| s.wake_handle());
+        let stored = sync.as_ref().map(|s| s.stored_handle());
         let setup = WriterSetup {
             data_dir: config.data_dir.clone(),
             limits: config.limits,
@@ -203,6 +204,11 @@ impl Builder {
             on_threshold: Box::new(move || {
                 if let Some(wake) = &wake {
                     wake.notify_one();
+                }
+            }),
+            on_stored: Box::new(move || {
+                if let Some(stored) = &stored {
+                    stored.notify_one();
                 }
             }),
             consent: consent.clone(),

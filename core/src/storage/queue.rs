@@ -299,6 +299,12 @@ impl Storage {
             .map_err(sql_err)
     }
 
+    /// Whether any event is queued (cheaper than counting them: the sync loop asks after every wake-up).
+    pub fn has_queued(&self) -> Result<bool> {
+        let inner = self.lock();
+        inner.conn.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0)).map_err(sql_err)
+    }
+
     /// The newest dead letters first.
     pub fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>> {
         let inner = self.lock();

@@ -25,6 +25,7 @@ pub(crate) mod scheduler;
 pub mod transport;
 pub(crate) mod uploader;
 pub mod verdict;
+pub(crate) mod wake;
 pub(crate) mod wallet_feed;
 pub(crate) mod wallet_outbox;
 pub mod wire;

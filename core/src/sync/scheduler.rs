@@ -1,5 +1,6 @@
 //! The sync thread: a small single-threaded runtime that runs upload passes when a trigger fires (count
-//! threshold, interval, start-up, retry due) or the app flushes. Triggers coalesce; one pass runs at a time.
+//! threshold, start-up, the interval or a retry while something is pending) or the app flushes. Triggers
+//! coalesce; one pass runs at a time. With nothing pending the thread arms no timer (see [`super::wake`]).
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -9,6 +10,7 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::remote_config::{self, PolicyRefresh};
 use super::uploader::{FlushReport, Uploader, UploaderSetup};
+use super::wake::Timers;
 use super::wallet_feed::WalletSyncReport;
 use crate::consent::changes::ConsentChanges;
 use crate::error::{Error, Result, WalletError};
@@ -41,6 +43,7 @@ pub(crate) struct SyncHandle {
     refreshes: mpsc::UnboundedSender<RefreshReply>,
     wallet_syncs: mpsc::UnboundedSender<WalletReply>,
     wake: Arc<Notify>,
+    stored: Arc<Notify>,
     shutdown: watch::Sender<bool>,
     thread: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -56,8 +59,12 @@ impl SyncHandle {
         let (refreshes, refresh_rx) = mpsc::unbounded_channel();
         let (wallet_syncs, wallet_rx) = mpsc::unbounded_channel();
         let wake = Arc::new(Notify::new());
+        let stored = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
+        // Named, so the SDK's threads can be told apart (the bench counts their wake-ups): the blocking pool runs
+        // the transport's DNS look-ups.
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .thread_name("footfall-io")
             .enable_all()
             .build()
             .map_err(|e| Error::Internal(format!("cannot start the sync runtime: {e}")))?;
@@ -70,18 +77,26 @@ impl SyncHandle {
             refresh_rx,
             wallet_rx,
             wake: wake.clone(),
+            stored: stored.clone(),
             shutdown: shutdown_rx,
+            woke: Default::default(),
         };
         let thread = std::thread::Builder::new()
             .name("footfall-sync".into())
             .spawn(move || runtime.block_on(loop_state.run()))
             .map_err(|e| Error::Internal(format!("cannot start the sync thread: {e}")))?;
-        Ok(SyncHandle { flushes, refreshes, wallet_syncs, wake, shutdown, thread: std::sync::Mutex::new(Some(thread)) })
+        let thread = std::sync::Mutex::new(Some(thread));
+        Ok(SyncHandle { flushes, refreshes, wallet_syncs, wake, stored, shutdown, thread })
     }
 
     /// The trigger the writer pulls when enough events are durable (coalesced with any pending one).
     pub fn wake_handle(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    /// What the writer pulls after each commit: the loop, asleep with nothing pending, arms its timers.
+    pub fn stored_handle(&self) -> Arc<Notify> {
+        self.stored.clone()
     }
 
     pub fn flush(&self, reply: Reply) {
@@ -123,7 +138,11 @@ struct SyncLoop {
     refresh_rx: mpsc::UnboundedReceiver<RefreshReply>,
     wallet_rx: mpsc::UnboundedReceiver<WalletReply>,
     wake: Arc<Notify>,
+    /// Something was committed (see [`SyncHandle::stored_handle`]).
+    stored: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
+    /// How often the loop woke after start-up, whatever woke it (the tests' witness that idle means asleep).
+    woke: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SyncLoop {
@@ -145,13 +164,9 @@ impl SyncLoop {
         let policy = setup.flush;
         let listener = setup.listener.clone();
         let mut uploader = Uploader::new(setup, storage.clone());
-        if policy.automatic
-            && policy.on_start
-            && (storage.queued().unwrap_or(0) > 0 || storage.essential_pending().unwrap_or(false))
-        {
+        if policy.automatic && policy.on_start && pending(&storage) {
             self.wake.notify_one();
         }
-        let mut next_tick = tokio::time::Instant::now() + policy.interval;
         let refresh_every = uploader.setup().config_refresh;
         // At start-up, before anything else (prompts shown first thing should follow the current policy), then
         // every `refresh_every`.
@@ -164,10 +179,12 @@ impl SyncLoop {
         if self.until_shutdown(wallet_sync(&uploader, &storage, &self.handoff, listener.as_deref())).await.is_none() {
             return;
         }
-        let mut next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
+        let clock = uploader.setup().request.clock.clone();
+        let mut timers = Timers::new(&policy, refresh_every, clock.monotonic_ms());
         loop {
-            let retry_due = uploader.retry_in_ms().map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
-            let deadline = retry_due.map_or(next_tick, |due| due.min(next_tick));
+            let now = clock.monotonic_ms();
+            let due_in = timers.plan(now, policy.automatic && pending(&storage), uploader.retry_in_ms());
+            let sleep = tokio::time::sleep(Duration::from_millis(due_in.unwrap_or(0)));
             let background = tokio::select! {
                 biased;
                 _ = self.shutdown.changed() => break,
@@ -212,19 +229,20 @@ impl SyncLoop {
                     }
                     false
                 }
-                _ = tokio::time::sleep_until(next_refresh), if refresh_every.is_some() => {
-                    next_refresh = tokio::time::Instant::now() + refresh_every.unwrap_or_default();
-                    if self.until_shutdown(background_refresh(&uploader, &storage, &self.consent_changes)).await.is_none() {
+                _ = self.wake.notified(), if policy.automatic => true,
+                // Nothing was pending when the timers were planned: a commit may have changed that.
+                _ = self.stored.notified(), if policy.automatic && !timers.tick_armed() => false,
+                _ = sleep, if due_in.is_some() => {
+                    let fired = timers.fired(clock.monotonic_ms());
+                    if fired.refresh
+                        && self.until_shutdown(background_refresh(&uploader, &storage, &self.consent_changes)).await.is_none()
+                    {
                         break;
                     }
-                    false
-                }
-                _ = self.wake.notified(), if policy.automatic => true,
-                _ = tokio::time::sleep_until(deadline), if policy.automatic => {
-                    next_tick = tokio::time::Instant::now() + policy.interval;
-                    true
+                    fired.upload
                 }
             };
+            self.woke.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if background {
                 if self.cancellable(uploader.pass(false)).await.is_none() {
                     break;
@@ -276,6 +294,12 @@ impl SyncLoop {
     }
 }
 
+/// Whether anything waits to be sent: queued events or an essential item. An unreadable answer counts as pending, so
+/// the interval keeps trying rather than stopping silently.
+fn pending(storage: &Storage) -> bool {
+    storage.has_queued().unwrap_or(true) || storage.essential_pending().unwrap_or(true)
+}
+
 /// Tells the listener what the last pass did: on the sync thread, between passes, with no lock held.
 fn notify(listener: Option<&dyn SdkListener>, uploader: &mut Uploader) {
     let events = uploader.take_events();
@@ -324,3 +348,7 @@ async fn background_refresh(uploader: &Uploader, storage: &Storage, changes: &Ar
         tracing::info!(error = %e, "consent policy not refreshed; keeping the current one");
     }
 }
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;

@@ -35,6 +35,8 @@ pub(crate) struct WriterSetup {
     pub clock: Arc<dyn Clock>,
     /// Called when enough new events are durable to be worth an upload.
     pub on_threshold: Box<dyn Fn() + Send>,
+    /// Called after each commit of events and each job: the sync loop, asleep with nothing pending, re-plans.
+    pub on_stored: Box<dyn Fn() + Send>,
     /// Consulted before each append is committed; loaded here at open, changed by consent jobs.
     pub consent: Arc<ConsentView>,
     /// Counts the committed events that campaign audience rules watch.
@@ -276,6 +278,9 @@ impl Writer {
                 self.approx_bytes = counts.queued_bytes;
             }
         }
+        if appended > 0 {
+            (self.setup.on_stored)();
+        }
         self.since_trigger += appended;
         if self.since_trigger >= self.setup.count_threshold.max(1) {
             self.since_trigger = 0;
@@ -290,6 +295,7 @@ impl Writer {
             self.identity.get_or_insert_with(|| (new_identity(Uuid::new_v4().to_string(), None), NO_EVENT_YET));
         let mut ctx = WriterContext::new(&storage, identity);
         job.run(&mut ctx);
+        (self.setup.on_stored)();
         if ctx.wiped() {
             let dropped: usize = self.backlog.drain(..).map(|(m, _)| m.size()).sum();
             self.shared.in_memory_bytes.fetch_sub(dropped, Ordering::AcqRel);

@@ -24,7 +24,7 @@ fn event(i: usize) -> Event {
     Event::new("product_viewed").properties(properties(i))
 }
 
-pub fn run(events: usize, pairs: usize, queue_only: bool) -> CmdResult {
+pub fn run(events: usize, pairs: usize, queue_only: bool, idle_secs: u64) -> CmdResult {
     if events < 1_000 {
         return Err("--events must be at least 1000".into());
     }
@@ -32,6 +32,8 @@ pub fn run(events: usize, pairs: usize, queue_only: bool) -> CmdResult {
         return Err(format!("--pairs must be at least {MIN_PAIRS}"));
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // First, so its memory baseline is the process before any SDK work.
+    let startup = crate::bench_startup::run(&dir.path().join("startup"), events, idle_secs)?;
     warm_up(&dir.path().join("warm-up"))?;
     let queue = durable_pairs(dir.path(), events, pairs)?;
     // The first pair's SDK file is kept for the byte counts and the upload pass.
@@ -76,6 +78,9 @@ pub fn run(events: usize, pairs: usize, queue_only: bool) -> CmdResult {
         },
         "notes": "durable and one_tx: medians of `pairs` interleaved runs (SDK then baseline, then the other way round), durable_vs_one_tx the median of the pairs' ratios with its range; one_tx: plain rusqlite, WAL + synchronous=NORMAL, one transaction; autocommit: SQLite defaults (rollback journal, synchronous=FULL), one transaction per insert; autocommit_wal: the same with WAL + synchronous=NORMAL; bare_signature_pairs: one Ed25519 and one P-256 verification with ring alone, the floor under wallet_verify"
     });
+    if let (Value::Object(report), Value::Object(startup)) = (&mut report, startup) {
+        report.extend(startup);
+    }
     if !queue_only {
         let wallet = crate::bench_wallet::run()?;
         let proximity = crate::bench_proximity::run()?;

@@ -4,6 +4,7 @@ mod args;
 mod beacon;
 mod bench;
 mod bench_proximity;
+mod bench_startup;
 mod bench_wallet;
 mod collector_wallet;
 mod commands;
@@ -12,6 +13,7 @@ mod demo;
 mod demo_store;
 mod demo_wallet;
 mod pos;
+mod proc_threads;
 mod proximity;
 mod proximity_sdk;
 mod rights;
@@ -62,6 +64,9 @@ enum Command {
         /// Only the event queue (skip the wallet and proximity parts), for profiling.
         #[arg(long)]
         queue_only: bool,
+        /// Seconds the idle SDK is watched for wake-ups (0: skip; the figure is then null).
+        #[arg(long, default_value_t = 60)]
+        idle_secs: u64,
     },
     /// Consent: grant, deny, status, needs-prompt, the verified log, and decoding an IAB TCF TC string.
     Consent {
@@ -179,7 +184,7 @@ fn main() -> ExitCode {
         Command::Identify(args) => commands::identify(args),
         Command::Reset(args) => commands::reset(args),
         Command::Status { data_dir } => commands::status(&data_dir),
-        Command::Bench { events, pairs, queue_only } => bench::run(events, pairs, queue_only),
+        Command::Bench { events, pairs, queue_only, idle_secs } => bench::run(events, pairs, queue_only, idle_secs),
         Command::Consent { command } => consent::run(command),
         Command::Export(args) => rights::export(args),
         Command::Forget(args) => rights::forget(args),
