@@ -37,6 +37,8 @@ final class TrackBuffer: @unchecked Sendable {
     private var queueFull: UInt64 = 0
     private var consentRefused: UInt64 = 0
     private var closed = false
+    /// The ids' random bits (behind `condition`): seeded once from the system, so no system call per id.
+    private var random = IdRandom()
     private var failure: FootfallError?
     private let handOver = NSLock()
     private var thread: Thread?
@@ -77,7 +79,6 @@ final class TrackBuffer: @unchecked Sendable {
             throw FootfallError.consentDenied(purpose: purpose)
         }
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-        let id = TrackBuffer.uuidV7(unixMs: now)
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw failure }
@@ -87,6 +88,7 @@ final class TrackBuffer: @unchecked Sendable {
             queueFull += 1
             throw FootfallError.queueFull
         }
+        let id = TrackBuffer.uuidV7(unixMs: now, random: &random)
         pending.append(Pending(id: id, timestampMs: now, name: name, properties: payload, purpose: purpose))
         // Wake the hand-over thread for the first event of a batch and again when the buffer is a quarter full.
         if n == 0 || n + 1 == capacity / 4 { condition.signal() }
@@ -175,10 +177,19 @@ final class TrackBuffer: @unchecked Sendable {
     static let maxBytes = 32 * 1024
 
     static func checkName(_ name: String) throws {
-        if name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        let length: Int
+        let blank: Bool
+        // Most names are ASCII: counted and scanned as bytes; Unicode's scalar view only for the rest.
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            length = name.utf8.count
+            blank = name.utf8.allSatisfy { $0 == 0x20 || (0x09...0x0D).contains($0) }
+        } else {
+            length = name.unicodeScalars.count
+            blank = name.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
+        }
+        if blank {
             throw FootfallError.invalidInput(reason: "the event name is empty")
         }
-        let length = name.unicodeScalars.count
         if length > maxNameCharacters {
             throw FootfallError.invalidInput(
                 reason: "the event name is \(length) characters; the most is \(maxNameCharacters)")
@@ -220,16 +231,55 @@ final class TrackBuffer: @unchecked Sendable {
         }
     }
 
-    /// A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
-    static func uuidV7(unixMs: Int64) -> String {
-        var random = SystemRandomNumberGenerator()
+    /// A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits, as lower-case text.
+    static func uuidV7(unixMs: Int64, random: inout IdRandom) -> String {
         let high = (UInt64(bitPattern: unixMs) << 16) | 0x7000 | (random.next() & 0x0FFF)
         let low = (random.next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        let bytes = (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
-        let uuid = UUID(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
-        return uuid.uuidString.lowercased()
+        // Written straight into the string's storage: one allocation, where UUID(uuid:).uuidString.lowercased()
+        // made three on every track().
+        return String(unsafeUninitializedCapacity: 36) { text in
+            hex(high >> 32, digits: 8, into: text, at: 0)
+            text[8] = dash
+            hex(high >> 16, digits: 4, into: text, at: 9)
+            text[13] = dash
+            hex(high, digits: 4, into: text, at: 14)
+            text[18] = dash
+            hex(low >> 48, digits: 4, into: text, at: 19)
+            text[23] = dash
+            hex(low, digits: 12, into: text, at: 24)
+            return 36
+        }
+    }
+
+    private static let dash = UInt8(ascii: "-")
+
+    /// The low `digits` hex digits of `value`, lower case, at `text[at...]`.
+    @inline(__always)
+    private static func hex(_ value: UInt64, digits: Int, into text: UnsafeMutableBufferPointer<UInt8>, at: Int) {
+        var rest = value
+        for i in stride(from: at + digits - 1, through: at, by: -1) {
+            let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
+            text[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble // '0'... and 'a' - 10...
+            rest >>= 4
+        }
+    }
+}
+
+/// The random bits of event ids: uniqueness, not secrecy (as the Kotlin layer's `ThreadLocalRandom`). A
+/// SplitMix64 sequence seeded from the system's generator once per buffer.
+struct IdRandom {
+    private var state: UInt64
+
+    init() {
+        var system = SystemRandomNumberGenerator()
+        state = system.next()
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

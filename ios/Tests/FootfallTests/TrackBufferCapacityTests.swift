@@ -5,7 +5,7 @@ import XCTest
 // @testable: a buffer of three slots with no hand-over thread, so the test decides when batches cross (as the
 // Kotlin TrackBufferTest does). This file does not import FootfallFFI: both modules declare `Footfall`.
 
-/// A full buffer answers `queueFull` on the caller's thread, counts it, and keeps every event it accepted.
+/// What the buffer answers on the caller's thread: `queueFull` when full (counted, nothing accepted lost), and the ids.
 final class TrackBufferCapacityTests: FootfallTestCase {
     func testAFullBufferRefusesWithQueueFullCountedAndKeepsWhatItAccepted() async throws {
         let footfall = try Footfall(config: testConfig(tmp, endpoint: nil))
@@ -27,5 +27,23 @@ final class TrackBufferCapacityTests: FootfallTestCase {
         let status = try footfall.status()
         XCTAssertEqual(status.pending, 4)
         XCTAssertEqual(status.queueFullRejections, 1)
+    }
+
+    func testIdsAreLowerCaseVersion7UUIDsStampedWithTheTimeAndDistinct() {
+        var random = IdRandom()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var seen = Set<String>()
+        for _ in 0..<10_000 {
+            let id = TrackBuffer.uuidV7(unixMs: now, random: &random)
+            XCTAssertEqual(id, id.lowercased())
+            guard let uuid = UUID(uuidString: id) else { return XCTFail("not a UUID: \(id)") }
+            let bytes = uuid.uuid
+            XCTAssertEqual(bytes.6 >> 4, 7) // version
+            XCTAssertEqual(bytes.8 >> 6, 0b10) // variant
+            let stamped = [bytes.0, bytes.1, bytes.2, bytes.3, bytes.4, bytes.5].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+            XCTAssertEqual(stamped, now)
+            seen.insert(id)
+        }
+        XCTAssertEqual(seen.count, 10_000)
     }
 }
