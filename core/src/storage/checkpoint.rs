@@ -13,7 +13,7 @@
 
 use std::ffi::c_int;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -47,7 +47,7 @@ pub enum Step {
 pub struct Policy {
     request_every: c_int,
     max_pages: c_int,
-    /// The WAL's frame count at the last request; a smaller count means SQLite rewound the WAL.
+    /// The WAL's frame count at the last request.
     requested_at: c_int,
 }
 
@@ -63,8 +63,10 @@ impl Policy {
         Policy { request_every, max_pages, requested_at: 0 }
     }
 
-    pub fn after_commit(&mut self, pages: c_int) -> Step {
-        if pages < self.requested_at {
+    /// `copied_all`: a checkpoint since the last commit copied the whole WAL, so this commit's write rewound it (a
+    /// smaller count says so too, but a rewound WAL can hold as many frames as it did at the last request).
+    pub fn after_commit(&mut self, pages: c_int, copied_all: bool) -> Step {
+        if copied_all || pages < self.requested_at {
             self.requested_at = 0;
         }
         if pages >= self.max_pages {
@@ -85,6 +87,8 @@ pub struct CheckpointCounts {
     pub requested: AtomicU64,
     pub by_checkpointer: AtomicU64,
     pub by_writer: AtomicU64,
+    /// Set by a checkpoint that found nothing left to copy, taken by the writer's hook (see [`Policy::after_commit`]).
+    copied_all: AtomicBool,
 }
 
 /// The checkpointer thread and the hook that feeds it. [`Checkpoints::stop`] (or drop) ends the thread.
@@ -125,7 +129,7 @@ impl Checkpoints {
         let hook_request = request.clone();
         let hook_counts = counts.clone();
         writer.wal_hook(Some(move |wal: &mut Wal, pages: c_int| {
-            match policy.after_commit(pages) {
+            match policy.after_commit(pages, hook_counts.copied_all.swap(false, Ordering::Relaxed)) {
                 Step::Nothing => {}
                 Step::Request => {
                     hook_counts.requested.fetch_add(1, Ordering::Relaxed);
@@ -178,8 +182,12 @@ fn checkpointer(conn: Connection, requests: Receiver<()>, running: &Mutex<()>, c
     while requests.recv().is_ok() {
         let _running = running.lock().unwrap_or_else(|p| p.into_inner());
         match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
-            Ok(_) => {
+            Ok((log, copied)) => {
                 counts.by_checkpointer.fetch_add(1, Ordering::Relaxed);
+                // Wrong only if a commit landed during the checkpoint: then the writer asks one interval early.
+                if log >= 0 && copied == log {
+                    counts.copied_all.store(true, Ordering::Relaxed);
+                }
             }
             Err(e) => tracing::debug!(error = %e, "background checkpoint failed; the next request retries"),
         }

@@ -40,16 +40,19 @@ fn len(storage: &Storage, suffix: &str) -> u64 {
 #[test]
 fn the_policy_asks_once_per_interval_and_checkpoints_on_the_writer_at_the_bound() {
     let mut policy = Policy::new(100, 400);
-    assert_eq!(policy.after_commit(99), Step::Nothing);
-    assert_eq!(policy.after_commit(100), Step::Request);
-    assert_eq!(policy.after_commit(150), Step::Nothing, "asked already for these frames");
-    assert_eq!(policy.after_commit(200), Step::Request);
-    assert_eq!(policy.after_commit(399), Step::Request);
-    assert_eq!(policy.after_commit(400), Step::CheckpointHere);
-    assert_eq!(policy.after_commit(30), Step::Nothing, "the WAL was rewound: counting starts again");
-    assert_eq!(policy.after_commit(100), Step::Request);
-    assert_eq!(policy.after_commit(60), Step::Nothing, "rewound by a checkpoint the writer did not ask for");
-    assert_eq!(policy.after_commit(160), Step::Request);
+    assert_eq!(policy.after_commit(99, false), Step::Nothing);
+    assert_eq!(policy.after_commit(100, false), Step::Request);
+    assert_eq!(policy.after_commit(150, false), Step::Nothing, "asked already for these frames");
+    assert_eq!(policy.after_commit(200, false), Step::Request);
+    assert_eq!(policy.after_commit(399, false), Step::Request);
+    assert_eq!(policy.after_commit(400, false), Step::CheckpointHere);
+    assert_eq!(policy.after_commit(30, false), Step::Nothing, "the WAL was rewound: counting starts again");
+    assert_eq!(policy.after_commit(100, false), Step::Request);
+    assert_eq!(policy.after_commit(60, false), Step::Nothing, "rewound by a checkpoint the writer did not ask for");
+    assert_eq!(policy.after_commit(160, false), Step::Request);
+    // Rewound to as many frames as at the last request: only the checkpointer's word tells.
+    assert_eq!(policy.after_commit(160, false), Step::Nothing);
+    assert_eq!(policy.after_commit(160, true), Step::Request);
 }
 
 #[test]
@@ -110,4 +113,31 @@ fn the_wal_stays_under_its_bound_however_many_commits() {
     assert!(commits as u64 * rows_per_commit as u64 * PAGE > 5 * bound);
     assert!(largest > (max_pages as u64 / 2) * FRAME, "the WAL did fill up to near its bound ({largest} bytes)");
     assert_eq!(storage.queued().unwrap(), (commits * rows_per_commit) as u64);
+}
+
+#[test]
+fn the_files_as_a_killed_app_leaves_them_mid_checkpoint_hold_every_committed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open_with(dir.path(), Policy::new(50, 10_000)).unwrap();
+    let mut committed = 0;
+    let killed = tempfile::tempdir().unwrap();
+    for round in 0..6 {
+        storage.append(&page_sized_rows(60), &(identity(), 1_000)).unwrap();
+        committed += 60;
+        // What SIGKILL leaves is what the files hold at that instant (the page cache is the kernel's): copy them while
+        // the checkpointer may be copying frames into the database. The WAL first: a checkpoint only writes pages the
+        // WAL copy already holds, and only this thread's next commit could rewind the WAL.
+        let snapshot = killed.path().join(format!("kill-{round}"));
+        std::fs::create_dir_all(&snapshot).unwrap();
+        for suffix in ["-wal", ""] {
+            let from = format!("{}{suffix}", storage.path().display());
+            if std::path::Path::new(&from).exists() {
+                std::fs::copy(&from, snapshot.join(format!("{DB_FILE}{suffix}"))).unwrap();
+            }
+        }
+        let reopened = Storage::open(&snapshot).unwrap();
+        assert_eq!(reopened.queued().unwrap(), committed as u64, "after kill {round}");
+    }
+    let requested = storage.checkpoint_counts().0.requested.load(Ordering::Relaxed);
+    assert!(requested >= 5, "{requested} checkpoints requested");
 }

@@ -20,7 +20,7 @@ use rusqlite::Connection;
 
 use checkpoint::{Checkpoints, Policy};
 
-pub use checkpoint::{CheckpointCounts, JOURNAL_SIZE_LIMIT_BYTES, MAX_WAL_PAGES, REQUEST_EVERY_PAGES};
+pub use checkpoint::CheckpointCounts;
 pub use consent::StoredConsent;
 pub use counters::{Counter, Counters};
 pub use meta::MetaKey;
