@@ -1,6 +1,7 @@
 //! The one type that owns the SQLite database. Domain modules use its methods (grouped per domain in the
 //! sibling files); nothing else opens the file.
 
+mod checkpoint;
 mod consent;
 mod counters;
 mod meta;
@@ -13,10 +14,13 @@ mod schema;
 mod wallet;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+use checkpoint::{Checkpoints, Policy};
+
+pub use checkpoint::CheckpointCounts;
 pub use consent::StoredConsent;
 pub use counters::{Counter, Counters};
 pub use meta::MetaKey;
@@ -46,14 +50,29 @@ struct Inner {
     conn: Connection,
     /// The context row the latest appended message used, so consecutive messages share it.
     current_ctx: Option<(Identity, i64)>,
+    checkpoints: Checkpoints,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Before the connection closes: the hook holds the thread's request channel, and the writer's connection,
+        // closing last, checkpoints what is left and deletes the WAL.
+        self.checkpoints.stop(&mut self.conn);
+    }
 }
 
 impl Storage {
     /// Opens (creating, migrating or recovering) the database in `dir`. A corrupt or incompatible file is moved
     /// aside and recreated, and the recovery counted; a locked file returns a retryable error and is left alone.
     pub fn open(dir: &Path) -> Result<Storage> {
-        let (conn, recovered) = open::open_or_recover(dir)?;
-        let storage = Storage { inner: Mutex::new(Inner { conn, current_ctx: None }), path: dir.join(DB_FILE) };
+        Storage::open_with(dir, Policy::default())
+    }
+
+    fn open_with(dir: &Path, policy: Policy) -> Result<Storage> {
+        let (mut conn, recovered) = open::open_or_recover(dir)?;
+        let path = dir.join(DB_FILE);
+        let checkpoints = Checkpoints::start(&path, &mut conn, policy).map_err(sql_err)?;
+        let storage = Storage { inner: Mutex::new(Inner { conn, current_ctx: None, checkpoints }), path };
         if recovered {
             storage.add_counters(&[(Counter::StorageRecoveries, 1)])?;
         }
@@ -81,6 +100,19 @@ impl Storage {
         let out = f(&Tx { conn: &tx })?;
         tx.commit().map_err(sql_err)?;
         Ok(out)
+    }
+
+    /// Ends the checkpointer thread (the SDK is closing); the writer's connection checkpoints itself from here on.
+    pub fn stop_checkpoints(&self) {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        inner.checkpoints.stop(&mut inner.conn);
+    }
+
+    /// How many checkpoints were requested and where they ran, and whether the checkpointer thread is alive.
+    pub fn checkpoint_counts(&self) -> (Arc<CheckpointCounts>, bool) {
+        let inner = self.lock();
+        (inner.checkpoints.counts.clone(), inner.checkpoints.is_running())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -121,6 +121,9 @@ impl Writer {
         if !rest.is_empty() || !self.backlog.is_empty() {
             self.commit(&mut rest);
         }
+        if let Some(storage) = &self.storage {
+            storage.stop_checkpoints();
+        }
     }
 
     /// Opens the storage, retrying while the file is locked or the disk is busy.
