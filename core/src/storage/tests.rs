@@ -63,6 +63,20 @@ fn migrates_from_every_earlier_version_keeping_data() {
 }
 
 #[test]
+fn a_new_file_and_a_reopened_one_both_commit_in_wal_with_synchronous_normal() {
+    // A new file is made with synchronous=OFF (no fsyncs while nothing is in it): what it commits after must
+    // not inherit that.
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let storage = Storage::open(dir.path()).unwrap();
+        let guard = storage.lock();
+        let synchronous: i64 = guard.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        let journal: String = guard.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!((synchronous, journal.as_str()), (1, "wal"), "1 = NORMAL");
+    }
+}
+
+#[test]
 fn garbage_file_is_moved_aside_recreated_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(DB_FILE), b"this is not a database, it is a shopping list".repeat(200)).unwrap();
