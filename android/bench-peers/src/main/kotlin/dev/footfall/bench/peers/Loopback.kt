@@ -45,13 +45,23 @@ class Sink(private val eventName: String) : AutoCloseable {
                 val path = exchange.requestURI.path
                 requests.computeIfAbsent("${exchange.requestMethod} ${path.replace(Regex("/projects/[^/]+/"), "/projects/*/")}") { AtomicLong() }
                     .incrementAndGet()
-                val answer = if (exchange.requestMethod == "GET" && path.endsWith("/settings")) {
+                if (exchange.requestMethod == "GET" && !path.endsWith("/settings")) {
+                    // Nothing else to fetch here (Footfall's /v1/config: "no configuration").
+                    exchange.sendResponseHeaders(404, -1)
+                    return@use
+                }
+                val answer = if (exchange.requestMethod == "GET") {
                     """{"integrations":{"Segment.io":{"apiKey":"bench"}},"plan":{},"edgeFunction":{}}"""
                 } else {
                     bodyBytes.addAndGet(raw.size.toLong())
                     val gzip = exchange.requestHeaders["Content-Encoding"].orEmpty().any { it.contains("gzip") }
                     val body = if (gzip) GZIPInputStream(raw.inputStream()).use(InputStream::readAllBytes) else raw
                     events.addAndGet(count(body).toLong())
+                    // -Dsink.dump=DIR keeps each SDK's first batch, to check what is counted.
+                    System.getProperty("sink.dump")?.let { dump ->
+                        val f = java.io.File(dump, path.trim('/').replace('/', '_') + ".json")
+                        if (!f.exists()) f.writeBytes(body)
+                    }
                     "{}"
                 }
                 val bytes = answer.toByteArray()
@@ -156,6 +166,8 @@ class Collector(private val bin: Path, val db: Path) : AutoCloseable {
     }
 
     val port: Int get() = url.substringAfterLast(':').toInt()
+
+    fun cpuMs(): Long = process.toHandle().info().totalCpuDuration().map { it.toMillis() }.orElse(-1L)
 
     /** Events the collector has stored (`footfall collector stats`). */
     fun storedEvents(): Long {

@@ -38,7 +38,7 @@ private fun run(args: Array<String>) {
     val e2eEvents = args[4].toInt()
     val bin = Paths.get(args[5])
     val only = args.getOrNull(6)?.split(',')?.toSet()
-    val kinds = KINDS.filter { only == null || it.name in only }
+    val kinds = if (only == null) KINDS else (KINDS + EXTRA_KINDS).filter { it.name in only }
     val order = kinds.indices.map { kinds[(it + runIndex) % kinds.size] }
     for (kind in order) {
         val load = loadAverage()
@@ -127,22 +127,35 @@ private fun measureEndToEnd(kind: SdkKind, bin: Path, events: Int): Map<String, 
     try {
         sdk.ready()
         val upBefore = wire.relay!!.upBytes.get()
+        val cpuBefore = threadCpu()
         val start = System.nanoTime()
         repeat(events) { trackAccepted(sdk) }
         val tracked = System.nanoTime() - start
         sdk.flush()
+        val flushed = System.nanoTime() - start
         val delivered = awaitDelivered(sdk, events.toLong())
         val elapsed = System.nanoTime() - start
         val fields = linkedMapOf<String, Any>(
             "e2e_events" to events,
             "e2e_delivered" to delivered,
             "e2e_track_ms" to tracked / 1_000_000,
+            "e2e_flush_returned_ms" to flushed / 1_000_000,
             "e2e_ms" to elapsed / 1_000_000,
             "e2e_events_per_s" to (delivered * 1e9 / elapsed).toLong(),
             "wire_bytes_per_event" to "%.1f".format((wire.relay.upBytes.get() - upBefore).toDouble() / delivered).toDouble(),
         )
         wire.sink?.let { fields["body_bytes_per_event"] = "%.1f".format(it.bodyBytes.get().toDouble() / delivered).toDouble() }
         System.err.println("${kind.name}: e2e requests ${wire.sink?.requests ?: "(collector)"}")
+        // Where the end-to-end time went: CPU per thread of this process (the native core's threads included),
+        // harness threads summed apart; the collector's own CPU is added by the Footfall adapter.
+        val cpu = threadCpu().map { (name, ms) -> name to ms - (cpuBefore[name] ?: 0L) }.filter { it.second > 0 }
+        val harness = cpu.filter { it.first.startsWith("harness-") || it.first == "main" || it.first == "java" }.sumOf { it.second }
+        val sdkThreads = cpu.filter { !(it.first.startsWith("harness-") || it.first == "main" || it.first == "java") }.sortedByDescending { it.second }
+        fields["e2e_cpu_ms_sdk_threads"] = sdkThreads.sumOf { it.second }
+        fields["e2e_cpu_ms_caller"] = cpu.firstOrNull { it.first == "main" || it.first == "java" }?.second ?: 0L
+        fields["e2e_cpu_ms_harness"] = harness - ((fields["e2e_cpu_ms_caller"] as Long))
+        sdk.serverCpuMs()?.let { fields["e2e_cpu_ms_server"] = it }
+        System.err.println("${kind.name}: e2e CPU ms by thread: " + sdkThreads.take(8).joinToString { "${it.first}=${it.second}" })
         fields
     } finally {
         sdk.close()
@@ -172,6 +185,23 @@ private fun awaitDelivered(sdk: Sdk, expected: Long): Long {
         }
         Thread.sleep(2)
     }
+}
+
+/** CPU time (ms) of this process's threads by name (same-named threads summed), from /proc. */
+private fun threadCpu(): Map<String, Long> {
+    val tick = 10L // USER_HZ is 100 on Linux
+    val out = HashMap<String, Long>()
+    File("/proc/self/task").listFiles()?.forEach { task ->
+        try {
+            val name = File(task, "comm").readText().trim().replace(Regex("""-?\d+$"""), "")
+            val stat = File(task, "stat").readText()
+            val f = stat.substring(stat.lastIndexOf(')') + 2).split(' ')
+            out.merge(name, (f[11].toLong() + f[12].toLong()) * tick, Long::plus)
+        } catch (e: java.io.IOException) {
+            // The thread ended meanwhile.
+        }
+    }
+    return out
 }
 
 private fun loadAverage(): String = File("/proc/loadavg").readText().split(' ')[0]
