@@ -25,7 +25,8 @@ import java.util.concurrent.locks.LockSupport
  */
 fun main(args: Array<String>) {
     when (args.firstOrNull()) {
-        "run" -> run(args)
+        // Some peers leave non-daemon threads behind after shutdown: end the JVM once every line is printed.
+        "run" -> run(args).also { kotlin.system.exitProcess(0) }
         "summarize" -> summarize(File(args[1]).readLines().filter { it.startsWith("{") })
         else -> error("usage: run RUN CALLS WARM_UP E2E_EVENTS FOOTFALL_BIN [sdk,...] | summarize FILE")
     }
