@@ -14,8 +14,12 @@ sealed class FootfallException(message: String, cause: Throwable? = null) : Exce
      *  decision about a purpose the CMP decides in TCF import mode). Nothing was recorded; [message] says why. */
     class InvalidInput(message: String, cause: Throwable? = null) : FootfallException(message, cause)
 
-    /** The in-memory hand-off to storage is full; the event was not recorded (counted in [Status]). */
-    class QueueFull(cause: Throwable? = null) : FootfallException("the hand-off queue is full; the event was not recorded", cause)
+    /** The in-memory hand-off to storage is full; the event was not recorded (counted in [Status]). It carries no
+     *  stack trace: it is flow control, thrown as often as the app tracks faster than storage takes events, and
+     *  filling a trace cost more than the `track()` it answers (time and ~450 bytes). */
+    class QueueFull(cause: Throwable? = null) : FootfallException("the hand-off queue is full; the event was not recorded", cause) {
+        override fun fillInStackTrace(): Throwable = this
+    }
 
     /** The configuration cannot work: a bad endpoint or limit, no endpoint for a flush, no transport, an invalid
      *  consent policy, a TCF import while TCF import mode is off. */
