@@ -320,26 +320,30 @@ impl Footfall {
                     continue;
                 }
             };
+            let stamp = Some((id, timestamp_ms));
             let mut waits = 0;
+            let mut message = match self.admit(MessageKind::Track, event.name, payload, event.purpose, None, stamp) {
+                Ok(message) => message,
+                Err(Error::ConsentDenied { .. }) => {
+                    report.consent_refused += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             loop {
-                let (name, payload, purpose) = (event.name.clone(), payload.clone(), event.purpose.clone());
-                match self.enqueue(MessageKind::Track, name, payload, purpose, None, Some((id, timestamp_ms))) {
-                    Ok(_) => report.accepted += 1,
-                    Err(Error::QueueFull) if waits < MAX_BATCH_WAITS => {
+                match self.handoff.offer(message) {
+                    Ok(()) => report.accepted += 1,
+                    Err((Error::QueueFull, Some(refused))) if waits < MAX_BATCH_WAITS => {
                         // Room is made by the writer, not by the caller: take back the count and wait for it.
                         shared.queue_full.fetch_sub(1, Ordering::Relaxed);
                         self.flush_to_disk()?;
                         waits += 1;
+                        message = *refused;
                         continue;
                     }
                     // Still no room with the writer caught up: larger than the hand-off's byte budget. Counted.
-                    Err(Error::QueueFull) => report.queue_full += 1,
-                    Err(Error::ConsentDenied { .. }) => report.consent_refused += 1,
-                    Err(Error::InvalidInput(e)) => {
-                        tracing::warn!("a buffered event was refused: {e}");
-                        report.invalid += 1;
-                    }
-                    Err(e) => return Err(e),
+                    Err((Error::QueueFull, _)) => report.queue_full += 1,
+                    Err((e, _)) => return Err(e),
                 }
                 break;
             }
@@ -379,6 +383,23 @@ impl Footfall {
         user_id: Option<String>,
         stamp: Option<(Uuid, i64)>,
     ) -> Result<Uuid> {
+        let message = self.admit(kind, name, payload, purpose, user_id, stamp)?;
+        let id = message.id;
+        self.handoff.send(message)?;
+        Ok(id)
+    }
+
+    /// What every message passes before the hand-off: the instance usable, the purpose not known to be denied;
+    /// stamps the id and time unless the caller did.
+    fn admit(
+        &self,
+        kind: MessageKind,
+        name: String,
+        payload: String,
+        purpose: String,
+        user_id: Option<String>,
+        stamp: Option<(Uuid, i64)>,
+    ) -> Result<PendingMessage> {
         // Closed before anything else, so a closed instance answers `Closed` whatever the event.
         if self.handoff.shared.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
@@ -394,8 +415,7 @@ impl Footfall {
             return Err(Error::ConsentDenied { purpose });
         }
         let id = stamp.map_or_else(|| self.ids.next(timestamp_ms), |(id, _)| id);
-        self.handoff.send(PendingMessage { id, kind, name, payload, purpose, timestamp_ms, user_id })?;
-        Ok(id)
+        Ok(PendingMessage { id, kind, name, payload, purpose, timestamp_ms, user_id })
     }
 
     /// Returns once everything tracked before this call is durable on disk.

@@ -51,20 +51,30 @@ impl Handoff {
 
     /// Hands a validated message to the writer without waiting.
     pub(crate) fn send(&self, message: PendingMessage) -> Result<()> {
+        self.offer(message).map_err(|(e, _)| e)
+    }
+
+    /// [`Self::send`], handing a message refused for room (`QueueFull`) back, so a caller that waits for room
+    /// retries it without having kept a copy (boxed: only a refusal pays for it).
+    pub(crate) fn offer(
+        &self,
+        message: PendingMessage,
+    ) -> std::result::Result<(), (Error, Option<Box<PendingMessage>>)> {
         if self.shared.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
+            return Err((Error::Closed, None));
         }
         let size = message.size();
         let before = self.shared.in_memory_bytes.fetch_add(size, Ordering::AcqRel);
         if before + size > self.max_bytes {
-            return Err(self.reject(size));
+            return Err((self.reject(size), Some(Box::new(message))));
         }
         match self.tx.try_send(Command::Append(message)) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(self.reject(size)),
+            Err(TrySendError::Full(Command::Append(message))) => Err((self.reject(size), Some(Box::new(message)))),
+            Err(TrySendError::Full(_)) => Err((self.reject(size), None)),
             Err(TrySendError::Disconnected(_)) => {
                 self.shared.in_memory_bytes.fetch_sub(size, Ordering::AcqRel);
-                Err(Error::Closed)
+                Err((Error::Closed, None))
             }
         }
     }
