@@ -125,8 +125,10 @@ internal class TrackBuffer(
                         is String -> p
                         else -> Json.encodeObject(p as Map<*, *>)
                     }
-                } catch (e: FootfallException) {
-                    null // the map changed after track() into something JSON cannot hold; the core logs nothing
+                } catch (e: Exception) {
+                    // The map changed after track(): into something JSON cannot hold, or while it was read
+                    // (ConcurrentModificationException). Skipped, never thrown into the app's next call.
+                    null
                 } ?: continue
                 events += StampedEvent(batch.ids[i]!!, batch.times[i], batch.names[i]!!, encoded, batch.purposes[i]!!)
             }

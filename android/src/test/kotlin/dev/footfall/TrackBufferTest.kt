@@ -81,6 +81,29 @@ class TrackBufferTest : CollectorTest() {
     }
 
     @Test
+    fun `a map that fails when the batch reads it is skipped, and the events around it are kept`() {
+        // Readable once (track()'s checks), failing the second time (the encoding), as a map the app changes
+        // concurrently can.
+        val failing = object : AbstractMap<String, Any>() {
+            private val real = mapOf("sku" to "1")
+            private var iterations = 0
+            override val entries: Set<Map.Entry<String, Any>> = object : AbstractSet<Map.Entry<String, Any>>() {
+                override val size get() = real.size
+                override fun iterator(): Iterator<Map.Entry<String, Any>> =
+                    if (iterations++ == 0) real.entries.iterator() else throw ConcurrentModificationException()
+            }
+        }
+        withBuffer(null, capacity = 10) { native, buffer ->
+            buffer.track("before", emptyMap<String, Any>(), Footfall.DEFAULT_PURPOSE)
+            buffer.track("changed", failing, Footfall.DEFAULT_PURPOSE)
+            buffer.track("after", emptyMap<String, Any>(), Footfall.DEFAULT_PURPOSE)
+            buffer.drain() // must not throw into the caller
+            native.flushToDisk()
+            assertEquals(2L, native.status().pending)
+        }
+    }
+
+    @Test
     fun `bad input and a closed instance answer on the caller's thread`() {
         Footfall(testConfig(tmp, null)).use { footfall ->
             assertThrows<FootfallException.InvalidInput> { footfall.track("e", mapOf("x" to Any())) }
