@@ -25,11 +25,11 @@ impl AudienceWatch {
         }
         let mut hits: Vec<(String, i64)> = Vec::new();
         for (message, _) in messages.iter().filter(|(m, _)| m.kind == MessageKind::Track) {
-            if !rules.iter().any(|(rule, _)| rule.event == message.name) {
+            if !rules.iter().any(|(rule, _)| rule.event == message.name()) {
                 continue;
             }
-            let Ok(properties) = serde_json::from_str::<serde_json::Value>(&message.payload) else { continue };
-            for (_, key) in rules.iter().filter(|(rule, _)| rule.matches(&message.name, &properties)) {
+            let Ok(properties) = serde_json::from_str::<serde_json::Value>(message.payload()) else { continue };
+            for (_, key) in rules.iter().filter(|(rule, _)| rule.matches(message.name(), &properties)) {
                 hits.push((key.clone(), message.timestamp_ms.div_euclid(86_400_000)));
             }
         }

@@ -284,15 +284,8 @@ fn arrivals(tx: &Tx<'_>, identity: &Identity, visit: &StoredVisit, at_ms: i64, t
 }
 
 fn event(tx: &Tx<'_>, identity: &Identity, (name, props): (String, Value), purpose: &str, at_ms: i64) -> Result<()> {
-    let message = PendingMessage {
-        id: Uuid::now_v7(),
-        kind: MessageKind::Track,
-        name,
-        payload: props.to_string(),
-        purpose: purpose.to_string(),
-        timestamp_ms: at_ms,
-        user_id: None,
-    };
+    let message =
+        PendingMessage::new(Uuid::now_v7(), MessageKind::Track, &name, &props.to_string(), purpose, at_ms, None);
     tx.append_event(&message, identity)
 }
 

@@ -25,8 +25,8 @@ use crate::config::{Config, ConsentSource};
 use crate::consent::changes::ConsentChanges;
 use crate::consent::purpose::LOCATION;
 use crate::consent::view::ConsentView;
-use crate::error::{Error, Result};
-use crate::event::{self, Event, MessageKind, PendingMessage};
+use crate::error::{Error, Result, ValidationError};
+use crate::event::{self, Event, MessageKind, MessageText, PendingMessage};
 use crate::ids::IdGenerator;
 use crate::listener::SdkListener;
 use crate::proximity::audience_watch::AudienceWatch;
@@ -277,20 +277,25 @@ impl Footfall {
     /// first moments after `open` (before the writer has read the consent log) the answer is not known yet: the
     /// event is accepted and the writer refuses it before it is stored (counted as `consent_refused`).
     pub fn track(&self, event: Event) -> Result<Uuid> {
-        event::validate_name(&event.name)?;
-        event::validate_purpose(&event.purpose)?;
-        let payload = event::serialize_object(&event.properties)?;
-        self.enqueue(MessageKind::Track, event.name, payload, event.purpose, None, None)
+        let text = self.message_text(&event)?;
+        self.enqueue(MessageKind::Track, text, None, None)
     }
 
     /// `track` with the id and time stamped by the caller: what the Kotlin and Swift layers hand over in batches
     /// after answering `track()` on the app's thread (the id they returned is the one stored). The same checks
     /// apply, consent judged at `timestamp_ms`; a `QueueFull` leaves nothing recorded.
     pub fn track_stamped(&self, id: Uuid, timestamp_ms: i64, event: Event) -> Result<()> {
-        event::validate_name(&event.name)?;
-        event::validate_purpose(&event.purpose)?;
-        let payload = event::serialize_object(&event.properties)?;
-        self.enqueue(MessageKind::Track, event.name, payload, event.purpose, None, Some((id, timestamp_ms))).map(|_| ())
+        let text = self.message_text(&event)?;
+        self.enqueue(MessageKind::Track, text, None, Some((id, timestamp_ms))).map(|_| ())
+    }
+
+    /// Checks an event and writes it into a recycled buffer (given back when refused).
+    fn message_text(&self, event: &Event) -> std::result::Result<MessageText, ValidationError> {
+        let buffers = &self.handoff.shared.buffers;
+        MessageText::write(buffers.take(), &event.name, &event.properties, &event.purpose).map_err(|(e, buf)| {
+            buffers.give_back([buf]);
+            e
+        })
     }
 
     /// Hands over events the caller already accepted (stamped by [`Self::track_stamped`]'s rules), in order, and
@@ -309,11 +314,8 @@ impl Footfall {
         shared.consent_refused.fetch_add(consent_refused, Ordering::Relaxed);
         let mut report = BatchReport::default();
         for (id, timestamp_ms, event) in events {
-            let checked = event::validate_name(&event.name)
-                .and_then(|()| event::validate_purpose(&event.purpose))
-                .and_then(|()| event::serialize_object(&event.properties));
-            let payload = match checked {
-                Ok(payload) => payload,
+            let text = match self.message_text(&event) {
+                Ok(text) => text,
                 Err(e) => {
                     tracing::warn!("a buffered event was refused: {e}");
                     report.invalid += 1;
@@ -322,7 +324,7 @@ impl Footfall {
             };
             let stamp = Some((id, timestamp_ms));
             let mut waits = 0;
-            let mut message = match self.admit(MessageKind::Track, event.name, payload, event.purpose, None, stamp) {
+            let mut message = match self.admit(MessageKind::Track, text, None, stamp) {
                 Ok(message) => message,
                 Err(Error::ConsentDenied { .. }) => {
                     report.consent_refused += 1;
@@ -364,9 +366,8 @@ impl Footfall {
     /// Links what follows to a known shopper and records an `identify` message with the traits.
     pub fn identify(&self, user_id: &str, traits: Value) -> Result<Uuid> {
         event::validate_user_id(user_id)?;
-        let payload = event::serialize_object(&traits)?;
-        let purpose = event::DEFAULT_PURPOSE.into();
-        self.enqueue(MessageKind::Identify, String::new(), payload, purpose, Some(user_id.into()), None)
+        let text = MessageText::compose(String::new(), "", &traits, event::DEFAULT_PURPOSE).map_err(|(e, _)| e)?;
+        self.enqueue(MessageKind::Identify, text, Some(user_id.into()), None)
     }
 
     /// Forgets the shopper: a new anonymous id, no user id and a new session for everything tracked after.
@@ -377,13 +378,11 @@ impl Footfall {
     fn enqueue(
         &self,
         kind: MessageKind,
-        name: String,
-        payload: String,
-        purpose: String,
+        text: MessageText,
         user_id: Option<String>,
         stamp: Option<(Uuid, i64)>,
     ) -> Result<Uuid> {
-        let message = self.admit(kind, name, payload, purpose, user_id, stamp)?;
+        let message = self.admit(kind, text, user_id, stamp)?;
         let id = message.id;
         self.handoff.send(message)?;
         Ok(id)
@@ -394,9 +393,7 @@ impl Footfall {
     fn admit(
         &self,
         kind: MessageKind,
-        name: String,
-        payload: String,
-        purpose: String,
+        text: MessageText,
         user_id: Option<String>,
         stamp: Option<(Uuid, i64)>,
     ) -> Result<PendingMessage> {
@@ -410,17 +407,22 @@ impl Footfall {
         }
         let timestamp_ms = stamp.map_or_else(|| self.clock.now_ms(), |(_, at)| at);
         // Refused here when the answer is known; until the log is read the writer judges before committing.
-        if self.consent.is_allowed(&purpose, timestamp_ms) == Some(false) {
+        if self.consent.is_allowed(text.purpose(), timestamp_ms) == Some(false) {
             self.handoff.shared.consent_refused.fetch_add(1, Ordering::Relaxed);
-            return Err(Error::ConsentDenied { purpose });
+            return Err(Error::ConsentDenied { purpose: text.purpose().to_owned() });
         }
         let id = stamp.map_or_else(|| self.ids.next(timestamp_ms), |(id, _)| id);
-        Ok(PendingMessage { id, kind, name, payload, purpose, timestamp_ms, user_id })
+        Ok(PendingMessage::from_text(id, kind, text, timestamp_ms, user_id))
     }
 
     /// Returns once everything tracked before this call is durable on disk.
     pub fn flush_to_disk(&self) -> Result<()> {
         self.handoff.barrier()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn recycled_buffers(&self) -> usize {
+        self.handoff.shared.buffers.kept()
     }
 
     /// Uploads what is queued now and reports the outcome. Blocks the calling thread; see [`Self::flush_async`].

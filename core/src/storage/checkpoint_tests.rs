@@ -19,15 +19,16 @@ fn identity() -> Identity {
 fn page_sized_rows(rows: usize) -> Vec<(PendingMessage, Identity)> {
     (0..rows)
         .map(|i| {
-            let message = PendingMessage {
-                id: Uuid::now_v7(),
-                kind: MessageKind::Track,
-                name: "page_sized".into(),
-                payload: format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(3_000)),
-                purpose: "analytics".into(),
-                timestamp_ms: 1_000,
-                user_id: None,
-            };
+            let payload = format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(3_000));
+            let message = PendingMessage::new(
+                Uuid::now_v7(),
+                MessageKind::Track,
+                "page_sized",
+                &payload,
+                "analytics",
+                1_000,
+                None,
+            );
             (message, identity())
         })
         .collect()

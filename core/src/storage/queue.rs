@@ -404,9 +404,9 @@ fn bind_event(
 ) -> rusqlite::Result<()> {
     insert.raw_bind_parameter(offset + 1, message.id.as_bytes().as_slice())?;
     insert.raw_bind_parameter(offset + 2, message.kind as i64)?;
-    insert.raw_bind_parameter(offset + 3, &message.name)?;
-    insert.raw_bind_parameter(offset + 4, &message.payload)?;
-    insert.raw_bind_parameter(offset + 5, &message.purpose)?;
+    insert.raw_bind_parameter(offset + 3, message.name())?;
+    insert.raw_bind_parameter(offset + 4, message.payload())?;
+    insert.raw_bind_parameter(offset + 5, message.purpose())?;
     insert.raw_bind_parameter(offset + 6, message.timestamp_ms)?;
     insert.raw_bind_parameter(offset + 7, ctx)?;
     insert.raw_bind_parameter(offset + 8, message.size() as i64)

@@ -9,15 +9,11 @@ use crate::config::StorageLimits;
 use crate::event::{MessageKind, PendingMessage};
 
 fn message(name: &str, ts: i64) -> PendingMessage {
-    PendingMessage {
-        id: Uuid::now_v7(),
-        kind: MessageKind::Track,
-        name: name.into(),
-        payload: r#"{"sku":"1"}"#.into(),
-        purpose: "analytics".into(),
-        timestamp_ms: ts,
-        user_id: None,
-    }
+    message_for(name, "analytics", ts)
+}
+
+fn message_for(name: &str, purpose: &str, ts: i64) -> PendingMessage {
+    PendingMessage::new(Uuid::now_v7(), MessageKind::Track, name, r#"{"sku":"1"}"#, purpose, ts, None)
 }
 
 fn identity() -> Identity {
@@ -237,8 +233,7 @@ mod consent_log {
     }
 
     fn append_with_purpose(storage: &Storage, name: &str, purpose: &str) {
-        let mut m = message(name, 1);
-        m.purpose = purpose.into();
+        let m = message_for(name, purpose, 1);
         storage.append(&[(m, identity())], &(identity(), 1)).unwrap();
     }
 

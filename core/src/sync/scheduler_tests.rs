@@ -161,15 +161,15 @@ impl Harness {
 
 fn append_one(storage: &Storage) {
     let identity = Identity { anonymous_id: "anon".into(), user_id: None, session_id: "session".into() };
-    let message = PendingMessage {
-        id: uuid::Uuid::now_v7(),
-        kind: MessageKind::Track,
-        name: "product_viewed".into(),
-        payload: "{}".into(),
-        purpose: "analytics".into(),
-        timestamp_ms: 1_800_000_000_000,
-        user_id: None,
-    };
+    let message = PendingMessage::new(
+        uuid::Uuid::now_v7(),
+        MessageKind::Track,
+        "product_viewed",
+        "{}",
+        "analytics",
+        1_800_000_000_000,
+        None,
+    );
     storage.append(&[(message, &identity)], &(identity.clone(), 1_800_000_000_000)).unwrap();
 }
 

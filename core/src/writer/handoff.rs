@@ -6,6 +6,7 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 
 use super::job::{Job, WriterContext};
+use super::recycle::BufferPool;
 use crate::error::{Error, Result};
 use crate::event::PendingMessage;
 
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub closed: AtomicBool,
     /// The database could not be opened at all: `track()` says so instead of accepting what cannot be kept.
     pub storage_failed: AtomicBool,
+    /// Message buffers the writer hands back for `track()` to reuse.
+    pub(crate) buffers: BufferPool,
 }
 
 pub struct Handoff {

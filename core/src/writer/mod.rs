@@ -4,6 +4,7 @@
 
 pub mod handoff;
 pub(crate) mod job;
+pub(crate) mod recycle;
 pub mod storage_cell;
 pub mod thread;
 

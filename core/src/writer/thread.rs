@@ -189,9 +189,10 @@ impl Writer {
         for command in group.drain(..) {
             match command {
                 // Tracked before the log was read, or raced a withdrawal: judged now, before it is stored.
-                Command::Append(message) if allowed(&message.purpose) == Some(false) => {
+                Command::Append(message) if allowed(message.purpose()) == Some(false) => {
                     refused.0 += 1;
                     refused.1 += message.size();
+                    self.shared.buffers.give_back([message.into_buffer()]);
                 }
                 Command::Append(message) => {
                     let timeout = self.setup.session_timeout_ms;
@@ -239,12 +240,12 @@ impl Writer {
                     audience.tally(&storage, &messages, now);
                 }
                 self.after_commit(&storage, messages.len() as u64, bytes as u64);
+                // The texts go back to `track()`; the vector, empty, is kept for the next group (see `group`).
+                self.shared.buffers.give_back(messages.drain(..).map(|(m, _)| m.into_buffer()));
+                self.backlog = messages;
                 for reply in barriers {
                     let _ = reply.send(Ok(()));
                 }
-                // Empty, its capacity kept for the next group (see `group`).
-                messages.clear();
-                self.backlog = messages;
             }
             Err(e) => {
                 tracing::error!(error = %e, count = messages.len(), "commit failed; keeping the events in memory to retry");
