@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use footfall_collector::{Collector, CollectorConfig, FaultConfig};
+use footfall_collector::{AdminCredential, Collector, CollectorConfig, FaultConfig};
 use footfall_core::clock::rfc3339_ms;
 use footfall_core::sync::LaneCondition;
 use footfall_core::{Config, Error, Event, FlushOutcome, Footfall};
@@ -91,6 +91,13 @@ pub struct ServeArgs {
     /// the policy without a restart. Without it that endpoint answers 404.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Serve the console at /console to this admin, with the password read from --admin-password-file (the
+    /// remote config then lives in the database as revisions the console publishes; --config is imported once).
+    #[arg(long, requires = "admin_password_file")]
+    admin_user: Option<String>,
+    /// File holding the console admin's password (first line; at least 12 characters; never the write key).
+    #[arg(long, requires = "admin_user")]
+    admin_password_file: Option<PathBuf>,
     #[command(flatten)]
     wallet: crate::collector_wallet::ServeWalletArgs,
 }
@@ -301,6 +308,12 @@ pub fn serve(args: ServeArgs) -> CmdResult {
     let mut config = CollectorConfig::new(args.listen, args.db);
     config.api_key = args.api_key;
     config.config_path = args.config;
+    if let (Some(user), Some(file)) = (args.admin_user, args.admin_password_file) {
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| format!("--admin-password-file {}: {e}", file.display()))?;
+        let password = text.lines().next().unwrap_or_default().to_owned();
+        config.console = Some(AdminCredential { user, password });
+    }
     args.wallet.apply(&mut config);
     config.faults = FaultConfig {
         fail_rate: args.fail_rate,

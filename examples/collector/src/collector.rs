@@ -6,6 +6,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault};
+use crate::console::Console;
 use crate::error::CollectorError;
 use crate::faults::Faults;
 use crate::server::{accept_loop, Shared};
@@ -34,6 +35,17 @@ impl Collector {
             }
         };
         let acceptor = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+        let secure_cookies = config.tls.is_some() || !config.listen.ip().is_loopback();
+        let console = match config.console {
+            None => None,
+            Some(admin) => Some(Arc::new(Console::start(
+                admin,
+                config.api_key.as_deref(),
+                config.config_path.as_deref(),
+                &store,
+                secure_cookies,
+            )?)),
+        };
         let listener = std::net::TcpListener::bind(config.listen)
             .map_err(|source| CollectorError::Bind { addr: config.listen, source })?;
         let bind_err = |source| CollectorError::Bind { addr: config.listen, source };
@@ -61,6 +73,7 @@ impl Collector {
             store,
             wallet,
             clock_offset_secs: AtomicI64::new(0),
+            console,
         });
         let (running, stopped) = mpsc::channel();
         runtime.spawn(accept_loop(listener, acceptor, shared.clone(), running));

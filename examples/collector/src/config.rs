@@ -29,6 +29,9 @@ pub struct CollectorConfig {
     /// A signed key set rotation (`{"keyset","kid","sig"}`, as `sign_rotation` makes it) to hand out in every
     /// wallet feed answer. Checked at start against the issuer's own key set.
     pub keyset_rotation: Option<PathBuf>,
+    /// Serve the console (`/console`) to this admin. The remote config then lives in the database as revisions
+    /// the console publishes (`config_path`, if given, is imported once as the first).
+    pub console: Option<crate::AdminCredential>,
 }
 
 impl CollectorConfig {
@@ -44,6 +47,7 @@ impl CollectorConfig {
             config_path: None,
             issuer_key: None,
             keyset_rotation: None,
+            console: None,
         }
     }
 }

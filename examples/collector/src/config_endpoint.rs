@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::body::admit;
 use crate::config::Endpoint;
 use crate::http::{error, AbortConnection, Body, Shared};
+use crate::store::Store;
 
 pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
     let admitted = match admit(shared, Endpoint::Config, &req).await? {
@@ -17,18 +18,38 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Re
         Err(resp) => return Ok(resp),
     };
     let if_none_match = req.headers().get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let console = shared.console.is_some();
+    let store = shared.store.clone();
     let real = match shared.config_path.clone() {
-        None => error(
+        None if !console => error(
             StatusCode::NOT_FOUND,
             "no_config",
             "this collector serves no remote config (start it with --config PATH)",
         ),
-        // A file read: keep it off the async workers.
-        Some(path) => tokio::task::spawn_blocking(move || answer(&path, if_none_match.as_deref()))
-            .await
-            .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", &e.to_string())),
+        // A database or file read: keep it off the async workers.
+        path => tokio::task::spawn_blocking(move || {
+            if console {
+                from_console(&store, if_none_match.as_deref())
+            } else {
+                path.map_or_else(
+                    || error(StatusCode::NOT_FOUND, "no_config", "no config"),
+                    |p| answer(&p, if_none_match.as_deref()),
+                )
+            }
+        })
+        .await
+        .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", &e.to_string())),
     };
     Ok(admitted.answer(real).await)
+}
+
+/// The newest revision the console published (a file given at start-up was imported as the first).
+fn from_console(store: &Store, if_none_match: Option<&str>) -> Response<Body> {
+    match crate::console::db::latest(&store.lock()) {
+        Ok(Some(revision)) => served(revision.body.into_bytes(), if_none_match),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no_config", "no policy has been published in the console yet"),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", &e.to_string()),
+    }
 }
 
 /// 200 with the file's bytes as they are, or 304 when `If-None-Match` names their ETag; 500 when the file cannot
@@ -51,6 +72,11 @@ fn answer(path: &std::path::Path, if_none_match: Option<&str>) -> Response<Body>
             &format!("the config file {} {problem}", path.display()),
         );
     }
+    served(bytes, if_none_match)
+}
+
+/// The document with its ETag, or 304 when `If-None-Match` names it.
+fn served(bytes: Vec<u8>, if_none_match: Option<&str>) -> Response<Body> {
     let tag = etag(&bytes);
     let mut resp = if if_none_match.is_some_and(|header| if_none_match_matches(header, &tag)) {
         let mut resp = Response::new(Body::default());
@@ -67,7 +93,8 @@ fn answer(path: &std::path::Path, if_none_match: Option<&str>) -> Response<Body>
     resp
 }
 
-fn check(bytes: &[u8]) -> Result<(), String> {
+/// What the collector itself checks of a config document (the SDK validates the policy).
+pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
     match serde_json::from_slice::<Value>(bytes) {
         Err(e) => Err(format!("is not valid JSON: {e}")),
         Ok(Value::Object(root)) if root.get("consent").is_some_and(Value::is_object) => Ok(()),

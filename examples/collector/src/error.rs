@@ -26,6 +26,8 @@ pub enum CollectorError {
     CouponExists(String),
     #[error("no coupon '{0}'")]
     UnknownCoupon(String),
+    #[error("console: {0}")]
+    Console(String),
     #[error("no wallet key set in {0}: serve it once with --issuer-key, or read the key file instead")]
     NoKeyset(PathBuf),
 }

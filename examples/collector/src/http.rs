@@ -12,6 +12,7 @@ use hyper::{Response, StatusCode};
 use serde_json::json;
 
 use crate::config::Endpoint;
+use crate::console::Console;
 use crate::faults::Faults;
 use crate::store::Store;
 use crate::timefmt::unix_now_secs;
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub wallet: Option<Arc<WalletIssuer>>,
     /// Added to the system clock wherever the wallet reads the time (tests move time forward without sleeping).
     pub clock_offset_secs: AtomicI64,
+    /// The console, when started with an admin credential; the remote config is then served from its revisions.
+    pub console: Option<Arc<Console>>,
 }
 
 impl Shared {

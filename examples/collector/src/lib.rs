@@ -14,6 +14,7 @@ mod collector;
 mod config;
 mod config_endpoint;
 mod consent_records;
+mod console;
 mod deletion;
 mod deletion_request;
 mod error;
@@ -29,6 +30,7 @@ pub mod wallet;
 
 pub use collector::Collector;
 pub use config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES};
+pub use console::AdminCredential;
 pub use error::CollectorError;
 pub use store::{
     read_consent_records, read_deletion_requests, read_events, read_stats, Stats, StoredConsentRecord,

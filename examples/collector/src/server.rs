@@ -65,6 +65,16 @@ where
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
     let path = req.uri().path();
+    if path == "/console" || path.starts_with("/console/") {
+        return Ok(match shared.console.clone() {
+            Some(console) => crate::console::serve(shared, console, req).await,
+            None => error(
+                StatusCode::NOT_FOUND,
+                "no_console",
+                "this collector serves no console (start it with an admin credential)",
+            ),
+        });
+    }
     match (req.method(), path) {
         (&Method::POST, "/v1/batch") => crate::batch::handle(&shared, req).await,
         (_, "/v1/batch") => Ok(method_not_allowed("POST")),

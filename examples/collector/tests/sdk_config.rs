@@ -4,30 +4,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use common::Conn;
+use common::Wire;
 use footfall_collector::{Collector, CollectorConfig, Endpoint};
-use footfall_core::{Config, Footfall, HttpRequest, HttpResponse, HttpTransport, TransportError};
-
-/// Forwards the SDK's requests over a plain socket with the tests' wire-level client.
-struct Wire {
-    addr: SocketAddr,
-}
-
-#[async_trait::async_trait]
-impl HttpTransport for Wire {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let path = request.url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_else(|| "/".into());
-        let headers: Vec<(&str, &str)> = request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        // Blocking inside the SDK's sync thread is fine for a test: one request at a time.
-        let resp = Conn::to(self.addr)
-            .send(&request.method, &path, &headers, &request.body)
-            .map_err(|e| TransportError::Io(e.to_string()))?;
-        Ok(HttpResponse { status: resp.status, headers: resp.headers, body: resp.body })
-    }
-}
+use footfall_core::{Config, Footfall};
 
 fn policy(version: u32, enabled: bool) -> String {
     format!(

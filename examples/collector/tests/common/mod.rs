@@ -183,3 +183,25 @@ pub fn post_to(c: &Collector, path: &str, body: &Value) -> Resp {
 pub fn get(c: &Collector, path: &str, headers: &[(&str, &str)]) -> Resp {
     Conn::plain(c).send("GET", path, headers, b"").expect("a response")
 }
+
+/// An SDK transport that forwards requests over a plain socket with this client, so the SDK talks to the
+/// collector in the same process.
+pub struct Wire {
+    pub addr: std::net::SocketAddr,
+}
+
+#[async_trait::async_trait]
+impl footfall_core::HttpTransport for Wire {
+    async fn send(
+        &self,
+        request: footfall_core::HttpRequest,
+    ) -> Result<footfall_core::HttpResponse, footfall_core::TransportError> {
+        let path = request.url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_else(|| "/".into());
+        let headers: Vec<(&str, &str)> = request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // Blocking inside the SDK's sync thread is fine for a test: one request at a time.
+        let resp = Conn::to(self.addr)
+            .send(&request.method, &path, &headers, &request.body)
+            .map_err(|e| footfall_core::TransportError::Io(e.to_string()))?;
+        Ok(footfall_core::HttpResponse { status: resp.status, headers: resp.headers, body: resp.body })
+    }
+}

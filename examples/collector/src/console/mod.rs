@@ -1,0 +1,95 @@
+//! The console product teams use (`/console`): sign in with the admin credential, switch consent prompts, publish
+//! policy versions, read the audit log. Server-rendered HTML (askama templates under `templates/console`, routing on
+//! axum), no JavaScript. Every change becomes a new immutable config revision that `GET /v1/config` serves at once
+//! (its ETag changes), and every change and sign-in is audited.
+
+pub(crate) mod db;
+mod pages;
+pub(crate) mod policy;
+pub(crate) mod session;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body as AxumBody;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use tower::ServiceExt;
+
+use crate::error::CollectorError;
+use crate::http::{Body, Shared};
+use crate::store::Store;
+use crate::timefmt::now_rfc3339_ms;
+pub use session::AdminCredential;
+use session::Sessions;
+
+/// Shorter admin passwords are refused at start-up.
+const MIN_PASSWORD_CHARS: usize = 12;
+/// Largest form the console reads.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The console's own state, next to the collector's.
+pub(crate) struct Console {
+    pub admin: AdminCredential,
+    pub sessions: Sessions,
+    /// Cookies carry `Secure` unless the collector serves plain HTTP (allowed on loopback only).
+    pub secure_cookies: bool,
+}
+
+impl Console {
+    /// Checks the credential, creates the console's tables and, the first time, imports the config file (if any)
+    /// as revision 1.
+    pub(crate) fn start(
+        admin: AdminCredential,
+        api_key: Option<&str>,
+        config_path: Option<&Path>,
+        store: &Store,
+        secure_cookies: bool,
+    ) -> Result<Console, CollectorError> {
+        if admin.user.trim().is_empty() || admin.password.chars().count() < MIN_PASSWORD_CHARS {
+            let problem =
+                format!("the admin needs a user name and a password of at least {MIN_PASSWORD_CHARS} characters");
+            return Err(CollectorError::Console(problem));
+        }
+        if api_key.is_some_and(|key| key == admin.password) {
+            return Err(CollectorError::Console("the admin password must not be the SDK's write key".into()));
+        }
+        let db_err = CollectorError::db(store.path());
+        let mut conn = store.lock();
+        db::init(&conn).map_err(db_err)?;
+        if let (None, Some(path)) = (db::latest(&conn).map_err(CollectorError::db(store.path()))?, config_path) {
+            let bytes = std::fs::read(path)
+                .map_err(|e| CollectorError::Console(format!("cannot read the config file {}: {e}", path.display())))?;
+            crate::config_endpoint::check(&bytes)
+                .map_err(|problem| CollectorError::Console(format!("the config file {} {problem}", path.display())))?;
+            let body =
+                String::from_utf8(bytes).map_err(|_| CollectorError::Console("the config file is not UTF-8".into()))?;
+            let summary = format!("imported from {}", path.display());
+            db::publish(&mut conn, None, &body, &now_rfc3339_ms(), "collector", &summary)
+                .map_err(CollectorError::db(store.path()))?;
+        }
+        drop(conn);
+        Ok(Console { admin, sessions: Sessions::default(), secure_cookies })
+    }
+}
+
+/// Answers a request under `/console` (the caller checked the prefix and that the console is on).
+pub(crate) async fn serve(shared: Arc<Shared>, console: Arc<Console>, req: Request<Incoming>) -> Response<Body> {
+    let router = pages::router(pages::State { shared, console });
+    let req = req.map(AxumBody::new);
+    let resp = match router.oneshot(req).await {
+        Ok(resp) => resp,
+        Err(never) => match never {},
+    };
+    let (parts, body) = resp.into_parts();
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => Response::from_parts(parts, Full::new(bytes)),
+        Err(_) => {
+            let mut resp = Response::new(Full::new(Bytes::from_static(b"console error")));
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        }
+    }
+}

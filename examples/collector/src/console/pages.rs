@@ -1,0 +1,356 @@
+//! The console's pages and forms. Every page but sign-in needs a live session; every form carries the session's
+//! CSRF token (the sign-in form a double-submit cookie), checked before anything is read from it.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Query, State as Extract};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use footfall_core::consent::policy::Policy;
+
+use super::db::{self, AuditEntry, Revision};
+use super::policy::{self, Change};
+use super::session::{self, Session, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
+use super::{Console, MAX_FORM_BYTES};
+use crate::http::Shared;
+use crate::timefmt::now_rfc3339_ms;
+
+#[derive(Clone)]
+pub(crate) struct State {
+    pub shared: Arc<Shared>,
+    pub console: Arc<Console>,
+}
+
+pub(crate) fn router(state: State) -> Router {
+    Router::new()
+        .route("/console", get(|| async { redirect("/console/consent") }))
+        .route("/console/", get(|| async { redirect("/console/consent") }))
+        .route("/console/style.css", get(style))
+        .route("/console/sign-in", get(sign_in_page).post(sign_in))
+        .route("/console/sign-out", post(sign_out))
+        .route("/console/consent", get(consent_page))
+        .route("/console/consent/prompt", post(switch_prompt))
+        .route("/console/consent/publish", post(publish))
+        .route("/console/audit", get(audit_page))
+        .fallback(|| async {
+            page(StatusCode::NOT_FOUND, &Message::new("Not found", "There is no such console page."))
+        })
+        .with_state(state)
+}
+
+// ---- templates -------------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage<'a> {
+    csrf: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct Message<'a> {
+    title: &'a str,
+    text: &'a str,
+}
+
+impl<'a> Message<'a> {
+    fn new(title: &'a str, text: &'a str) -> Self {
+        Message { title, text }
+    }
+}
+
+struct PromptRow {
+    id: String,
+    enabled: bool,
+    purposes: String,
+    copy: String,
+    triggers: String,
+}
+
+struct PurposeRow {
+    id: String,
+    material_change_version: u32,
+}
+
+#[derive(Template)]
+#[template(path = "console/consent.html")]
+struct ConsentPage<'a> {
+    user: &'a str,
+    csrf: &'a str,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    live: Option<&'a Revision>,
+    policy_version: u32,
+    purposes: Vec<PurposeRow>,
+    prompts: Vec<PromptRow>,
+    history: &'a [Revision],
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage<'a> {
+    user: &'a str,
+    csrf: &'a str,
+    entries: &'a [AuditEntry],
+}
+
+// ---- handlers --------------------------------------------------------------------------------------------------
+
+async fn style() -> Response {
+    let mut resp = include_str!("../../templates/console/style.css").into_response();
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    resp
+}
+
+async fn sign_in_page(Extract(state): Extract<State>, headers: HeaderMap) -> Response {
+    if signed_in(&state, &headers).is_some() {
+        return redirect("/console/consent");
+    }
+    sign_in_form(&state, StatusCode::OK, None)
+}
+
+fn sign_in_form(state: &State, status: StatusCode, error: Option<&str>) -> Response {
+    let csrf = session::random_token();
+    let mut resp = page(status, &SignInPage { csrf: &csrf, error });
+    set_cookie(&mut resp, &session::set_cookie(SIGN_IN_COOKIE, &csrf, 3600, state.console.secure_cookies));
+    resp
+}
+
+async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let expected = session::cookie(cookie_header(&headers), SIGN_IN_COOKIE);
+    let sent = form.get("csrf");
+    if !matches!((expected, sent), (Some(e), Some(s)) if session::constant_time_eq(e.as_bytes(), s.as_bytes())) {
+        return forbidden();
+    }
+    let user = form.get("user").unwrap_or_default();
+    let password = form.get("password").unwrap_or_default();
+    let now = state.shared.now_secs();
+    if !state.console.admin.accepts(user, password) {
+        audit(&state, user, "sign-in refused", None, None);
+        return sign_in_form(&state, StatusCode::UNAUTHORIZED, Some("That user name and password do not match."));
+    }
+    let token = state.console.sessions.open(user, now);
+    audit(&state, user, "signed in", None, None);
+    let mut resp = redirect("/console/consent");
+    let secure = state.console.secure_cookies;
+    set_cookie(&mut resp, &session::set_cookie(SESSION_COOKIE, &token, SESSION_SECS, secure));
+    set_cookie(&mut resp, &session::set_cookie(SIGN_IN_COOKIE, "", 0, secure));
+    resp
+}
+
+async fn sign_out(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some((token, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    if !csrf_ok(&session, &Form::parse(&body)) {
+        return forbidden();
+    }
+    state.console.sessions.close(&token);
+    audit(&state, &session.user, "signed out", None, None);
+    let mut resp = redirect("/console/sign-in");
+    set_cookie(&mut resp, &session::set_cookie(SESSION_COOKIE, "", 0, state.console.secure_cookies));
+    resp
+}
+
+#[derive(serde::Deserialize)]
+struct Notice {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+async fn consent_page(Extract(state): Extract<State>, headers: HeaderMap, Query(notice): Query<Notice>) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let shared = state.shared.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let conn = shared.store.lock();
+        Ok::<_, rusqlite::Error>((db::latest(&conn)?, db::history(&conn, 50)?))
+    })
+    .await;
+    let Ok(Ok((live, history))) = read else { return server_error() };
+    let policy = live.as_ref().and_then(|r| Policy::from_remote_config(r.body.as_bytes()).ok());
+    let purposes = policy
+        .iter()
+        .flat_map(|p| &p.purposes)
+        .map(|p| PurposeRow { id: p.id.clone(), material_change_version: p.material_change_version })
+        .collect();
+    let prompts = policy
+        .iter()
+        .flat_map(|p| &p.prompts)
+        .map(|p| PromptRow {
+            id: p.id.clone(),
+            enabled: p.enabled,
+            purposes: p.purposes.join(", "),
+            copy: [p.copy.title.as_str(), p.copy.body.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" · "),
+            triggers: p.triggers.join(", "),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        &ConsentPage {
+            user: &session.user,
+            csrf: &session.csrf,
+            notice: notice.done.as_deref(),
+            error: notice.error.as_deref(),
+            live: live.as_ref(),
+            policy_version: policy.as_ref().map_or(0, |p| p.policy_version),
+            purposes,
+            prompts,
+            history: &history,
+        },
+    )
+}
+
+async fn switch_prompt(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let id = form.get("prompt").unwrap_or_default().to_owned();
+    let enabled = form.get("enabled") == Some("true");
+    change(state, headers, &form, Change::Prompt { id, enabled }).await
+}
+
+async fn publish(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let material = form.all("material").map(str::to_owned).collect();
+    change(state, headers, &form, Change::Publish { material }).await
+}
+
+/// Applies a change to the revision the form was made against, publishes it and audits it, in one transaction.
+async fn change(state: State, headers: HeaderMap, form: &Form, change: Change) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    if !csrf_ok(&session, form) {
+        return forbidden();
+    }
+    let expected: Option<i64> = form.get("revision").and_then(|r| r.parse().ok());
+    let shared = state.shared.clone();
+    let user = session.user.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        let mut conn = shared.store.lock();
+        let live = db::latest(&conn).map_err(|e| e.to_string())?.ok_or("no policy is published yet")?;
+        if Some(live.revision) != expected {
+            return Err("someone published a change since this page was loaded; look again and retry".into());
+        }
+        let (body, summary) = policy::apply(&live.body, &change)?;
+        match db::publish(&mut conn, expected, &body, &now_rfc3339_ms(), &user, &summary) {
+            Ok(Some(_)) => Ok(summary),
+            Ok(None) => Err("someone published a change at the same moment; look again and retry".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await;
+    match outcome {
+        Ok(Ok(summary)) => redirect(&format!("/console/consent?done={}", encode(&summary))),
+        Ok(Err(problem)) => redirect(&format!("/console/consent?error={}", encode(&problem))),
+        Err(_) => server_error(),
+    }
+}
+
+async fn audit_page(Extract(state): Extract<State>, headers: HeaderMap) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let shared = state.shared.clone();
+    let read = tokio::task::spawn_blocking(move || db::audit_log(&shared.store.lock(), 200)).await;
+    let Ok(Ok(entries)) = read else { return server_error() };
+    page(StatusCode::OK, &AuditPage { user: &session.user, csrf: &session.csrf, entries: &entries })
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------------------
+
+/// The decoded fields of an `application/x-www-form-urlencoded` body, in order (a name may repeat).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Form {
+        let body = &body[..body.len().min(MAX_FORM_BYTES)];
+        Form(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn cookie_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get(COOKIE).and_then(|v| v.to_str().ok())
+}
+
+fn signed_in(state: &State, headers: &HeaderMap) -> Option<(String, Session)> {
+    let token = session::cookie(cookie_header(headers), SESSION_COOKIE)?;
+    let session = state.console.sessions.find(token, state.shared.now_secs())?;
+    Some((token.to_owned(), session))
+}
+
+fn csrf_ok(session: &Session, form: &Form) -> bool {
+    form.get("csrf").is_some_and(|sent| session::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()))
+}
+
+fn audit(state: &State, actor: &str, action: &str, before: Option<&str>, after: Option<&str>) {
+    let conn = state.shared.store.lock();
+    if let Err(e) = db::audit(&conn, &now_rfc3339_ms(), actor, action, before, after) {
+        eprintln!("console: could not write the audit log: {e}");
+    }
+}
+
+fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut resp = (status, html).into_response();
+            let headers = resp.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                "content-security-policy",
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            );
+            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            resp
+        }
+        Err(_) => server_error(),
+    }
+}
+
+fn redirect(to: &str) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        resp.headers_mut().insert(LOCATION, value);
+    }
+    resp
+}
+
+fn set_cookie(resp: &mut Response, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        resp.headers_mut().append(SET_COOKIE, value);
+    }
+}
+
+fn forbidden() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        &Message::new(
+            "Form refused",
+            "This form is out of date or was not sent from the console. Reload the page and try again.",
+        ),
+    )
+}
+
+fn server_error() -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, "the console could not read its database").into_response()
+}
+
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
