@@ -32,6 +32,9 @@ python3 scripts/check_openapi.py
 echo "== conformance: a server written from the docs alone, driven by the real CLI under faults"
 python3 tests/conformance/run.py
 
+echo "== the console in a real browser: headless Chromium over WebDriver, the collector, and the CLI as the device"
+python3 tests/browser/console.py
+
 echo "== Kotlin package: bindings generated from the library, compiled and JUnit-tested on the JVM"
 bash scripts/test-kotlin.sh
 

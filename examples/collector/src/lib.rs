@@ -1,5 +1,6 @@
 //! Reference collector for the Footfall sync protocol (`docs/protocol.md`): `POST /v1/batch` stored in SQLite
-//! with dedupe by `messageId`; `GET /v1/config` served from a JSON file re-read on every request (ETag, 304);
+//! with dedupe by `messageId`; `GET /v1/config` served from a JSON file re-read on every request, or from the
+//! revisions the console (`/console`, [`AdminCredential`]) publishes (ETag, 304);
 //! `POST /v1/consent-records` with every record's hash verified, stored once per `record_id`;
 //! `POST /v1/rights/deletion`, idempotent by `requestId`; with an issuer key, the coupon wallet ([`wallet`]: the
 //! feed of signed grants, clips, and redemptions spent atomically). Plus fault injection (seeded failure rate, latency,

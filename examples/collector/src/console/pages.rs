@@ -133,7 +133,9 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
     let password = form.get("password").unwrap_or_default();
     let now = state.shared.now_secs();
     if !state.console.admin.accepts(user, password) {
-        audit(&state, user, "sign-in refused", None, None);
+        // What was typed as the user name, cut short: a password typed into the wrong field stays mostly out.
+        let tried: String = user.chars().take(32).collect();
+        audit(&state, &tried, "sign-in refused", None, None);
         return sign_in_form(&state, StatusCode::UNAUTHORIZED, Some("That user name and password do not match."));
     }
     let token = state.console.sessions.open(user, now);
