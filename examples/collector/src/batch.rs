@@ -1,15 +1,14 @@
 //! `POST /v1/batch`: events, validated all-or-nothing and stored with dedupe by `messageId`.
 
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Response, StatusCode};
 use serde_json::json;
 
 use crate::body::{upload, Reject};
 use crate::config::Endpoint;
-use crate::http::{json_response, AbortConnection, Body, Shared};
+use crate::http::{json_response, AbortConnection, Body, Req, Shared};
 use crate::validate::parse_batch;
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
+pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, AbortConnection> {
     let store = shared.store.clone();
     let reject_names = shared.reject_event_names.clone();
     upload(shared, Endpoint::Batch, req, "invalid_batch", move |body| {

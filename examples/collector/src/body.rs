@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_ENCODING, RETRY_AFTER, WWW_AUTHENTICATE};
-use hyper::{Request, Response, StatusCode};
+use hyper::{HeaderMap, Response, StatusCode};
 
 use crate::config::Endpoint;
 use crate::faults::Plan;
-use crate::http::{error, AbortConnection, Body, Shared};
+use crate::http::{error, AbortConnection, Body, Req, Shared};
 
 /// A request let through by [`admit`], with what fault injection still has to do to its answer.
 pub(crate) struct Admitted {
@@ -41,10 +40,10 @@ impl Admitted {
 pub(crate) async fn admit(
     shared: &Shared,
     endpoint: Endpoint,
-    req: &Request<Incoming>,
+    headers: &HeaderMap,
 ) -> Result<Result<Admitted, Response<Body>>, AbortConnection> {
     shared.requests[endpoint.index()].fetch_add(1, Ordering::SeqCst);
-    if !authorized(shared.api_key.as_deref(), req) {
+    if !authorized(shared.api_key.as_deref(), headers) {
         let mut resp = error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -73,14 +72,14 @@ pub(crate) async fn admit(
 pub(crate) async fn upload<F>(
     shared: &Shared,
     endpoint: Endpoint,
-    req: Request<Incoming>,
+    req: Req,
     invalid_code: &'static str,
     process: F,
 ) -> Result<Response<Body>, AbortConnection>
 where
     F: FnOnce(&[u8]) -> Result<Response<Body>, Reject> + Send + 'static,
 {
-    let admitted = match admit(shared, endpoint, &req).await? {
+    let admitted = match admit(shared, endpoint, req.headers()).await? {
         Ok(admitted) => admitted,
         Err(resp) => return Ok(resp),
     };
@@ -92,7 +91,7 @@ where
 pub(crate) async fn upload_admitted<F>(
     shared: &Shared,
     admitted: Admitted,
-    req: Request<Incoming>,
+    req: Req,
     invalid_code: &'static str,
     process: F,
 ) -> Result<Response<Body>, AbortConnection>
@@ -145,7 +144,7 @@ impl RawBody {
 
 /// Reads the body under the encoding and size rules. The outer error aborts the connection (the client vanished
 /// mid-body); the inner one is an HTTP error response (415, 413).
-async fn read(shared: &Shared, req: Request<Incoming>) -> Result<Result<RawBody, Reject>, AbortConnection> {
+async fn read(shared: &Shared, req: Req) -> Result<Result<RawBody, Reject>, AbortConnection> {
     let gzip = match req.headers().get(CONTENT_ENCODING).map(|v| v.to_str().map(str::trim)) {
         None => false,
         Some(Ok(v)) if v.eq_ignore_ascii_case("identity") || v.is_empty() => false,
@@ -169,9 +168,9 @@ async fn read(shared: &Shared, req: Request<Incoming>) -> Result<Result<RawBody,
     }
 }
 
-fn authorized(api_key: Option<&str>, req: &Request<Incoming>) -> bool {
+fn authorized(api_key: Option<&str>, headers: &HeaderMap) -> bool {
     let Some(key) = api_key else { return true };
-    let Some(header) = req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(header) = headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return false;
     };
     let Some((scheme, credentials)) = header.trim().split_once(' ') else { return false };
@@ -183,7 +182,7 @@ fn authorized(api_key: Option<&str>, req: &Request<Incoming>) -> bool {
 }
 
 /// Comparison whose time does not depend on where the first difference is.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -2,18 +2,17 @@
 //! re-read on every request so editing the file changes what the next request gets, without a restart. The
 //! collector checks only that it is JSON with a `consent` object: the SDK validates the policy itself.
 
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Response, StatusCode};
 use serde_json::Value;
 
 use crate::body::admit;
 use crate::config::Endpoint;
-use crate::http::{error, AbortConnection, Body, Shared};
+use crate::http::{error, AbortConnection, Body, Req, Shared};
 use crate::store::Store;
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
-    let admitted = match admit(shared, Endpoint::Config, &req).await? {
+pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, AbortConnection> {
+    let admitted = match admit(shared, Endpoint::Config, req.headers()).await? {
         Ok(admitted) => admitted,
         Err(resp) => return Ok(resp),
     };

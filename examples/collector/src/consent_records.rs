@@ -2,16 +2,15 @@
 //! verified; one bad record refuses the whole request (all-or-nothing, so the SDK can bisect to it). Stored
 //! once per `record_id`.
 
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Response, StatusCode};
 use serde_json::json;
 
 use crate::body::{upload, Reject};
 use crate::config::Endpoint;
-use crate::http::{json_response, AbortConnection, Body, Shared};
+use crate::http::{json_response, AbortConnection, Body, Req, Shared};
 use crate::record::parse_batch;
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
+pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, AbortConnection> {
     let store = shared.store.clone();
     upload(shared, Endpoint::ConsentRecords, req, "invalid_request", move |body| {
         let batch = parse_batch(body).map_err(|(code, message)| Reject::bad_request(code, message))?;

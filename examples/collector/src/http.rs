@@ -56,6 +56,8 @@ impl std::fmt::Display for AbortConnection {
 impl std::error::Error for AbortConnection {}
 
 pub(crate) type Body = Full<Bytes>;
+/// A request as the router hands it to an endpoint.
+pub(crate) type Req = hyper::Request<axum::body::Body>;
 
 pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Body> {
     let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", &format!("allowed: {allow}"));

@@ -1,19 +1,32 @@
-//! The HTTP side: accept loop (plain or TLS) and routing. Each endpoint lives in its own module (`batch`,
-//! `config_endpoint`, `consent_records`, `deletion`, and the wallet's `changes`, `clips`, `redemptions`); what
-//! they share is in `body` and `http`.
+//! The HTTP side: accept loop (plain or TLS) and the axum router. Each endpoint lives in its own module (`batch`,
+//! `config_endpoint`, `consent_records`, `deletion`, the wallet's `changes`, `clips`, `redemptions`, and the
+//! `console`); what they share is in `body` and `http`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 pub(crate) use crate::http::Shared;
-use crate::http::{error, method_not_allowed, response, AbortConnection, Body};
+use crate::http::{error, method_not_allowed, response, AbortConnection, Body, Req};
+
+/// An endpoint module's `handle(&Shared, Req)` as an axum handler.
+macro_rules! endpoint {
+    ($handle:path) => {
+        |State(shared): State<Arc<Shared>>, req: Req| async move { respond($handle(&shared, req).await) }
+    };
+}
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,6 +38,7 @@ pub(crate) async fn accept_loop(
     shared: Arc<Shared>,
     _running: std::sync::mpsc::Sender<()>,
 ) {
+    let router = router(shared);
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -35,14 +49,14 @@ pub(crate) async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
+        let router = router.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(TokioIo::new(stream), shared).await,
+                None => serve_connection(TokioIo::new(stream), router).await,
                 Some(acceptor) => {
                     if let Ok(Ok(stream)) = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        serve_connection(TokioIo::new(stream), shared).await;
+                        serve_connection(TokioIo::new(stream), router).await;
                     }
                 }
             }
@@ -50,11 +64,21 @@ pub(crate) async fn accept_loop(
     }
 }
 
-async fn serve_connection<I>(io: I, shared: Arc<Shared>)
+async fn serve_connection<I>(io: I, router: Router)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(shared.clone(), req));
+    let service = service_fn(move |req: Request<Incoming>| {
+        let router = router.clone();
+        async move {
+            let Ok(resp) = router.oneshot(req.map(axum::body::Body::new)).await;
+            // An endpoint asked for the connection to be dropped without an answer (a fault, a vanished client).
+            if resp.extensions().get::<Abort>().is_some() {
+                return Err(AbortConnection);
+            }
+            Ok(resp)
+        }
+    });
     // Errors here are the client going away or an aborted connection: nothing to report.
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -63,35 +87,54 @@ where
         .await;
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
-    let path = req.uri().path();
-    if path == "/console" || path.starts_with("/console/") {
-        return Ok(match shared.console.clone() {
-            Some(console) => crate::console::serve(shared, console, req).await,
-            None => error(
-                StatusCode::NOT_FOUND,
-                "no_console",
-                "this collector serves no console (start it with an admin credential)",
-            ),
-        });
-    }
-    match (req.method(), path) {
-        (&Method::POST, "/v1/batch") => crate::batch::handle(&shared, req).await,
-        (_, "/v1/batch") => Ok(method_not_allowed("POST")),
-        (&Method::GET | &Method::HEAD, "/v1/config") => crate::config_endpoint::handle(&shared, req).await,
-        (_, "/v1/config") => Ok(method_not_allowed("GET, HEAD")),
-        (&Method::POST, "/v1/consent-records") => crate::consent_records::handle(&shared, req).await,
-        (_, "/v1/consent-records") => Ok(method_not_allowed("POST")),
-        (&Method::POST, "/v1/rights/deletion") => crate::deletion::handle(&shared, req).await,
-        (_, "/v1/rights/deletion") => Ok(method_not_allowed("POST")),
-        (&Method::GET, "/v1/wallet/changes") => crate::wallet::changes::handle(&shared, req).await,
-        (_, "/v1/wallet/changes") => Ok(method_not_allowed("GET")),
-        (&Method::POST, "/v1/wallet/clips") => crate::wallet::clips::handle(&shared, req).await,
-        (_, "/v1/wallet/clips") => Ok(method_not_allowed("POST")),
-        (&Method::POST, "/v1/wallet/redemptions") => crate::wallet::redemptions::handle(&shared, req).await,
-        (_, "/v1/wallet/redemptions") => Ok(method_not_allowed("POST")),
-        (&Method::GET | &Method::HEAD, "/healthz") => Ok(response(StatusCode::OK, "text/plain", "ok")),
-        (_, "/healthz") => Ok(method_not_allowed("GET, HEAD")),
-        _ => Ok(error(StatusCode::NOT_FOUND, "not_found", &format!("no route for {path}"))),
+/// Marks a response the connection is to be dropped instead of (see [`AbortConnection`]).
+#[derive(Clone, Copy)]
+struct Abort;
+
+/// Every route the collector serves; the console's when it is on.
+fn router(shared: Arc<Shared>) -> Router {
+    let console = match shared.console.clone() {
+        Some(console) => crate::console::router(shared.clone(), console),
+        None => {
+            let none = || async {
+                error(
+                    StatusCode::NOT_FOUND,
+                    "no_console",
+                    "this collector serves no console (start it with an admin credential)",
+                )
+            };
+            Router::new().route("/console", get(none)).route("/console/{*rest}", get(none).post(none))
+        }
+    };
+    Router::new()
+        .route("/v1/batch", only(post(endpoint!(crate::batch::handle)), "POST"))
+        .route("/v1/config", only(get(endpoint!(crate::config_endpoint::handle)), "GET, HEAD"))
+        .route("/v1/consent-records", only(post(endpoint!(crate::consent_records::handle)), "POST"))
+        .route("/v1/rights/deletion", only(post(endpoint!(crate::deletion::handle)), "POST"))
+        .route("/v1/wallet/changes", only(get(endpoint!(crate::wallet::changes::handle)), "GET"))
+        .route("/v1/wallet/clips", only(post(endpoint!(crate::wallet::clips::handle)), "POST"))
+        .route("/v1/wallet/redemptions", only(post(endpoint!(crate::wallet::redemptions::handle)), "POST"))
+        .route("/healthz", only(get(|| async { response(StatusCode::OK, "text/plain", "ok") }), "GET, HEAD"))
+        .fallback(|uri: Uri| async move {
+            error(StatusCode::NOT_FOUND, "not_found", &format!("no route for {}", uri.path()))
+        })
+        .with_state(shared)
+        .merge(console)
+}
+
+/// The protocol's JSON 405 (with `Allow`) for the methods a route does not take.
+fn only(route: MethodRouter<Arc<Shared>>, allow: &'static str) -> MethodRouter<Arc<Shared>> {
+    route.fallback(move || async move { method_not_allowed(allow) })
+}
+
+/// An endpoint's answer, or the marker that makes the connection drop.
+fn respond(result: Result<hyper::Response<Body>, AbortConnection>) -> axum::response::Response {
+    match result {
+        Ok(resp) => resp.into_response(),
+        Err(AbortConnection) => {
+            let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            resp.extensions_mut().insert(Abort);
+            resp
+        }
     }
 }

@@ -11,15 +11,8 @@ pub(crate) mod session;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::body::Body as AxumBody;
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
-use tower::ServiceExt;
-
 use crate::error::CollectorError;
-use crate::http::{Body, Shared};
+use crate::http::Shared;
 use crate::store::Store;
 use crate::timefmt::now_rfc3339_ms;
 pub use session::AdminCredential;
@@ -75,21 +68,7 @@ impl Console {
     }
 }
 
-/// Answers a request under `/console` (the caller checked the prefix and that the console is on).
-pub(crate) async fn serve(shared: Arc<Shared>, console: Arc<Console>, req: Request<Incoming>) -> Response<Body> {
-    let router = pages::router(pages::State { shared, console });
-    let req = req.map(AxumBody::new);
-    let resp = match router.oneshot(req).await {
-        Ok(resp) => resp,
-        Err(never) => match never {},
-    };
-    let (parts, body) = resp.into_parts();
-    match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) => Response::from_parts(parts, Full::new(bytes)),
-        Err(_) => {
-            let mut resp = Response::new(Full::new(Bytes::from_static(b"console error")));
-            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            resp
-        }
-    }
+/// The console's routes, to merge into the collector's router.
+pub(crate) fn router(shared: Arc<Shared>, console: Arc<Console>) -> axum::Router {
+    pages::router(pages::State { shared, console })
 }

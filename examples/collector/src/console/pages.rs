@@ -37,9 +37,8 @@ pub(crate) fn router(state: State) -> Router {
         .route("/console/consent/prompt", post(switch_prompt))
         .route("/console/consent/publish", post(publish))
         .route("/console/audit", get(audit_page))
-        .fallback(|| async {
-            page(StatusCode::NOT_FOUND, &Message::new("Not found", "There is no such console page."))
-        })
+        // A catch-all route, not a fallback: the collector's router, which this one is merged into, has its own.
+        .route("/console/{*rest}", get(not_found).post(not_found))
         .with_state(state)
 }
 
@@ -102,6 +101,10 @@ struct AuditPage<'a> {
 
 // ---- handlers --------------------------------------------------------------------------------------------------
 
+async fn not_found() -> Response {
+    page(StatusCode::NOT_FOUND, &Message::new("Not found", "There is no such console page."))
+}
+
 async fn style() -> Response {
     let mut resp = include_str!("../../templates/console/style.css").into_response();
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
@@ -126,7 +129,7 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
     let form = Form::parse(&body);
     let expected = session::cookie(cookie_header(&headers), SIGN_IN_COOKIE);
     let sent = form.get("csrf");
-    if !matches!((expected, sent), (Some(e), Some(s)) if session::constant_time_eq(e.as_bytes(), s.as_bytes())) {
+    if !matches!((expected, sent), (Some(e), Some(s)) if crate::body::constant_time_eq(e.as_bytes(), s.as_bytes())) {
         return forbidden();
     }
     let user = form.get("user").unwrap_or_default();
@@ -294,7 +297,7 @@ fn signed_in(state: &State, headers: &HeaderMap) -> Option<(String, Session)> {
 }
 
 fn csrf_ok(session: &Session, form: &Form) -> bool {
-    form.get("csrf").is_some_and(|sent| session::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()))
+    form.get("csrf").is_some_and(|sent| crate::body::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()))
 }
 
 fn audit(state: &State, actor: &str, action: &str, before: Option<&str>, after: Option<&str>) {

@@ -30,8 +30,8 @@ impl std::fmt::Debug for AdminCredential {
 impl AdminCredential {
     /// Both compared in constant time, so the answer's timing says nothing about how much was right.
     pub(crate) fn accepts(&self, user: &str, password: &str) -> bool {
-        let user_ok = constant_time_eq(user.as_bytes(), self.user.as_bytes());
-        let password_ok = constant_time_eq(password.as_bytes(), self.password.as_bytes());
+        let user_ok = crate::body::constant_time_eq(user.as_bytes(), self.user.as_bytes());
+        let password_ok = crate::body::constant_time_eq(password.as_bytes(), self.password.as_bytes());
         user_ok & password_ok
     }
 }
@@ -82,14 +82,6 @@ pub(crate) fn random_token() -> String {
     // useful, because every comparison also needs the server-side session.
     let _ = SystemRandom::new().fill(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    // Lengths are not secret enough to hide (the credential's length is fixed at start-up), but the contents are.
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 /// The value of cookie `name` in a `Cookie` header.

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, DATE};
-use hyper::{Request, Response, StatusCode};
+use hyper::{HeaderMap, Response, StatusCode};
 
 use super::issuer::WalletIssuer;
 use crate::body::{admit, Admitted};
@@ -32,9 +31,9 @@ pub(crate) enum Admission {
 pub(crate) async fn admit_wallet(
     shared: &Shared,
     endpoint: Endpoint,
-    req: &Request<Incoming>,
+    headers: &HeaderMap,
 ) -> Result<Admission, AbortConnection> {
-    let admitted = match admit(shared, endpoint, req).await? {
+    let admitted = match admit(shared, endpoint, headers).await? {
         Ok(admitted) => admitted,
         Err(resp) => return Ok(Admission::Answered(dated(resp, shared.now_secs()))),
     };

@@ -1,20 +1,19 @@
 //! `GET /v1/wallet/changes`: the holder's coupon feed, with a strong `ETag` over the body and `304` for a match.
 
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
-use hyper::{HeaderMap, Request, Response, StatusCode};
+use hyper::{HeaderMap, Response, StatusCode};
 
 use super::answer::{admit_wallet, dated, Admission};
 use super::feed::{changes, FeedError, Holder};
 use crate::config::Endpoint;
 use crate::config_endpoint::{etag, if_none_match_matches};
-use crate::http::{error, AbortConnection, Body, Shared};
+use crate::http::{error, AbortConnection, Body, Req, Shared};
 
 const USER_ID: &str = "x-footfall-user-id";
 const ANONYMOUS_ID: &str = "x-footfall-anonymous-id";
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
-    let (admitted, issuer) = match admit_wallet(shared, Endpoint::WalletChanges, &req).await? {
+pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, AbortConnection> {
+    let (admitted, issuer) = match admit_wallet(shared, Endpoint::WalletChanges, req.headers()).await? {
         Admission::Proceed(admitted, issuer) => (admitted, issuer),
         Admission::Answered(resp) => return Ok(resp),
     };

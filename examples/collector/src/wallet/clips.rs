@@ -1,7 +1,6 @@
 //! `POST /v1/wallet/clips`: the coupons a shopper clipped, validated all-or-nothing and stored once per `clipId`.
 
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Response, StatusCode};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
@@ -9,11 +8,11 @@ use super::answer::{admit_wallet, dated, Admission};
 use super::item::Item;
 use crate::body::{upload_admitted, Reject};
 use crate::config::Endpoint;
-use crate::http::{json_response, AbortConnection, Body, Shared};
+use crate::http::{json_response, AbortConnection, Body, Req, Shared};
 use crate::timefmt::{is_rfc3339, rfc3339_secs};
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
-    let admitted = match admit_wallet(shared, Endpoint::WalletClips, &req).await? {
+pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, AbortConnection> {
+    let admitted = match admit_wallet(shared, Endpoint::WalletClips, req.headers()).await? {
         Admission::Proceed(admitted, _) => admitted,
         Admission::Answered(resp) => return Ok(resp),
     };

@@ -3,8 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::answer::{admit_wallet, dated, Admission};
@@ -12,14 +11,14 @@ use super::item::Item;
 use super::redeem::{redeem, Redemption};
 use crate::body::{upload_admitted, Reject};
 use crate::config::Endpoint;
-use crate::http::{json_response, AbortConnection, Body, Shared};
+use crate::http::{json_response, AbortConnection, Body, Req, Shared};
 use crate::timefmt::{rfc3339_secs, rfc3339_to_secs};
 
 /// Most redemptions in one request (the SDK sends at most this many).
 pub(crate) const MAX_REDEMPTIONS: usize = 100;
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Response<Body>, AbortConnection> {
-    let (admitted, issuer) = match admit_wallet(shared, Endpoint::WalletRedemptions, &req).await? {
+pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, AbortConnection> {
+    let (admitted, issuer) = match admit_wallet(shared, Endpoint::WalletRedemptions, req.headers()).await? {
         Admission::Proceed(admitted, issuer) => (admitted, issuer),
         Admission::Answered(resp) => return Ok(resp),
     };
