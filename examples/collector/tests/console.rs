@@ -11,7 +11,8 @@ use common::{get, Conn, Resp, Wire};
 use footfall_collector::{AdminCredential, Collector, CollectorConfig};
 use footfall_core::consent::record::Method;
 use footfall_core::consent::state::Reason;
-use footfall_core::{Config, Footfall};
+use footfall_core::{Config, Event, Footfall};
+use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
 const POLICY: &str = r#"{"consent":{"policyVersion":3,"purposes":[{"id":"analytics"},{"id":"marketing"}],
@@ -243,4 +244,55 @@ fn the_console_refuses_weak_or_reused_credentials_at_start() {
     config.api_key = Some("the write key 123".into());
     config.console = Some(AdminCredential { user: "maria".into(), password: "the write key 123".into() });
     assert!(Collector::start(config).err().unwrap().to_string().contains("write key"));
+}
+
+#[test]
+fn the_events_consent_and_deletion_pages_show_what_devices_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = start(dir.path());
+    let mut sdk_config = Config::new(dir.path().join("sdk")).with_endpoint(collector.base_url());
+    sdk_config.api_key = Some("write-key".into());
+    sdk_config.flush.automatic = false;
+    sdk_config.consent_refresh_interval = None;
+    let sdk = Footfall::builder(sdk_config).transport(Arc::new(Wire { addr: collector.addr() })).open().unwrap();
+    sdk.refresh_consent_policy().unwrap();
+    sdk.grant(&["analytics"], Method::Prompt { prompt_id: "main".into() }).unwrap();
+    sdk.deny(&["marketing"], Method::Prompt { prompt_id: "main".into() }).unwrap();
+    // In the store before signing in (anonymous), then online as a known shopper.
+    sdk.track(Event::new("store_entered").properties(json!({"store": "shibuya"}))).unwrap();
+    sdk.identify("shopper-7", json!({})).unwrap();
+    sdk.track(Event::new("product_viewed").properties(json!({"sku": "<b>49</b>"}))).unwrap();
+    sdk.track(Event::new("product_viewed").properties(json!({"sku": "50"}))).unwrap();
+    assert_eq!(sdk.flush().unwrap().delivered, 4);
+
+    let mut browser = Browser::new(&collector);
+    browser.sign_in(PASSWORD);
+    let events = text(&browser.get("/console/events"));
+    assert!(events.contains("<svg class=\"chart\""), "the per-hour chart is drawn");
+    let top = events.find("product_viewed</td><td>2").expect("the top names count each event");
+    assert!(top < events.find("store_entered</td><td>1").unwrap(), "the most frequent first");
+
+    let page = text(&browser.get("/console/events?user=shopper-7"));
+    let shopper = &page[page.find("One shopper").unwrap()..];
+    let entered = shopper.find("store_entered").expect("the anonymous in-store event joins the shopper's timeline");
+    assert!(entered < shopper.find("product_viewed").unwrap(), "oldest first");
+    assert!(shopper.contains("&#60;b&#62;49&#60;/b&#62;"), "a property value that looks like markup is escaped");
+    assert!(!shopper.contains("<b>49"), "property values are never markup");
+    assert!(text(&browser.get("/console/events?user=nobody")).contains("No events for nobody"));
+
+    let consent = text(&browser.get("/console/consent"));
+    assert!(consent.contains("Share of decisions that granted"), "the rates chart");
+    let row = |purpose: &str| consent.find(&format!("<th scope=\"row\">{purpose}</th><td>unknown</td>")).is_some();
+    assert!(row("analytics") && row("marketing"), "rates by jurisdiction per purpose:\n{consent}");
+    assert!(
+        consent.contains("<td>1</td><td>0</td><td>100 %</td>") && consent.contains("<td>0</td><td>1</td><td>0 %</td>")
+    );
+
+    let request_id = sdk.request_deletion().unwrap();
+    sdk.flush().unwrap();
+    let deletions = text(&browser.get("/console/deletions"));
+    assert!(deletions.contains(&request_id), "the request is listed");
+    assert!(deletions.contains("shopper-7"), "with the user id it names");
+    sdk.close();
+    collector.shutdown();
 }

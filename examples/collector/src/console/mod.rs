@@ -3,9 +3,11 @@
 //! axum), no JavaScript. Every change becomes a new immutable config revision that `GET /v1/config` serves at once
 //! (its ETag changes), and every change and sign-in is audited.
 
+mod charts;
 pub(crate) mod db;
 mod pages;
 pub(crate) mod policy;
+mod reports;
 pub(crate) mod session;
 
 use std::path::Path;

@@ -13,8 +13,10 @@ use axum::Router;
 use bytes::Bytes;
 use footfall_core::consent::policy::Policy;
 
+use super::charts;
 use super::db::{self, AuditEntry, Revision};
 use super::policy::{self, Change};
+use super::reports::{self, DeletionRow, TimelineEvent};
 use super::session::{self, Session, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
 use super::{Console, MAX_FORM_BYTES};
 use crate::http::Shared;
@@ -37,6 +39,8 @@ pub(crate) fn router(state: State) -> Router {
         .route("/console/consent/prompt", post(switch_prompt))
         .route("/console/consent/publish", post(publish))
         .route("/console/audit", get(audit_page))
+        .route("/console/events", get(events_page))
+        .route("/console/deletions", get(deletions_page))
         // A catch-all route, not a fallback: the collector's router, which this one is merged into, has its own.
         .route("/console/{*rest}", get(not_found).post(not_found))
         .with_state(state)
@@ -89,6 +93,37 @@ struct ConsentPage<'a> {
     purposes: Vec<PurposeRow>,
     prompts: Vec<PromptRow>,
     history: &'a [Revision],
+    rates_chart: String,
+    /// (purpose, [(jurisdiction, granted, denied, rate)])
+    by_jurisdiction: Vec<(String, Vec<JurisdictionRow>)>,
+}
+
+struct JurisdictionRow {
+    jurisdiction: String,
+    granted: u64,
+    denied: u64,
+    rate: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/events.html")]
+struct EventsPage<'a> {
+    user: &'a str,
+    csrf: &'a str,
+    totals: reports::EventTotals,
+    per_hour_chart: String,
+    per_hour: Vec<(String, u64)>,
+    top: Vec<(String, u64)>,
+    shopper: Option<&'a str>,
+    timeline: Vec<TimelineEvent>,
+}
+
+#[derive(Template)]
+#[template(path = "console/deletions.html")]
+struct DeletionsPage<'a> {
+    user: &'a str,
+    csrf: &'a str,
+    requests: Vec<DeletionRow>,
 }
 
 #[derive(Template)]
@@ -173,10 +208,11 @@ async fn consent_page(Extract(state): Extract<State>, headers: HeaderMap, Query(
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || {
         let conn = shared.store.lock();
-        Ok::<_, rusqlite::Error>((db::latest(&conn)?, db::history(&conn, 50)?))
+        Ok::<_, rusqlite::Error>((db::latest(&conn)?, db::history(&conn, 50)?, reports::decision_rates(&conn)?))
     })
     .await;
-    let Ok(Ok((live, history))) = read else { return server_error() };
+    let Ok(Ok((live, history, rates))) = read else { return server_error() };
+    let (rates_chart, by_jurisdiction) = rate_views(&rates);
     let policy = live.as_ref().and_then(|r| Policy::from_remote_config(r.body.as_bytes()).ok());
     let purposes = policy
         .iter()
@@ -211,8 +247,100 @@ async fn consent_page(Extract(state): Extract<State>, headers: HeaderMap, Query(
             purposes,
             prompts,
             history: &history,
+            rates_chart,
+            by_jurisdiction,
         },
     )
+}
+
+/// The decision rates as a chart by day (the last 30 days with decisions) and a table by jurisdiction.
+fn rate_views(rates: &reports::DecisionRates) -> (String, Vec<(String, Vec<JurisdictionRow>)>) {
+    let mut days: Vec<String> = rates.by_day.values().flat_map(|d| d.keys().cloned()).collect();
+    days.sort();
+    days.dedup();
+    let days = days.split_off(days.len().saturating_sub(30));
+    let series: Vec<(String, Vec<Option<f64>>)> = rates
+        .by_day
+        .iter()
+        .map(|(purpose, by_day)| (purpose.clone(), days.iter().map(|d| by_day.get(d).and_then(|t| t.rate())).collect()))
+        .collect();
+    let chart = if series.is_empty() {
+        String::new()
+    } else {
+        charts::rates("Share of decisions that granted, per purpose and day", &days, &series)
+    };
+    let table = rates
+        .by_jurisdiction
+        .iter()
+        .map(|(purpose, rows)| {
+            let rows = rows
+                .iter()
+                .map(|(jurisdiction, t)| JurisdictionRow {
+                    jurisdiction: jurisdiction.clone(),
+                    granted: t.granted,
+                    denied: t.denied,
+                    rate: t.rate().map_or_else(|| "–".into(), |r| format!("{r:.0} %")),
+                })
+                .collect();
+            (purpose.clone(), rows)
+        })
+        .collect();
+    (chart, table)
+}
+
+#[derive(serde::Deserialize)]
+struct Search {
+    user: Option<String>,
+}
+
+async fn events_page(Extract(state): Extract<State>, headers: HeaderMap, Query(search): Query<Search>) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let shopper = search.user.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+    let shared = state.shared.clone();
+    let wanted = shopper.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let conn = shared.store.lock();
+        let timeline = match &wanted {
+            Some(user) => reports::timeline(&conn, user, 500)?,
+            None => Vec::new(),
+        };
+        Ok::<_, rusqlite::Error>((
+            reports::event_totals(&conn)?,
+            reports::events_per_hour(&conn, 48)?,
+            reports::top_names(&conn, 10)?,
+            timeline,
+        ))
+    })
+    .await;
+    let Ok(Ok((totals, per_hour, top, timeline))) = read else { return server_error() };
+    let per_hour_chart = if per_hour.is_empty() {
+        String::new()
+    } else {
+        let labelled: Vec<(String, u64)> =
+            per_hour.iter().map(|(h, n)| (format!("{}h", &h[h.len().saturating_sub(5)..]), *n)).collect();
+        charts::bars("Events received per hour (UTC)", &labelled)
+    };
+    page(
+        StatusCode::OK,
+        &EventsPage {
+            user: &session.user,
+            csrf: &session.csrf,
+            totals,
+            per_hour_chart,
+            per_hour,
+            top,
+            shopper: shopper.as_deref(),
+            timeline,
+        },
+    )
+}
+
+async fn deletions_page(Extract(state): Extract<State>, headers: HeaderMap) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let shared = state.shared.clone();
+    let read = tokio::task::spawn_blocking(move || reports::deletion_requests(&shared.store.lock(), 500)).await;
+    let Ok(Ok(requests)) = read else { return server_error() };
+    page(StatusCode::OK, &DeletionsPage { user: &session.user, csrf: &session.csrf, requests })
 }
 
 async fn switch_prompt(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
