@@ -88,6 +88,21 @@ class Device:
     def grant(self, *purposes: str) -> None:
         self.run("consent", "grant", "--data-dir", self.data_dir, *purposes)
 
+    def shop(self) -> None:
+        """Walks into the store anonymously, signs in, browses online, and sends it all."""
+        def track(name: str, props: dict) -> None:
+            subprocess.run([FOOTFALL_BIN, "track", "--data-dir", self.data_dir, "--endpoint", self.base_url,
+                            "--api-key", WRITE_KEY, "--name", name, "--props", json.dumps(props)],
+                           check=True, capture_output=True)
+        track("store_entered", {"store": "tokyo-shibuya-01"})
+        subprocess.run([FOOTFALL_BIN, "identify", "--data-dir", self.data_dir, "shopper-7"], check=True,
+                       capture_output=True)
+        for sku in ("4901234567894", "4909876543210", "4901234567894"):
+            track("product_viewed", {"sku": sku, "price": 1980, "currency": "JPY"})
+        track("checkout_started", {"items": 2})
+        subprocess.run([FOOTFALL_BIN, "flush", "--data-dir", self.data_dir, "--endpoint", self.base_url,
+                        "--api-key", WRITE_KEY], check=True, capture_output=True)
+
 
 def served_etag(base_url: str) -> str:
     auth = base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
@@ -167,6 +182,20 @@ def scenario(browser: Browser, base_url: str, device: Device, shots: str | None)
                                             {"csrf": "x", "revision": "5", "prompt": "main", "enabled": "false"})
     check((status, location) == (303, "/console/sign-in"), f"a form without a session is sent to sign in: {status}")
     check(served_etag(base_url) == tag, "and nothing was published")
+
+    device.shop()
+    browser.go(base_url + "/console/events?user=shopper-7")
+    events = browser.text("main")
+    check("store_entered" in events and "checkout_started" in events,
+          "the events page joins the shopper's in-store and online events")
+    shot("events")
+    browser.execute("document.querySelector('#shopper-h').scrollIntoView()")
+    shot("events-shopper")
+    browser.go(base_url + "/console/consent")
+    check("Share of decisions that granted" in browser.text("#rates-h + figure, main"),
+          "the consent page charts the decisions the device sent")
+    browser.execute("document.querySelector('#rates-h').scrollIntoView()")
+    shot("consent-decisions")
 
     browser.go(base_url + "/console/audit")
     audit = browser.text("main")
