@@ -9,6 +9,7 @@ mod pages;
 pub(crate) mod policy;
 mod reports;
 pub(crate) mod session;
+mod web;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -72,5 +73,5 @@ impl Console {
 
 /// The console's routes, to merge into the collector's router.
 pub(crate) fn router(shared: Arc<Shared>, console: Arc<Console>) -> axum::Router {
-    pages::router(pages::State { shared, console })
+    pages::router(web::State { shared, console })
 }

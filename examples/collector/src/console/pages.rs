@@ -1,11 +1,9 @@
 //! The console's pages and forms. Every page but sign-in needs a live session; every form carries the session's
 //! CSRF token (the sign-in form a double-submit cookie), checked before anything is read from it.
 
-use std::sync::Arc;
-
 use askama::Template;
 use axum::extract::{Query, State as Extract};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,16 +15,12 @@ use super::charts;
 use super::db::{self, AuditEntry, Revision};
 use super::policy::{self, Change};
 use super::reports::{self, DeletionRow, TimelineEvent};
-use super::session::{self, Session, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
-use super::{Console, MAX_FORM_BYTES};
-use crate::http::Shared;
+use super::session::{self, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
+use super::web::{
+    audit, cookie_header, csrf_ok, encode, forbidden, page, redirect, server_error, set_cookie, signed_in, Form,
+    Message, State,
+};
 use crate::timefmt::now_rfc3339_ms;
-
-#[derive(Clone)]
-pub(crate) struct State {
-    pub shared: Arc<Shared>,
-    pub console: Arc<Console>,
-}
 
 pub(crate) fn router(state: State) -> Router {
     Router::new()
@@ -53,19 +47,6 @@ pub(crate) fn router(state: State) -> Router {
 struct SignInPage<'a> {
     csrf: &'a str,
     error: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "console/message.html")]
-struct Message<'a> {
-    title: &'a str,
-    text: &'a str,
-}
-
-impl<'a> Message<'a> {
-    fn new(title: &'a str, text: &'a str) -> Self {
-        Message { title, text }
-    }
 }
 
 struct PromptRow {
@@ -392,98 +373,4 @@ async fn audit_page(Extract(state): Extract<State>, headers: HeaderMap) -> Respo
     let read = tokio::task::spawn_blocking(move || db::audit_log(&shared.store.lock(), 200)).await;
     let Ok(Ok(entries)) = read else { return server_error() };
     page(StatusCode::OK, &AuditPage { user: &session.user, csrf: &session.csrf, entries: &entries })
-}
-
-// ---- helpers ---------------------------------------------------------------------------------------------------
-
-/// The decoded fields of an `application/x-www-form-urlencoded` body, in order (a name may repeat).
-struct Form(Vec<(String, String)>);
-
-impl Form {
-    fn parse(body: &[u8]) -> Form {
-        let body = &body[..body.len().min(MAX_FORM_BYTES)];
-        Form(form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-}
-
-fn cookie_header(headers: &HeaderMap) -> Option<&str> {
-    headers.get(COOKIE).and_then(|v| v.to_str().ok())
-}
-
-fn signed_in(state: &State, headers: &HeaderMap) -> Option<(String, Session)> {
-    let token = session::cookie(cookie_header(headers), SESSION_COOKIE)?;
-    let session = state.console.sessions.find(token, state.shared.now_secs())?;
-    Some((token.to_owned(), session))
-}
-
-fn csrf_ok(session: &Session, form: &Form) -> bool {
-    form.get("csrf").is_some_and(|sent| crate::body::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()))
-}
-
-fn audit(state: &State, actor: &str, action: &str, before: Option<&str>, after: Option<&str>) {
-    let conn = state.shared.store.lock();
-    if let Err(e) = db::audit(&conn, &now_rfc3339_ms(), actor, action, before, after) {
-        eprintln!("console: could not write the audit log: {e}");
-    }
-}
-
-fn page(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => {
-            let mut resp = (status, html).into_response();
-            let headers = resp.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(
-                "content-security-policy",
-                HeaderValue::from_static(
-                    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-                ),
-            );
-            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-            headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-            resp
-        }
-        Err(_) => server_error(),
-    }
-}
-
-fn redirect(to: &str) -> Response {
-    let mut resp = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(to) {
-        resp.headers_mut().insert(LOCATION, value);
-    }
-    resp
-}
-
-fn set_cookie(resp: &mut Response, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        resp.headers_mut().append(SET_COOKIE, value);
-    }
-}
-
-fn forbidden() -> Response {
-    page(
-        StatusCode::FORBIDDEN,
-        &Message::new(
-            "Form refused",
-            "This form is out of date or was not sent from the console. Reload the page and try again.",
-        ),
-    )
-}
-
-fn server_error() -> Response {
-    (StatusCode::INTERNAL_SERVER_ERROR, "the console could not read its database").into_response()
-}
-
-fn encode(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
