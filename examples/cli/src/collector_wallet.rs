@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use footfall_collector::wallet::{
-    add_coupon, keyset_json, read_keyset, read_redemptions, revoke_coupon, CouponSpec, UNLIMITED_VALUE,
+    add_coupon, keyset_json, parse_discount, read_keyset, read_redemptions, revoke_coupon, CouponSpec, UNLIMITED_VALUE,
 };
 use footfall_collector::CollectorConfig;
-use footfall_core::wallet::{Discount, Gtin, LocalDate, OfflinePolicy};
+use footfall_core::wallet::{Gtin, LocalDate, OfflinePolicy};
 
 use crate::CmdResult;
 
@@ -156,7 +156,7 @@ fn print_line(line: &str) -> CmdResult {
 }
 
 fn spec(args: CouponAddArgs) -> Result<CouponSpec, String> {
-    let (discount, amount_currency) = parse_discount(&args.discount)?;
+    let (discount, amount_currency) = parse_discount(&args.discount).map_err(|e| format!("--discount {e}"))?;
     let currency = match (amount_currency, args.currency) {
         (Some(own), Some(given)) if own != given.to_ascii_uppercase() => {
             return Err(format!("--discount is in {own} but --currency says {given}"))
@@ -193,45 +193,4 @@ fn spec(args: CouponAddArgs) -> Result<CouponSpec, String> {
     spec.min_basket_minor = args.min_basket;
     spec.stack_group = args.stack_group;
     Ok(spec)
-}
-
-/// `10%` / `12.5%` → basis points; `300 JPY` → minor units and the currency.
-fn parse_discount(text: &str) -> Result<(Discount, Option<String>), String> {
-    let text = text.trim();
-    let bad =
-        || format!("--discount '{text}': write a percentage (10%, 12.5%) or minor units and a currency (300 JPY)");
-    if let Some(percent) = text.strip_suffix('%') {
-        let (whole, fraction) = percent.trim().split_once('.').unwrap_or((percent.trim(), ""));
-        if fraction.len() > 2
-            || whole.is_empty()
-            || !(whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()))
-        {
-            return Err(bad());
-        }
-        let whole: u32 = whole.parse().map_err(|_| bad())?;
-        let fraction: u32 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-        let basis_points = whole.checked_mul(100).and_then(|w| w.checked_add(fraction)).ok_or_else(bad)?;
-        let basis_points = u16::try_from(basis_points).map_err(|_| bad())?;
-        return Ok((Discount::Percent { basis_points }, None));
-    }
-    let (amount, currency) = text.split_once(char::is_whitespace).ok_or_else(bad)?;
-    let minor: u64 = amount.parse().map_err(|_| bad())?;
-    Ok((Discount::Amount { minor }, Some(currency.trim().to_ascii_uppercase())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn discounts_read_as_basis_points_or_minor_units() {
-        assert_eq!(parse_discount("10%"), Ok((Discount::Percent { basis_points: 1000 }, None)));
-        assert_eq!(parse_discount("12.5 %"), Ok((Discount::Percent { basis_points: 1250 }, None)));
-        assert_eq!(parse_discount("0.05%"), Ok((Discount::Percent { basis_points: 5 }, None)));
-        assert_eq!(parse_discount("300 JPY"), Ok((Discount::Amount { minor: 300 }, Some("JPY".into()))));
-        assert_eq!(parse_discount(" 250 eur "), Ok((Discount::Amount { minor: 250 }, Some("EUR".into()))));
-        for bad in ["10", "%", "1.234%", "-5%", "ten%", "2.50 EUR", "700%x", "99999%"] {
-            assert!(parse_discount(bad).is_err(), "{bad}");
-        }
-    }
 }

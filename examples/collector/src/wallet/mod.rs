@@ -23,7 +23,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use coupon::{add_coupon, revoke_coupon, CouponSpec, MAX_TERMS_CHARS, MAX_TITLE_CHARS, UNLIMITED_VALUE};
+pub use coupon::{
+    add_coupon, parse_discount, revoke_coupon, CouponSpec, MAX_TERMS_CHARS, MAX_TITLE_CHARS, UNLIMITED_VALUE,
+};
 pub use feed::PAGE_SIZE;
 
 use crate::error::CollectorError;
