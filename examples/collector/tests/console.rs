@@ -7,14 +7,15 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{get, Conn, Resp, Wire};
+use common::console::{hidden, text, Browser};
+use common::{get, Wire};
 use footfall_collector::{AdminCredential, Collector, CollectorConfig};
 use footfall_core::consent::record::Method;
 use footfall_core::consent::state::Reason;
 use footfall_core::{Config, Event, Footfall};
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery";
+use common::console::PASSWORD;
 const POLICY: &str = r#"{"consent":{"policyVersion":3,"purposes":[{"id":"analytics"},{"id":"marketing"}],
     "prompts":[{"id":"main","enabled":true,"purposes":["analytics","marketing"],"copy":{"title":"consent.title","body":"consent.body"}}]}}"#;
 
@@ -24,75 +25,8 @@ fn start(dir: &std::path::Path) -> Collector {
     let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("collector.db"));
     config.config_path = Some(file);
     config.api_key = Some("write-key".into());
-    config.console = Some(AdminCredential { user: "maria".into(), password: PASSWORD.into() });
+    config.console = Some(common::console::admin());
     Collector::start(config).unwrap()
-}
-
-/// A browser's cookie jar for one collector, enough for the console's cookies.
-struct Browser<'a> {
-    collector: &'a Collector,
-    cookies: Vec<(String, String)>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(collector: &'a Collector) -> Self {
-        Browser { collector, cookies: Vec::new() }
-    }
-
-    fn request(&mut self, method: &str, path: &str, form: &[(&str, &str)]) -> Resp {
-        let body: String = form_body(form);
-        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
-        if !cookie.is_empty() {
-            headers.push(("Cookie", cookie.as_str()));
-        }
-        let resp = Conn::plain(self.collector).send(method, path, &headers, body.as_bytes()).unwrap();
-        for (name, value) in &resp.headers {
-            if name.eq_ignore_ascii_case("set-cookie") {
-                let pair = value.split(';').next().unwrap();
-                let (k, v) = pair.split_once('=').unwrap();
-                self.cookies.retain(|(name, _)| name != k);
-                if !value.contains("Max-Age=0") {
-                    self.cookies.push((k.to_owned(), v.to_owned()));
-                }
-            }
-        }
-        resp
-    }
-
-    fn get(&mut self, path: &str) -> Resp {
-        self.request("GET", path, &[])
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
-        self.request("POST", path, form)
-    }
-
-    fn sign_in(&mut self, password: &str) -> Resp {
-        let page = self.get("/console/sign-in");
-        let csrf = hidden(&page, "csrf");
-        self.post("/console/sign-in", &[("csrf", &csrf), ("user", "maria"), ("password", password)])
-    }
-}
-
-fn form_body(form: &[(&str, &str)]) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form {
-        out.append_pair(k, v);
-    }
-    out.finish()
-}
-
-fn text(resp: &Resp) -> String {
-    String::from_utf8_lossy(&resp.body).into_owned()
-}
-
-/// The value of the first hidden input named `name` on a page.
-fn hidden(resp: &Resp, name: &str) -> String {
-    let page = text(resp);
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} field on the page:\n{page}")) + marker.len();
-    page[start..start + page[start..].find('"').unwrap()].to_owned()
 }
 
 fn served_config(collector: &Collector) -> (serde_json::Value, String) {

@@ -4,6 +4,7 @@
 //! (its ETag changes), and every change and sign-in is audited.
 
 mod charts;
+mod coupons;
 pub(crate) mod db;
 mod pages;
 pub(crate) mod policy;

@@ -11,15 +11,15 @@ use axum::Router;
 use bytes::Bytes;
 use footfall_core::consent::policy::Policy;
 
-use super::charts;
 use super::db::{self, AuditEntry, Revision};
 use super::policy::{self, Change};
 use super::reports::{self, DeletionRow, TimelineEvent};
 use super::session::{self, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
 use super::web::{
     audit, cookie_header, csrf_ok, encode, forbidden, page, redirect, server_error, set_cookie, signed_in, Form,
-    Message, State,
+    Message, Notice, State,
 };
+use super::{charts, coupons};
 use crate::timefmt::now_rfc3339_ms;
 
 pub(crate) fn router(state: State) -> Router {
@@ -35,6 +35,9 @@ pub(crate) fn router(state: State) -> Router {
         .route("/console/audit", get(audit_page))
         .route("/console/events", get(events_page))
         .route("/console/deletions", get(deletions_page))
+        .route("/console/coupons", get(coupons::coupons_page))
+        .route("/console/coupons/issue", post(coupons::issue))
+        .route("/console/coupons/revoke", post(coupons::revoke))
         // A catch-all route, not a fallback: the collector's router, which this one is merged into, has its own.
         .route("/console/{*rest}", get(not_found).post(not_found))
         .with_state(state)
@@ -176,12 +179,6 @@ async fn sign_out(Extract(state): Extract<State>, headers: HeaderMap, body: Byte
     let mut resp = redirect("/console/sign-in");
     set_cookie(&mut resp, &session::set_cookie(SESSION_COOKIE, "", 0, state.console.secure_cookies));
     resp
-}
-
-#[derive(serde::Deserialize)]
-struct Notice {
-    done: Option<String>,
-    error: Option<String>,
 }
 
 async fn consent_page(Extract(state): Extract<State>, headers: HeaderMap, Query(notice): Query<Notice>) -> Response {

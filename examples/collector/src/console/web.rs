@@ -14,6 +14,13 @@ use super::{Console, MAX_FORM_BYTES};
 use crate::http::Shared;
 use crate::timefmt::now_rfc3339_ms;
 
+/// What the page after a change says: `?done=` or `?error=`.
+#[derive(serde::Deserialize)]
+pub(super) struct Notice {
+    pub done: Option<String>,
+    pub error: Option<String>,
+}
+
 #[derive(Clone)]
 pub(crate) struct State {
     pub shared: Arc<Shared>,

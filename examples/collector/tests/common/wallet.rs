@@ -29,10 +29,16 @@ pub struct Issuer {
 
 impl Issuer {
     pub fn start(dir: &tempfile::TempDir) -> Issuer {
+        Issuer::start_with(dir, |_| {})
+    }
+
+    /// [`Issuer::start`] with more configuration (the console, say).
+    pub fn start_with(dir: &tempfile::TempDir, adjust: impl FnOnce(&mut CollectorConfig)) -> Issuer {
         let db = dir.path().join("collector.db");
         let key_file = dir.path().join("issuer.json");
         let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db);
         config.issuer_key = Some(key_file.clone());
+        adjust(&mut config);
         let collector = Collector::start(config).expect("collector starts");
         Issuer { collector, db, key_file }
     }

@@ -1,0 +1,225 @@
+//! The coupons page: the coupons in the wallet with their redemption counts, issuing and revoking one (audited),
+//! and the redemptions received, double spends with the device that made them next to the device whose use
+//! counted.
+
+use askama::Template;
+use axum::extract::{Query, State as Extract};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use footfall_core::wallet::{Discount, LocalDate, OfflinePolicy};
+use rusqlite::Connection;
+
+use super::web::{audit, csrf_ok, encode, forbidden, page, redirect, server_error, signed_in, Form, Notice, State};
+use crate::store::has_table;
+use crate::wallet::{add_coupon, parse_discount, revoke_coupon, CouponSpec, UNLIMITED_VALUE};
+
+struct CouponRow {
+    id: String,
+    title: String,
+    discount: String,
+    days: String,
+    uses: i64,
+    offline: bool,
+    user: Option<String>,
+    revoked: bool,
+    accepted: i64,
+    double_spends: i64,
+    rejected: i64,
+}
+
+struct RedemptionRow {
+    coupon: String,
+    serial: String,
+    store: String,
+    presented_at: String,
+    status: String,
+    reason: String,
+    device: String,
+    /// For a double spend: the device whose use of that serial counted.
+    counted_device: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/coupons.html")]
+struct CouponsPage<'a> {
+    user: &'a str,
+    csrf: &'a str,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    wallet_served: bool,
+    coupons: Vec<CouponRow>,
+    redemptions: Vec<RedemptionRow>,
+}
+
+pub(super) async fn coupons_page(
+    Extract(state): Extract<State>,
+    headers: HeaderMap,
+    Query(notice): Query<Notice>,
+) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let shared = state.shared.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let conn = shared.store.lock();
+        Ok::<_, rusqlite::Error>((coupons(&conn)?, redemptions(&conn, 200)?))
+    })
+    .await;
+    let Ok(Ok((coupons, redemptions))) = read else { return server_error() };
+    page(
+        StatusCode::OK,
+        &CouponsPage {
+            user: &session.user,
+            csrf: &session.csrf,
+            notice: notice.done.as_deref(),
+            error: notice.error.as_deref(),
+            wallet_served: state.shared.wallet.is_some(),
+            coupons,
+            redemptions,
+        },
+    )
+}
+
+pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    if !csrf_ok(&session, &form) {
+        return forbidden();
+    }
+    let spec = match spec(&form) {
+        Ok(spec) => spec,
+        Err(problem) => return redirect(&format!("/console/coupons?error={}", encode(&problem))),
+    };
+    let id = spec.id.clone();
+    let summary = format!("coupon '{id}' issued: {}", spec.title);
+    let after = serde_json::json!({"id": id, "title": spec.title, "discount": form.get("discount"),
+        "currency": spec.currency, "until": form.get("valid_until"), "zone": spec.zone, "uses": spec.max_uses,
+        "user": spec.user});
+    let db = state.shared.store.path().to_path_buf();
+    match tokio::task::spawn_blocking(move || add_coupon(&db, spec)).await {
+        Ok(Ok(())) => {
+            audit(&state, &session.user, &summary, None, Some(&after.to_string()));
+            redirect(&format!("/console/coupons?done={}", encode(&summary)))
+        }
+        Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),
+        Err(_) => server_error(),
+    }
+}
+
+pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    if !csrf_ok(&session, &form) {
+        return forbidden();
+    }
+    let id = form.get("coupon").unwrap_or_default().to_owned();
+    let summary = format!("coupon '{id}' revoked");
+    let db = state.shared.store.path().to_path_buf();
+    let coupon = id.clone();
+    match tokio::task::spawn_blocking(move || revoke_coupon(&db, &coupon)).await {
+        Ok(Ok(())) => {
+            audit(&state, &session.user, &summary, None, None);
+            redirect(&format!("/console/coupons?done={}", encode(&summary)))
+        }
+        Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),
+        Err(_) => server_error(),
+    }
+}
+
+/// The issue form as a coupon: the same notation as `footfall collector coupon add` (`10%`, `300 JPY`).
+fn spec(form: &Form) -> Result<CouponSpec, String> {
+    let field = |name: &str| form.get(name).map(str::trim).unwrap_or_default();
+    let (discount, own_currency) = parse_discount(field("discount")).map_err(|e| format!("discount {e}"))?;
+    let currency = own_currency.unwrap_or_else(|| field("currency").to_ascii_uppercase());
+    let until = LocalDate::parse(field("valid_until")).map_err(|e| format!("last day: {e}"))?;
+    let mut spec = CouponSpec::new(field("id"), field("title"), discount, currency, until, field("zone"));
+    spec.terms = field("terms").to_owned();
+    let uses = field("uses");
+    spec.max_uses = if uses.is_empty() { 1 } else { uses.parse().map_err(|_| "uses: a whole number".to_owned())? };
+    spec.offline = OfflinePolicy {
+        accepted: form.get("offline") == Some("on"),
+        max_uses: spec.max_uses,
+        max_value_minor: UNLIMITED_VALUE,
+    };
+    spec.user = Some(field("user").to_owned()).filter(|u| !u.is_empty());
+    Ok(spec)
+}
+
+fn coupons(conn: &Connection) -> rusqlite::Result<Vec<CouponRow>> {
+    if !has_table(conn, "wallet_coupons")? {
+        return Ok(Vec::new());
+    }
+    let counts = has_table(conn, "wallet_redemptions")?;
+    let sql = format!(
+        "SELECT c.coupon_id, c.title, c.discount_kind, c.discount_value, c.currency, c.first_day, c.last_day, c.zone,
+                c.uses_allowed, c.offline_accepted, c.target_user, c.revoked_at IS NOT NULL, {}
+         FROM wallet_coupons c ORDER BY c.created_at DESC, c.coupon_id",
+        if counts {
+            "(SELECT COUNT(*) FROM wallet_redemptions r WHERE r.coupon_id = c.coupon_id AND r.status = 'accepted'),
+             (SELECT COUNT(*) FROM wallet_redemptions r WHERE r.coupon_id = c.coupon_id AND r.status = 'double_spend'),
+             (SELECT COUNT(*) FROM wallet_redemptions r WHERE r.coupon_id = c.coupon_id AND r.status = 'rejected')"
+        } else {
+            "0, 0, 0"
+        }
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], |r| {
+        let kind: String = r.get(2)?;
+        let value: i64 = r.get(3)?;
+        let currency: String = r.get(4)?;
+        let discount = if kind == "percent" {
+            Discount::Percent { basis_points: value as u16 }
+        } else {
+            Discount::Amount { minor: value as u64 }
+        };
+        Ok(CouponRow {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            discount: describe(&discount, &currency),
+            days: format!("{} – {} ({})", r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, String>(7)?),
+            uses: r.get(8)?,
+            offline: r.get(9)?,
+            user: r.get(10)?,
+            revoked: r.get(11)?,
+            accepted: r.get(12)?,
+            double_spends: r.get(13)?,
+            rejected: r.get(14)?,
+        })
+    })?;
+    rows.collect()
+}
+
+fn redemptions(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RedemptionRow>> {
+    if !has_table(conn, "wallet_redemptions")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT COALESCE(r.coupon_id, ''), COALESCE(r.serial, ''), r.store_id, r.presented_at, r.status,
+                COALESCE(r.reason, ''), COALESCE(r.device_id, ''), COALESCE(s.exhausted_device, '')
+         FROM wallet_redemptions r
+         LEFT JOIN wallet_serials s ON s.coupon_id = r.coupon_id AND s.serial = r.serial
+         ORDER BY r.rx DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        let status: String = r.get(4)?;
+        let exhausted: String = r.get(7)?;
+        Ok(RedemptionRow {
+            coupon: r.get(0)?,
+            serial: r.get(1)?,
+            store: r.get(2)?,
+            presented_at: r.get(3)?,
+            reason: r.get(5)?,
+            device: r.get(6)?,
+            counted_device: if status == "double_spend" { exhausted } else { String::new() },
+            status,
+        })
+    })?;
+    rows.collect()
+}
+
+fn describe(discount: &Discount, currency: &str) -> String {
+    match discount {
+        Discount::Percent { basis_points } if basis_points % 100 == 0 => format!("{} %", basis_points / 100),
+        Discount::Percent { basis_points } => format!("{}.{:02} %", basis_points / 100, basis_points % 100),
+        Discount::Amount { minor } => format!("{minor} {currency} (minor units)"),
+    }
+}
