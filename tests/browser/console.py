@@ -197,9 +197,19 @@ def scenario(browser: Browser, base_url: str, device: Device, shots: str | None)
     browser.execute("document.querySelector('#rates-h').scrollIntoView()")
     shot("consent-decisions")
 
+    browser.go(base_url + "/console/coupons")
+    browser.fill("#c-id", "SPRING10")
+    browser.fill("#c-title", "10 % off spring jackets")
+    browser.fill("#c-discount", "10%")
+    browser.execute("document.querySelector('#c-until').value = '2027-03-31'")
+    browser.click("#issue")
+    check("coupon 'SPRING10' issued" in browser.text(".notice"), "a coupon is issued from the console")
+    check("SPRING10" in browser.text("#list-h + table"), "and listed in the wallet")
+    shot("coupons")
+
     browser.go(base_url + "/console/audit")
     audit = browser.text("main")
-    for entry in ("signed in", "sign-in refused", "prompt 'main' switched off",
+    for entry in ("signed in", "sign-in refused", "prompt 'main' switched off", "coupon 'SPRING10' issued",
                   "policy version 4 published, material change for marketing"):
         check(entry in audit, f"the audit log shows '{entry}'")
     shot("audit")
@@ -223,7 +233,7 @@ def main() -> int:
         collector = subprocess.Popen(
             [FOOTFALL_BIN, "collector", "serve", "--listen", f"127.0.0.1:{port}", "--db", os.path.join(tmp, "c.db"),
              "--config", config, "--api-key", WRITE_KEY, "--admin-user", "maria",
-             "--admin-password-file", password_file],
+             "--admin-password-file", password_file, "--issuer-key", os.path.join(tmp, "issuer.json")],
             stdout=subprocess.DEVNULL)
         try:
             wait_for_port(port, collector, "the collector")
