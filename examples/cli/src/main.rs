@@ -6,6 +6,7 @@ mod bench;
 mod bench_proximity;
 mod bench_startup;
 mod bench_wallet;
+mod collector_load;
 mod collector_wallet;
 mod commands;
 mod consent;
@@ -108,6 +109,8 @@ enum CollectorCommand {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Load a collector's `POST /v1/batch` (or one started here with --spawn): events/s stored, latency p50/p99.
+    Load(collector_load::LoadArgs),
     /// One JSON object per stored event.
     Events {
         #[arg(long)]
@@ -173,6 +176,7 @@ fn main() -> ExitCode {
             CollectorCommand::Serve(args) => commands::serve(args),
             CollectorCommand::Stats { db } => commands::collector_stats(&db),
             CollectorCommand::Events { db } => commands::collector_events(&db),
+            CollectorCommand::Load(args) => collector_load::run(args),
             CollectorCommand::ConsentRecords { db } => commands::collector_consent_records(&db),
             CollectorCommand::Deletions { db } => commands::collector_deletions(&db),
             CollectorCommand::Coupon { command } => collector_wallet::coupon(command),
