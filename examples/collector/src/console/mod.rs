@@ -3,11 +3,12 @@
 //! axum), no JavaScript. Every change becomes a new immutable config revision that `GET /v1/config` serves at once
 //! (its ETag changes), and every change and sign-in is audited.
 
+mod campaigns;
 mod charts;
 mod coupons;
 pub(crate) mod db;
 mod pages;
-pub(crate) mod policy;
+pub(crate) mod remote_config;
 mod reports;
 pub(crate) mod session;
 mod web;

@@ -12,14 +12,14 @@ use bytes::Bytes;
 use footfall_core::consent::policy::Policy;
 
 use super::db::{self, AuditEntry, Revision};
-use super::policy::{self, Change};
+use super::remote_config::{self, Change};
 use super::reports::{self, DeletionRow, TimelineEvent};
 use super::session::{self, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
 use super::web::{
     audit, cookie_header, csrf_ok, encode, forbidden, page, redirect, server_error, set_cookie, signed_in, Form,
     Message, Notice, State,
 };
-use super::{charts, coupons};
+use super::{campaigns, charts, coupons};
 use crate::timefmt::now_rfc3339_ms;
 
 pub(crate) fn router(state: State) -> Router {
@@ -35,6 +35,8 @@ pub(crate) fn router(state: State) -> Router {
         .route("/console/audit", get(audit_page))
         .route("/console/events", get(events_page))
         .route("/console/deletions", get(deletions_page))
+        .route("/console/campaigns", get(campaigns::campaigns_page))
+        .route("/console/campaigns/stop", post(campaigns::stop))
         .route("/console/coupons", get(coupons::coupons_page))
         .route("/console/coupons/issue", post(coupons::issue))
         .route("/console/coupons/revoke", post(coupons::revoke))
@@ -325,17 +327,17 @@ async fn switch_prompt(Extract(state): Extract<State>, headers: HeaderMap, body:
     let form = Form::parse(&body);
     let id = form.get("prompt").unwrap_or_default().to_owned();
     let enabled = form.get("enabled") == Some("true");
-    change(state, headers, &form, Change::Prompt { id, enabled }).await
+    change(state, headers, &form, Change::Prompt { id, enabled }, "/console/consent").await
 }
 
 async fn publish(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
     let form = Form::parse(&body);
     let material = form.all("material").map(str::to_owned).collect();
-    change(state, headers, &form, Change::Publish { material }).await
+    change(state, headers, &form, Change::Publish { material }, "/console/consent").await
 }
 
 /// Applies a change to the revision the form was made against, publishes it and audits it, in one transaction.
-async fn change(state: State, headers: HeaderMap, form: &Form, change: Change) -> Response {
+pub(super) async fn change(state: State, headers: HeaderMap, form: &Form, change: Change, back: &str) -> Response {
     let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
     if !csrf_ok(&session, form) {
         return forbidden();
@@ -349,7 +351,7 @@ async fn change(state: State, headers: HeaderMap, form: &Form, change: Change) -
         if Some(live.revision) != expected {
             return Err("someone published a change since this page was loaded; look again and retry".into());
         }
-        let (body, summary) = policy::apply(&live.body, &change)?;
+        let (body, summary) = remote_config::apply(&live.body, &change)?;
         match db::publish(&mut conn, expected, &body, &now_rfc3339_ms(), &user, &summary) {
             Ok(Some(_)) => Ok(summary),
             Ok(None) => Err("someone published a change at the same moment; look again and retry".into()),
@@ -358,8 +360,8 @@ async fn change(state: State, headers: HeaderMap, form: &Form, change: Change) -
     })
     .await;
     match outcome {
-        Ok(Ok(summary)) => redirect(&format!("/console/consent?done={}", encode(&summary))),
-        Ok(Err(problem)) => redirect(&format!("/console/consent?error={}", encode(&problem))),
+        Ok(Ok(summary)) => redirect(&format!("{back}?done={}", encode(&summary))),
+        Ok(Err(problem)) => redirect(&format!("{back}?error={}", encode(&problem))),
         Err(_) => server_error(),
     }
 }
