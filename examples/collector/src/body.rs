@@ -178,12 +178,7 @@ fn authorized(api_key: Option<&str>, headers: &HeaderMap) -> bool {
         return false;
     }
     let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credentials.trim()) else { return false };
-    constant_time_eq(&decoded, format!("{key}:").as_bytes())
-}
-
-/// Comparison whose time does not depend on where the first difference is.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    crate::compare::constant_time_eq(&decoded, format!("{key}:").as_bytes())
 }
 
 async fn sleep_ms(ms: u64) {

@@ -6,7 +6,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault};
-use crate::console::Console;
+use crate::console::state::Console;
 use crate::error::CollectorError;
 use crate::faults::Faults;
 use crate::server::{accept_loop, Shared};

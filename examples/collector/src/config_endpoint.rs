@@ -4,7 +4,6 @@
 
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use hyper::{Response, StatusCode};
-use serde_json::Value;
 
 use crate::body::admit;
 use crate::config::Endpoint;
@@ -64,7 +63,7 @@ fn answer(path: &std::path::Path, if_none_match: Option<&str>) -> Response<Body>
             );
         }
     };
-    if let Err(problem) = check(&bytes) {
+    if let Err(problem) = crate::config_doc::check(&bytes) {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "invalid_config",
@@ -90,15 +89,6 @@ fn served(bytes: Vec<u8>, if_none_match: Option<&str>) -> Response<Body> {
     resp.headers_mut().insert(ETAG, HeaderValue::from_str(&tag).expect("hex ETag"));
     resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
-}
-
-/// What the collector itself checks of a config document (the SDK validates the policy).
-pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Err(e) => Err(format!("is not valid JSON: {e}")),
-        Ok(Value::Object(root)) if root.get("consent").is_some_and(Value::is_object) => Ok(()),
-        Ok(_) => Err("must be a JSON object with a \"consent\" object".into()),
-    }
 }
 
 /// Strong ETag: the quoted lowercase hex SHA-256 of the served bytes.
@@ -127,13 +117,5 @@ mod tests {
         assert!(if_none_match_matches("*", &tag));
         assert!(!if_none_match_matches("\"other\"", &tag));
         assert!(!if_none_match_matches(tag.trim_matches('"'), &tag), "an unquoted tag is not the same entity tag");
-    }
-
-    #[test]
-    fn only_json_with_a_consent_object_is_served() {
-        assert!(check(br#"{"consent":{"policyVersion":1},"other":true}"#).is_ok());
-        assert!(check(b"{").unwrap_err().contains("not valid JSON"));
-        assert!(check(br#"{"consent":[]}"#).unwrap_err().contains("\"consent\" object"));
-        assert!(check(br#"[]"#).is_err());
     }
 }

@@ -12,7 +12,7 @@ use hyper::{Response, StatusCode};
 use serde_json::json;
 
 use crate::config::Endpoint;
-use crate::console::Console;
+use crate::console::state::Console;
 use crate::faults::Faults;
 use crate::store::Store;
 use crate::timefmt::unix_now_secs;

@@ -12,7 +12,9 @@
 mod batch;
 mod body;
 mod collector;
+mod compare;
 mod config;
+mod config_doc;
 mod config_endpoint;
 mod consent_records;
 mod console;

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::db;
-use super::pages::change;
+use super::publish::change;
 use super::remote_config::Change;
 use super::web::{page, redirect, server_error, signed_in, Form, Notice, State};
 use crate::timefmt::{rfc3339_secs, unix_now_secs};

@@ -12,15 +12,15 @@ use bytes::Bytes;
 use footfall_core::consent::policy::Policy;
 
 use super::db::{self, AuditEntry, Revision};
-use super::remote_config::{self, Change};
+use super::publish::change;
+use super::remote_config::Change;
 use super::reports::{self, DeletionRow, TimelineEvent};
 use super::session::{self, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
 use super::web::{
-    audit, cookie_header, csrf_ok, encode, forbidden, page, redirect, server_error, set_cookie, signed_in, Form,
-    Message, Notice, State,
+    audit, cookie_header, csrf_ok, forbidden, page, redirect, server_error, set_cookie, signed_in, Form, Message,
+    Notice, State,
 };
 use super::{campaigns, charts, coupons};
-use crate::timefmt::now_rfc3339_ms;
 
 pub(crate) fn router(state: State) -> Router {
     Router::new()
@@ -150,7 +150,7 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
     let form = Form::parse(&body);
     let expected = session::cookie(cookie_header(&headers), SIGN_IN_COOKIE);
     let sent = form.get("csrf");
-    if !matches!((expected, sent), (Some(e), Some(s)) if crate::body::constant_time_eq(e.as_bytes(), s.as_bytes())) {
+    if !matches!((expected, sent), (Some(e), Some(s)) if crate::compare::constant_time_eq(e.as_bytes(), s.as_bytes())) {
         return forbidden();
     }
     let user = form.get("user").unwrap_or_default();
@@ -334,36 +334,6 @@ async fn publish(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
     let form = Form::parse(&body);
     let material = form.all("material").map(str::to_owned).collect();
     change(state, headers, &form, Change::Publish { material }, "/console/consent").await
-}
-
-/// Applies a change to the revision the form was made against, publishes it and audits it, in one transaction.
-pub(super) async fn change(state: State, headers: HeaderMap, form: &Form, change: Change, back: &str) -> Response {
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
-    if !csrf_ok(&session, form) {
-        return forbidden();
-    }
-    let expected: Option<i64> = form.get("revision").and_then(|r| r.parse().ok());
-    let shared = state.shared.clone();
-    let user = session.user.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> Result<String, String> {
-        let mut conn = shared.store.lock();
-        let live = db::latest(&conn).map_err(|e| e.to_string())?.ok_or("no policy is published yet")?;
-        if Some(live.revision) != expected {
-            return Err("someone published a change since this page was loaded; look again and retry".into());
-        }
-        let (body, summary) = remote_config::apply(&live.body, &change)?;
-        match db::publish(&mut conn, expected, &body, &now_rfc3339_ms(), &user, &summary) {
-            Ok(Some(_)) => Ok(summary),
-            Ok(None) => Err("someone published a change at the same moment; look again and retry".into()),
-            Err(e) => Err(e.to_string()),
-        }
-    })
-    .await;
-    match outcome {
-        Ok(Ok(summary)) => redirect(&format!("{back}?done={}", encode(&summary))),
-        Ok(Err(problem)) => redirect(&format!("{back}?error={}", encode(&problem))),
-        Err(_) => server_error(),
-    }
 }
 
 async fn audit_page(Extract(state): Extract<State>, headers: HeaderMap) -> Response {

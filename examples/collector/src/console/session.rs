@@ -30,8 +30,8 @@ impl std::fmt::Debug for AdminCredential {
 impl AdminCredential {
     /// Both compared in constant time, so the answer's timing says nothing about how much was right.
     pub(crate) fn accepts(&self, user: &str, password: &str) -> bool {
-        let user_ok = crate::body::constant_time_eq(user.as_bytes(), self.user.as_bytes());
-        let password_ok = crate::body::constant_time_eq(password.as_bytes(), self.password.as_bytes());
+        let user_ok = crate::compare::constant_time_eq(user.as_bytes(), self.user.as_bytes());
+        let password_ok = crate::compare::constant_time_eq(password.as_bytes(), self.password.as_bytes());
         user_ok & password_ok
     }
 }

@@ -69,7 +69,7 @@ pub(super) fn signed_in(state: &State, headers: &HeaderMap) -> Option<(String, S
 }
 
 pub(super) fn csrf_ok(session: &Session, form: &Form) -> bool {
-    form.get("csrf").is_some_and(|sent| crate::body::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()))
+    form.get("csrf").is_some_and(|sent| crate::compare::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()))
 }
 
 pub(super) fn audit(state: &State, actor: &str, action: &str, before: Option<&str>, after: Option<&str>) {

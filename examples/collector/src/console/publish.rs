@@ -1,0 +1,40 @@
+//! Publishing a change to the remote config from a console form: checked against the session and its CSRF token,
+//! applied to the revision the page showed (a stale form is refused), published and audited in one transaction.
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::db;
+use super::remote_config::{self, Change};
+use super::web::{csrf_ok, encode, forbidden, redirect, server_error, signed_in, Form, State};
+use crate::timefmt::now_rfc3339_ms;
+
+/// Applies a change to the revision the form was made against, publishes it and audits it, in one transaction.
+pub(super) async fn change(state: State, headers: HeaderMap, form: &Form, change: Change, back: &str) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    if !csrf_ok(&session, form) {
+        return forbidden();
+    }
+    let expected: Option<i64> = form.get("revision").and_then(|r| r.parse().ok());
+    let shared = state.shared.clone();
+    let user = session.user.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        let mut conn = shared.store.lock();
+        let live = db::latest(&conn).map_err(|e| e.to_string())?.ok_or("no policy is published yet")?;
+        if Some(live.revision) != expected {
+            return Err("someone published a change since this page was loaded; look again and retry".into());
+        }
+        let (body, summary) = remote_config::apply(&live.body, &change)?;
+        match db::publish(&mut conn, expected, &body, &now_rfc3339_ms(), &user, &summary) {
+            Ok(Some(_)) => Ok(summary),
+            Ok(None) => Err("someone published a change at the same moment; look again and retry".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await;
+    match outcome {
+        Ok(Ok(summary)) => redirect(&format!("{back}?done={}", encode(&summary))),
+        Ok(Err(problem)) => redirect(&format!("{back}?error={}", encode(&problem))),
+        Err(_) => server_error(),
+    }
+}

@@ -1,0 +1,58 @@
+//! The console's own state, next to the collector's: the admin credential, the sessions, and whether cookies must
+//! be `Secure`; made at start-up, where the credential is checked and the config file imported.
+
+use std::path::Path;
+
+use super::db;
+use super::session::{AdminCredential, Sessions};
+use crate::error::CollectorError;
+use crate::store::Store;
+use crate::timefmt::now_rfc3339_ms;
+
+/// Shorter admin passwords are refused at start-up.
+const MIN_PASSWORD_CHARS: usize = 12;
+
+/// The console's own state, next to the collector's.
+pub(crate) struct Console {
+    pub admin: AdminCredential,
+    pub sessions: Sessions,
+    /// Cookies carry `Secure` unless the collector serves plain HTTP (allowed on loopback only).
+    pub secure_cookies: bool,
+}
+
+impl Console {
+    /// Checks the credential, creates the console's tables and, the first time, imports the config file (if any)
+    /// as revision 1.
+    pub(crate) fn start(
+        admin: AdminCredential,
+        api_key: Option<&str>,
+        config_path: Option<&Path>,
+        store: &Store,
+        secure_cookies: bool,
+    ) -> Result<Console, CollectorError> {
+        if admin.user.trim().is_empty() || admin.password.chars().count() < MIN_PASSWORD_CHARS {
+            let problem =
+                format!("the admin needs a user name and a password of at least {MIN_PASSWORD_CHARS} characters");
+            return Err(CollectorError::Console(problem));
+        }
+        if api_key.is_some_and(|key| key == admin.password) {
+            return Err(CollectorError::Console("the admin password must not be the SDK's write key".into()));
+        }
+        let db_err = CollectorError::db(store.path());
+        let mut conn = store.lock();
+        db::init(&conn).map_err(db_err)?;
+        if let (None, Some(path)) = (db::latest(&conn).map_err(CollectorError::db(store.path()))?, config_path) {
+            let bytes = std::fs::read(path)
+                .map_err(|e| CollectorError::Console(format!("cannot read the config file {}: {e}", path.display())))?;
+            crate::config_doc::check(&bytes)
+                .map_err(|problem| CollectorError::Console(format!("the config file {} {problem}", path.display())))?;
+            let body =
+                String::from_utf8(bytes).map_err(|_| CollectorError::Console("the config file is not UTF-8".into()))?;
+            let summary = format!("imported from {}", path.display());
+            db::publish(&mut conn, None, &body, &now_rfc3339_ms(), "collector", &summary)
+                .map_err(CollectorError::db(store.path()))?;
+        }
+        drop(conn);
+        Ok(Console { admin, sessions: Sessions::default(), secure_cookies })
+    }
+}
