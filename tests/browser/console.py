@@ -47,7 +47,18 @@ POLICY = {
                 "triggers": ["app_start"],
             }
         ],
-    }
+    },
+    "proximity": {
+        "version": 1,
+        "dailyCap": 3,
+        "zones": [{"id": "tokyo-shibuya-01/entrance", "store": "tokyo-shibuya-01", "timeZone": "Asia/Tokyo",
+                   "beacons": ["2f234454-cf6d-4a0f-adf2-f4911ba9ffa6:1:2"], "enterRssi": -75}],
+        "campaigns": [{"id": "welcome", "zones": ["tokyo-shibuya-01/entrance"], "trigger": "enter", "priority": 10,
+                       "cap": {"count": 1, "windowDays": 7},
+                       "windows": [{"days": ["sat", "sun"], "from": "10:00", "to": "20:00"}],
+                       "offer": {"title": "offer.welcome.title", "body": "offer.welcome.body",
+                                 "couponId": "SPRING10"}}],
+    },
 }
 
 
@@ -207,9 +218,15 @@ def scenario(browser: Browser, base_url: str, device: Device, shots: str | None)
     check("SPRING10" in browser.text("#list-h + table"), "and listed in the wallet")
     shot("coupons")
 
+    browser.go(base_url + "/console/campaigns")
+    check("welcome" in browser.text("#campaigns-h + table"), "the campaigns page lists the campaign in force")
+    shot("campaigns")
+    browser.click("#stop-welcome")
+    check("campaign 'welcome' stopped at" in browser.text(".notice"), "a campaign is stopped from the console")
+
     browser.go(base_url + "/console/audit")
     audit = browser.text("main")
-    for entry in ("signed in", "sign-in refused", "prompt 'main' switched off", "coupon 'SPRING10' issued",
+    for entry in ("signed in", "sign-in refused", "prompt 'main' switched off", "coupon 'SPRING10' issued", "campaign 'welcome' stopped at",
                   "policy version 4 published, material change for marketing"):
         check(entry in audit, f"the audit log shows '{entry}'")
     shot("audit")

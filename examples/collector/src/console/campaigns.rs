@@ -176,16 +176,19 @@ fn strings(value: &Value) -> String {
 
 fn schedule(campaign: &Value) -> String {
     let mut parts = Vec::new();
-    match (campaign["startsAt"].as_str(), campaign["endsAt"].as_str()) {
-        (None, None) => parts.push("always".to_owned()),
-        (from, to) => parts.push(format!("{} → {}", from.unwrap_or("now"), to.unwrap_or("no end"))),
+    if let (from, to @ Some(_)) | (from @ Some(_), to) = (campaign["startsAt"].as_str(), campaign["endsAt"].as_str()) {
+        parts.push(format!("{} → {}", from.unwrap_or("now"), to.unwrap_or("no end")));
     }
     for window in list(campaign, "windows") {
         let days = strings(&window["days"]);
         let days = if days.is_empty() { "every day".to_owned() } else { days };
         parts.push(format!("{days} {}–{}", text(window, "from"), text(window, "to")));
     }
-    parts.join("; ")
+    if parts.is_empty() {
+        "at any time".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn audience(rule: &Value) -> String {
