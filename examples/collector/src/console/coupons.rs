@@ -97,7 +97,7 @@ pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, bo
     let db = state.shared.store.path().to_path_buf();
     match tokio::task::spawn_blocking(move || add_coupon(&db, spec)).await {
         Ok(Ok(())) => {
-            audit(&state, &session.user, &summary, None, Some(&after.to_string()));
+            audit(&state, &session.user, &summary, Some(after.to_string())).await;
             redirect(&format!("/console/coupons?done={}", encode(&summary)))
         }
         Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),
@@ -117,7 +117,7 @@ pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, b
     let coupon = id.clone();
     match tokio::task::spawn_blocking(move || revoke_coupon(&db, &coupon)).await {
         Ok(Ok(())) => {
-            audit(&state, &session.user, &summary, None, None);
+            audit(&state, &session.user, &summary, None).await;
             redirect(&format!("/console/coupons?done={}", encode(&summary)))
         }
         Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),

@@ -159,11 +159,11 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
     if !state.console.admin.accepts(user, password) {
         // What was typed as the user name, cut short: a password typed into the wrong field stays mostly out.
         let tried: String = user.chars().take(32).collect();
-        audit(&state, &tried, "sign-in refused", None, None);
+        audit(&state, &tried, "sign-in refused", None).await;
         return sign_in_form(&state, StatusCode::UNAUTHORIZED, Some("That user name and password do not match."));
     }
     let token = state.console.sessions.open(user, now);
-    audit(&state, user, "signed in", None, None);
+    audit(&state, user, "signed in", None).await;
     let mut resp = redirect("/console/consent");
     let secure = state.console.secure_cookies;
     set_cookie(&mut resp, &session::set_cookie(SESSION_COOKIE, &token, SESSION_SECS, secure));
@@ -177,7 +177,7 @@ async fn sign_out(Extract(state): Extract<State>, headers: HeaderMap, body: Byte
         return forbidden();
     }
     state.console.sessions.close(&token);
-    audit(&state, &session.user, "signed out", None, None);
+    audit(&state, &session.user, "signed out", None).await;
     let mut resp = redirect("/console/sign-in");
     set_cookie(&mut resp, &session::set_cookie(SESSION_COOKIE, "", 0, state.console.secure_cookies));
     resp

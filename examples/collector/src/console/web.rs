@@ -72,10 +72,15 @@ pub(super) fn csrf_ok(session: &Session, form: &Form) -> bool {
     form.get("csrf").is_some_and(|sent| crate::compare::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()))
 }
 
-pub(super) fn audit(state: &State, actor: &str, action: &str, before: Option<&str>, after: Option<&str>) {
-    let conn = state.shared.store.lock();
-    if let Err(e) = db::audit(&conn, &now_rfc3339_ms(), actor, action, before, after) {
-        eprintln!("console: could not write the audit log: {e}");
+/// Appends to the audit log, off the async workers like every database call.
+pub(super) async fn audit(state: &State, actor: &str, action: &str, after: Option<String>) {
+    let (shared, actor, action) = (state.shared.clone(), actor.to_owned(), action.to_owned());
+    let written = tokio::task::spawn_blocking(move || {
+        db::audit(&shared.store.lock(), &now_rfc3339_ms(), &actor, &action, None, after.as_deref())
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        eprintln!("console: could not write the audit log");
     }
 }
 
