@@ -161,7 +161,7 @@ impl Store {
                         m.id,
                         m.kind,
                         m.name,
-                        m.properties.to_string(),
+                        m.properties,
                         m.purpose,
                         m.timestamp,
                         m.anonymous_id,

@@ -1,6 +1,10 @@
 //! Parses and validates a batch body (protocol.md, "POST {base}/v1/batch"). Validation is all-or-nothing:
 //! one bad message rejects the batch, so the SDK can bisect to the poison message.
 
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::timefmt::is_rfc3339;
@@ -11,7 +15,8 @@ pub(crate) struct Message {
     pub id: String,
     pub kind: String,
     pub name: Option<String>,
-    pub properties: Value,
+    /// The properties (or traits) object as the client sent it: stored without being parsed or re-serialised.
+    pub properties: String,
     pub purpose: Option<String>,
     pub timestamp: String,
     pub anonymous_id: Option<String>,
@@ -52,19 +57,23 @@ impl Invalid {
 }
 
 pub(crate) fn parse_batch(body: &[u8], reject_names: &[String]) -> Result<Batch, Invalid> {
-    let root: Value =
-        serde_json::from_slice(body).map_err(|e| Invalid::Batch(format!("body is not valid JSON: {e}")))?;
-    let Value::Object(mut root) = root else {
-        return Err(Invalid::Batch("body must be a JSON object with a \"batch\" array".into()));
+    // The top level and each message are read as raw JSON first: a message is parsed once, and what is stored
+    // verbatim (the message, its properties) is never rebuilt from parsed values.
+    let Ok(mut root) = serde_json::from_slice::<BTreeMap<String, &RawValue>>(body) else {
+        return Err(match serde_json::from_slice::<IgnoredAny>(body) {
+            Err(e) => Invalid::Batch(format!("body is not valid JSON: {e}")),
+            Ok(_) => Invalid::Batch("body must be a JSON object with a \"batch\" array".into()),
+        });
     };
-    let sent_at = match root.remove("sentAt") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if is_rfc3339(&s) => Some(s),
+    let sent_at = match root.remove("sentAt").map(|raw| serde_json::from_str::<Value>(raw.get())) {
+        None | Some(Ok(Value::Null)) => None,
+        Some(Ok(Value::String(s))) if is_rfc3339(&s) => Some(s),
         Some(_) => return Err(Invalid::Batch("\"sentAt\" must be an RFC 3339 timestamp".into())),
     };
-    let Some(Value::Array(items)) = root.remove("batch") else {
-        return Err(Invalid::Batch("\"batch\" must be an array of messages".into()));
-    };
+    let items = root
+        .remove("batch")
+        .and_then(|raw| serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok())
+        .ok_or_else(|| Invalid::Batch("\"batch\" must be an array of messages".into()))?;
     let messages = items
         .into_iter()
         .enumerate()
@@ -73,11 +82,16 @@ pub(crate) fn parse_batch(body: &[u8], reject_names: &[String]) -> Result<Batch,
     Ok(Batch { messages, sent_at })
 }
 
-fn parse_message(index: usize, item: Value, reject_names: &[String]) -> Result<Message, Invalid> {
-    let raw = item.to_string();
-    let Value::Object(obj) = item else {
-        return Err(Invalid::Event(format!("event at index {index}: must be a JSON object")));
-    };
+fn parse_message(index: usize, item: &RawValue, reject_names: &[String]) -> Result<Message, Invalid> {
+    let not_object = || Invalid::Event(format!("event at index {index}: must be a JSON object"));
+    let mut members = serde_json::from_str::<BTreeMap<String, &RawValue>>(item.get()).map_err(|_| not_object())?;
+    // The properties (or traits) stay raw; the other members are small and read as values.
+    let raw_properties = (members.remove("properties"), members.remove("traits"));
+    let obj: Map<String, Value> = members
+        .into_iter()
+        .map(|(key, raw)| serde_json::from_str::<Value>(raw.get()).map(|value| (key, value)))
+        .collect::<Result<_, _>>()
+        .map_err(|_| not_object())?;
     let id = match obj.get("messageId") {
         Some(Value::String(id)) if is_uuid(id) => id.clone(),
         Some(Value::String(id)) => {
@@ -109,10 +123,15 @@ fn parse_message(index: usize, item: Value, reject_names: &[String]) -> Result<M
     } else {
         None
     };
-    let props_key = if kind == "track" { "properties" } else { "traits" };
-    let properties = match obj.get(props_key) {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(v @ Value::Object(_)) => v.clone(),
+    let (props_key, props) = match kind.as_str() {
+        "track" => ("properties", raw_properties.0),
+        _ => ("traits", raw_properties.1),
+    };
+    let properties = match props.map(|raw| raw.get().trim_start()) {
+        None => "{}".to_owned(),
+        Some(text) if text.starts_with("null") => "{}".to_owned(),
+        // RawValue holds valid JSON only, so one that opens with `{` is an object.
+        Some(text) if text.starts_with('{') => text.trim_end().to_owned(),
         Some(_) => return Err(bad(format!("\"{props_key}\" must be an object"))),
     };
     let anonymous_id = optional_str(&obj, "anonymousId").map_err(bad)?;
@@ -138,6 +157,7 @@ fn parse_message(index: usize, item: Value, reject_names: &[String]) -> Result<M
         }
     };
 
+    let raw = item.get().to_owned();
     Ok(Message { id, kind, name, properties, purpose, timestamp, anonymous_id, user_id, session_id, seq, raw })
 }
 
@@ -184,8 +204,24 @@ mod tests {
             (m.name.as_deref(), m.purpose.as_deref(), m.seq, m.session_id.as_deref()),
             (Some("product_viewed"), Some("analytics"), Some(42), Some("s"))
         );
-        assert_eq!(m.properties, json!({"sku":"1"}));
+        assert_eq!(serde_json::from_str::<Value>(&m.properties).unwrap(), json!({"sku":"1"}));
         assert_eq!(b.sent_at.as_deref(), Some("2026-11-22T10:20:00.000Z"));
+    }
+
+    #[test]
+    fn properties_and_the_message_are_kept_as_sent() {
+        let body = format!(
+            r#"{{"batch": [ {{"type":"track", "messageId":"{ID}", "timestamp":"2026-11-22T10:15:30.123Z", "event":"e",
+            "properties": {{ "sku" : "1", "n": 1.50 }} }} ], "sentAt": null}}"#
+        );
+        let batch = parse_batch(body.as_bytes(), &[]).unwrap();
+        let m = &batch.messages[0];
+        assert_eq!(m.properties, r#"{ "sku" : "1", "n": 1.50 }"#, "not re-serialised: 1.50 stays 1.50");
+        assert!(m.raw.starts_with(r#"{"type":"track", "messageId""#) && m.raw.ends_with("} }"), "{}", m.raw);
+        let null = one(
+            json!({"type":"track","messageId":ID,"timestamp":"2026-11-22T10:15:30.123Z","event":"e","properties":null}),
+        );
+        assert_eq!(null.unwrap().messages[0].properties, "{}");
     }
 
     #[test]
@@ -194,7 +230,7 @@ mod tests {
             json!({"type":"identify","messageId":ID,"timestamp":"2026-11-22T10:15:30.123Z","traits":{"tier":"gold"}}),
         )
         .unwrap();
-        assert_eq!(b.messages[0].properties, json!({"tier":"gold"}));
+        assert_eq!(serde_json::from_str::<Value>(&b.messages[0].properties).unwrap(), json!({"tier":"gold"}));
         assert_eq!(b.messages[0].name, None);
     }
 
@@ -215,7 +251,13 @@ mod tests {
             format!("event {ID}: name 'poison' is rejected by this collector")
         );
         assert!(with("context", json!({"footfall":{"seq":"x"}})).message().contains("seq"));
+        assert!(with("properties", json!([1])).message().contains("\"properties\" must be an object"));
+        assert!(with("properties", json!("x")).message().contains("must be an object"));
+        let not_object = parse_batch(br#"{"batch":[42]}"#, &[]).unwrap_err();
+        assert_eq!(not_object.message(), "event at index 0: must be a JSON object");
         assert_eq!(parse_batch(b"{", &[]).unwrap_err().code(), "invalid_batch");
+        assert!(parse_batch(b"{", &[]).unwrap_err().message().starts_with("body is not valid JSON"));
+        assert!(parse_batch(b"[]", &[]).unwrap_err().message().contains("must be a JSON object"));
         assert_eq!(parse_batch(b"[]", &[]).unwrap_err().code(), "invalid_batch");
         assert_eq!(parse_batch(br#"{"batch":{}}"#, &[]).unwrap_err().code(), "invalid_batch");
     }
