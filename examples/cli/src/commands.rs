@@ -322,8 +322,16 @@ pub fn serve(args: ServeArgs) -> CmdResult {
         seed: args.seed,
         retry_after: None,
     };
+    let console = config.console.is_some();
     let collector = Collector::start(config).map_err(|e| e.to_string())?;
     println!("footfall collector listening on {}", collector.base_url());
+    if console {
+        // Once the console is on, the remote config lives in the database: editing the --config file does nothing.
+        println!(
+            "console at {}/console: the remote config is edited there (a --config file is imported once)",
+            collector.base_url()
+        );
+    }
     let _ = std::io::stdout().flush();
     collector.wait();
     Ok(ExitCode::SUCCESS)

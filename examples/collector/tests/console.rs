@@ -230,3 +230,18 @@ fn the_events_consent_and_deletion_pages_show_what_devices_sent() {
     sdk.close();
     collector.shutdown();
 }
+
+#[test]
+fn repeated_wrong_passwords_lock_sign_in_for_a_while_even_for_the_right_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = start(dir.path());
+    let mut browser = Browser::new(&collector);
+    let statuses: Vec<u16> = (0..5).map(|_| browser.sign_in("not the password").status).collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 429], "the fifth failure locks");
+    let locked = browser.sign_in(PASSWORD);
+    assert_eq!(locked.status, 429, "while locked, not even the right password gets in");
+    assert!(text(&locked).contains("Try again in 60 seconds"), "{}", text(&locked));
+    collector.set_clock_offset_secs(61);
+    assert_eq!(browser.sign_in(PASSWORD).status, 303, "a minute later it does");
+    assert!(text(&browser.get("/console/audit")).contains("locked after repeated failures"));
+}

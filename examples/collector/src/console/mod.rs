@@ -13,6 +13,7 @@ pub(crate) mod remote_config;
 mod reports;
 pub(crate) mod session;
 pub(crate) mod state;
+mod throttle;
 mod web;
 
 use std::sync::Arc;

@@ -156,12 +156,26 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
     let user = form.get("user").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
     let now = state.shared.now_secs();
+    // What was typed as the user name, cut short: a password typed into the wrong field stays mostly out.
+    let tried: String = user.chars().take(32).collect();
+    let throttle = &state.console.throttle;
+    let wait = throttle.wait_secs(now);
+    if wait > 0 {
+        // Not even the right password gets in while locked: a guesser learns nothing from trying.
+        audit(&state, &tried, "sign-in refused: locked after repeated failures", None).await;
+        let message = format!("Too many failed sign-ins. Try again in {wait} seconds.");
+        return sign_in_form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&message));
+    }
     if !state.console.admin.accepts(user, password) {
-        // What was typed as the user name, cut short: a password typed into the wrong field stays mostly out.
-        let tried: String = user.chars().take(32).collect();
+        let locked = throttle.failed(now);
         audit(&state, &tried, "sign-in refused", None).await;
+        if locked > 0 {
+            let message = format!("Too many failed sign-ins. Try again in {locked} seconds.");
+            return sign_in_form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&message));
+        }
         return sign_in_form(&state, StatusCode::UNAUTHORIZED, Some("That user name and password do not match."));
     }
+    throttle.succeeded();
     let token = state.console.sessions.open(user, now);
     audit(&state, user, "signed in", None).await;
     let mut resp = redirect("/console/consent");

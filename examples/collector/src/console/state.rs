@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::db;
 use super::session::{AdminCredential, Sessions};
+use super::throttle::SignInThrottle;
 use crate::error::CollectorError;
 use crate::store::Store;
 use crate::timefmt::now_rfc3339_ms;
@@ -16,6 +17,7 @@ const MIN_PASSWORD_CHARS: usize = 12;
 pub(crate) struct Console {
     pub admin: AdminCredential,
     pub sessions: Sessions,
+    pub throttle: SignInThrottle,
     /// Cookies carry `Secure` unless the collector serves plain HTTP (allowed on loopback only).
     pub secure_cookies: bool,
 }
@@ -53,6 +55,6 @@ impl Console {
                 .map_err(CollectorError::db(store.path()))?;
         }
         drop(conn);
-        Ok(Console { admin, sessions: Sessions::default(), secure_cookies })
+        Ok(Console { admin, sessions: Sessions::default(), throttle: SignInThrottle::default(), secure_cookies })
     }
 }
