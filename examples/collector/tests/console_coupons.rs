@@ -69,4 +69,30 @@ fn a_coupon_issued_in_the_console_is_redeemed_once_and_the_double_spend_names_bo
     let audit = text(&browser.get("/console/audit"));
     assert!(audit.contains("spring10&#39; revoked") || audit.contains("spring10&#x27; revoked"), "{audit}");
     assert!(audit.contains("issued: 10 % off spring jackets"));
+
+    // The table sorts by a column when its header is followed, and the other way when followed again.
+    let csrf = hidden(&browser.get("/console/coupons"), "csrf");
+    let autumn = [
+        ("csrf", csrf.as_str()),
+        ("id", "autumn5"),
+        ("title", "5 % off"),
+        ("discount", "5%"),
+        ("currency", "JPY"),
+        ("valid_until", until.as_str()),
+        ("zone", ZONE),
+    ];
+    assert!(browser.post("/console/coupons/issue", &autumn).header("location").unwrap().contains("done="));
+    let mut order = |query: &str| {
+        let page = text(&browser.get(&format!("/console/coupons{query}")));
+        (page.find("<th scope=\"row\">autumn5").unwrap(), page.find("<th scope=\"row\">spring10").unwrap())
+    };
+    let (autumn_at, spring_at) = order("?sort=coupon&dir=asc");
+    assert!(autumn_at < spring_at, "by id, ascending");
+    let (autumn_at, spring_at) = order("?sort=coupon&dir=desc");
+    assert!(autumn_at > spring_at, "by id, descending");
+    let page = text(&browser.get("/console/coupons?sort=double_spends&dir=desc"));
+    assert!(
+        page.contains("aria-sort=\"descending\"><a href=\"/console/coupons?sort=double_spends&#38;dir=asc\""),
+        "{page}"
+    );
 }

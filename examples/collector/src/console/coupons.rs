@@ -10,6 +10,7 @@ use bytes::Bytes;
 use footfall_core::wallet::{Discount, LocalDate, OfflinePolicy};
 use rusqlite::Connection;
 
+use super::sorting::{fixed, sortable, Column, Header, SortQuery, Sorting};
 use super::web::{audit, csrf_ok, encode, forbidden, page, redirect, server_error, signed_in, Form, Notice, State};
 use crate::store::has_table;
 use crate::wallet::{add_coupon, parse_discount, revoke_coupon, CouponSpec, UNLIMITED_VALUE};
@@ -48,14 +49,28 @@ struct CouponsPage<'a> {
     notice: Option<&'a str>,
     error: Option<&'a str>,
     wallet_served: bool,
+    headers: Vec<Header>,
     coupons: Vec<CouponRow>,
     redemptions: Vec<RedemptionRow>,
 }
+
+const COLUMNS: [Column; 9] = [
+    sortable("coupon", "Coupon"),
+    fixed("Discount"),
+    fixed("Valid (store days)"),
+    sortable("uses", "Uses"),
+    fixed("For"),
+    sortable("accepted", "Accepted"),
+    sortable("double_spends", "Double spends"),
+    sortable("rejected", "Rejected"),
+    fixed("State"),
+];
 
 pub(super) async fn coupons_page(
     Extract(state): Extract<State>,
     headers: HeaderMap,
     Query(notice): Query<Notice>,
+    Query(sort): Query<SortQuery>,
 ) -> Response {
     let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
@@ -64,7 +79,17 @@ pub(super) async fn coupons_page(
         Ok::<_, rusqlite::Error>((coupons(&conn)?, redemptions(&conn, 200)?))
     })
     .await;
-    let Ok(Ok((coupons, redemptions))) = read else { return server_error() };
+    let Ok(Ok((mut coupons, redemptions))) = read else { return server_error() };
+    // Newest first unless a header asks otherwise (the query's order is the newest first).
+    let sorting = Sorting::from_query(&sort, &COLUMNS, ("", false));
+    sorting.apply(&mut coupons, |key, a, b| match key {
+        "coupon" => a.id.cmp(&b.id),
+        "uses" => a.uses.cmp(&b.uses),
+        "accepted" => a.accepted.cmp(&b.accepted),
+        "double_spends" => a.double_spends.cmp(&b.double_spends),
+        "rejected" => a.rejected.cmp(&b.rejected),
+        _ => std::cmp::Ordering::Equal,
+    });
     page(
         StatusCode::OK,
         &CouponsPage {
@@ -73,6 +98,7 @@ pub(super) async fn coupons_page(
             notice: notice.done.as_deref(),
             error: notice.error.as_deref(),
             wallet_served: state.shared.wallet.is_some(),
+            headers: sorting.headers("/console/coupons", &COLUMNS),
             coupons,
             redemptions,
         },

@@ -12,6 +12,7 @@ mod publish;
 pub(crate) mod remote_config;
 mod reports;
 pub(crate) mod session;
+mod sorting;
 pub(crate) mod state;
 mod throttle;
 mod web;

@@ -16,6 +16,7 @@ use super::publish::change;
 use super::remote_config::Change;
 use super::reports::{self, DeletionRow, TimelineEvent};
 use super::session::{self, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
+use super::sorting::{fixed, sortable, Column, Header, SortQuery, Sorting};
 use super::web::{
     audit, cookie_header, csrf_ok, forbidden, page, redirect, server_error, set_cookie, signed_in, Form, Message,
     Notice, State,
@@ -109,6 +110,7 @@ struct EventsPage<'a> {
 struct DeletionsPage<'a> {
     user: &'a str,
     csrf: &'a str,
+    headers: Vec<Header>,
     requests: Vec<DeletionRow>,
 }
 
@@ -329,12 +331,29 @@ async fn events_page(Extract(state): Extract<State>, headers: HeaderMap, Query(s
     )
 }
 
-async fn deletions_page(Extract(state): Extract<State>, headers: HeaderMap) -> Response {
+const DELETION_COLUMNS: [Column; 6] = [
+    fixed("Request"),
+    sortable("user", "User id"),
+    fixed("Anonymous ids"),
+    sortable("requested", "Requested"),
+    sortable("received", "Received"),
+    sortable("repeats", "Repeats"),
+];
+
+async fn deletions_page(Extract(state): Extract<State>, headers: HeaderMap, Query(sort): Query<SortQuery>) -> Response {
     let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || reports::deletion_requests(&shared.store.lock(), 500)).await;
-    let Ok(Ok(requests)) = read else { return server_error() };
-    page(StatusCode::OK, &DeletionsPage { user: &session.user, csrf: &session.csrf, requests })
+    let Ok(Ok(mut requests)) = read else { return server_error() };
+    let sorting = Sorting::from_query(&sort, &DELETION_COLUMNS, ("received", true));
+    sorting.apply(&mut requests, |key, a, b| match key {
+        "user" => a.user_id.cmp(&b.user_id),
+        "requested" => a.requested_at.cmp(&b.requested_at),
+        "repeats" => a.duplicates.cmp(&b.duplicates),
+        _ => a.received_at.cmp(&b.received_at),
+    });
+    let headers = sorting.headers("/console/deletions", &DELETION_COLUMNS);
+    page(StatusCode::OK, &DeletionsPage { user: &session.user, csrf: &session.csrf, headers, requests })
 }
 
 async fn switch_prompt(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
