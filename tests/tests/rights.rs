@@ -37,4 +37,6 @@ fn a_deletion_request_survives_a_restart_and_reaches_the_collector_once() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].duplicates, 0, "reached the collector once");
     assert!(stored[0].anonymous_ids.contains(&anonymous_id));
+    assert_eq!(stored[0].erased_events, Some(1), "the collector erased the event it had of that install");
+    assert!(collector.events().unwrap().is_empty());
 }

@@ -57,9 +57,15 @@ CREATE TABLE IF NOT EXISTS deletion_requests (
     requested_at TEXT NOT NULL,
     received_at TEXT NOT NULL,
     duplicates  INTEGER NOT NULL DEFAULT 0,        -- times received again after the first
-    raw         TEXT NOT NULL
+    raw         TEXT NOT NULL,
+    erased_at   TEXT,                              -- when the events of its ids were erased (on receipt)
+    erased_events INTEGER                          -- how many
 );
 ";
+
+/// Columns added after the first release, for databases created before them.
+const LATER_COLUMNS: [(&str, &str, &str); 2] =
+    [("deletion_requests", "erased_at", "TEXT"), ("deletion_requests", "erased_events", "INTEGER")];
 
 /// Totals since the database was created.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -116,6 +122,10 @@ pub struct StoredDeletionRequest {
     pub received_at: String,
     /// How many times it was received again after the first.
     pub duplicates: u64,
+    /// When the events of its ids were erased: on receipt (`None` only in a database from before erasure).
+    pub erased_at: Option<String>,
+    /// How many stored events were erased.
+    pub erased_events: Option<u64>,
 }
 
 /// The outcome of storing one batch (of events or of consent records).
@@ -140,6 +150,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(CollectorError::db(path))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(CollectorError::db(path))?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        add_later_columns(&conn).map_err(CollectorError::db(path))?;
         Ok(Store { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 
@@ -249,6 +260,21 @@ impl Store {
             tx.execute(
                 "UPDATE deletion_requests SET duplicates = duplicates + 1 WHERE request_id = ?1",
                 params![request.request_id],
+            )
+            .map_err(err())?;
+        } else {
+            // Recorded, then erased (protocol.md, "Writing a backend"): every event of the user id and of every
+            // anonymous id the install used, in the same transaction. Consent records stay: they are the proof.
+            let erased = tx
+                .execute(
+                    "DELETE FROM events WHERE (?1 IS NOT NULL AND user_id = ?1)
+                        OR anonymous_id IN (SELECT value FROM json_each(?2))",
+                    params![request.user_id, ids],
+                )
+                .map_err(err())?;
+            tx.execute(
+                "UPDATE deletion_requests SET erased_at = ?2, erased_events = ?3 WHERE request_id = ?1",
+                params![request.request_id, now_rfc3339_ms(), erased as i64],
             )
             .map_err(err())?;
         }
@@ -389,8 +415,17 @@ fn query_deletion_requests(conn: &Connection) -> rusqlite::Result<Vec<StoredDele
     if !has_table(conn, "deletion_requests")? {
         return Ok(Vec::new());
     }
-    let mut stmt =
-        conn.prepare("SELECT request_id, anonymous_ids, user_id, requested_at, received_at, duplicates FROM deletion_requests ORDER BY rx")?;
+    // A database from before erasure (read-only here, so not migrated) has no erased_* columns.
+    let erased: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('deletion_requests') WHERE name = 'erased_at')",
+        [],
+        |r| r.get(0),
+    )?;
+    let erased = if erased { "erased_at, erased_events" } else { "NULL, NULL" };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT request_id, anonymous_ids, user_id, requested_at, received_at, duplicates, {erased}
+             FROM deletion_requests ORDER BY rx"
+    ))?;
     let rows = stmt.query_map([], |r| {
         let ids: String = r.get(1)?;
         Ok(StoredDeletionRequest {
@@ -400,7 +435,23 @@ fn query_deletion_requests(conn: &Connection) -> rusqlite::Result<Vec<StoredDele
             requested_at: r.get(3)?,
             received_at: r.get(4)?,
             duplicates: r.get::<_, i64>(5)?.max(0) as u64,
+            erased_at: r.get(6)?,
+            erased_events: r.get::<_, Option<i64>>(7)?.map(|n| n.max(0) as u64),
         })
     })?;
     rows.collect()
+}
+
+fn add_later_columns(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, kind) in LATER_COLUMNS {
+        let present: bool = conn.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
+            params![column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
 }

@@ -269,6 +269,72 @@ fn deletion_requests_are_acknowledged_and_idempotent() {
     assert_eq!(c.deletion_requests().unwrap().len(), 2);
 }
 
+#[test]
+fn a_deletion_request_erases_the_events_of_its_ids_once_and_keeps_everyone_elses() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = start(&dir, |_| {});
+    let event = |n: u32, anonymous: &str, user: Option<&str>| {
+        let mut message = track(n, "product_viewed");
+        message["anonymousId"] = json!(anonymous);
+        if let Some(user) = user {
+            message["userId"] = json!(user);
+        }
+        message
+    };
+    let sent = batch(vec![
+        event(1, "anon-1", None),
+        event(2, "anon-2", Some("shopper-42")),
+        event(3, "anon-9", Some("shopper-42")),
+        event(4, "anon-9", Some("someone-else")),
+        event(5, "anon-7", None),
+    ]);
+    assert_eq!(post(&c, &sent).status, 200);
+
+    assert_eq!(post_to(&c, DELETION, &deletion(1)).status, 202);
+    let left: Vec<String> = c.events().unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(left, [common::id(4), common::id(5)], "the request's anonymous ids and user id, nobody else");
+    let stored = &c.deletion_requests().unwrap()[0];
+    assert_eq!(stored.erased_events, Some(3));
+    assert!(stored.erased_at.is_some());
+
+    // A repeat (a lost answer) is recognised and erases nothing more.
+    assert_eq!(post(&c, &batch(vec![event(6, "anon-8", None)])).status, 200);
+    assert_eq!(post_to(&c, DELETION, &deletion(1)).status, 202);
+    assert_eq!(c.events().unwrap().len(), 3);
+    assert_eq!(c.deletion_requests().unwrap()[0].erased_events, Some(3));
+}
+
+#[test]
+fn a_database_from_before_erasure_gets_the_new_columns_and_erases_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("collector.db");
+    let old = rusqlite::Connection::open(&db).unwrap();
+    old.execute_batch(
+        "CREATE TABLE deletion_requests (rx INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,
+         anonymous_ids TEXT NOT NULL, user_id TEXT, requested_at TEXT NOT NULL, received_at TEXT NOT NULL,
+         duplicates INTEGER NOT NULL DEFAULT 0, raw TEXT NOT NULL);
+         INSERT INTO deletion_requests (request_id, anonymous_ids, requested_at, received_at, raw)
+         VALUES ('old', '[\"anon-0\"]', '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', '{}');",
+    )
+    .unwrap();
+    drop(old);
+    assert_eq!(read_deletion_requests(&db).unwrap()[0].erased_events, None, "read as it is, not migrated");
+    let c = start(&dir, |_| {});
+    assert_eq!(post(&c, &batch(vec![track(1, "product_viewed")])).status, 200);
+    assert_eq!(
+        post_to(
+            &c,
+            DELETION,
+            &json!({"requestId": common::id(2), "anonymousIds": ["anon-1"],
+        "requestedAt": "2026-11-22T10:15:30.123Z"})
+        )
+        .status,
+        202
+    );
+    let stored = c.deletion_requests().unwrap();
+    assert_eq!((stored[0].erased_events, stored[1].erased_events), (None, Some(1)));
+}
+
 // ------------------------------------------------------------------------------------------------ shared behaviour
 
 #[test]

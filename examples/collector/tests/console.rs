@@ -227,6 +227,9 @@ fn the_events_consent_and_deletion_pages_show_what_devices_sent() {
     let deletions = text(&browser.get("/console/deletions"));
     assert!(deletions.contains(&request_id), "the request is listed");
     assert!(deletions.contains("shopper-7"), "with the user id it names");
+    assert!(deletions.contains("<td>4 events at "), "and the four events it erased: {deletions}");
+    let page = text(&browser.get("/console/events?user=shopper-7"));
+    assert!(page.contains("No events for shopper-7"), "the shopper's events are gone");
     sdk.close();
     collector.shutdown();
 }

@@ -331,13 +331,14 @@ async fn events_page(Extract(state): Extract<State>, headers: HeaderMap, Query(s
     )
 }
 
-const DELETION_COLUMNS: [Column; 6] = [
+const DELETION_COLUMNS: [Column; 7] = [
     fixed("Request"),
     sortable("user", "User id"),
     fixed("Anonymous ids"),
     sortable("requested", "Requested"),
     sortable("received", "Received"),
     sortable("repeats", "Repeats"),
+    fixed("Erased"),
 ];
 
 async fn deletions_page(Extract(state): Extract<State>, headers: HeaderMap, Query(sort): Query<SortQuery>) -> Response {

@@ -137,11 +137,14 @@ pub(crate) struct DeletionRow {
     pub requested_at: String,
     pub received_at: String,
     pub duplicates: u64,
+    /// "3 events at …", or "–" when not erased.
+    pub erased: String,
 }
 
 pub(crate) fn deletion_requests(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<DeletionRow>> {
     let mut stmt = conn.prepare(
-        "SELECT request_id, COALESCE(user_id, ''), anonymous_ids, requested_at, received_at, duplicates
+        "SELECT request_id, COALESCE(user_id, ''), anonymous_ids, requested_at, received_at, duplicates, erased_at,
+                erased_events
          FROM deletion_requests ORDER BY rx DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map(params![limit as i64], |r| {
@@ -153,6 +156,10 @@ pub(crate) fn deletion_requests(conn: &Connection, limit: usize) -> rusqlite::Re
             requested_at: r.get(3)?,
             received_at: r.get(4)?,
             duplicates: r.get::<_, i64>(5)? as u64,
+            erased: match (r.get::<_, Option<String>>(6)?, r.get::<_, Option<i64>>(7)?) {
+                (Some(at), Some(n)) => format!("{n} events at {at}"),
+                _ => "–".into(),
+            },
         })
     })?;
     rows.collect()
