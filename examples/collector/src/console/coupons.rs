@@ -143,7 +143,8 @@ pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, b
     let coupon = id.clone();
     match tokio::task::spawn_blocking(move || revoke_coupon(&db, &coupon)).await {
         Ok(Ok(())) => {
-            audit(&state, &session.user, &summary, None).await;
+            audit(&state, &session.user, &summary, Some(serde_json::json!({"id": id, "revoked": true}).to_string()))
+                .await;
             redirect(&format!("/console/coupons?done={}", encode(&summary)))
         }
         Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),
