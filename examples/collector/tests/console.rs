@@ -244,6 +244,7 @@ fn repeated_wrong_passwords_lock_sign_in_for_a_while_even_for_the_right_one() {
     let locked = browser.sign_in(PASSWORD);
     assert_eq!(locked.status, 429, "while locked, not even the right password gets in");
     assert!(text(&locked).contains("Try again in 60 seconds"), "{}", text(&locked));
+    assert_eq!(locked.header("retry-after"), Some("60"));
     collector.set_clock_offset_secs(61);
     assert_eq!(browser.sign_in(PASSWORD).status, 303, "a minute later it does");
     assert!(text(&browser.get("/console/audit")).contains("locked after repeated failures"));

@@ -11,9 +11,10 @@ use footfall_core::wallet::{Discount, LocalDate, OfflinePolicy};
 use rusqlite::Connection;
 
 use super::sorting::{fixed, sortable, Column, Header, SortQuery, Sorting};
-use super::web::{audit, csrf_ok, encode, forbidden, page, redirect, server_error, signed_in, Form, Notice, State};
+use super::web::{csrf_ok, encode, forbidden, page, redirect, server_error, signed_in, Form, Notice, State};
 use crate::store::has_table;
-use crate::wallet::{add_coupon, parse_discount, revoke_coupon, CouponSpec, UNLIMITED_VALUE};
+use crate::timefmt::now_rfc3339_ms;
+use crate::wallet::{add_coupon_and, parse_discount, revoke_coupon_and, CouponSpec, UNLIMITED_VALUE};
 
 struct CouponRow {
     id: String,
@@ -121,11 +122,15 @@ pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, bo
         "currency": spec.currency, "until": form.get("valid_until"), "zone": spec.zone, "uses": spec.max_uses,
         "user": spec.user});
     let db = state.shared.store.path().to_path_buf();
-    match tokio::task::spawn_blocking(move || add_coupon(&db, spec)).await {
-        Ok(Ok(())) => {
-            audit(&state, &session.user, &summary, Some(after.to_string())).await;
-            redirect(&format!("/console/coupons?done={}", encode(&summary)))
-        }
+    let (actor, action) = (session.user.clone(), summary.clone());
+    let issued = tokio::task::spawn_blocking(move || {
+        add_coupon_and(&db, spec, |tx| {
+            super::db::audit(tx, &now_rfc3339_ms(), &actor, &action, None, Some(&after.to_string()))
+        })
+    })
+    .await;
+    match issued {
+        Ok(Ok(())) => redirect(&format!("/console/coupons?done={}", encode(&summary))),
         Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),
         Err(_) => server_error(),
     }
@@ -140,13 +145,14 @@ pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, b
     let id = form.get("coupon").unwrap_or_default().to_owned();
     let summary = format!("coupon '{id}' revoked");
     let db = state.shared.store.path().to_path_buf();
-    let coupon = id.clone();
-    match tokio::task::spawn_blocking(move || revoke_coupon(&db, &coupon)).await {
-        Ok(Ok(())) => {
-            audit(&state, &session.user, &summary, Some(serde_json::json!({"id": id, "revoked": true}).to_string()))
-                .await;
-            redirect(&format!("/console/coupons?done={}", encode(&summary)))
-        }
+    let (actor, action) = (session.user.clone(), summary.clone());
+    let after = serde_json::json!({"id": id, "revoked": true}).to_string();
+    let revoked = tokio::task::spawn_blocking(move || {
+        revoke_coupon_and(&db, &id, |tx| super::db::audit(tx, &now_rfc3339_ms(), &actor, &action, None, Some(&after)))
+    })
+    .await;
+    match revoked {
+        Ok(Ok(())) => redirect(&format!("/console/coupons?done={}", encode(&summary))),
         Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),
         Err(_) => server_error(),
     }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State as Extract};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -166,14 +166,14 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
         // Not even the right password gets in while locked: a guesser learns nothing from trying.
         audit(&state, &tried, "sign-in refused: locked after repeated failures", None).await;
         let message = format!("Too many failed sign-ins. Try again in {wait} seconds.");
-        return sign_in_form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&message));
+        return locked_out(&state, &message, wait);
     }
     if !state.console.admin.accepts(user, password) {
         let locked = throttle.failed(now);
         audit(&state, &tried, "sign-in refused", None).await;
         if locked > 0 {
             let message = format!("Too many failed sign-ins. Try again in {locked} seconds.");
-            return sign_in_form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&message));
+            return locked_out(&state, &message, locked);
         }
         return sign_in_form(&state, StatusCode::UNAUTHORIZED, Some("That user name and password do not match."));
     }
@@ -184,6 +184,13 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
     let secure = state.console.secure_cookies;
     set_cookie(&mut resp, &session::set_cookie(SESSION_COOKIE, &token, SESSION_SECS, secure));
     set_cookie(&mut resp, &session::set_cookie(SIGN_IN_COOKIE, "", 0, secure));
+    resp
+}
+
+/// 429 with the sign-in form, its message, and `Retry-After`.
+fn locked_out(state: &State, message: &str, wait_secs: i64) -> Response {
+    let mut resp = sign_in_form(state, StatusCode::TOO_MANY_REQUESTS, Some(message));
+    resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait_secs));
     resp
 }
 

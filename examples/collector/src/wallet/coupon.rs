@@ -267,6 +267,15 @@ fn today_in(zone: &str) -> Result<LocalDate, String> {
 
 /// Adds a coupon to the collector database at `db` (created if missing). Holders see it at their next feed pull.
 pub fn add_coupon(db: &Path, spec: CouponSpec) -> Result<(), CollectorError> {
+    add_coupon_and(db, spec, |_| Ok(()))
+}
+
+/// [`add_coupon`], running `also` in the same transaction (the console's audit entry: both land or neither).
+pub(crate) fn add_coupon_and(
+    db: &Path,
+    spec: CouponSpec,
+    also: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+) -> Result<(), CollectorError> {
     let row = check(&spec, today_in).map_err(CollectorError::InvalidCoupon)?;
     let store = Store::open(db)?;
     let err = || CollectorError::db(db);
@@ -314,12 +323,22 @@ pub fn add_coupon(db: &Path, spec: CouponSpec) -> Result<(), CollectorError> {
         ],
     )
     .map_err(err())?;
+    also(&tx).map_err(err())?;
     tx.commit().map_err(err())
 }
 
 /// Revokes a coupon: holders get a `revoked` tombstone at their next pull, and a redemption presented from now on
 /// is rejected (one presented before still counts). Revoking twice changes nothing.
 pub fn revoke_coupon(db: &Path, id: &str) -> Result<(), CollectorError> {
+    revoke_coupon_and(db, id, |_| Ok(()))
+}
+
+/// [`revoke_coupon`], running `also` in the same transaction when it revokes (not for an already revoked coupon).
+pub(crate) fn revoke_coupon_and(
+    db: &Path,
+    id: &str,
+    also: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+) -> Result<(), CollectorError> {
     let store = Store::open(db)?;
     let err = || CollectorError::db(db);
     let mut conn = store.lock();
@@ -336,6 +355,7 @@ pub fn revoke_coupon(db: &Path, id: &str) -> Result<(), CollectorError> {
         params![id, unix_now_secs(), revision],
     )
     .map_err(err())?;
+    also(&tx).map_err(err())?;
     tx.commit().map_err(err())
 }
 

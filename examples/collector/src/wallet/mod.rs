@@ -26,6 +26,7 @@ use serde::Serialize;
 pub use coupon::{
     add_coupon, parse_discount, revoke_coupon, CouponSpec, MAX_TERMS_CHARS, MAX_TITLE_CHARS, UNLIMITED_VALUE,
 };
+pub(crate) use coupon::{add_coupon_and, revoke_coupon_and};
 pub use feed::PAGE_SIZE;
 
 use crate::error::CollectorError;
