@@ -11,7 +11,7 @@ use footfall_core::wallet::{Discount, LocalDate, OfflinePolicy};
 use rusqlite::Connection;
 
 use super::sorting::{fixed, sortable, Column, Header, SortQuery, Sorting};
-use super::web::{csrf_ok, encode, forbidden, page, redirect, server_error, signed_in, Form, Notice, State};
+use super::web::{changed, encode, form_session, page, redirect, server_error, signed_in, Form, Notice, State};
 use crate::store::has_table;
 use crate::timefmt::now_rfc3339_ms;
 use crate::wallet::{add_coupon_and, parse_discount, revoke_coupon_and, CouponSpec, UNLIMITED_VALUE};
@@ -108,10 +108,10 @@ pub(super) async fn coupons_page(
 
 pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
     let form = Form::parse(&body);
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
-    if !csrf_ok(&session, &form) {
-        return forbidden();
-    }
+    let (_, session) = match form_session(&state, &headers, &form) {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
     let spec = match spec(&form) {
         Ok(spec) => spec,
         Err(problem) => return redirect(&format!("/console/coupons?error={}", encode(&problem))),
@@ -129,19 +129,15 @@ pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, bo
         })
     })
     .await;
-    match issued {
-        Ok(Ok(())) => redirect(&format!("/console/coupons?done={}", encode(&summary))),
-        Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),
-        Err(_) => server_error(),
-    }
+    changed("/console/coupons", issued.map(|done| done.map(|()| summary).map_err(|e| e.to_string())))
 }
 
 pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
     let form = Form::parse(&body);
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
-    if !csrf_ok(&session, &form) {
-        return forbidden();
-    }
+    let (_, session) = match form_session(&state, &headers, &form) {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
     let id = form.get("coupon").unwrap_or_default().to_owned();
     let summary = format!("coupon '{id}' revoked");
     let db = state.shared.store.path().to_path_buf();
@@ -151,11 +147,7 @@ pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, b
         revoke_coupon_and(&db, &id, |tx| super::db::audit(tx, &now_rfc3339_ms(), &actor, &action, None, Some(&after)))
     })
     .await;
-    match revoked {
-        Ok(Ok(())) => redirect(&format!("/console/coupons?done={}", encode(&summary))),
-        Ok(Err(e)) => redirect(&format!("/console/coupons?error={}", encode(&e.to_string()))),
-        Err(_) => server_error(),
-    }
+    changed("/console/coupons", revoked.map(|done| done.map(|()| summary).map_err(|e| e.to_string())))
 }
 
 /// The issue form as a coupon: the same notation as `footfall collector coupon add` (`10%`, `300 JPY`).

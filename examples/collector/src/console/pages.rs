@@ -18,7 +18,7 @@ use super::reports::{self, DeletionRow, TimelineEvent};
 use super::session::{self, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
 use super::sorting::{fixed, sortable, Column, Header, SortQuery, Sorting};
 use super::web::{
-    audit, cookie_header, csrf_ok, forbidden, page, redirect, server_error, set_cookie, signed_in, Form, Message,
+    audit, cookie_header, forbidden, form_session, page, redirect, server_error, set_cookie, signed_in, Form, Message,
     Notice, State,
 };
 use super::{campaigns, charts, coupons};
@@ -195,10 +195,10 @@ fn locked_out(state: &State, message: &str, wait_secs: i64) -> Response {
 }
 
 async fn sign_out(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some((token, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
-    if !csrf_ok(&session, &Form::parse(&body)) {
-        return forbidden();
-    }
+    let (token, session) = match form_session(&state, &headers, &Form::parse(&body)) {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
     state.console.sessions.close(&token);
     audit(&state, &session.user, "signed out", None).await;
     let mut resp = redirect("/console/sign-in");

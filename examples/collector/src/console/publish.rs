@@ -6,15 +6,15 @@ use axum::response::Response;
 
 use super::db;
 use super::remote_config::{self, Change};
-use super::web::{csrf_ok, encode, forbidden, redirect, server_error, signed_in, Form, State};
+use super::web::{changed, form_session, Form, State};
 use crate::timefmt::now_rfc3339_ms;
 
 /// Applies a change to the revision the form was made against, publishes it and audits it, in one transaction.
 pub(super) async fn change(state: State, headers: HeaderMap, form: &Form, change: Change, back: &str) -> Response {
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
-    if !csrf_ok(&session, form) {
-        return forbidden();
-    }
+    let (_, session) = match form_session(&state, &headers, form) {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
     let expected: Option<i64> = form.get("revision").and_then(|r| r.parse().ok());
     let shared = state.shared.clone();
     let user = session.user.clone();
@@ -32,9 +32,5 @@ pub(super) async fn change(state: State, headers: HeaderMap, form: &Form, change
         }
     })
     .await;
-    match outcome {
-        Ok(Ok(summary)) => redirect(&format!("{back}?done={}", encode(&summary))),
-        Ok(Err(problem)) => redirect(&format!("{back}?error={}", encode(&problem))),
-        Err(_) => server_error(),
-    }
+    changed(back, outcome)
 }

@@ -68,7 +68,25 @@ pub(super) fn signed_in(state: &State, headers: &HeaderMap) -> Option<(String, S
     Some((token.to_owned(), session))
 }
 
-pub(super) fn csrf_ok(session: &Session, form: &Form) -> bool {
+/// The session behind a posted form, once its CSRF token matched; else the answer to send (to sign in, or 403).
+pub(super) fn form_session(state: &State, headers: &HeaderMap, form: &Form) -> Result<(String, Session), Response> {
+    let Some((token, session)) = signed_in(state, headers) else { return Err(redirect("/console/sign-in")) };
+    if !csrf_ok(&session, form) {
+        return Err(forbidden());
+    }
+    Ok((token, session))
+}
+
+/// Back to `page`, saying what a change did (`?done=` and its summary) or why it was not made (`?error=`).
+pub(super) fn changed(page: &str, outcome: Result<Result<String, String>, tokio::task::JoinError>) -> Response {
+    match outcome {
+        Ok(Ok(summary)) => redirect(&format!("{page}?done={}", encode(&summary))),
+        Ok(Err(problem)) => redirect(&format!("{page}?error={}", encode(&problem))),
+        Err(_) => server_error(),
+    }
+}
+
+fn csrf_ok(session: &Session, form: &Form) -> bool {
     form.get("csrf").is_some_and(|sent| crate::compare::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()))
 }
 
