@@ -110,7 +110,7 @@ pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, bo
     let form = Form::parse(&body);
     let (_, session) = match form_session(&state, &headers, &form) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let spec = match spec(&form) {
         Ok(spec) => spec,
@@ -136,7 +136,7 @@ pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, b
     let form = Form::parse(&body);
     let (_, session) = match form_session(&state, &headers, &form) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let id = form.get("coupon").unwrap_or_default().to_owned();
     let summary = format!("coupon '{id}' revoked");

@@ -197,7 +197,7 @@ fn locked_out(state: &State, message: &str, wait_secs: i64) -> Response {
 async fn sign_out(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
     let (token, session) = match form_session(&state, &headers, &Form::parse(&body)) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     state.console.sessions.close(&token);
     audit(&state, &session.user, "signed out", None).await;

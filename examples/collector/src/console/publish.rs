@@ -13,7 +13,7 @@ use crate::timefmt::now_rfc3339_ms;
 pub(super) async fn change(state: State, headers: HeaderMap, form: &Form, change: Change, back: &str) -> Response {
     let (_, session) = match form_session(&state, &headers, form) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let expected: Option<i64> = form.get("revision").and_then(|r| r.parse().ok());
     let shared = state.shared.clone();

@@ -69,10 +69,15 @@ pub(super) fn signed_in(state: &State, headers: &HeaderMap) -> Option<(String, S
 }
 
 /// The session behind a posted form, once its CSRF token matched; else the answer to send (to sign in, or 403).
-pub(super) fn form_session(state: &State, headers: &HeaderMap, form: &Form) -> Result<(String, Session), Response> {
-    let Some((token, session)) = signed_in(state, headers) else { return Err(redirect("/console/sign-in")) };
+/// (The answer is boxed: it is the rare path, and a `Response` is large.)
+pub(super) fn form_session(
+    state: &State,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<(String, Session), Box<Response>> {
+    let Some((token, session)) = signed_in(state, headers) else { return Err(Box::new(redirect("/console/sign-in"))) };
     if !csrf_ok(&session, form) {
-        return Err(forbidden());
+        return Err(Box::new(forbidden()));
     }
     Ok((token, session))
 }
