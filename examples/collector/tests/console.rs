@@ -29,6 +29,15 @@ fn start(dir: &std::path::Path) -> Collector {
     Collector::start(config).unwrap()
 }
 
+/// A shopper's device on this collector; uploads and config fetches only when the test asks.
+fn device(dir: &std::path::Path, collector: &Collector) -> Footfall {
+    let mut config = Config::new(dir.join("sdk")).with_endpoint(collector.base_url());
+    config.api_key = Some("write-key".into());
+    config.flush.automatic = false;
+    config.consent_refresh_interval = None;
+    Footfall::builder(config).transport(Arc::new(Wire { addr: collector.addr() })).open().unwrap()
+}
+
 fn served_config(collector: &Collector) -> (serde_json::Value, String) {
     let resp = get(collector, "/v1/config", &[("Authorization", "Basic d3JpdGUta2V5Og==")]);
     assert_eq!(resp.status, 200, "{}", text(&resp));
@@ -43,11 +52,7 @@ fn a_product_team_switches_a_prompt_off_and_publishes_a_material_change_that_dev
     assert_eq!(imported["consent"]["policyVersion"], 3, "the config file became the first revision");
 
     // A shopper's device under policy 3 that has not decided anything yet: the main prompt should ask.
-    let mut sdk_config = Config::new(dir.path().join("sdk")).with_endpoint(collector.base_url());
-    sdk_config.api_key = Some("write-key".into());
-    sdk_config.flush.automatic = false;
-    sdk_config.consent_refresh_interval = None;
-    let sdk = Footfall::builder(sdk_config).transport(Arc::new(Wire { addr: collector.addr() })).open().unwrap();
+    let sdk = device(dir.path(), &collector);
     assert_eq!(sdk.refresh_consent_policy().unwrap().policy_version, Some(3));
     let need = sdk.needs_prompt().unwrap();
     assert_eq!((need.reason, need.prompt.as_deref()), (Reason::NoDecision, Some("main")));
@@ -184,11 +189,7 @@ fn the_console_refuses_weak_or_reused_credentials_at_start() {
 fn the_events_consent_and_deletion_pages_show_what_devices_sent() {
     let dir = tempfile::tempdir().unwrap();
     let collector = start(dir.path());
-    let mut sdk_config = Config::new(dir.path().join("sdk")).with_endpoint(collector.base_url());
-    sdk_config.api_key = Some("write-key".into());
-    sdk_config.flush.automatic = false;
-    sdk_config.consent_refresh_interval = None;
-    let sdk = Footfall::builder(sdk_config).transport(Arc::new(Wire { addr: collector.addr() })).open().unwrap();
+    let sdk = device(dir.path(), &collector);
     sdk.refresh_consent_policy().unwrap();
     sdk.grant(&["analytics"], Method::Prompt { prompt_id: "main".into() }).unwrap();
     sdk.deny(&["marketing"], Method::Prompt { prompt_id: "main".into() }).unwrap();
