@@ -18,3 +18,11 @@ pub fn hex(text: &str) -> Result<Vec<u8>, String> {
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|e| e.to_string())).collect()
 }
+
+/// `--db`: `postgres://…` is a PostgreSQL database, anything else a SQLite file.
+pub fn parse_database(text: &str) -> Result<footfall_collector::DatabaseUrl, String> {
+    if text.trim().is_empty() {
+        return Err("give a SQLite file or a postgres:// URL".into());
+    }
+    Ok(footfall_collector::DatabaseUrl::parse(text))
+}

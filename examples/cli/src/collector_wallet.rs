@@ -1,6 +1,7 @@
 //! The reference collector's wallet issuer from the command line: `collector serve --issuer-key`, `collector
 //! coupon add|revoke`, `collector keyset` and `collector redemptions`. Output is JSON, one object per line.
 
+use footfall_collector::DatabaseUrl;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +43,9 @@ pub enum CouponCommand {
     Add(Box<CouponAddArgs>),
     /// Revoke a coupon: holders get a `revoked` tombstone, and later redemptions are rejected.
     Revoke {
-        #[arg(long)]
-        db: PathBuf,
+        /// The collector database: a SQLite file, or a PostgreSQL URL (postgres://user@host/db).
+        #[arg(long, visible_alias = "database-url", value_parser = crate::args::parse_database)]
+        db: DatabaseUrl,
         #[arg(long)]
         id: String,
     },
@@ -51,8 +53,9 @@ pub enum CouponCommand {
 
 #[derive(Args)]
 pub struct CouponAddArgs {
-    #[arg(long)]
-    db: PathBuf,
+    /// The collector database: a SQLite file, or a PostgreSQL URL (postgres://user@host/db).
+    #[arg(long, visible_alias = "database-url", value_parser = crate::args::parse_database)]
+    db: DatabaseUrl,
     /// 1-32 printable ASCII characters.
     #[arg(long)]
     id: String,
@@ -108,8 +111,14 @@ pub struct CouponAddArgs {
 #[derive(Args)]
 pub struct KeysetArgs {
     /// The collector database: the key set recorded when `serve --issuer-key` last started.
-    #[arg(long, required_unless_present = "issuer_key", conflicts_with = "issuer_key")]
-    db: Option<PathBuf>,
+    #[arg(
+        long,
+        visible_alias = "database-url",
+        value_parser = crate::args::parse_database,
+        required_unless_present = "issuer_key",
+        conflicts_with = "issuer_key"
+    )]
+    db: Option<DatabaseUrl>,
     /// Or the issuer key file itself.
     #[arg(long)]
     issuer_key: Option<PathBuf>,
@@ -141,7 +150,7 @@ pub fn keyset(args: KeysetArgs) -> CmdResult {
 }
 
 /// One JSON object per recorded redemption: status accepted, double_spend or rejected (with its reason).
-pub fn redemptions(db: &std::path::Path) -> CmdResult {
+pub fn redemptions(db: &DatabaseUrl) -> CmdResult {
     let rows = read_redemptions(db).map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
     for row in rows {

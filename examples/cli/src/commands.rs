@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use footfall_collector::{AdminCredential, Collector, CollectorConfig, FaultConfig};
+use footfall_collector::{AdminCredential, Collector, CollectorConfig, DatabaseUrl, FaultConfig};
 use footfall_core::clock::rfc3339_ms;
 use footfall_core::sync::LaneCondition;
 use footfall_core::{Config, Error, Event, FlushOutcome, Footfall};
@@ -73,8 +73,9 @@ pub struct ResetArgs {
 pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    #[arg(long)]
-    db: PathBuf,
+    /// The collector database: a SQLite file, or a PostgreSQL URL (postgres://user@host/db).
+    #[arg(long, visible_alias = "database-url", value_parser = crate::args::parse_database)]
+    db: DatabaseUrl,
     #[arg(long)]
     api_key: Option<String>,
     /// Fraction of batch requests that fail (0–1).
@@ -337,23 +338,23 @@ pub fn serve(args: ServeArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn collector_stats(db: &Path) -> CmdResult {
+pub fn collector_stats(db: &DatabaseUrl) -> CmdResult {
     let stats = footfall_collector::read_stats(db).map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string(&stats).map_err(|e| e.to_string())?);
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn collector_events(db: &Path) -> CmdResult {
+pub fn collector_events(db: &DatabaseUrl) -> CmdResult {
     let rows = footfall_collector::read_events(db).map_err(|e| e.to_string())?;
     json_lines(rows.iter().map(serde_json::to_string))
 }
 
-pub fn collector_consent_records(db: &Path) -> CmdResult {
+pub fn collector_consent_records(db: &DatabaseUrl) -> CmdResult {
     let rows = footfall_collector::read_consent_records(db).map_err(|e| e.to_string())?;
     json_lines(rows.iter().map(serde_json::to_string))
 }
 
-pub fn collector_deletions(db: &Path) -> CmdResult {
+pub fn collector_deletions(db: &DatabaseUrl) -> CmdResult {
     let rows = footfall_collector::read_deletion_requests(db).map_err(|e| e.to_string())?;
     json_lines(rows.iter().map(serde_json::to_string))
 }

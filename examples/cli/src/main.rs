@@ -20,6 +20,7 @@ mod proximity_sdk;
 mod rights;
 mod wallet;
 
+use footfall_collector::DatabaseUrl;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -106,25 +107,29 @@ enum CollectorCommand {
     Serve(commands::ServeArgs),
     /// `{"events":N,"duplicates":N,"batches":N}`
     Stats {
-        #[arg(long)]
-        db: PathBuf,
+        /// The collector database: a SQLite file, or a PostgreSQL URL (postgres://user@host/db).
+        #[arg(long, visible_alias = "database-url", value_parser = crate::args::parse_database)]
+        db: DatabaseUrl,
     },
     /// Load a collector's `POST /v1/batch` (or one started here with --spawn): events/s stored, latency p50/p99.
     Load(collector_load::LoadArgs),
     /// One JSON object per stored event.
     Events {
-        #[arg(long)]
-        db: PathBuf,
+        /// The collector database: a SQLite file, or a PostgreSQL URL (postgres://user@host/db).
+        #[arg(long, visible_alias = "database-url", value_parser = crate::args::parse_database)]
+        db: DatabaseUrl,
     },
     /// One JSON object per stored consent record (hash verified on receipt).
     ConsentRecords {
-        #[arg(long)]
-        db: PathBuf,
+        /// The collector database: a SQLite file, or a PostgreSQL URL (postgres://user@host/db).
+        #[arg(long, visible_alias = "database-url", value_parser = crate::args::parse_database)]
+        db: DatabaseUrl,
     },
     /// One JSON object per stored deletion request.
     Deletions {
-        #[arg(long)]
-        db: PathBuf,
+        /// The collector database: a SQLite file, or a PostgreSQL URL (postgres://user@host/db).
+        #[arg(long, visible_alias = "database-url", value_parser = crate::args::parse_database)]
+        db: DatabaseUrl,
     },
     /// The wallet issuer's coupons: add, revoke.
     Coupon {
@@ -135,8 +140,9 @@ enum CollectorCommand {
     Keyset(collector_wallet::KeysetArgs),
     /// One JSON object per redemption the issuer decided (accepted, double_spend, rejected).
     Redemptions {
-        #[arg(long)]
-        db: PathBuf,
+        /// The collector database: a SQLite file, or a PostgreSQL URL (postgres://user@host/db).
+        #[arg(long, visible_alias = "database-url", value_parser = crate::args::parse_database)]
+        db: DatabaseUrl,
     },
 }
 

@@ -27,25 +27,9 @@ pub struct Collector {
 impl Collector {
     /// Opens the database and binds the socket before returning, so `addr()` is immediately connectable.
     pub fn start(config: CollectorConfig) -> Result<Collector, CollectorError> {
-        let store = Arc::new(Store::open(&config.db_path)?);
-        let wallet = match &config.issuer_key {
-            None => None,
-            Some(key) => {
-                Some(Arc::new(WalletIssuer::start(key, config.keyset_rotation.as_deref(), &store, unix_now_secs())?))
-            }
-        };
-        let acceptor = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let secure_cookies = config.tls.is_some() || !config.listen.ip().is_loopback();
-        let console = match config.console {
-            None => None,
-            Some(admin) => Some(Arc::new(Console::start(
-                admin,
-                config.api_key.as_deref(),
-                config.config_path.as_deref(),
-                &store,
-                secure_cookies,
-            )?)),
-        };
+        let (store, wallet, console) = outside_runtime(|| open_storage(&config, secure_cookies))?;
+        let acceptor = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = std::net::TcpListener::bind(config.listen)
             .map_err(|source| CollectorError::Bind { addr: config.listen, source })?;
         let bind_err = |source| CollectorError::Bind { addr: config.listen, source };
@@ -129,22 +113,22 @@ impl Collector {
     }
 
     pub fn stats(&self) -> Result<Stats, CollectorError> {
-        self.shared.store.stats()
+        outside_runtime(|| self.shared.store.stats())
     }
 
     /// Every stored event, in received order.
     pub fn events(&self) -> Result<Vec<StoredEvent>, CollectorError> {
-        self.shared.store.events()
+        outside_runtime(|| self.shared.store.events())
     }
 
     /// Every stored consent record, in received order.
     pub fn consent_records(&self) -> Result<Vec<StoredConsentRecord>, CollectorError> {
-        self.shared.store.consent_records()
+        outside_runtime(|| self.shared.store.consent_records())
     }
 
     /// Every stored deletion request, in received order.
     pub fn deletion_requests(&self) -> Result<Vec<StoredDeletionRequest>, CollectorError> {
-        self.shared.store.deletion_requests()
+        outside_runtime(|| self.shared.store.deletion_requests())
     }
 
     /// Batch requests received, whatever their outcome (401s, injected faults and dropped connections included).
@@ -169,6 +153,42 @@ impl Collector {
         // Returns only when the accept loop's sender is dropped.
         let _ = stopped.recv();
     }
+}
+
+type Storage = (Arc<Store>, Option<Arc<WalletIssuer>>, Option<Arc<Console>>);
+
+/// The database (migrated), the wallet issuer and the console, whichever the configuration asks for.
+fn open_storage(config: &CollectorConfig, secure_cookies: bool) -> Result<Storage, CollectorError> {
+    let store = Arc::new(Store::open(&config.database)?);
+    let wallet = match &config.issuer_key {
+        None => None,
+        Some(key) => {
+            Some(Arc::new(WalletIssuer::start(key, config.keyset_rotation.as_deref(), &store, unix_now_secs())?))
+        }
+    };
+    let console = match &config.console {
+        None => None,
+        Some(admin) => Some(Arc::new(Console::start(
+            admin.clone(),
+            config.api_key.as_deref(),
+            config.config_path.as_deref(),
+            &store,
+            secure_cookies,
+        )?)),
+    };
+    Ok((store, wallet, console))
+}
+
+/// Runs blocking storage work from a caller that may be inside an async runtime (a test, an app): the
+/// PostgreSQL client blocks on a runtime of its own, which tokio refuses on a thread already running one.
+fn outside_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    std::thread::scope(|scope| match scope.spawn(work).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 impl Drop for Collector {

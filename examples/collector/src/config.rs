@@ -9,8 +9,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct CollectorConfig {
     /// e.g. `127.0.0.1:0` for an ephemeral port; [`crate::Collector::addr`] tells the bound one.
     pub listen: SocketAddr,
-    /// SQLite file holding accepted events (created if missing).
-    pub db_path: PathBuf,
+    /// Where accepted events, consent records, the wallet and the console's revisions live: a SQLite file
+    /// (created if missing) or a PostgreSQL database (several collectors may share it).
+    pub database: crate::DatabaseUrl,
     /// If set, requests need `Authorization: Basic base64(key + ":")`, else 401.
     pub api_key: Option<String>,
     pub faults: FaultConfig,
@@ -35,10 +36,10 @@ pub struct CollectorConfig {
 }
 
 impl CollectorConfig {
-    pub fn new(listen: SocketAddr, db_path: impl Into<PathBuf>) -> Self {
+    pub fn new(listen: SocketAddr, database: impl Into<crate::DatabaseUrl>) -> Self {
         CollectorConfig {
             listen,
-            db_path: db_path.into(),
+            database: database.into(),
             api_key: None,
             faults: FaultConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,

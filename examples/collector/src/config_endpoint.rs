@@ -43,7 +43,7 @@ pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, 
 
 /// The newest revision the console published (a file given at start-up was imported as the first).
 fn from_console(store: &Store, if_none_match: Option<&str>) -> Response<Body> {
-    match crate::console::db::latest(&store.lock()) {
+    match store.db().read(crate::console::db::latest) {
         Ok(Some(revision)) => served(revision.body.into_bytes(), if_none_match),
         Ok(None) => error(StatusCode::NOT_FOUND, "no_config", "no policy has been published in the console yet"),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", &e.to_string()),

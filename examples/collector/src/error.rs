@@ -10,8 +10,9 @@ pub enum CollectorError {
     Runtime(std::io::Error),
     #[error("no collector database at {0}")]
     MissingDatabase(PathBuf),
-    #[error("collector database {path}: {source}")]
-    Database { path: PathBuf, source: rusqlite::Error },
+    /// `database`: the SQLite file or the PostgreSQL URL without its password.
+    #[error("collector database {database}: {source}")]
+    Database { database: String, source: crate::db::DbError },
     #[error("invalid TLS configuration: {0}")]
     Tls(String),
     #[error("the collector has stopped")]
@@ -33,7 +34,9 @@ pub enum CollectorError {
 }
 
 impl CollectorError {
-    pub(crate) fn db(path: &std::path::Path) -> impl FnOnce(rusqlite::Error) -> CollectorError + '_ {
-        move |source| CollectorError::Database { path: path.to_path_buf(), source }
+    /// Maps a storage failure of `database` (a [`crate::DatabaseUrl`] or an open database: both print without
+    /// a password).
+    pub(crate) fn db(database: &impl std::fmt::Display) -> impl FnOnce(crate::db::DbError) -> CollectorError + '_ {
+        move |source| CollectorError::Database { database: database.to_string(), source }
     }
 }

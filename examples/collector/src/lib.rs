@@ -18,6 +18,7 @@ mod config_doc;
 mod config_endpoint;
 mod consent_records;
 mod console;
+mod db;
 mod deletion;
 mod deletion_request;
 mod error;
@@ -34,6 +35,7 @@ pub mod wallet;
 pub use collector::Collector;
 pub use config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES};
 pub use console::AdminCredential;
+pub use db::{DatabaseUrl, DbError};
 pub use error::CollectorError;
 pub use store::{
     read_consent_records, read_deletion_requests, read_events, read_stats, Stats, StoredConsentRecord,

@@ -1,23 +1,22 @@
-//! SQLite storage: one row per distinct `messageId`, plus counters for duplicates and batches so the stats
-//! survive restarts and can be read from another process; one row per distinct consent `record_id` and per
-//! deletion `requestId`, each counting how often it was received again.
+//! The collector's own tables: one row per distinct `messageId`, plus counters for duplicates and batches so the
+//! stats survive restarts and can be read from another process; one row per distinct consent `record_id` and per
+//! deletion `requestId`, each counting how often it was received again. On either engine ([`Database`]).
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Duration;
-
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use crate::db::{args, migrate, Database, DatabaseUrl, DbError, Engine, Lock, Migration, Row, Sql};
 use crate::deletion_request::DeletionRequest;
 use crate::error::CollectorError;
 use crate::record::RecordBatch;
 use crate::timefmt::now_rfc3339_ms;
 use crate::validate::Batch;
 
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-const SCHEMA: &str = "
+const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "events, consent records, deletion requests",
+        // IF NOT EXISTS: a file from before versioned migrations is adopted as it is.
+        sqlite: "
 CREATE TABLE IF NOT EXISTS events (
     rx          INTEGER PRIMARY KEY AUTOINCREMENT, -- received order
     id          TEXT NOT NULL UNIQUE,              -- messageId: the dedupe key
@@ -61,9 +60,80 @@ CREATE TABLE IF NOT EXISTS deletion_requests (
     erased_at   TEXT,                              -- when the events of its ids were erased (on receipt)
     erased_events INTEGER                          -- how many
 );
-";
+",
+        postgres: "
+CREATE TABLE events (
+    rx          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    type        TEXT NOT NULL,
+    name        TEXT,
+    properties  TEXT NOT NULL,
+    purpose     TEXT,
+    timestamp   TEXT NOT NULL,
+    anonymous_id TEXT,
+    user_id     TEXT,
+    session_id  TEXT,
+    seq         BIGINT,
+    sent_at     TEXT,
+    received_at TEXT NOT NULL,
+    raw         TEXT NOT NULL
+);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO counters (name, value) VALUES ('duplicates', 0), ('batches', 0);
+CREATE TABLE consent_records (
+    rx          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    record_id   TEXT NOT NULL UNIQUE,
+    subject_id  TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    timestamp_ms BIGINT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    sent_at     TEXT,
+    received_at TEXT NOT NULL,
+    duplicates  BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE deletion_requests (
+    rx          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    request_id  TEXT NOT NULL UNIQUE,
+    anonymous_ids TEXT NOT NULL,
+    user_id     TEXT,
+    requested_at TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    duplicates  BIGINT NOT NULL DEFAULT 0,
+    raw         TEXT NOT NULL,
+    erased_at   TEXT,
+    erased_events BIGINT
+);
+",
+    },
+    Migration {
+        version: 2,
+        name: "sharded ingest counters; user and anonymous id indexes",
+        // One counter row per (name, shard): concurrent batches on several instances bump different rows instead
+        // of queueing on one row lock until each other's commit. Deletion and the console's identity view look
+        // events up by id.
+        sqlite: "
+CREATE TABLE ingest_counters (name TEXT NOT NULL, shard INTEGER NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (name, shard));
+INSERT INTO ingest_counters (name, shard, value) SELECT name, 0, value FROM counters WHERE name IN ('duplicates', 'batches');
+DELETE FROM counters WHERE name IN ('duplicates', 'batches');
+CREATE INDEX events_user_id ON events (user_id);
+CREATE INDEX events_anonymous_id ON events (anonymous_id);
+",
+        postgres: "
+CREATE TABLE ingest_counters (name TEXT NOT NULL, shard BIGINT NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (name, shard));
+INSERT INTO ingest_counters (name, shard, value) SELECT name, 0, value FROM counters WHERE name IN ('duplicates', 'batches');
+DELETE FROM counters WHERE name IN ('duplicates', 'batches');
+CREATE INDEX events_user_id ON events (user_id);
+CREATE INDEX events_anonymous_id ON events (anonymous_id);
+",
+    },
+];
 
-/// Columns added after the first release, for databases created before them.
+/// Shards of each ingest counter.
+const COUNTER_SHARDS: i64 = 16;
+
+/// Columns a file from before versioned migrations may lack (SQLite only: PostgreSQL started versioned).
 const LATER_COLUMNS: [(&str, &str, &str); 2] =
     [("deletion_requests", "erased_at", "TEXT"), ("deletion_requests", "erased_events", "INTEGER")];
 
@@ -135,322 +205,325 @@ pub(crate) struct Stored {
     pub duplicates: u64,
 }
 
-/// The server's single writable connection; callers run it off the async workers (spawn_blocking).
+/// The server's database; callers run it off the async workers (spawn_blocking).
 pub(crate) struct Store {
-    path: PathBuf,
-    conn: Mutex<Connection>,
+    db: Database,
 }
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Store, CollectorError> {
-        let err = CollectorError::db(path);
-        let conn = Connection::open(path).map_err(CollectorError::db(path))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(CollectorError::db(path))?;
-        // WAL lets `footfall collector stats` read while this process writes.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(CollectorError::db(path))?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(CollectorError::db(path))?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        add_later_columns(&conn).map_err(CollectorError::db(path))?;
-        Ok(Store { path: path.to_path_buf(), conn: Mutex::new(conn) })
+    pub fn open(url: &DatabaseUrl) -> Result<Store, CollectorError> {
+        let err = CollectorError::db(url);
+        let db = Database::open(url).map_err(err)?;
+        if let Database::Sqlite(_) = db {
+            db.write(Lock::Migrations, add_later_columns).map_err(CollectorError::db(url))?;
+        }
+        migrate(&db, "store", &MIGRATIONS, &now_rfc3339_ms()).map_err(CollectorError::db(url))?;
+        Ok(Store { db })
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    fn err(&self) -> impl FnOnce(DbError) -> CollectorError + '_ {
+        CollectorError::db(&self.db)
     }
 
     pub fn store(&self, batch: &Batch) -> Result<Stored, CollectorError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(CollectorError::db(&self.path))?;
         let received_at = now_rfc3339_ms();
-        let mut stored = Stored { accepted: 0, duplicates: 0 };
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO events (id, type, name, properties, purpose, timestamp, anonymous_id, user_id,
-                     session_id, seq, sent_at, received_at, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )
-                .map_err(CollectorError::db(&self.path))?;
+        let shard = fastrand::i64(0..COUNTER_SHARDS);
+        let stored = self.db.write(Lock::Rows, |tx: &mut dyn Sql| {
+            let mut stored = Stored { accepted: 0, duplicates: 0 };
             for m in &batch.messages {
-                let inserted = insert
-                    .execute(params![
-                        m.id,
-                        m.kind,
-                        m.name,
-                        m.properties,
-                        m.purpose,
-                        m.timestamp,
-                        m.anonymous_id,
-                        m.user_id,
-                        m.session_id,
-                        m.seq,
-                        batch.sent_at,
-                        received_at,
-                        m.raw
-                    ])
-                    .map_err(CollectorError::db(&self.path))?;
+                let inserted = tx.execute(
+                    "INSERT INTO events (id, type, name, properties, purpose, timestamp, anonymous_id, user_id,
+                     session_id, seq, sent_at, received_at, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (id) DO NOTHING",
+                    &args![
+                        &m.id,
+                        &m.kind,
+                        &m.name,
+                        &m.properties,
+                        &m.purpose,
+                        &m.timestamp,
+                        &m.anonymous_id,
+                        &m.user_id,
+                        &m.session_id,
+                        &m.seq,
+                        &batch.sent_at,
+                        &received_at,
+                        &m.raw
+                    ],
+                )?;
                 if inserted == 1 {
                     stored.accepted += 1;
                 } else {
                     stored.duplicates += 1;
                 }
             }
-            let mut bump = tx
-                .prepare_cached("UPDATE counters SET value = value + ?2 WHERE name = ?1")
-                .map_err(CollectorError::db(&self.path))?;
-            bump.execute(params!["duplicates", stored.duplicates as i64]).map_err(CollectorError::db(&self.path))?;
-            bump.execute(params!["batches", 1]).map_err(CollectorError::db(&self.path))?;
-        }
-        tx.commit().map_err(CollectorError::db(&self.path))?;
-        Ok(stored)
+            bump(tx, "duplicates", shard, stored.duplicates as i64)?;
+            bump(tx, "batches", shard, 1)?;
+            Ok::<_, DbError>(stored)
+        });
+        stored.map_err(self.err())
     }
 
     /// Inserts each record not stored yet (by `record_id`), in one transaction; a repeat bumps its `duplicates`.
     pub fn store_consent_records(&self, batch: &RecordBatch) -> Result<Stored, CollectorError> {
-        let err = || CollectorError::db(&self.path);
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(err())?;
         let received_at = now_rfc3339_ms();
-        let mut stored = Stored { accepted: 0, duplicates: 0 };
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO consent_records (record_id, subject_id, kind, timestamp_ms, prev_hash, hash, body, sent_at,
-                     received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .map_err(err())?;
-            let mut repeat = tx
-                .prepare_cached("UPDATE consent_records SET duplicates = duplicates + 1 WHERE record_id = ?1")
-                .map_err(err())?;
+        let stored = self.db.write(Lock::Rows, |tx: &mut dyn Sql| {
+            let mut stored = Stored { accepted: 0, duplicates: 0 };
             for r in &batch.records {
-                let inserted = insert
-                    .execute(params![
-                        r.record_id,
-                        r.subject_id,
+                let inserted = tx.execute(
+                    "INSERT INTO consent_records (record_id, subject_id, kind, timestamp_ms, prev_hash, hash, body, sent_at,
+                     received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (record_id) DO NOTHING",
+                    &args![
+                        &r.record_id,
+                        &r.subject_id,
                         r.kind.as_str(),
                         r.timestamp_ms,
-                        r.prev_hash,
-                        r.hash,
-                        r.to_json(),
-                        batch.sent_at,
-                        received_at
-                    ])
-                    .map_err(err())?;
+                        &r.prev_hash,
+                        &r.hash,
+                        &r.to_json(),
+                        &batch.sent_at,
+                        &received_at
+                    ],
+                )?;
                 if inserted == 1 {
                     stored.accepted += 1;
                 } else {
-                    repeat.execute(params![r.record_id]).map_err(err())?;
+                    tx.execute(
+                        "UPDATE consent_records SET duplicates = duplicates + 1 WHERE record_id = ?1",
+                        &args![&r.record_id],
+                    )?;
                     stored.duplicates += 1;
                 }
             }
-        }
-        tx.commit().map_err(err())?;
-        Ok(stored)
+            Ok::<_, DbError>(stored)
+        });
+        stored.map_err(self.err())
     }
 
     /// Stores the request unless its `requestId` is known; `true` when it was (a repeat, counted).
     pub fn store_deletion(&self, request: &DeletionRequest) -> Result<bool, CollectorError> {
-        let err = || CollectorError::db(&self.path);
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(err())?;
         let ids = serde_json::to_string(&request.anonymous_ids).unwrap_or_default();
-        let inserted = tx
-            .execute(
-                "INSERT OR IGNORE INTO deletion_requests (request_id, anonymous_ids, user_id, requested_at, received_at, raw)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![request.request_id, ids, request.user_id, request.requested_at, now_rfc3339_ms(), request.raw],
-            )
-            .map_err(err())?;
-        if inserted == 0 {
-            tx.execute(
-                "UPDATE deletion_requests SET duplicates = duplicates + 1 WHERE request_id = ?1",
-                params![request.request_id],
-            )
-            .map_err(err())?;
-        } else {
+        let repeat = self.db.write(Lock::Rows, |tx: &mut dyn Sql| {
+            let received_at = now_rfc3339_ms();
+            let inserted = tx.execute(
+                "INSERT INTO deletion_requests (request_id, anonymous_ids, user_id, requested_at, received_at, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (request_id) DO NOTHING",
+                &args![&request.request_id, &ids, &request.user_id, &request.requested_at, &received_at, &request.raw],
+            )?;
+            if inserted == 0 {
+                tx.execute(
+                    "UPDATE deletion_requests SET duplicates = duplicates + 1 WHERE request_id = ?1",
+                    &args![&request.request_id],
+                )?;
+                return Ok::<_, DbError>(true);
+            }
             // Recorded, then erased (protocol.md, "Writing a backend"): every event of the user id and of every
             // anonymous id the install used, in the same transaction. Consent records stay: they are the proof.
-            let erased = tx
-                .execute(
-                    "DELETE FROM events WHERE (?1 IS NOT NULL AND user_id = ?1)
-                        OR anonymous_id IN (SELECT value FROM json_each(?2))",
-                    params![request.user_id, ids],
-                )
-                .map_err(err())?;
+            // (`user_id = NULL` matches nothing.)
+            let erase = match tx.engine() {
+                Engine::Sqlite => {
+                    "DELETE FROM events WHERE user_id = ?1 OR anonymous_id IN (SELECT value FROM json_each(?2))"
+                }
+                Engine::Postgres => {
+                    "DELETE FROM events WHERE user_id = ?1
+                        OR anonymous_id IN (SELECT jsonb_array_elements_text(CAST(CAST(?2 AS TEXT) AS JSONB)))"
+                }
+            };
+            let erased = tx.execute(erase, &args![&request.user_id, &ids])?;
             tx.execute(
                 "UPDATE deletion_requests SET erased_at = ?2, erased_events = ?3 WHERE request_id = ?1",
-                params![request.request_id, now_rfc3339_ms(), erased as i64],
-            )
-            .map_err(err())?;
-        }
-        tx.commit().map_err(err())?;
-        Ok(inserted == 0)
+                &args![&request.request_id, &received_at, erased as i64],
+            )?;
+            Ok(false)
+        });
+        repeat.map_err(self.err())
     }
 
     pub fn consent_records(&self) -> Result<Vec<StoredConsentRecord>, CollectorError> {
-        query_consent_records(&self.lock()).map_err(CollectorError::db(&self.path))
+        self.db.read(query_consent_records).map_err(self.err())
     }
 
     pub fn deletion_requests(&self) -> Result<Vec<StoredDeletionRequest>, CollectorError> {
-        query_deletion_requests(&self.lock()).map_err(CollectorError::db(&self.path))
+        self.db.read(query_deletion_requests).map_err(self.err())
     }
 
     pub fn stats(&self) -> Result<Stats, CollectorError> {
-        query_stats(&self.lock()).map_err(CollectorError::db(&self.path))
+        self.db.read(query_stats).map_err(self.err())
     }
 
     pub fn events(&self) -> Result<Vec<StoredEvent>, CollectorError> {
-        query_events(&self.lock()).map_err(CollectorError::db(&self.path))
+        self.db.read(query_events).map_err(self.err())
     }
+}
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+fn bump(tx: &mut dyn Sql, name: &str, shard: i64, by: i64) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO ingest_counters (name, shard, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name, shard) DO UPDATE SET value = ingest_counters.value + excluded.value",
+        &args![name, shard, by],
+    )
+    .map(|_| ())
+}
 
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // rusqlite rolls back an unfinished transaction on drop, so a poisoned connection is still consistent.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+/// Reads a database another process may be serving: a SQLite file read-only (a typo in `--db` is an error, not
+/// a new empty file), or the PostgreSQL database.
+fn read<T>(
+    url: impl Into<DatabaseUrl>,
+    query: impl FnMut(&mut dyn Sql) -> Result<T, DbError>,
+) -> Result<T, CollectorError> {
+    let url = url.into();
+    let db = Database::open_existing(&url).map_err(CollectorError::db(&url))?;
+    let db =
+        db.ok_or_else(|| CollectorError::MissingDatabase(url.sqlite_path().unwrap_or_else(|| "".as_ref()).into()))?;
+    db.read(query).map_err(CollectorError::db(&url))
 }
 
 /// Reads the stats of a collector database, even while another process serves it.
-pub fn read_stats(db: &Path) -> Result<Stats, CollectorError> {
-    query_stats(&open_read_only(db)?).map_err(CollectorError::db(db))
+pub fn read_stats(db: impl Into<DatabaseUrl>) -> Result<Stats, CollectorError> {
+    read(db, query_stats)
 }
 
 /// Reads every stored event in received order, even while another process serves the database.
-pub fn read_events(db: &Path) -> Result<Vec<StoredEvent>, CollectorError> {
-    query_events(&open_read_only(db)?).map_err(CollectorError::db(db))
+pub fn read_events(db: impl Into<DatabaseUrl>) -> Result<Vec<StoredEvent>, CollectorError> {
+    read(db, query_events)
 }
 
 /// Every stored consent record in received order, even while another process serves the database. A database
 /// written by an older collector, without the table, has none.
-pub fn read_consent_records(db: &Path) -> Result<Vec<StoredConsentRecord>, CollectorError> {
-    query_consent_records(&open_read_only(db)?).map_err(CollectorError::db(db))
+pub fn read_consent_records(db: impl Into<DatabaseUrl>) -> Result<Vec<StoredConsentRecord>, CollectorError> {
+    read(db, query_consent_records)
 }
 
 /// Every stored deletion request in received order, even while another process serves the database.
-pub fn read_deletion_requests(db: &Path) -> Result<Vec<StoredDeletionRequest>, CollectorError> {
-    query_deletion_requests(&open_read_only(db)?).map_err(CollectorError::db(db))
+pub fn read_deletion_requests(db: impl Into<DatabaseUrl>) -> Result<Vec<StoredDeletionRequest>, CollectorError> {
+    read(db, query_deletion_requests)
 }
 
-pub(crate) fn open_read_only(db: &Path) -> Result<Connection, CollectorError> {
-    // SQLite would happily create an empty file; a typo in --db deserves a clear error instead.
-    if !db.is_file() {
-        return Err(CollectorError::MissingDatabase(db.to_path_buf()));
-    }
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(CollectorError::db(db))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(CollectorError::db(db))?;
-    Ok(conn)
+/// Opens a database another process may be serving, for the CLI's readers in other modules (the wallet's).
+pub(crate) fn open_existing(url: &DatabaseUrl) -> Result<Database, CollectorError> {
+    Database::open_existing(url)
+        .map_err(CollectorError::db(url))?
+        .ok_or_else(|| CollectorError::MissingDatabase(url.sqlite_path().unwrap_or_else(|| "".as_ref()).into()))
 }
 
-fn query_stats(conn: &Connection) -> rusqlite::Result<Stats> {
-    let counter = |name: &str| -> rusqlite::Result<u64> {
-        let value: Option<i64> =
-            conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0)).optional()?;
-        Ok(value.unwrap_or(0).max(0) as u64)
+fn query_stats(tx: &mut dyn Sql) -> Result<Stats, DbError> {
+    // A file from before the sharded counters (read-only here, so not migrated) keeps them in `counters`.
+    let table = if tx.has_table("ingest_counters")? { "ingest_counters" } else { "counters" };
+    let counter = |tx: &mut dyn Sql, name: &str| -> Result<u64, DbError> {
+        tx.value(&format!("SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM {table} WHERE name = ?1"), &args![name])
     };
-    // One read transaction so the three numbers agree with each other.
-    let tx = conn.unchecked_transaction()?;
-    let events: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-    let stats =
-        Stats { events: events.max(0) as u64, duplicates: counter("duplicates")?, batches: counter("batches")? };
-    tx.commit()?;
-    Ok(stats)
+    // One read transaction (the caller's) so the three numbers agree with each other.
+    Ok(Stats {
+        events: tx.value("SELECT COUNT(*) FROM events", &[])?,
+        duplicates: counter(tx, "duplicates")?,
+        batches: counter(tx, "batches")?,
+    })
 }
 
-fn query_events(conn: &Connection) -> rusqlite::Result<Vec<StoredEvent>> {
-    let mut stmt = conn.prepare(
+fn query_events(tx: &mut dyn Sql) -> Result<Vec<StoredEvent>, DbError> {
+    let rows = tx.query(
         "SELECT id, type, name, properties, purpose, timestamp, anonymous_id, user_id, session_id, seq, sent_at, received_at
          FROM events ORDER BY rx",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
-        let properties: String = r.get(3)?;
-        Ok(StoredEvent {
-            id: r.get(0)?,
-            r#type: r.get(1)?,
-            name: r.get(2)?,
-            // Written by us from a serde_json::Value, so it parses; fall back to a string rather than fail a listing.
-            properties: serde_json::from_str(&properties).unwrap_or(serde_json::Value::String(properties)),
-            purpose: r.get(4)?,
-            timestamp: r.get(5)?,
-            anonymous_id: r.get(6)?,
-            user_id: r.get(7)?,
-            session_id: r.get(8)?,
-            seq: r.get(9)?,
-            sent_at: r.get(10)?,
-            received_at: r.get(11)?,
-        })
-    })?;
-    rows.collect()
+    rows.iter().map(event).collect()
 }
 
-pub(crate) fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
-        r.get::<_, i64>(0)
+fn event(r: &Row) -> Result<StoredEvent, DbError> {
+    let properties: String = r.get(3)?;
+    Ok(StoredEvent {
+        id: r.get(0)?,
+        r#type: r.get(1)?,
+        name: r.get(2)?,
+        // Written by us from a serde_json::Value, so it parses; fall back to a string rather than fail a listing.
+        properties: serde_json::from_str(&properties).unwrap_or(serde_json::Value::String(properties)),
+        purpose: r.get(4)?,
+        timestamp: r.get(5)?,
+        anonymous_id: r.get(6)?,
+        user_id: r.get(7)?,
+        session_id: r.get(8)?,
+        seq: r.get(9)?,
+        sent_at: r.get(10)?,
+        received_at: r.get(11)?,
     })
-    .map(|n| n > 0)
 }
 
-fn query_consent_records(conn: &Connection) -> rusqlite::Result<Vec<StoredConsentRecord>> {
-    if !has_table(conn, "consent_records")? {
+fn query_consent_records(tx: &mut dyn Sql) -> Result<Vec<StoredConsentRecord>, DbError> {
+    if !tx.has_table("consent_records")? {
         return Ok(Vec::new());
     }
-    let mut stmt = conn.prepare(
+    let rows = tx.query(
         "SELECT record_id, subject_id, hash, body, sent_at, received_at, duplicates FROM consent_records ORDER BY rx",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
-        let body: String = r.get(3)?;
-        Ok(StoredConsentRecord {
-            record_id: r.get(0)?,
-            subject_id: r.get(1)?,
-            hash: r.get(2)?,
-            // Written by us from a serialized record, so it parses; fall back to a string rather than fail a listing.
-            record: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
-            sent_at: r.get(4)?,
-            received_at: r.get(5)?,
-            duplicates: r.get::<_, i64>(6)?.max(0) as u64,
+    rows.iter()
+        .map(|r| {
+            let body: String = r.get(3)?;
+            Ok(StoredConsentRecord {
+                record_id: r.get(0)?,
+                subject_id: r.get(1)?,
+                hash: r.get(2)?,
+                // Written by us from a serialized record, so it parses; fall back to a string rather than fail.
+                record: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+                sent_at: r.get(4)?,
+                received_at: r.get(5)?,
+                duplicates: r.get(6)?,
+            })
         })
-    })?;
-    rows.collect()
+        .collect()
 }
 
-fn query_deletion_requests(conn: &Connection) -> rusqlite::Result<Vec<StoredDeletionRequest>> {
-    if !has_table(conn, "deletion_requests")? {
+fn query_deletion_requests(tx: &mut dyn Sql) -> Result<Vec<StoredDeletionRequest>, DbError> {
+    if !tx.has_table("deletion_requests")? {
         return Ok(Vec::new());
     }
-    // A database from before erasure (read-only here, so not migrated) has no erased_* columns.
-    let erased: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('deletion_requests') WHERE name = 'erased_at')",
-        [],
-        |r| r.get(0),
-    )?;
+    // A SQLite file from before erasure (read-only here, so not migrated) has no erased_* columns.
+    let erased = tx.engine() == Engine::Postgres
+        || tx.value::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('deletion_requests') WHERE name = 'erased_at')",
+            &[],
+        )?;
     let erased = if erased { "erased_at, erased_events" } else { "NULL, NULL" };
-    let mut stmt = conn.prepare(&format!(
-        "SELECT request_id, anonymous_ids, user_id, requested_at, received_at, duplicates, {erased}
+    let rows = tx.query(
+        &format!(
+            "SELECT request_id, anonymous_ids, user_id, requested_at, received_at, duplicates, {erased}
              FROM deletion_requests ORDER BY rx"
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        let ids: String = r.get(1)?;
-        Ok(StoredDeletionRequest {
-            request_id: r.get(0)?,
-            anonymous_ids: serde_json::from_str(&ids).unwrap_or_default(),
-            user_id: r.get(2)?,
-            requested_at: r.get(3)?,
-            received_at: r.get(4)?,
-            duplicates: r.get::<_, i64>(5)?.max(0) as u64,
-            erased_at: r.get(6)?,
-            erased_events: r.get::<_, Option<i64>>(7)?.map(|n| n.max(0) as u64),
+        ),
+        &[],
+    )?;
+    rows.iter()
+        .map(|r| {
+            let ids: String = r.get(1)?;
+            Ok(StoredDeletionRequest {
+                request_id: r.get(0)?,
+                anonymous_ids: serde_json::from_str(&ids).unwrap_or_default(),
+                user_id: r.get(2)?,
+                requested_at: r.get(3)?,
+                received_at: r.get(4)?,
+                duplicates: r.get(5)?,
+                erased_at: r.get(6)?,
+                erased_events: r.get(7)?,
+            })
         })
-    })?;
-    rows.collect()
+        .collect()
 }
 
-fn add_later_columns(conn: &Connection) -> rusqlite::Result<()> {
+/// A SQLite file from before versioned migrations may lack the erasure columns; add them once.
+fn add_later_columns(tx: &mut dyn Sql) -> Result<(), DbError> {
+    if !tx.has_table("deletion_requests")? {
+        return Ok(());
+    }
     for (table, column, kind) in LATER_COLUMNS {
-        let present: bool = conn.query_row(
+        let present: bool = tx.value(
             &format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
-            params![column],
-            |r| r.get(0),
+            &args![column],
         )?;
         if !present {
-            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+            tx.batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
         }
     }
     Ok(())

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::database::database;
+
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,7 @@ use footfall_collector::{
 use serde_json::json;
 
 fn start(dir: &tempfile::TempDir, adjust: impl FnOnce(&mut CollectorConfig)) -> Collector {
-    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("collector.db"));
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), database(dir.path()));
     adjust(&mut config);
     Collector::start(config).expect("collector starts")
 }
@@ -287,7 +289,7 @@ fn fail_rate_one_stores_nothing_until_the_network_comes_back() {
 #[test]
 fn the_database_file_can_be_read_while_served_and_after() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("collector.db");
+    let db = database(dir.path());
     let c = start(&dir, |_| {});
     post(&c, &batch(vec![track(1, "a"), track(2, "b")]));
     post(&c, &batch(vec![track(2, "b")]));

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::database::database;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -22,7 +24,7 @@ const CONFIG: &str = "/v1/config";
 const AUTH: (&str, &str) = ("Authorization", "Basic cmlnaHQ6"); // base64("right:")
 
 fn start(dir: &tempfile::TempDir, adjust: impl FnOnce(&mut CollectorConfig)) -> Collector {
-    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("collector.db"));
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), database(dir.path()));
     adjust(&mut config);
     Collector::start(config).expect("collector starts")
 }
@@ -199,7 +201,7 @@ fn consent_records_are_verified_and_stored_once() {
     let back: Vec<ConsentRecord> = stored.iter().map(|r| serde_json::from_value(r.record.clone()).unwrap()).collect();
     assert_eq!(back, chain);
     assert_eq!(verify_chain(&back), Ok(chain[3].hash.clone()));
-    assert_eq!(read_consent_records(&dir.path().join("collector.db")).unwrap(), stored);
+    assert_eq!(read_consent_records(database(dir.path())).unwrap(), stored);
     assert_eq!(c.stats().unwrap().events, 0, "records are not events");
     assert_eq!(c.requests_to(Endpoint::ConsentRecords), 3);
 }
@@ -255,7 +257,7 @@ fn deletion_requests_are_acknowledged_and_idempotent() {
     assert_eq!(stored[0].anonymous_ids, ["anon-1", "anon-2"]);
     assert_eq!((stored[0].user_id.as_deref(), stored[1].user_id.as_deref()), (Some("shopper-42"), None));
     assert_eq!(stored[0].requested_at, "2026-11-22T10:15:30.123Z");
-    assert_eq!(read_deletion_requests(&dir.path().join("collector.db")).unwrap(), stored);
+    assert_eq!(read_deletion_requests(database(dir.path())).unwrap(), stored);
 
     for (field, value) in
         [("requestId", json!("nope")), ("anonymousIds", json!([])), ("requestedAt", json!(null)), ("userId", json!(42))]
@@ -319,7 +321,7 @@ fn a_database_from_before_erasure_gets_the_new_columns_and_erases_too() {
     .unwrap();
     drop(old);
     assert_eq!(read_deletion_requests(&db).unwrap()[0].erased_events, None, "read as it is, not migrated");
-    let c = start(&dir, |_| {});
+    let c = Collector::start(CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db)).unwrap();
     assert_eq!(post(&c, &batch(vec![track(1, "product_viewed")])).status, 200);
     assert_eq!(
         post_to(

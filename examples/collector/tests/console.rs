@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::database::database;
+
 use std::sync::Arc;
 
 use common::console::{hidden, text, Browser};
@@ -22,7 +24,7 @@ const POLICY: &str = r#"{"consent":{"policyVersion":3,"purposes":[{"id":"analyti
 fn start(dir: &std::path::Path) -> Collector {
     let file = dir.join("config.json");
     std::fs::write(&file, POLICY).unwrap();
-    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("collector.db"));
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), database(dir));
     config.config_path = Some(file);
     config.api_key = Some("write-key".into());
     config.console = Some(common::console::admin());
@@ -177,7 +179,7 @@ fn forms_without_the_session_or_its_csrf_token_change_nothing() {
 #[test]
 fn the_console_refuses_weak_or_reused_credentials_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("c.db"));
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), database(dir.path()));
     config.console = Some(AdminCredential { user: "maria".into(), password: "short".into() });
     assert!(Collector::start(config.clone()).err().unwrap().to_string().contains("at least 12"));
     config.api_key = Some("the write key 123".into());

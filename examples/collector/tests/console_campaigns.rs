@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::database::database;
+
 use common::console::{admin, hidden, text, Browser, PASSWORD};
 use common::{batch, get, id, post};
 use footfall_collector::{Collector, CollectorConfig};
@@ -26,7 +28,7 @@ fn the_campaigns_page_shows_what_devices_reported_and_stops_a_campaign_for_every
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.json");
     std::fs::write(&file, CONFIG).unwrap();
-    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("collector.db"));
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), database(dir.path()));
     config.config_path = Some(file);
     config.console = Some(admin());
     let collector = Collector::start(config).unwrap();

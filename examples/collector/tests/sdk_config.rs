@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::database::database;
+
 use std::sync::Arc;
 
 use common::Wire;
@@ -22,7 +24,7 @@ fn the_sdk_fetches_revalidates_and_follows_edits_of_the_served_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.json");
     std::fs::write(&file, policy(1, false)).unwrap();
-    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("collector.db"));
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), database(dir.path()));
     config.config_path = Some(file.clone());
     config.api_key = Some("k".into());
     let collector = Collector::start(config).unwrap();

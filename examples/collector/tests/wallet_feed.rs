@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::database::database;
+
 use std::io::Write;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -30,7 +32,7 @@ fn cursor(feed: &Value) -> String {
 #[test]
 fn without_an_issuer_key_the_wallet_is_not_offered() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Collector::start(CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("c.db"))).unwrap();
+    let c = Collector::start(CollectorConfig::new("127.0.0.1:0".parse().unwrap(), database(dir.path()))).unwrap();
     let resp = get(&c, CHANGES, &[("X-Footfall-Anonymous-Id", "anon-1")]);
     assert_eq!((resp.status, resp.error_code().as_str()), (404, "not_offered"));
     assert!(resp.header("date").is_some_and(|d| parse_imf_fixdate(d).is_ok()), "wallet answers carry a Date");

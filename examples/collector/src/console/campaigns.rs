@@ -7,13 +7,13 @@ use axum::extract::{Query, State as Extract};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
-use rusqlite::Connection;
 use serde_json::Value;
 
 use super::db;
 use super::publish::change;
 use super::remote_config::Change;
 use super::web::{page, redirect, server_error, signed_in, Form, Notice, State};
+use crate::db::{DbError, Engine, Sql};
 use crate::timefmt::{rfc3339_secs, unix_now_secs};
 
 struct ZoneRow {
@@ -65,8 +65,10 @@ pub(super) async fn campaigns_page(
     let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let conn = shared.store.lock();
-        Ok::<_, rusqlite::Error>((db::latest(&conn)?, offers_per_campaign(&conn)?, visits_per_store(&conn)?))
+        shared
+            .store
+            .db()
+            .read(|tx| Ok::<_, DbError>((db::latest(tx)?, offers_per_campaign(tx)?, visits_per_store(tx)?)))
     })
     .await;
     let Ok(Ok((live, offers, stores))) = read else { return server_error() };
@@ -135,31 +137,45 @@ pub(super) async fn stop(Extract(state): Extract<State>, headers: HeaderMap, bod
     change(state, headers, &form, Change::StopCampaign { id, at }, "/console/campaigns").await
 }
 
-fn offers_per_campaign(conn: &Connection) -> rusqlite::Result<Vec<(String, u64)>> {
-    let mut stmt = conn.prepare(
-        "SELECT json_extract(properties, '$.campaign_id') AS campaign, COUNT(*) FROM events
-         WHERE name = 'offer_shown' GROUP BY campaign",
-    )?;
-    let rows =
-        stmt.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get::<_, i64>(1)? as u64)))?;
-    rows.collect()
+fn offers_per_campaign(tx: &mut dyn Sql) -> Result<Vec<(String, u64)>, DbError> {
+    let sql = format!(
+        "SELECT {} AS campaign, COUNT(*) FROM events WHERE name = 'offer_shown' GROUP BY campaign",
+        property(tx.engine(), "campaign_id")
+    );
+    tx.query(&sql, &[])?.iter().map(|r| Ok((r.get::<Option<String>>(0)?.unwrap_or_default(), r.get(1)?))).collect()
 }
 
-fn visits_per_store(conn: &Connection) -> rusqlite::Result<Vec<StoreRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT json_extract(properties, '$.store') AS store,
-                SUM(name = 'visit_started'),
-                AVG(CASE WHEN name = 'visit_ended' THEN json_extract(properties, '$.duration_s') END)
+fn visits_per_store(tx: &mut dyn Sql) -> Result<Vec<StoreRow>, DbError> {
+    let engine = tx.engine();
+    let duration = match engine {
+        Engine::Sqlite => property(engine, "duration_s"),
+        Engine::Postgres => format!("CAST({} AS DOUBLE PRECISION)", property(engine, "duration_s")),
+    };
+    let sql = format!(
+        "SELECT {} AS store,
+                CAST(SUM(CASE WHEN name = 'visit_started' THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(AVG(CASE WHEN name = 'visit_ended' THEN {duration} END) AS DOUBLE PRECISION)
          FROM events WHERE name IN ('visit_started', 'visit_ended') GROUP BY store ORDER BY 2 DESC",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(StoreRow {
-            store: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-            visits: r.get::<_, Option<i64>>(1)?.unwrap_or(0) as u64,
-            average_minutes: r.get::<_, Option<f64>>(2)?.map_or_else(|| "–".into(), |s| format!("{:.1}", s / 60.0)),
+        property(engine, "store")
+    );
+    tx.query(&sql, &[])?
+        .iter()
+        .map(|r| {
+            Ok(StoreRow {
+                store: r.get::<Option<String>>(0)?.unwrap_or_default(),
+                visits: r.get::<Option<u64>>(1)?.unwrap_or(0),
+                average_minutes: r.get::<Option<f64>>(2)?.map_or_else(|| "–".into(), |s| format!("{:.1}", s / 60.0)),
+            })
         })
-    })?;
-    rows.collect()
+        .collect()
+}
+
+/// One top-level key of an event's `properties` (JSON text): SQLite's value as stored, PostgreSQL's as text.
+fn property(engine: Engine, key: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("json_extract(properties, '$.{key}')"),
+        Engine::Postgres => format!("(CAST(properties AS JSONB) ->> '{key}')"),
+    }
 }
 
 fn list<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {

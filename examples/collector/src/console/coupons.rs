@@ -8,11 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use footfall_core::wallet::{Discount, LocalDate, OfflinePolicy};
-use rusqlite::Connection;
 
 use super::sorting::{fixed, sortable, Column, Header, SortQuery, Sorting};
 use super::web::{changed, encode, form_session, page, redirect, server_error, signed_in, Form, Notice, State};
-use crate::store::has_table;
+use crate::db::{args, DbError, Sql};
 use crate::timefmt::now_rfc3339_ms;
 use crate::wallet::{add_coupon_and, parse_discount, revoke_coupon_and, CouponSpec, UNLIMITED_VALUE};
 
@@ -76,8 +75,7 @@ pub(super) async fn coupons_page(
     let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let conn = shared.store.lock();
-        Ok::<_, rusqlite::Error>((coupons(&conn)?, redemptions(&conn, 200)?))
+        shared.store.db().read(|tx| Ok::<_, DbError>((coupons(tx)?, redemptions(tx, 200)?)))
     })
     .await;
     let Ok(Ok((mut coupons, redemptions))) = read else { return server_error() };
@@ -121,10 +119,10 @@ pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, bo
     let after = serde_json::json!({"id": id, "title": spec.title, "discount": form.get("discount"),
         "currency": spec.currency, "until": form.get("valid_until"), "zone": spec.zone, "uses": spec.max_uses,
         "user": spec.user});
-    let db = state.shared.store.path().to_path_buf();
+    let shared = state.shared.clone();
     let (actor, action) = (session.user.clone(), summary.clone());
     let issued = tokio::task::spawn_blocking(move || {
-        add_coupon_and(&db, spec, |tx| {
+        add_coupon_and(&shared.store, spec, |tx| {
             super::db::audit(tx, &now_rfc3339_ms(), &actor, &action, None, Some(&after.to_string()))
         })
     })
@@ -140,11 +138,13 @@ pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, b
     };
     let id = form.get("coupon").unwrap_or_default().to_owned();
     let summary = format!("coupon '{id}' revoked");
-    let db = state.shared.store.path().to_path_buf();
+    let shared = state.shared.clone();
     let (actor, action) = (session.user.clone(), summary.clone());
     let after = serde_json::json!({"id": id, "revoked": true}).to_string();
     let revoked = tokio::task::spawn_blocking(move || {
-        revoke_coupon_and(&db, &id, |tx| super::db::audit(tx, &now_rfc3339_ms(), &actor, &action, None, Some(&after)))
+        revoke_coupon_and(&shared.store, &id, |tx| {
+            super::db::audit(tx, &now_rfc3339_ms(), &actor, &action, None, Some(&after))
+        })
     })
     .await;
     changed("/console/coupons", revoked.map(|done| done.map(|()| summary).map_err(|e| e.to_string())))
@@ -169,11 +169,11 @@ fn spec(form: &Form) -> Result<CouponSpec, String> {
     Ok(spec)
 }
 
-fn coupons(conn: &Connection) -> rusqlite::Result<Vec<CouponRow>> {
-    if !has_table(conn, "wallet_coupons")? {
+fn coupons(tx: &mut dyn Sql) -> Result<Vec<CouponRow>, DbError> {
+    if !tx.has_table("wallet_coupons")? {
         return Ok(Vec::new());
     }
-    let counts = has_table(conn, "wallet_redemptions")?;
+    let counts = tx.has_table("wallet_redemptions")?;
     let sql = format!(
         "SELECT c.coupon_id, c.title, c.discount_kind, c.discount_value, c.currency, c.first_day, c.last_day, c.zone,
                 c.uses_allowed, c.offline_accepted, c.target_user, c.revoked_at IS NOT NULL, {}
@@ -186,59 +186,62 @@ fn coupons(conn: &Connection) -> rusqlite::Result<Vec<CouponRow>> {
             "0, 0, 0"
         }
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], |r| {
-        let kind: String = r.get(2)?;
-        let value: i64 = r.get(3)?;
-        let currency: String = r.get(4)?;
-        let discount = if kind == "percent" {
-            Discount::Percent { basis_points: value as u16 }
-        } else {
-            Discount::Amount { minor: value as u64 }
-        };
-        Ok(CouponRow {
-            id: r.get(0)?,
-            title: r.get(1)?,
-            discount: describe(&discount, &currency),
-            days: format!("{} – {} ({})", r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, String>(7)?),
-            uses: r.get(8)?,
-            offline: r.get(9)?,
-            user: r.get(10)?,
-            revoked: r.get(11)?,
-            accepted: r.get(12)?,
-            double_spends: r.get(13)?,
-            rejected: r.get(14)?,
+    tx.query(&sql, &[])?
+        .iter()
+        .map(|r| {
+            let kind: String = r.get(2)?;
+            let value: i64 = r.get(3)?;
+            let currency: String = r.get(4)?;
+            let discount = if kind == "percent" {
+                Discount::Percent { basis_points: value as u16 }
+            } else {
+                Discount::Amount { minor: value as u64 }
+            };
+            Ok(CouponRow {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                discount: describe(&discount, &currency),
+                days: format!("{} – {} ({})", r.get::<String>(5)?, r.get::<String>(6)?, r.get::<String>(7)?),
+                uses: r.get(8)?,
+                offline: r.get(9)?,
+                user: r.get(10)?,
+                revoked: r.get(11)?,
+                accepted: r.get(12)?,
+                double_spends: r.get(13)?,
+                rejected: r.get(14)?,
+            })
         })
-    })?;
-    rows.collect()
+        .collect()
 }
 
-fn redemptions(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RedemptionRow>> {
-    if !has_table(conn, "wallet_redemptions")? {
+fn redemptions(tx: &mut dyn Sql, limit: usize) -> Result<Vec<RedemptionRow>, DbError> {
+    if !tx.has_table("wallet_redemptions")? {
         return Ok(Vec::new());
     }
-    let mut stmt = conn.prepare(
+    let rows = tx.query(
         "SELECT COALESCE(r.coupon_id, ''), COALESCE(r.serial, ''), r.store_id, r.presented_at, r.status,
                 COALESCE(r.reason, ''), COALESCE(r.device_id, ''), COALESCE(s.exhausted_device, '')
          FROM wallet_redemptions r
          LEFT JOIN wallet_serials s ON s.coupon_id = r.coupon_id AND s.serial = r.serial
          ORDER BY r.rx DESC LIMIT ?1",
+        &args![limit as i64],
     )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        let status: String = r.get(4)?;
-        let exhausted: String = r.get(7)?;
-        Ok(RedemptionRow {
-            coupon: r.get(0)?,
-            serial: r.get(1)?,
-            store: r.get(2)?,
-            presented_at: r.get(3)?,
-            reason: r.get(5)?,
-            device: r.get(6)?,
-            counted_device: if status == "double_spend" { exhausted } else { String::new() },
-            status,
+    rows.iter()
+        .map(|r| {
+            let status: String = r.get(4)?;
+            let exhausted: String = r.get(7)?;
+            Ok(RedemptionRow {
+                coupon: r.get(0)?,
+                serial: r.get(1)?,
+                store: r.get(2)?,
+                presented_at: r.get(3)?,
+                reason: r.get(5)?,
+                device: r.get(6)?,
+                counted_device: if status == "double_spend" { exhausted } else { String::new() },
+                status,
+            })
         })
-    })?;
-    rows.collect()
+        .collect()
 }
 
 fn describe(discount: &Discount, currency: &str) -> String {

@@ -1,10 +1,16 @@
 //! The console's tables: every published remote config as an immutable revision (the newest is what
 //! `GET /v1/config` serves), and the audit log of every change and sign-in.
 
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-pub(crate) const SCHEMA: &str = "
+use crate::db::{args, migrate, Database, DbError, Migration, Row, Sql};
+use crate::timefmt::now_rfc3339_ms;
+
+const MIGRATIONS: [Migration; 1] = [Migration {
+    version: 1,
+    name: "config revisions, audit log",
+    // IF NOT EXISTS: a file from before versioned migrations is adopted as it is.
+    sqlite: "
 CREATE TABLE IF NOT EXISTS config_revisions (
     revision    INTEGER PRIMARY KEY,              -- 1, 2, ...: never edited, never reused
     body        TEXT NOT NULL,                    -- the whole document served by GET /v1/config
@@ -20,7 +26,25 @@ CREATE TABLE IF NOT EXISTS console_audit (
     before      TEXT,                             -- JSON, when the action changed something
     after       TEXT
 );
-";
+",
+    postgres: "
+CREATE TABLE config_revisions (
+    revision    BIGINT PRIMARY KEY,
+    body        TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    published_by TEXT NOT NULL,
+    summary     TEXT NOT NULL
+);
+CREATE TABLE console_audit (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    before      TEXT,
+    after       TEXT
+);
+",
+}];
 
 /// One published config document.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -42,81 +66,84 @@ pub struct AuditEntry {
     pub after: Option<String>,
 }
 
-pub(crate) fn init(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)
+pub(crate) fn init(db: &Database) -> Result<(), DbError> {
+    migrate(db, "console", &MIGRATIONS, &now_rfc3339_ms())
 }
 
-pub(crate) fn latest(conn: &Connection) -> rusqlite::Result<Option<Revision>> {
-    conn.query_row(
+pub(crate) fn latest(tx: &mut dyn Sql) -> Result<Option<Revision>, DbError> {
+    tx.query_opt(
         "SELECT revision, body, published_at, published_by, summary FROM config_revisions
          ORDER BY revision DESC LIMIT 1",
-        [],
-        revision_from_row,
-    )
-    .optional()
+        &[],
+    )?
+    .as_ref()
+    .map(revision_from_row)
+    .transpose()
 }
 
 /// The newest first.
-pub(crate) fn history(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Revision>> {
-    let mut stmt = conn.prepare(
+pub(crate) fn history(tx: &mut dyn Sql, limit: usize) -> Result<Vec<Revision>, DbError> {
+    let rows = tx.query(
         "SELECT revision, body, published_at, published_by, summary FROM config_revisions
          ORDER BY revision DESC LIMIT ?1",
+        &args![limit as i64],
     )?;
-    let rows = stmt.query_map(params![limit as i64], revision_from_row)?;
-    rows.collect()
+    rows.iter().map(revision_from_row).collect()
 }
 
-/// Publishes `body` as the next revision and audits it, in one transaction; `expected` is the revision the change
-/// was made against: if another change landed in between, nothing is written and `Ok(None)` says so.
+/// Publishes `body` as the next revision and audits it, in the caller's transaction (a `Lock::Config` one, so
+/// writers on other instances wait); `expected` is the revision the change was made against: if another change
+/// landed in between, nothing is written and `Ok(None)` says so.
 pub(crate) fn publish(
-    conn: &mut Connection,
+    tx: &mut dyn Sql,
     expected: Option<i64>,
     body: &str,
     at: &str,
     actor: &str,
     action: &str,
-) -> rusqlite::Result<Option<i64>> {
-    let tx = conn.transaction()?;
-    let current = latest(&tx)?;
+) -> Result<Option<i64>, DbError> {
+    let current = latest(tx)?;
     if current.as_ref().map(|r| r.revision) != expected {
         return Ok(None);
     }
     let revision = expected.unwrap_or(0) + 1;
     tx.execute(
         "INSERT INTO config_revisions (revision, body, published_at, published_by, summary) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![revision, body, at, actor, action],
+        &args![revision, body, at, actor, action],
     )?;
-    audit(&tx, at, actor, action, current.as_ref().map(|r| r.body.as_str()), Some(body))?;
-    tx.commit()?;
+    audit(tx, at, actor, action, current.as_ref().map(|r| r.body.as_str()), Some(body))?;
     Ok(Some(revision))
 }
 
 pub(crate) fn audit(
-    conn: &Connection,
+    tx: &mut dyn Sql,
     at: &str,
     actor: &str,
     action: &str,
     before: Option<&str>,
     after: Option<&str>,
-) -> rusqlite::Result<()> {
-    conn.execute(
+) -> Result<(), DbError> {
+    tx.execute(
         "INSERT INTO console_audit (at, actor, action, before, after) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![at, actor, action, before, after],
+        &args![at, actor, action, before, after],
     )?;
     Ok(())
 }
 
 /// The newest first.
-pub(crate) fn audit_log(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt =
-        conn.prepare("SELECT at, actor, action, before, after FROM console_audit ORDER BY id DESC LIMIT ?1")?;
-    let rows = stmt.query_map(params![limit as i64], |r| {
-        Ok(AuditEntry { at: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, before: r.get(3)?, after: r.get(4)? })
-    })?;
-    rows.collect()
+pub(crate) fn audit_log(tx: &mut dyn Sql, limit: usize) -> Result<Vec<AuditEntry>, DbError> {
+    let rows = tx.query(
+        "SELECT at, actor, action, before, after FROM console_audit ORDER BY id DESC LIMIT ?1",
+        &args![limit as i64],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(AuditEntry { at: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, before: r.get(3)?, after: r.get(4)? })
+        })
+        .collect()
 }
 
-fn revision_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Revision> {
+fn revision_from_row(r: &Row) -> Result<Revision, DbError> {
     Ok(Revision {
         revision: r.get(0)?,
         body: r.get(1)?,

@@ -22,6 +22,7 @@ use super::web::{
     Notice, State,
 };
 use super::{campaigns, charts, coupons};
+use crate::db::DbError;
 
 pub(crate) fn router(state: State) -> Router {
     Router::new()
@@ -210,8 +211,10 @@ async fn consent_page(Extract(state): Extract<State>, headers: HeaderMap, Query(
     let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let conn = shared.store.lock();
-        Ok::<_, rusqlite::Error>((db::latest(&conn)?, db::history(&conn, 50)?, reports::decision_rates(&conn)?))
+        shared
+            .store
+            .db()
+            .read(|tx| Ok::<_, DbError>((db::latest(tx)?, db::history(tx, 50)?, reports::decision_rates(tx)?)))
     })
     .await;
     let Ok(Ok((live, history, rates))) = read else { return server_error() };
@@ -302,17 +305,18 @@ async fn events_page(Extract(state): Extract<State>, headers: HeaderMap, Query(s
     let shared = state.shared.clone();
     let wanted = shopper.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let conn = shared.store.lock();
-        let timeline = match &wanted {
-            Some(user) => reports::timeline(&conn, user, 500)?,
-            None => Vec::new(),
-        };
-        Ok::<_, rusqlite::Error>((
-            reports::event_totals(&conn)?,
-            reports::events_per_hour(&conn, 48)?,
-            reports::top_names(&conn, 10)?,
-            timeline,
-        ))
+        shared.store.db().read(|tx| {
+            let timeline = match &wanted {
+                Some(user) => reports::timeline(tx, user, 500)?,
+                None => Vec::new(),
+            };
+            Ok::<_, DbError>((
+                reports::event_totals(tx)?,
+                reports::events_per_hour(tx, 48)?,
+                reports::top_names(tx, 10)?,
+                timeline,
+            ))
+        })
     })
     .await;
     let Ok(Ok((totals, per_hour, top, timeline))) = read else { return server_error() };
@@ -351,7 +355,8 @@ const DELETION_COLUMNS: [Column; 7] = [
 async fn deletions_page(Extract(state): Extract<State>, headers: HeaderMap, Query(sort): Query<SortQuery>) -> Response {
     let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
-    let read = tokio::task::spawn_blocking(move || reports::deletion_requests(&shared.store.lock(), 500)).await;
+    let read =
+        tokio::task::spawn_blocking(move || shared.store.db().read(|tx| reports::deletion_requests(tx, 500))).await;
     let Ok(Ok(mut requests)) = read else { return server_error() };
     let sorting = Sorting::from_query(&sort, &DELETION_COLUMNS, ("received", true));
     sorting.apply(&mut requests, |key, a, b| match key {
@@ -380,7 +385,7 @@ async fn publish(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
 async fn audit_page(Extract(state): Extract<State>, headers: HeaderMap) -> Response {
     let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
-    let read = tokio::task::spawn_blocking(move || db::audit_log(&shared.store.lock(), 200)).await;
+    let read = tokio::task::spawn_blocking(move || shared.store.db().read(|tx| db::audit_log(tx, 200))).await;
     let Ok(Ok(entries)) = read else { return server_error() };
     page(StatusCode::OK, &AuditPage { user: &session.user, csrf: &session.csrf, entries: &entries })
 }

@@ -7,6 +7,7 @@ use axum::response::Response;
 use super::db;
 use super::remote_config::{self, Change};
 use super::web::{changed, form_session, Form, State};
+use crate::db::{DbError, Lock};
 use crate::timefmt::now_rfc3339_ms;
 
 /// Applies a change to the revision the form was made against, publishes it and audits it, in one transaction.
@@ -19,17 +20,23 @@ pub(super) async fn change(state: State, headers: HeaderMap, form: &Form, change
     let shared = state.shared.clone();
     let user = session.user.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<String, String> {
-        let mut conn = shared.store.lock();
-        let live = db::latest(&conn).map_err(|e| e.to_string())?.ok_or("no policy is published yet")?;
-        if Some(live.revision) != expected {
-            return Err("someone published a change since this page was loaded; look again and retry".into());
-        }
-        let (body, summary) = remote_config::apply(&live.body, &change)?;
-        match db::publish(&mut conn, expected, &body, &now_rfc3339_ms(), &user, &summary) {
-            Ok(Some(_)) => Ok(summary),
-            Ok(None) => Err("someone published a change at the same moment; look again and retry".into()),
-            Err(e) => Err(e.to_string()),
-        }
+        // Under the config lock: collectors sharing a PostgreSQL database publish one change at a time. A refusal
+        // is the inner `Err`: nothing was written, so the (empty) transaction may as well commit.
+        let published = shared.store.db().write(Lock::Config, |tx| -> Result<Result<String, String>, DbError> {
+            let Some(live) = db::latest(tx)? else { return Ok(Err("no policy is published yet".into())) };
+            if Some(live.revision) != expected {
+                return Ok(Err("someone published a change since this page was loaded; look again and retry".into()));
+            }
+            let (body, summary) = match remote_config::apply(&live.body, &change) {
+                Ok(applied) => applied,
+                Err(problem) => return Ok(Err(problem)),
+            };
+            Ok(match db::publish(tx, expected, &body, &now_rfc3339_ms(), &user, &summary)? {
+                Some(_) => Ok(summary),
+                None => Err("someone published a change at the same moment; look again and retry".into()),
+            })
+        });
+        published.map_err(|e| e.to_string())?
     })
     .await;
     changed(back, outcome)

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection};
 use serde_json::Value;
+
+use crate::db::{args, DbError, Sql};
 
 /// Totals since the database was created.
 pub(crate) struct EventTotals {
@@ -14,37 +15,41 @@ pub(crate) struct EventTotals {
     pub batches: u64,
 }
 
-pub(crate) fn event_totals(conn: &Connection) -> rusqlite::Result<EventTotals> {
-    let events: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-    let counter = |name: &str| -> rusqlite::Result<i64> {
-        conn.query_row("SELECT COALESCE((SELECT value FROM counters WHERE name = ?1), 0)", params![name], |r| r.get(0))
+pub(crate) fn event_totals(tx: &mut dyn Sql) -> Result<EventTotals, DbError> {
+    // Each counter is spread over shards (concurrent batches bump different rows): its value is their sum.
+    let counter = |tx: &mut dyn Sql, name: &str| -> Result<u64, DbError> {
+        tx.value("SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM ingest_counters WHERE name = ?1", &args![name])
     };
     Ok(EventTotals {
-        events: events as u64,
-        duplicates: counter("duplicates")? as u64,
-        batches: counter("batches")? as u64,
+        events: tx.value("SELECT COUNT(*) FROM events", &[])?,
+        duplicates: counter(tx, "duplicates")?,
+        batches: counter(tx, "batches")?,
     })
 }
 
 /// Events received per UTC hour (`YYYY-MM-DDTHH`), the last `hours` hours that had any, oldest first.
-pub(crate) fn events_per_hour(conn: &Connection, hours: usize) -> rusqlite::Result<Vec<(String, u64)>> {
-    let mut stmt = conn.prepare(
+pub(crate) fn events_per_hour(tx: &mut dyn Sql, hours: usize) -> Result<Vec<(String, u64)>, DbError> {
+    let mut rows = counts(
+        tx,
         "SELECT substr(received_at, 1, 13) AS hour, COUNT(*) FROM events GROUP BY hour ORDER BY hour DESC LIMIT ?1",
+        hours,
     )?;
-    let mut rows: Vec<(String, u64)> = stmt
-        .query_map(params![hours as i64], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
-        .collect::<Result<_, _>>()?;
     rows.reverse();
     Ok(rows)
 }
 
 /// The most frequent event names, with their counts.
-pub(crate) fn top_names(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<(String, u64)>> {
-    let mut stmt = conn.prepare(
+pub(crate) fn top_names(tx: &mut dyn Sql, limit: usize) -> Result<Vec<(String, u64)>, DbError> {
+    counts(
+        tx,
         "SELECT name, COUNT(*) AS n FROM events WHERE type = 'track' GROUP BY name ORDER BY n DESC, name LIMIT ?1",
-    )?;
-    let rows = stmt.query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
-    rows.collect()
+        limit,
+    )
+}
+
+/// (label, count) rows of a grouped query taking its row limit as `?1`.
+fn counts(tx: &mut dyn Sql, sql: &str, limit: usize) -> Result<Vec<(String, u64)>, DbError> {
+    tx.query(sql, &args![limit as i64])?.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()
 }
 
 /// One event on a shopper's timeline.
@@ -59,24 +64,26 @@ pub(crate) struct TimelineEvent {
 
 /// Everything one shopper did: the events sent under the user id, and those of every anonymous id that was ever
 /// seen with it (before they signed in, or in the store with the app in their pocket), in time order.
-pub(crate) fn timeline(conn: &Connection, user_id: &str, limit: usize) -> rusqlite::Result<Vec<TimelineEvent>> {
-    let mut stmt = conn.prepare(
+pub(crate) fn timeline(tx: &mut dyn Sql, user_id: &str, limit: usize) -> Result<Vec<TimelineEvent>, DbError> {
+    let rows = tx.query(
         "SELECT timestamp, type, COALESCE(name, ''), COALESCE(purpose, ''), COALESCE(anonymous_id, ''), properties
          FROM events
          WHERE user_id = ?1 OR anonymous_id IN (SELECT anonymous_id FROM events WHERE user_id = ?1)
          ORDER BY timestamp, rx LIMIT ?2",
+        &args![user_id, limit as i64],
     )?;
-    let rows = stmt.query_map(params![user_id, limit as i64], |r| {
-        Ok(TimelineEvent {
-            timestamp: r.get(0)?,
-            kind: r.get(1)?,
-            name: r.get(2)?,
-            purpose: r.get(3)?,
-            anonymous_id: r.get(4)?,
-            properties: r.get(5)?,
+    rows.iter()
+        .map(|r| {
+            Ok(TimelineEvent {
+                timestamp: r.get(0)?,
+                kind: r.get(1)?,
+                name: r.get(2)?,
+                purpose: r.get(3)?,
+                anonymous_id: r.get(4)?,
+                properties: r.get(5)?,
+            })
         })
-    })?;
-    rows.collect()
+        .collect()
 }
 
 /// Grants and denials of one purpose.
@@ -102,13 +109,12 @@ pub(crate) struct DecisionRates {
     pub by_jurisdiction: BTreeMap<String, BTreeMap<String, Tally>>,
 }
 
-pub(crate) fn decision_rates(conn: &Connection) -> rusqlite::Result<DecisionRates> {
-    let mut stmt = conn.prepare("SELECT body FROM consent_records ORDER BY rx")?;
+pub(crate) fn decision_rates(tx: &mut dyn Sql) -> Result<DecisionRates, DbError> {
+    let bodies = tx.query("SELECT body FROM consent_records ORDER BY rx", &[])?;
     let mut rates = DecisionRates::default();
-    let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?;
     for body in bodies {
         // Bodies were verified before they were stored; one that does not parse is skipped, not fatal to the page.
-        let Ok(record) = serde_json::from_str::<Value>(&body?) else { continue };
+        let Ok(record) = serde_json::from_str::<Value>(&body.get::<String>(0)?) else { continue };
         let Some(decisions) = record.get("decisions").and_then(Value::as_object) else { continue };
         let day = record.get("timestamp_ms").and_then(Value::as_i64).map(day_of).unwrap_or_default();
         let jurisdiction = record.get("jurisdiction").and_then(Value::as_str).unwrap_or("unknown").to_owned();
@@ -141,28 +147,30 @@ pub(crate) struct DeletionRow {
     pub erased: String,
 }
 
-pub(crate) fn deletion_requests(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<DeletionRow>> {
-    let mut stmt = conn.prepare(
+pub(crate) fn deletion_requests(tx: &mut dyn Sql, limit: usize) -> Result<Vec<DeletionRow>, DbError> {
+    let rows = tx.query(
         "SELECT request_id, COALESCE(user_id, ''), anonymous_ids, requested_at, received_at, duplicates, erased_at,
                 erased_events
          FROM deletion_requests ORDER BY rx DESC LIMIT ?1",
+        &args![limit as i64],
     )?;
-    let rows = stmt.query_map(params![limit as i64], |r| {
-        let ids: String = r.get(2)?;
-        Ok(DeletionRow {
-            request_id: r.get(0)?,
-            user_id: r.get(1)?,
-            anonymous_ids: serde_json::from_str::<Vec<Value>>(&ids).map_or(0, |v| v.len()),
-            requested_at: r.get(3)?,
-            received_at: r.get(4)?,
-            duplicates: r.get::<_, i64>(5)? as u64,
-            erased: match (r.get::<_, Option<String>>(6)?, r.get::<_, Option<i64>>(7)?) {
-                (Some(at), Some(n)) => format!("{n} events at {at}"),
-                _ => "–".into(),
-            },
+    rows.iter()
+        .map(|r| {
+            let ids: String = r.get(2)?;
+            Ok(DeletionRow {
+                request_id: r.get(0)?,
+                user_id: r.get(1)?,
+                anonymous_ids: serde_json::from_str::<Vec<Value>>(&ids).map_or(0, |v| v.len()),
+                requested_at: r.get(3)?,
+                received_at: r.get(4)?,
+                duplicates: r.get(5)?,
+                erased: match (r.get::<Option<String>>(6)?, r.get::<Option<i64>>(7)?) {
+                    (Some(at), Some(n)) => format!("{n} events at {at}"),
+                    _ => "–".into(),
+                },
+            })
         })
-    })?;
-    rows.collect()
+        .collect()
 }
 
 /// `YYYY-MM-DD` of a UTC instant in milliseconds.
@@ -175,6 +183,7 @@ fn day_of(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{Database, DatabaseUrl, Lock};
 
     #[test]
     fn days_are_utc_calendar_days() {
@@ -185,18 +194,24 @@ mod tests {
 
     #[test]
     fn rates_count_each_purpose_a_record_decides() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE consent_records (rx INTEGER PRIMARY KEY, body TEXT NOT NULL)").unwrap();
-        for (ts, jurisdiction, decisions) in [
-            (1_796_601_000_000i64, "gdpr", r#"{"analytics":true,"marketing":false}"#),
-            (1_796_601_000_000, "appi", r#"{"analytics":true}"#),
-            (1_796_700_000_000, "gdpr", r#"{"analytics":false}"#),
-        ] {
-            let body = format!(r#"{{"timestamp_ms":{ts},"jurisdiction":"{jurisdiction}","decisions":{decisions}}}"#);
-            conn.execute("INSERT INTO consent_records (body) VALUES (?1)", params![body]).unwrap();
-        }
-        conn.execute("INSERT INTO consent_records (body) VALUES ('{\"kind\":\"prompt_shown\"}')", []).unwrap();
-        let rates = decision_rates(&conn).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("t.db"))).unwrap();
+        db.write(Lock::Rows, |tx| {
+            tx.batch("CREATE TABLE consent_records (rx INTEGER PRIMARY KEY, body TEXT NOT NULL)")?;
+            for (ts, jurisdiction, decisions) in [
+                (1_796_601_000_000i64, "gdpr", r#"{"analytics":true,"marketing":false}"#),
+                (1_796_601_000_000, "appi", r#"{"analytics":true}"#),
+                (1_796_700_000_000, "gdpr", r#"{"analytics":false}"#),
+            ] {
+                let body =
+                    format!(r#"{{"timestamp_ms":{ts},"jurisdiction":"{jurisdiction}","decisions":{decisions}}}"#);
+                tx.execute("INSERT INTO consent_records (body) VALUES (?1)", &args![&body])?;
+            }
+            tx.execute("INSERT INTO consent_records (body) VALUES ('{\"kind\":\"prompt_shown\"}')", &[])?;
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+        let rates = db.read(decision_rates).unwrap();
         assert_eq!(rates.by_day["analytics"]["2026-12-06"], Tally { granted: 2, denied: 0 });
         assert_eq!(rates.by_day["analytics"]["2026-12-08"], Tally { granted: 0, denied: 1 });
         assert_eq!(rates.by_jurisdiction["analytics"]["gdpr"].rate(), Some(50.0));

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::db;
 use super::session::{AdminCredential, Sessions};
 use super::throttle::SignInThrottle;
+use crate::db::Lock;
 use crate::error::CollectorError;
 use crate::store::Store;
 use crate::timefmt::now_rfc3339_ms;
@@ -40,10 +41,9 @@ impl Console {
         if api_key.is_some_and(|key| key == admin.password) {
             return Err(CollectorError::Console("the admin password must not be the SDK's write key".into()));
         }
-        let db_err = CollectorError::db(store.path());
-        let mut conn = store.lock();
-        db::init(&conn).map_err(db_err)?;
-        if let (None, Some(path)) = (db::latest(&conn).map_err(CollectorError::db(store.path()))?, config_path) {
+        let database = store.db();
+        db::init(database).map_err(CollectorError::db(database))?;
+        if let (None, Some(path)) = (database.read(db::latest).map_err(CollectorError::db(database))?, config_path) {
             let bytes = std::fs::read(path)
                 .map_err(|e| CollectorError::Console(format!("cannot read the config file {}: {e}", path.display())))?;
             crate::config_doc::check(&bytes)
@@ -51,10 +51,11 @@ impl Console {
             let body =
                 String::from_utf8(bytes).map_err(|_| CollectorError::Console("the config file is not UTF-8".into()))?;
             let summary = format!("imported from {}", path.display());
-            db::publish(&mut conn, None, &body, &now_rfc3339_ms(), "collector", &summary)
-                .map_err(CollectorError::db(store.path()))?;
+            // `Ok(None)`: another collector on the same database imported its file first; theirs stays.
+            database
+                .write(Lock::Config, |tx| db::publish(tx, None, &body, &now_rfc3339_ms(), "collector", &summary))
+                .map_err(CollectorError::db(database))?;
         }
-        drop(conn);
         Ok(Console { admin, sessions: Sessions::default(), throttle: SignInThrottle::default(), secure_cookies })
     }
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::db;
 use super::session::{self, Session, COOKIE as SESSION_COOKIE};
 use super::{Console, MAX_FORM_BYTES};
+use crate::db::Lock;
 use crate::http::Shared;
 use crate::timefmt::now_rfc3339_ms;
 
@@ -99,7 +100,10 @@ fn csrf_ok(session: &Session, form: &Form) -> bool {
 pub(super) async fn audit(state: &State, actor: &str, action: &str, after: Option<String>) {
     let (shared, actor, action) = (state.shared.clone(), actor.to_owned(), action.to_owned());
     let written = tokio::task::spawn_blocking(move || {
-        db::audit(&shared.store.lock(), &now_rfc3339_ms(), &actor, &action, None, after.as_deref())
+        shared
+            .store
+            .db()
+            .write(Lock::Rows, |tx| db::audit(tx, &now_rfc3339_ms(), &actor, &action, None, after.as_deref()))
     })
     .await;
     if !matches!(written, Ok(Ok(()))) {

@@ -7,6 +7,7 @@ use super::answer::{admit_wallet, dated, Admission};
 use super::feed::{changes, FeedError, Holder};
 use crate::config::Endpoint;
 use crate::config_endpoint::{etag, if_none_match_matches};
+use crate::db::{Lock, Sql};
 use crate::http::{error, AbortConnection, Body, Req, Shared};
 
 const USER_ID: &str = "x-footfall-user-id";
@@ -23,9 +24,11 @@ pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, 
         (Ok(holder), Ok(since)) => {
             let store = shared.store.clone();
             let if_none_match = req.headers().get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            // SQLite and signing: off the async workers.
+            // The database and signing: off the async workers.
             tokio::task::spawn_blocking(move || {
-                let outcome = changes(&mut store.lock(), &issuer, &holder, since.as_deref(), now);
+                let outcome = store
+                    .db()
+                    .write(Lock::Wallet, |tx: &mut dyn Sql| changes(tx, &issuer, &holder, since.as_deref(), now));
                 answer(outcome, if_none_match.as_deref())
             })
             .await

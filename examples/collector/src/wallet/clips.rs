@@ -1,13 +1,13 @@
 //! `POST /v1/wallet/clips`: the coupons a shopper clipped, validated all-or-nothing and stored once per `clipId`.
 
 use hyper::{Response, StatusCode};
-use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use super::answer::{admit_wallet, dated, Admission};
 use super::item::Item;
 use crate::body::{upload_admitted, Reject};
 use crate::config::Endpoint;
+use crate::db::{args, Database, DbError, Lock, Sql};
 use crate::http::{json_response, AbortConnection, Body, Req, Shared};
 use crate::timefmt::{is_rfc3339, rfc3339_secs};
 
@@ -20,7 +20,7 @@ pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, 
     let received_at = rfc3339_secs(shared.now_secs());
     let resp = upload_admitted(shared, admitted, req, "invalid_request", move |body| {
         let clips = parse(body).map_err(|m| Reject::bad_request("invalid_request", m))?;
-        let (accepted, duplicates) = insert(&mut store.lock(), &clips, &received_at).map_err(Reject::storage)?;
+        let (accepted, duplicates) = insert(store.db(), &clips, &received_at).map_err(Reject::storage)?;
         Ok(json_response(StatusCode::OK, &json!({"accepted": accepted, "duplicates": duplicates})))
     })
     .await?;
@@ -64,33 +64,23 @@ fn clip(index: usize, value: &Value) -> Result<Clip, String> {
 }
 
 /// Inserts each clip not stored yet, in one transaction: (accepted, duplicates).
-pub(crate) fn insert(conn: &mut Connection, clips: &[Clip], received_at: &str) -> rusqlite::Result<(u64, u64)> {
-    let tx = conn.transaction()?;
-    let (mut accepted, mut duplicates) = (0, 0);
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO wallet_clips (clip_id, coupon_id, serial, clipped_at, anonymous_id, user_id, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
+pub(crate) fn insert(db: &Database, clips: &[Clip], received_at: &str) -> Result<(u64, u64), DbError> {
+    db.write(Lock::Rows, |tx: &mut dyn Sql| {
+        let (mut accepted, mut duplicates) = (0, 0);
         for c in clips {
-            let inserted = insert.execute(params![
-                c.clip_id,
-                c.coupon_id,
-                c.serial,
-                c.clipped_at,
-                c.anonymous_id,
-                c.user_id,
-                received_at
-            ])?;
+            let inserted = tx.execute(
+                "INSERT INTO wallet_clips (clip_id, coupon_id, serial, clipped_at, anonymous_id, user_id, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (clip_id) DO NOTHING",
+                &args![&c.clip_id, &c.coupon_id, &c.serial, &c.clipped_at, &c.anonymous_id, &c.user_id, received_at],
+            )?;
             if inserted == 1 {
                 accepted += 1;
             } else {
                 duplicates += 1;
             }
         }
-    }
-    tx.commit()?;
-    Ok((accepted, duplicates))
+        Ok((accepted, duplicates))
+    })
 }
 
 #[cfg(test)]

@@ -1,19 +1,16 @@
 //! Coupon definitions: what an operator states (`footfall collector coupon add`), how it is stored, and the grant
 //! the issuer signs from it for one holder's serial.
 
-use std::path::Path;
-
 use footfall_core::wallet::{
     display_terms_ref, Discount, Eligibility, Grant, Gtin, IssuerSigner, LocalDate, LocalDates, OfflinePolicy, Validity,
 };
-use rusqlite::types::Type;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 
 use super::db;
+use crate::db::{args, DatabaseUrl, DbError, Lock, Row, Sql};
 use crate::error::CollectorError;
 use crate::store::Store;
-use crate::timefmt::unix_now_secs;
+use crate::timefmt::{now_rfc3339_ms, unix_now_secs};
 
 /// Longest coupon title, in characters (it is shown on a phone).
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -143,22 +140,22 @@ const COLUMNS: &str = "coupon_id, title, terms, currency, discount_kind, discoun
     stack_group, uses_allowed, offline_accepted, offline_max_uses, offline_max_value_minor, first_day, last_day, zone, \
     not_before, not_after, grace_secs, revoked_at, revision";
 
-fn corrupt(column: usize, what: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(column, Type::Text, what.into())
+fn corrupt(column: usize, what: impl std::fmt::Display) -> DbError {
+    DbError::Conversion(format!("wallet_coupons column {column}: {what}"))
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<CouponRow> {
-    let unsigned = |i: usize| -> rusqlite::Result<u64> {
-        u64::try_from(r.get::<_, i64>(i)?).map_err(|_| corrupt(i, "a negative count".into()))
+fn from_row(r: &Row) -> Result<CouponRow, DbError> {
+    let unsigned = |i: usize| -> Result<u64, DbError> {
+        u64::try_from(r.get::<i64>(i)?).map_err(|_| corrupt(i, "a negative count"))
     };
-    let small = |i: usize| -> rusqlite::Result<u32> {
-        u32::try_from(r.get::<_, i64>(i)?).map_err(|_| corrupt(i, "a count out of range".into()))
+    let small = |i: usize| -> Result<u32, DbError> {
+        u32::try_from(r.get::<i64>(i)?).map_err(|_| corrupt(i, "a count out of range"))
     };
     let kind: String = r.get(4)?;
     let value = unsigned(5)?;
     let discount = match kind.as_str() {
         "percent" => Discount::Percent {
-            basis_points: u16::try_from(value).map_err(|_| corrupt(5, "basis points out of range".into()))?,
+            basis_points: u16::try_from(value).map_err(|_| corrupt(5, "basis points out of range"))?,
         },
         _ => Discount::Amount { minor: value },
     };
@@ -166,11 +163,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<CouponRow> {
     let gtins = gtins
         .split(',')
         .filter(|g| !g.is_empty())
-        .map(|g| Gtin::parse(g).map_err(|e| corrupt(6, e.to_string())))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let date = |i: usize| -> rusqlite::Result<LocalDate> {
-        LocalDate::parse(&r.get::<_, String>(i)?).map_err(|e| corrupt(i, e.to_string()))
-    };
+        .map(|g| Gtin::parse(g).map_err(|e| corrupt(6, e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let date =
+        |i: usize| -> Result<LocalDate, DbError> { LocalDate::parse(&r.get::<String>(i)?).map_err(|e| corrupt(i, e)) };
     let local = LocalDates { first_day: date(13)?, last_day: date(14)?, zone: r.get(15)? };
     Ok(CouponRow {
         id: r.get(0)?,
@@ -182,11 +178,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<CouponRow> {
         min_basket_minor: unsigned(7)?,
         stack_group: r.get(8)?,
         uses_allowed: small(9)?,
-        offline: OfflinePolicy {
-            accepted: r.get::<_, i64>(10)? != 0,
-            max_uses: small(11)?,
-            max_value_minor: unsigned(12)?,
-        },
+        offline: OfflinePolicy { accepted: r.get::<bool>(10)?, max_uses: small(11)?, max_value_minor: unsigned(12)? },
         validity: Validity {
             not_before: r.get(16)?,
             not_after: r.get(17)?,
@@ -199,18 +191,21 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<CouponRow> {
 }
 
 /// One coupon by id.
-pub(crate) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<CouponRow>> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM wallet_coupons WHERE coupon_id = ?1"), [id], from_row).optional()
+pub(crate) fn load(tx: &mut dyn Sql, id: &str) -> Result<Option<CouponRow>, DbError> {
+    let row = tx.query_opt(&format!("SELECT {COLUMNS} FROM wallet_coupons WHERE coupon_id = ?1"), &args![id])?;
+    row.as_ref().map(from_row).transpose()
 }
 
 /// The coupons a holder may hold (for that user, or for everyone) with an id after `after`, in id order.
-pub(crate) fn load_for_holder(conn: &Connection, user: Option<&str>, after: &str) -> rusqlite::Result<Vec<CouponRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM wallet_coupons WHERE (target_user IS NULL OR target_user = ?1) AND coupon_id > ?2
-         ORDER BY coupon_id"
-    ))?;
-    let rows = stmt.query_map(params![user, after], from_row)?;
-    rows.collect()
+pub(crate) fn load_for_holder(tx: &mut dyn Sql, user: Option<&str>, after: &str) -> Result<Vec<CouponRow>, DbError> {
+    let rows = tx.query(
+        &format!(
+            "SELECT {COLUMNS} FROM wallet_coupons WHERE (target_user IS NULL OR target_user = ?1) AND coupon_id > ?2
+             ORDER BY coupon_id"
+        ),
+        &args![user, after],
+    )?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Checks a spec and derives the stored row (validity in UTC from the local days).
@@ -265,98 +260,126 @@ fn today_in(zone: &str) -> Result<LocalDate, String> {
     LocalDate::new(date.year(), date.month() as u8, date.day() as u8).map_err(|e| e.to_string())
 }
 
-/// Adds a coupon to the collector database at `db` (created if missing). Holders see it at their next feed pull.
-pub fn add_coupon(db: &Path, spec: CouponSpec) -> Result<(), CollectorError> {
-    add_coupon_and(db, spec, |_| Ok(()))
+/// Adds a coupon to the collector database `db` (a SQLite file is created if missing). Holders see it at their
+/// next feed pull.
+pub fn add_coupon(db: impl Into<DatabaseUrl>, spec: CouponSpec) -> Result<(), CollectorError> {
+    add_coupon_and(&open(db)?, spec, |_| Ok(()))
 }
 
-/// [`add_coupon`], running `also` in the same transaction (the console's audit entry: both land or neither).
+/// The store with the wallet's tables, for the CLI's one-off changes.
+fn open(db: impl Into<DatabaseUrl>) -> Result<Store, CollectorError> {
+    let store = Store::open(&db.into())?;
+    db::init(store.db(), &now_rfc3339_ms()).map_err(CollectorError::db(store.db()))?;
+    Ok(store)
+}
+
+/// Why a wallet transaction stopped: the operator's mistake, or storage.
+enum Refused {
+    Exists,
+    Unknown,
+    Storage(DbError),
+}
+
+impl Refused {
+    fn into_error(self, coupon_id: &str, store: &Store) -> CollectorError {
+        match self {
+            Refused::Exists => CollectorError::CouponExists(coupon_id.to_string()),
+            Refused::Unknown => CollectorError::UnknownCoupon(coupon_id.to_string()),
+            Refused::Storage(e) => CollectorError::db(store.db())(e),
+        }
+    }
+}
+
+impl From<DbError> for Refused {
+    fn from(e: DbError) -> Self {
+        Refused::Storage(e)
+    }
+}
+
+/// [`add_coupon`] on a store whose wallet tables exist, running `also` in the same transaction (the console's
+/// audit entry: both land or neither).
 pub(crate) fn add_coupon_and(
-    db: &Path,
+    store: &Store,
     spec: CouponSpec,
-    also: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+    mut also: impl FnMut(&mut dyn Sql) -> Result<(), DbError>,
 ) -> Result<(), CollectorError> {
     let row = check(&spec, today_in).map_err(CollectorError::InvalidCoupon)?;
-    let store = Store::open(db)?;
-    let err = || CollectorError::db(db);
-    let mut conn = store.lock();
-    db::init(&conn).map_err(err())?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err())?;
-    if load(&tx, &row.id).map_err(err())?.is_some() {
-        return Err(CollectorError::CouponExists(row.id));
-    }
-    let revision = db::bump_revision(&tx).map_err(err())?;
     let (kind, value) = match row.discount {
         Discount::Percent { basis_points } => ("percent", u64::from(basis_points)),
         Discount::Amount { minor } => ("amount", minor),
     };
     let gtins: Vec<String> = row.gtins.iter().map(Gtin::as_gtin14).collect();
     let local = row.validity.local.as_ref().ok_or_else(|| CollectorError::InvalidCoupon("no local dates".into()))?;
-    tx.execute(
-        &format!(
-            "INSERT INTO wallet_coupons ({COLUMNS}, target_user, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, NULL, ?20, ?21, ?22)"
-        ),
-        params![
-            row.id,
-            row.title,
-            row.terms,
-            row.currency,
-            kind,
-            value as i64,
-            gtins.join(","),
-            row.min_basket_minor as i64,
-            row.stack_group,
-            row.uses_allowed,
-            row.offline.accepted,
-            row.offline.max_uses,
-            row.offline.max_value_minor as i64,
-            local.first_day.to_string(),
-            local.last_day.to_string(),
-            local.zone,
-            row.validity.not_before,
-            row.validity.not_after,
-            row.validity.grace_secs,
-            revision,
-            spec.user,
-            unix_now_secs(),
-        ],
-    )
-    .map_err(err())?;
-    also(&tx).map_err(err())?;
-    tx.commit().map_err(err())
+    let (first_day, last_day) = (local.first_day.to_string(), local.last_day.to_string());
+    let added = store.db().write(Lock::Wallet, |tx: &mut dyn Sql| {
+        if load(tx, &row.id)?.is_some() {
+            return Err(Refused::Exists);
+        }
+        let revision = db::bump_revision(tx)?;
+        tx.execute(
+            &format!(
+                "INSERT INTO wallet_coupons ({COLUMNS}, target_user, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, NULL, ?20, ?21, ?22)"
+            ),
+            &args![
+                &row.id,
+                &row.title,
+                &row.terms,
+                &row.currency,
+                kind,
+                value as i64,
+                &gtins.join(","),
+                row.min_basket_minor as i64,
+                &row.stack_group,
+                row.uses_allowed,
+                row.offline.accepted,
+                row.offline.max_uses,
+                row.offline.max_value_minor as i64,
+                &first_day,
+                &last_day,
+                &local.zone,
+                row.validity.not_before,
+                row.validity.not_after,
+                row.validity.grace_secs,
+                revision,
+                &spec.user,
+                unix_now_secs(),
+            ],
+        )?;
+        also(tx)?;
+        Ok(())
+    });
+    added.map_err(|refused| refused.into_error(&row.id, store))
 }
 
 /// Revokes a coupon: holders get a `revoked` tombstone at their next pull, and a redemption presented from now on
 /// is rejected (one presented before still counts). Revoking twice changes nothing.
-pub fn revoke_coupon(db: &Path, id: &str) -> Result<(), CollectorError> {
-    revoke_coupon_and(db, id, |_| Ok(()))
+pub fn revoke_coupon(db: impl Into<DatabaseUrl>, id: &str) -> Result<(), CollectorError> {
+    revoke_coupon_and(&open(db)?, id, |_| Ok(()))
 }
 
-/// [`revoke_coupon`], running `also` in the same transaction when it revokes (not for an already revoked coupon).
+/// [`revoke_coupon`] on a store whose wallet tables exist, running `also` in the same transaction when it revokes
+/// (not for an already revoked coupon).
 pub(crate) fn revoke_coupon_and(
-    db: &Path,
+    store: &Store,
     id: &str,
-    also: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+    mut also: impl FnMut(&mut dyn Sql) -> Result<(), DbError>,
 ) -> Result<(), CollectorError> {
-    let store = Store::open(db)?;
-    let err = || CollectorError::db(db);
-    let mut conn = store.lock();
-    db::init(&conn).map_err(err())?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err())?;
-    match load(&tx, id).map_err(err())? {
-        None => return Err(CollectorError::UnknownCoupon(id.to_string())),
-        Some(row) if row.revoked_at.is_some() => return Ok(()),
-        Some(_) => {}
-    }
-    let revision = db::bump_revision(&tx).map_err(err())?;
-    tx.execute(
-        "UPDATE wallet_coupons SET revoked_at = ?2, revision = ?3 WHERE coupon_id = ?1",
-        params![id, unix_now_secs(), revision],
-    )
-    .map_err(err())?;
-    also(&tx).map_err(err())?;
-    tx.commit().map_err(err())
+    let revoked = store.db().write(Lock::Wallet, |tx: &mut dyn Sql| {
+        match load(tx, id)? {
+            None => return Err(Refused::Unknown),
+            Some(row) if row.revoked_at.is_some() => return Ok(()),
+            Some(_) => {}
+        }
+        let revision = db::bump_revision(tx)?;
+        tx.execute(
+            "UPDATE wallet_coupons SET revoked_at = ?2, revision = ?3 WHERE coupon_id = ?1",
+            &args![id, unix_now_secs(), revision],
+        )?;
+        also(tx)?;
+        Ok(())
+    });
+    revoked.map_err(|refused| refused.into_error(id, store))
 }
 
 /// `10%` / `12.5%` → basis points; `300 JPY` → minor units and the currency.

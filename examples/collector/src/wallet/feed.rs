@@ -10,13 +10,13 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use ring::rand::SecureRandom;
-use rusqlite::{params, Connection, ErrorCode, TransactionBehavior};
 use serde_json::{json, Map, Value};
 
 use super::coupon::{load_for_holder, CouponRow};
 use super::cursor::{Cursor, Mark, Page};
 use super::db;
 use super::issuer::WalletIssuer;
+use crate::db::{args, DbError, Sql};
 use crate::record::hex;
 use crate::timefmt::rfc3339_secs;
 
@@ -46,7 +46,7 @@ pub(crate) enum FeedError {
     #[error("{0}")]
     Gone(&'static str),
     #[error(transparent)]
-    Storage(#[from] rusqlite::Error),
+    Storage(#[from] DbError),
     #[error("cannot sign coupon {0}")]
     Sign(String),
 }
@@ -91,16 +91,16 @@ fn changed(coupon: &CouponRow, serial: Option<&Serial>, state: &State, mark: Mar
         || matches!(state, State::Expired(at) if *at > mark.expiry)
 }
 
-/// The answer's JSON body. Runs in one write transaction: handing out serials is part of answering.
+/// The answer's JSON body. Runs in the caller's wallet transaction (`Lock::Wallet`): handing out serials is part
+/// of answering.
 pub(crate) fn changes(
-    conn: &mut Connection,
+    tx: &mut dyn Sql,
     issuer: &WalletIssuer,
     holder: &Holder,
     since: Option<&str>,
     now: i64,
 ) -> Result<Vec<u8>, FeedError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current = Mark { revision: db::revision(&tx)?, expiry: db::last_expiry_at_or_before(&tx, now)? };
+    let current = Mark { revision: db::revision(tx)?, expiry: db::last_expiry_at_or_before(tx, now)? };
     let page = match since {
         None => Page { since: None, snapshot: current, after: String::new() },
         Some(text) => {
@@ -116,8 +116,8 @@ pub(crate) fn changes(
         }
     };
 
-    let coupons = load_for_holder(&tx, holder.user.as_deref(), &page.after)?;
-    let mut serials = load_serials(&tx, &holder.key)?;
+    let coupons = load_for_holder(tx, holder.user.as_deref(), &page.after)?;
+    let mut serials = load_serials(tx, &holder.key)?;
     let mut listed: Vec<(&CouponRow, State)> = Vec::new();
     for coupon in &coupons {
         let serial = serials.get(&coupon.id);
@@ -141,7 +141,7 @@ pub(crate) fn changes(
         if !serials.contains_key(&coupon.id) {
             // Stamped with the listing's snapshot, which the final page's cursor names: the holder is told about
             // this serial within this listing, so the next pull need not repeat it.
-            let serial = hand_out(&tx, &coupon.id, &holder.key, page.snapshot.revision)?;
+            let serial = hand_out(tx, &coupon.id, &holder.key, page.snapshot.revision)?;
             serials.insert(coupon.id.clone(), serial);
         }
         let Some(serial) = serials.get(&coupon.id) else { continue };
@@ -172,7 +172,6 @@ pub(crate) fn changes(
     if let Some(rotation) = issuer.rotation() {
         body.insert("keyset".into(), rotation.clone());
     }
-    tx.commit()?;
     Ok(serde_json::to_vec(&Value::Object(body)).unwrap_or_default())
 }
 
@@ -186,52 +185,52 @@ fn upsert(issuer: &WalletIssuer, coupon: &CouponRow, serial: &Serial) -> Result<
     Ok(json!({"grant": B64.encode(grant), "display": B64.encode(coupon.display()), "uses": serial.uses}))
 }
 
-fn load_serials(conn: &Connection, holder: &str) -> rusqlite::Result<std::collections::HashMap<String, Serial>> {
-    let mut stmt = conn.prepare_cached(
+fn load_serials(tx: &mut dyn Sql, holder: &str) -> Result<std::collections::HashMap<String, Serial>, DbError> {
+    let rows = tx.query(
         "SELECT coupon_id, serial, uses, revision, exhausted_at, exhausted_store, exhausted_device
          FROM wallet_serials WHERE holder = ?1",
+        &args![holder],
     )?;
-    let rows = stmt.query_map([holder], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Serial {
-                serial: r.get(1)?,
-                uses: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
-                revision: r.get(3)?,
-                exhausted_at: r.get(4)?,
-                exhausted_store: r.get(5)?,
-                exhausted_device: r.get(6)?,
-            },
-        ))
-    })?;
-    rows.collect()
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.get::<String>(0)?,
+                Serial {
+                    serial: r.get(1)?,
+                    uses: u32::try_from(r.get::<i64>(2)?).unwrap_or(u32::MAX),
+                    revision: r.get(3)?,
+                    exhausted_at: r.get(4)?,
+                    exhausted_store: r.get(5)?,
+                    exhausted_device: r.get(6)?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// A new serial for (coupon, holder): `s-` and 12 random hex digits, unique per coupon.
-fn hand_out(conn: &Connection, coupon_id: &str, holder: &str, revision: i64) -> Result<Serial, FeedError> {
+fn hand_out(tx: &mut dyn Sql, coupon_id: &str, holder: &str, revision: i64) -> Result<Serial, FeedError> {
     let rng = ring::rand::SystemRandom::new();
     for _ in 0..4 {
         let mut random = [0u8; 6];
         rng.fill(&mut random).map_err(|_| FeedError::Sign("no randomness for a serial".into()))?;
         let serial = format!("s-{}", hex(&random));
-        let inserted = conn.execute(
-            "INSERT INTO wallet_serials (coupon_id, holder, serial, uses, revision) VALUES (?1, ?2, ?3, 0, ?4)",
-            params![coupon_id, holder, serial, revision],
-        );
-        match inserted {
-            Ok(_) => {
-                return Ok(Serial {
-                    serial,
-                    uses: 0,
-                    revision,
-                    exhausted_at: None,
-                    exhausted_store: None,
-                    exhausted_device: None,
-                })
-            }
-            // Another holder drew the same serial for this coupon: draw again.
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => continue,
-            Err(e) => return Err(e.into()),
+        // Not an error on a clash: a failed statement would abort a PostgreSQL transaction. Under the wallet lock
+        // the holder has no serial yet, so nothing inserted means another holder drew this one: draw again.
+        let inserted = tx.execute(
+            "INSERT INTO wallet_serials (coupon_id, holder, serial, uses, revision) VALUES (?1, ?2, ?3, 0, ?4)
+             ON CONFLICT DO NOTHING",
+            &args![coupon_id, holder, &serial, revision],
+        )?;
+        if inserted == 1 {
+            return Ok(Serial {
+                serial,
+                uses: 0,
+                revision,
+                exhausted_at: None,
+                exhausted_store: None,
+                exhausted_device: None,
+            });
         }
     }
     Err(FeedError::Sign(format!("{coupon_id}: no free serial after 4 draws")))

@@ -7,8 +7,10 @@ use footfall_core::wallet::{IssuerSigner, KeySet};
 
 use super::db;
 use super::issuer_key::{load_or_create, own_keyset};
+use crate::db::{Lock, Sql};
 use crate::error::CollectorError;
 use crate::store::Store;
+use crate::timefmt::now_rfc3339_ms;
 
 pub(crate) struct WalletIssuer {
     signer: IssuerSigner,
@@ -28,11 +30,10 @@ impl WalletIssuer {
         let signer = load_or_create(key_path)?;
         let keys = own_keyset(&signer);
         let rotation = rotation_path.map(|path| read_rotation(path, &keys, now)).transpose()?;
-        let conn = store.lock();
-        let err = || CollectorError::db(store.path());
-        db::init(&conn).map_err(err())?;
-        db::set_meta(&conn, "keyset", &keys.to_json()).map_err(err())?;
-        drop(conn);
+        let err = || CollectorError::db(store.db());
+        db::init(store.db(), &now_rfc3339_ms()).map_err(err())?;
+        let keyset = keys.to_json();
+        store.db().write(Lock::Rows, |tx: &mut dyn Sql| db::set_meta(tx, "keyset", &keyset)).map_err(err())?;
         Ok(WalletIssuer { signer, keys, rotation })
     }
 

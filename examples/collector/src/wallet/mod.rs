@@ -4,7 +4,7 @@
 //!
 //! Grants, key sets and the check of a redemption code all come from `footfall_core::wallet`, so the issuer
 //! signs exactly the bytes devices and tills verify. What only an issuer can decide — a serial's remaining
-//! uses, revocation, idempotency — lives here, in SQLite.
+//! uses, revocation, idempotency — lives here, in the collector's database (SQLite or PostgreSQL).
 
 mod answer;
 pub(crate) mod changes;
@@ -19,7 +19,7 @@ mod item;
 mod redeem;
 pub(crate) mod redemptions;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -29,8 +29,9 @@ pub use coupon::{
 pub(crate) use coupon::{add_coupon_and, revoke_coupon_and};
 pub use feed::PAGE_SIZE;
 
+use crate::db::{DatabaseUrl, DbError, Sql};
 use crate::error::CollectorError;
-use crate::store::{has_table, open_read_only};
+use crate::store::open_existing;
 
 /// The public key set (`{"version":1,"keys":[…]}`) of the issuer key file at `key_file`, as a till loads it and
 /// an app pins it. The file must exist (serve creates it).
@@ -40,13 +41,16 @@ pub fn keyset_json(key_file: &Path) -> Result<String, CollectorError> {
 
 /// The key set the collector serving `db` recorded when it started with `--issuer-key`: the same JSON as
 /// [`keyset_json`], without needing the private key file.
-pub fn read_keyset(db: &Path) -> Result<String, CollectorError> {
-    let conn = open_read_only(db)?;
-    let err = CollectorError::db(db);
-    if !has_table(&conn, "wallet_meta").map_err(CollectorError::db(db))? {
-        return Err(CollectorError::NoKeyset(db.to_path_buf()));
-    }
-    db::meta(&conn, "keyset").map_err(err)?.ok_or_else(|| CollectorError::NoKeyset(db.to_path_buf()))
+pub fn read_keyset(db: impl Into<DatabaseUrl>) -> Result<String, CollectorError> {
+    let url = db.into();
+    let keyset = open_existing(&url)?.read(|tx: &mut dyn Sql| {
+        if !tx.has_table("wallet_meta")? {
+            return Ok(None);
+        }
+        db::meta(tx, "keyset")
+    });
+    let no_keyset = || CollectorError::NoKeyset(PathBuf::from(url.to_string()));
+    keyset.map_err(CollectorError::db(&url))?.ok_or_else(no_keyset)
 }
 
 /// One redemption as the issuer recorded it.
@@ -70,34 +74,34 @@ pub struct StoredRedemption {
 }
 
 /// Every recorded redemption in received order, even while another process serves the database.
-pub fn read_redemptions(db: &Path) -> Result<Vec<StoredRedemption>, CollectorError> {
-    let conn = open_read_only(db)?;
-    let err = || CollectorError::db(db);
-    if !has_table(&conn, "wallet_redemptions").map_err(err())? {
-        return Ok(Vec::new());
-    }
-    let mut stmt = conn
-        .prepare(
+pub fn read_redemptions(db: impl Into<DatabaseUrl>) -> Result<Vec<StoredRedemption>, CollectorError> {
+    let url = db.into();
+    let read = open_existing(&url)?.read(|tx: &mut dyn Sql| {
+        if !tx.has_table("wallet_redemptions")? {
+            return Ok(Vec::new());
+        }
+        let rows = tx.query(
             "SELECT redemption_id, coupon_id, serial, device_id, counter, store_id, presented_at, received_at, status,
              reason FROM wallet_redemptions ORDER BY rx",
-        )
-        .map_err(err())?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(StoredRedemption {
-                redemption_id: r.get(0)?,
-                coupon_id: r.get(1)?,
-                serial: r.get(2)?,
-                device: r.get(3)?,
-                // Stored as the same 64 bits (see redeem.rs).
-                counter: r.get::<_, Option<i64>>(4)?.map(|c| c as u64),
-                store_id: r.get(5)?,
-                presented_at: r.get(6)?,
-                received_at: r.get(7)?,
-                status: r.get(8)?,
-                reason: r.get(9)?,
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredRedemption {
+                    redemption_id: r.get(0)?,
+                    coupon_id: r.get(1)?,
+                    serial: r.get(2)?,
+                    device: r.get(3)?,
+                    // Stored as the same 64 bits (see redeem.rs).
+                    counter: r.get::<Option<i64>>(4)?.map(|c| c as u64),
+                    store_id: r.get(5)?,
+                    presented_at: r.get(6)?,
+                    received_at: r.get(7)?,
+                    status: r.get(8)?,
+                    reason: r.get(9)?,
+                })
             })
-        })
-        .map_err(err())?;
-    rows.collect::<rusqlite::Result<_>>().map_err(err())
+            .collect::<Result<Vec<_>, DbError>>()
+    });
+    read.map_err(CollectorError::db(&url))
 }

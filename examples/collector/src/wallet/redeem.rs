@@ -1,15 +1,16 @@
 //! Spending a serial's use for one delivered redemption, atomically and idempotently.
 //!
-//! Each redemption runs in its own `BEGIN IMMEDIATE` transaction, so two redemptions of one single-use serial —
+//! Each redemption runs in its own wallet transaction (`Lock::Wallet`: SQLite's `BEGIN IMMEDIATE`, one advisory
+//! lock for every collector on a PostgreSQL database), so two redemptions of one single-use serial —
 //! from two devices, two connections or two processes — give exactly one `accepted`; the other is a
 //! `double_spend` recorded against the device key that made it. A repeated `redemptionId`, or the same (device
 //! key, counter) under a new id, gets the first answer back and changes nothing.
 
 use footfall_core::wallet::{decode_code, refusal_reason, verify_at_issuer, verify_grant, IssuerRedemption, KeySet};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::coupon;
 use super::db;
+use crate::db::{args, Arg, DbError, Sql};
 use crate::record::hex;
 
 /// How far ahead of the collector's clock a `presentedAt` may be (device clocks are corrected, not exact).
@@ -75,23 +76,23 @@ struct Attribution {
     counter: Option<i64>,
 }
 
-/// Decides and records one redemption. `now` is the collector's clock (UTC seconds), `received_at` its RFC 3339.
+/// Decides and records one redemption, in the caller's wallet transaction. `now` is the collector's clock (UTC
+/// seconds), `received_at` its RFC 3339.
 pub(crate) fn redeem(
-    conn: &mut Connection,
+    tx: &mut dyn Sql,
     keys: &KeySet,
     r: &Redemption,
     now: i64,
     received_at: &str,
-) -> rusqlite::Result<Outcome> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(first) = stored(&tx, "redemption_id = ?1", params![r.redemption_id])? {
+) -> Result<Outcome, DbError> {
+    if let Some(first) = stored(tx, "redemption_id = ?1", &args![&r.redemption_id])? {
         return Ok(first);
     }
     let decoded = decode_code(&r.code).ok();
     if let Some(d) = &decoded {
         // The code is not verified yet: a forged one naming someone's (key, counter) only reads that answer.
         let key = hex(&d.proof.device_key);
-        if let Some(first) = stored(&tx, "device_key = ?1 AND counter = ?2", params![key, d.proof.counter as i64])? {
+        if let Some(first) = stored(tx, "device_key = ?1 AND counter = ?2", &args![&key, d.proof.counter as i64])? {
             return Ok(first);
         }
     }
@@ -116,51 +117,47 @@ pub(crate) fn redeem(
                 // Stored as the same 64 bits: the pair stays unique whatever the value.
                 counter: Some(verified.counter as i64),
             };
-            spend(&tx, &verified, r, now)?
+            spend(tx, &verified, r, now)?
         }
     };
     tx.execute(
         "INSERT INTO wallet_redemptions (redemption_id, coupon_id, serial, device_id, device_key, counter, store_id,
          presented_at, holder, received_at, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            r.redemption_id,
-            who.coupon_id,
-            who.serial,
-            who.device_id,
-            who.device_key,
+        &args![
+            &r.redemption_id,
+            &who.coupon_id,
+            &who.serial,
+            &who.device_id,
+            &who.device_key,
             who.counter,
-            r.store_id,
-            r.presented_at,
-            r.holder,
+            &r.store_id,
+            &r.presented_at,
+            &r.holder,
             received_at,
             outcome.status.as_str(),
-            outcome.reason
+            &outcome.reason
         ],
     )?;
-    tx.commit()?;
     Ok(outcome)
 }
 
 /// The issuer's own rules, on a code that verified: the coupon, its revocation, the serial and its uses.
-fn spend(conn: &Connection, v: &IssuerRedemption, r: &Redemption, now: i64) -> rusqlite::Result<Outcome> {
+fn spend(tx: &mut dyn Sql, v: &IssuerRedemption, r: &Redemption, now: i64) -> Result<Outcome, DbError> {
     if r.presented_at_secs > now.saturating_add(MAX_PRESENTED_AHEAD_SECS) {
         return Ok(rejected("presented_in_future"));
     }
     let g = v.grant.grant();
-    let Some(coupon) = coupon::load(conn, &g.coupon_id)? else {
+    let Some(coupon) = coupon::load(tx, &g.coupon_id)? else {
         return Ok(rejected("unknown_coupon"));
     };
     // Revoked after the checkout: the sale happened while the coupon was good, so it counts.
     if coupon.revoked_at.is_some_and(|at| at <= r.presented_at_secs) {
         return Ok(rejected("revoked"));
     }
-    let uses: Option<i64> = conn
-        .query_row(
-            "SELECT uses FROM wallet_serials WHERE coupon_id = ?1 AND serial = ?2",
-            params![g.coupon_id, g.serial],
-            |row| row.get(0),
-        )
-        .optional()?;
+    let uses: Option<i64> = tx.value_opt(
+        "SELECT uses FROM wallet_serials WHERE coupon_id = ?1 AND serial = ?2",
+        &args![&g.coupon_id, &g.serial],
+    )?;
     let Some(uses) = uses else {
         return Ok(rejected("unknown_serial"));
     };
@@ -168,15 +165,15 @@ fn spend(conn: &Connection, v: &IssuerRedemption, r: &Redemption, now: i64) -> r
     if uses >= allowed {
         return Ok(Outcome { status: Status::DoubleSpend, reason: None });
     }
-    let revision = db::bump_revision(conn)?;
+    let revision = db::bump_revision(tx)?;
     let last_use = uses + 1 >= allowed;
-    conn.execute(
+    tx.execute(
         "UPDATE wallet_serials SET uses = uses + 1, revision = ?3,
             exhausted_at = ?4, exhausted_store = ?5, exhausted_device = ?6
          WHERE coupon_id = ?1 AND serial = ?2",
-        params![
-            g.coupon_id,
-            g.serial,
+        &args![
+            &g.coupon_id,
+            &g.serial,
             revision,
             last_use.then_some(r.presented_at_secs),
             last_use.then_some(&r.store_id),
@@ -186,9 +183,7 @@ fn spend(conn: &Connection, v: &IssuerRedemption, r: &Redemption, now: i64) -> r
     Ok(Outcome { status: Status::Accepted, reason: None })
 }
 
-fn stored(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> rusqlite::Result<Option<Outcome>> {
-    conn.query_row(&format!("SELECT status, reason FROM wallet_redemptions WHERE {filter}"), args, |row| {
-        Ok(Outcome { status: Status::parse(&row.get::<_, String>(0)?), reason: row.get(1)? })
-    })
-    .optional()
+fn stored(tx: &mut dyn Sql, filter: &str, args: &[Arg<'_>]) -> Result<Option<Outcome>, DbError> {
+    let row = tx.query_opt(&format!("SELECT status, reason FROM wallet_redemptions WHERE {filter}"), args)?;
+    row.map(|row| Ok(Outcome { status: Status::parse(&row.get::<String>(0)?), reason: row.get(1)? })).transpose()
 }

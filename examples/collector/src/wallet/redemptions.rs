@@ -11,6 +11,7 @@ use super::item::Item;
 use super::redeem::{redeem, Redemption};
 use crate::body::{upload_admitted, Reject};
 use crate::config::Endpoint;
+use crate::db::{Lock, Sql};
 use crate::http::{json_response, AbortConnection, Body, Req, Shared};
 use crate::timefmt::{rfc3339_secs, rfc3339_to_secs};
 
@@ -29,7 +30,10 @@ pub(crate) async fn handle(shared: &Shared, req: Req) -> Result<Response<Body>, 
         let received_at = rfc3339_secs(now);
         let mut results = Vec::with_capacity(redemptions.len());
         for r in &redemptions {
-            let outcome = redeem(&mut store.lock(), issuer.keys(), r, now, &received_at).map_err(Reject::storage)?;
+            let outcome = store
+                .db()
+                .write(Lock::Wallet, |tx: &mut dyn Sql| redeem(tx, issuer.keys(), r, now, &received_at))
+                .map_err(Reject::storage)?;
             let mut result = json!({"redemptionId": r.redemption_id, "status": outcome.status.as_str()});
             if let Some(reason) = outcome.reason {
                 result["reason"] = reason.into();

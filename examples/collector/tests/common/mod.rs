@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod database;
 pub mod wallet;
 
 use std::io::{self, Read, Write};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use footfall_collector::wallet::{add_coupon, CouponSpec};
-use footfall_collector::{Collector, CollectorConfig};
+use footfall_collector::{Collector, CollectorConfig, DatabaseUrl};
 use footfall_core::wallet::{
     display_terms_ref, present_code, verify_grant, Discount, KeySet, LocalDate, SoftwareDeviceSigner, VerifiedGrant,
 };
@@ -23,7 +23,7 @@ pub const ZONE: &str = "Asia/Tokyo";
 
 pub struct Issuer {
     pub collector: Collector,
-    pub db: PathBuf,
+    pub db: DatabaseUrl,
     pub key_file: PathBuf,
 }
 
@@ -34,7 +34,7 @@ impl Issuer {
 
     /// [`Issuer::start`] with more configuration (the console, say).
     pub fn start_with(dir: &tempfile::TempDir, adjust: impl FnOnce(&mut CollectorConfig)) -> Issuer {
-        let db = dir.path().join("collector.db");
+        let db = super::database::database(dir.path());
         let key_file = dir.path().join("issuer.json");
         let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db);
         config.issuer_key = Some(key_file.clone());
