@@ -26,6 +26,9 @@ echo "== the demo must tell its story and exit 0"
 echo "== the benchmark runs end to end (figures come from a release build: see docs/benchmarks.md)"
 ./target/debug/footfall bench --events 1000 --idle-secs 1 > /dev/null
 
+echo "== the collector on PostgreSQL: its whole suite (two instances on one database among it), and the load test"
+bash scripts/test-collector-postgres.sh
+
 echo "== the collector load generator runs end to end (figures: docs/collector.md)"
 ./target/debug/footfall collector load --spawn --seconds 1 --connections 2 --batch 50 > /dev/null
 

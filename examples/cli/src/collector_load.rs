@@ -1,7 +1,9 @@
 //! `footfall collector load`: a load generator for `POST /v1/batch`. Concurrent connections each send gzip batches of
 //! new events (unique message ids, the shape the SDK sends) for a while; prints one JSON object with the events
 //! stored per second and the request latency percentiles. With `--spawn` it starts a collector in this process on a
-//! fresh SQLite file, so one command measures the embedded engine.
+//! fresh SQLite file, so one command measures the embedded engine; `--spawn-on DB` (repeatable) does the same on
+//! each database given (`sqlite`, or a PostgreSQL URL), one after the other in the same run, and ends with the
+//! ratio of each engine to the first, so engines are compared on the same machine at the same moment.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use clap::Args;
 use flate2::write::GzEncoder;
-use footfall_collector::{Collector, CollectorConfig};
+use footfall_collector::{Collector, CollectorConfig, DatabaseUrl};
 use footfall_core::sync::reqwest_transport::ReqwestTransport;
 use footfall_core::{HttpRequest, HttpTransport};
 use serde_json::{json, Value};
@@ -21,14 +23,21 @@ use crate::CmdResult;
 
 #[derive(Args)]
 pub struct LoadArgs {
-    /// The collector's base URL; omit it with --spawn.
-    #[arg(long, required_unless_present = "spawn")]
+    /// The collector's base URL; omit it with --spawn or --spawn-on.
+    #[arg(long, required_unless_present_any = ["spawn", "spawn_on"])]
     url: Option<String>,
     #[arg(long)]
     api_key: Option<String>,
     /// Start a collector in this process on a new SQLite file (in a temporary directory) and load it.
     #[arg(long)]
     spawn: bool,
+    /// Start collectors in this process on this database and load them: `sqlite` (a new file in a temporary
+    /// directory) or a PostgreSQL URL (use a scratch database: the events stay). Repeat it to compare engines.
+    #[arg(long = "spawn-on", value_name = "DB")]
+    spawn_on: Vec<String>,
+    /// Collectors to start on each database (connections are spread over them), as behind a load balancer.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
     connections: usize,
@@ -44,41 +53,82 @@ pub struct LoadArgs {
 }
 
 pub fn run(args: LoadArgs) -> CmdResult {
-    if args.connections == 0 || args.batch == 0 {
-        return Err("--connections and --batch must be at least 1".into());
+    if args.connections == 0 || args.batch == 0 || args.instances == 0 {
+        return Err("--connections, --batch and --instances must be at least 1".into());
     }
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let spawned = match args.spawn {
-        false => None,
-        true => {
-            let mut config = CollectorConfig::new("127.0.0.1:0".parse().expect("literal"), dir.path().join("load.db"));
-            config.api_key = args.api_key.clone();
-            Some(Collector::start(config).map_err(|e| e.to_string())?)
-        }
-    };
-    let url = match (&spawned, &args.url) {
-        (Some(collector), _) => collector.base_url(),
-        (None, Some(url)) => url.trim_end_matches('/').to_owned(),
-        (None, None) => return Err("--url or --spawn".into()),
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let report = runtime.block_on(load(&args, &url))?;
-    if let Some(collector) = spawned {
-        let stats = collector.stats().map_err(|e| e.to_string())?;
-        if stats.events < report.stored {
-            return Err(format!("the collector stored {} events, {} were acknowledged", stats.events, report.stored));
-        }
-        collector.shutdown();
+    let mut spawn_on = args.spawn_on.clone();
+    if args.spawn && spawn_on.is_empty() {
+        spawn_on.push("sqlite".into());
     }
+    if spawn_on.is_empty() {
+        let url = args.url.as_deref().unwrap_or_default().trim_end_matches('/').to_owned();
+        let report = runtime.block_on(load(&args, std::slice::from_ref(&url)))?;
+        println!("{}", summary(&args, "url", report));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut first: Option<(String, Value)> = None;
+    for db in &spawn_on {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let (engine, database) = match db.as_str() {
+            "sqlite" => ("sqlite", DatabaseUrl::Sqlite(dir.path().join("load.db"))),
+            other => match DatabaseUrl::parse(other) {
+                url @ DatabaseUrl::Postgres(_) => ("postgres", url),
+                url @ DatabaseUrl::Sqlite(_) => ("sqlite", url),
+            },
+        };
+        let collectors = (0..args.instances)
+            .map(|_| {
+                let mut config = CollectorConfig::new("127.0.0.1:0".parse().expect("literal"), &database);
+                config.api_key = args.api_key.clone();
+                Collector::start(config).map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let urls: Vec<String> = collectors.iter().map(Collector::base_url).collect();
+        let before = collectors[0].stats().map_err(|e| e.to_string())?.events;
+        let report = runtime.block_on(load(&args, &urls))?;
+        let stored = collectors[0].stats().map_err(|e| e.to_string())?.events - before;
+        if stored < report.stored {
+            return Err(format!(
+                "{engine}: the database holds {stored} new events, {} were acknowledged",
+                report.stored
+            ));
+        }
+        drop(collectors);
+        let line = summary(&args, engine, report);
+        println!("{line}");
+        match &first {
+            None => first = Some((engine.to_string(), line)),
+            Some((baseline, base)) => {
+                let ratio = |key: &str| {
+                    let (now, then) = (line[key].as_f64().unwrap_or(0.0), base[key].as_f64().unwrap_or(0.0));
+                    if then > 0.0 {
+                        (now / then * 100.0).round() / 100.0
+                    } else {
+                        0.0
+                    }
+                };
+                let ratios = json!({"ratio_of": format!("{engine}/{baseline}"), "events_per_s": ratio("events_per_s"),
+                                    "p99_ms": ratio("p99_ms"), "p50_ms": ratio("p50_ms")});
+                println!("{ratios}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(args: &LoadArgs, engine: &str, report: Report) -> Value {
     let mut latencies = report.latencies_us;
     latencies.sort_unstable();
     let pct = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0);
-    let out = json!({
+    json!({
         "label": args.label,
+        "engine": engine,
+        "instances": args.instances,
         "connections": args.connections,
         "batch": args.batch,
         "seconds": report.seconds,
@@ -91,9 +141,7 @@ pub fn run(args: LoadArgs) -> CmdResult {
         "max_ms": latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
         "errors": report.errors,
         "wire_bytes_per_event": (report.wire_bytes as f64 / report.sent_events.max(1) as f64 * 10.0).round() / 10.0,
-    });
-    println!("{out}");
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 #[derive(Default)]
@@ -106,9 +154,9 @@ struct Report {
     sent_events: u64,
 }
 
-async fn load(args: &LoadArgs, url: &str) -> Result<Report, String> {
+/// Loads the collectors at `urls`, connection `i` sending to `urls[i % len]`.
+async fn load(args: &LoadArgs, urls: &[String]) -> Result<Report, String> {
     let transport = Arc::new(ReqwestTransport::new(&[]).map_err(|e| e.to_string())?);
-    let endpoint = format!("{url}/v1/batch");
     let auth = args
         .api_key
         .as_ref()
@@ -119,9 +167,9 @@ async fn load(args: &LoadArgs, url: &str) -> Result<Report, String> {
     let warm_until = started + Duration::from_secs(1);
     let until = warm_until + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
-    for _ in 0..args.connections {
-        let (transport, endpoint, auth, run_id, next) =
-            (transport.clone(), endpoint.clone(), auth.clone(), run_id.clone(), next.clone());
+    for connection in 0..args.connections {
+        let endpoint = format!("{}/v1/batch", urls[connection % urls.len()]);
+        let (transport, auth, run_id, next) = (transport.clone(), auth.clone(), run_id.clone(), next.clone());
         let batch = args.batch;
         tasks.push(tokio::spawn(async move {
             let mut mine = Report::default();

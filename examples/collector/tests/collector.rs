@@ -358,3 +358,43 @@ fn dropping_inside_another_runtime_does_not_panic() {
         assert_ne!(addr.port(), 0);
     });
 }
+
+#[test]
+fn a_file_from_before_versioned_migrations_keeps_its_events_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    // The first release's schema and counters, as a file in production holds them.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE events (rx INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+             name TEXT, properties TEXT NOT NULL, purpose TEXT, timestamp TEXT NOT NULL, anonymous_id TEXT, user_id TEXT,
+             session_id TEXT, seq INTEGER, sent_at TEXT, received_at TEXT NOT NULL, raw TEXT NOT NULL);
+             CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             INSERT INTO counters VALUES ('duplicates', 7), ('batches', 3), ('wallet_revision', 4);
+             INSERT INTO events (id, type, properties, timestamp, received_at, raw)
+             VALUES ('01936f2e-8c1a-7cc4-9a53-000000000001', 'track', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', '{}');",
+        )
+        .unwrap();
+    assert_eq!(read_stats(&db).unwrap(), stats(1, 7, 3), "read as it is, not migrated");
+
+    let c = Collector::start(CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db)).unwrap();
+    assert_eq!(c.stats().unwrap(), stats(1, 7, 3), "migrated with its counts");
+    assert_eq!(
+        post(&c, &batch(vec![track(1, "again"), track(2, "new")])).json(),
+        json!({"accepted": 1, "duplicates": 1})
+    );
+    assert_eq!(c.stats().unwrap(), stats(2, 8, 4));
+    drop(c);
+    // Started again, now as a wallet issuer: nothing is migrated twice, and the wallet's revision moves to the
+    // wallet's own table (feed cursors already on phones are measured against it).
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db);
+    config.issuer_key = Some(dir.path().join("issuer.json"));
+    let c = Collector::start(config).unwrap();
+    assert_eq!(c.stats().unwrap(), stats(2, 8, 4));
+    let file = rusqlite::Connection::open(&db).unwrap();
+    let revision: i64 =
+        file.query_row("SELECT value FROM wallet_counters WHERE name = 'revision'", [], |r| r.get(0)).unwrap();
+    let left: i64 = file.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get(0)).unwrap();
+    assert_eq!((revision, left), (4, 0));
+}

@@ -36,6 +36,8 @@ fn the_campaigns_page_shows_what_devices_reported_and_stops_a_campaign_for_every
         event(1, "visit_started", json!({"store": "tokyo-1", "zone": "tokyo-1/entrance"})),
         event(2, "offer_shown", json!({"campaign_id": "welcome", "zone": "tokyo-1/entrance"})),
         event(3, "visit_ended", json!({"store": "tokyo-1", "duration_s": 540})),
+        // A device that reports something other than a number: left out of the average, the page still shows.
+        event(4, "visit_ended", json!({"store": "tokyo-1", "duration_s": "nine minutes"})),
     ]);
     assert_eq!(post(&collector, &reported).status, 200);
 

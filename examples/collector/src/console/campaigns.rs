@@ -147,9 +147,14 @@ fn offers_per_campaign(tx: &mut dyn Sql) -> Result<Vec<(String, u64)>, DbError> 
 
 fn visits_per_store(tx: &mut dyn Sql) -> Result<Vec<StoreRow>, DbError> {
     let engine = tx.engine();
+    // Only a number counts: a device sending something else must not fail the page or drag the average.
     let duration = match engine {
-        Engine::Sqlite => property(engine, "duration_s"),
-        Engine::Postgres => format!("CAST({} AS DOUBLE PRECISION)", property(engine, "duration_s")),
+        Engine::Sqlite => "CASE WHEN json_type(properties, '$.duration_s') IN ('integer', 'real')
+                          THEN json_extract(properties, '$.duration_s') END"
+            .to_string(),
+        Engine::Postgres => "CASE WHEN jsonb_typeof(CAST(properties AS JSONB) -> 'duration_s') = 'number'
+                            THEN CAST(CAST(properties AS JSONB) ->> 'duration_s' AS DOUBLE PRECISION) END"
+            .to_string(),
     };
     let sql = format!(
         "SELECT {} AS store,

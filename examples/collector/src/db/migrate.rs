@@ -43,3 +43,47 @@ pub(crate) fn migrate(db: &Database, component: &str, migrations: &[Migration], 
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DatabaseUrl;
+
+    const STEPS: [Migration; 2] = [
+        Migration { version: 1, name: "a", sqlite: "CREATE TABLE a (x INTEGER);", postgres: "" },
+        Migration { version: 2, name: "b", sqlite: "INSERT INTO a (x) VALUES (1);", postgres: "" },
+    ];
+
+    fn rows(db: &Database) -> i64 {
+        db.read(|tx: &mut dyn Sql| tx.value::<i64>("SELECT COUNT(*) FROM a", &[])).unwrap()
+    }
+
+    #[test]
+    fn each_step_runs_once_in_order_and_later_steps_run_on_an_older_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("m.db"))).unwrap();
+        migrate(&db, "c", &STEPS[..1], "t1").unwrap();
+        assert_eq!(rows(&db), 0);
+        migrate(&db, "c", &STEPS, "t2").unwrap();
+        migrate(&db, "c", &STEPS, "t3").unwrap();
+        assert_eq!(rows(&db), 1, "step 2 ran once");
+        // Another component's ledger is its own.
+        migrate(&db, "other", &[], "t4").unwrap();
+        let ledger = db
+            .read(|tx: &mut dyn Sql| tx.query("SELECT component, version, applied_at FROM schema_migrations", &[]))
+            .unwrap();
+        let ledger: Vec<(String, i64, String)> =
+            ledger.iter().map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap())).collect();
+        assert_eq!(ledger, [("c".into(), 1, "t1".into()), ("c".into(), 2, "t2".into())]);
+    }
+
+    #[test]
+    fn a_database_a_newer_collector_migrated_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("m.db"))).unwrap();
+        migrate(&db, "c", &STEPS, "t1").unwrap();
+        let err = migrate(&db, "c", &STEPS[..1], "t2").unwrap_err();
+        assert!(matches!(err, DbError::NewerSchema { found: 2, known: 1, .. }), "{err}");
+        assert_eq!(rows(&db), 1);
+    }
+}
