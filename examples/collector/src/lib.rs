@@ -1,5 +1,5 @@
-//! Reference collector for the Footfall sync protocol (`docs/protocol.md`): `POST /v1/batch` stored in SQLite
-//! with dedupe by `messageId`; `GET /v1/config` served from a JSON file re-read on every request, or from the
+//! Reference collector for the Footfall sync protocol (`docs/protocol.md`): `POST /v1/batch` stored in SQLite or
+//! PostgreSQL ([`DatabaseUrl`]; several instances may share one PostgreSQL database) with dedupe by `messageId`; `GET /v1/config` served from a JSON file re-read on every request, or from the
 //! revisions the console (`/console`, [`AdminCredential`]) publishes (ETag, 304);
 //! `POST /v1/consent-records` with every record's hash verified, stored once per `record_id`;
 //! `POST /v1/rights/deletion`, idempotent by `requestId`; with an issuer key, the coupon wallet ([`wallet`]: the

@@ -109,23 +109,20 @@ CREATE TABLE deletion_requests (
     },
     Migration {
         version: 2,
-        name: "sharded ingest counters; user and anonymous id indexes",
+        name: "sharded ingest counters",
         // One counter row per (name, shard): concurrent batches on several instances bump different rows instead
-        // of queueing on one row lock until each other's commit. Deletion and the console's identity view look
-        // events up by id.
+        // of queueing on one row lock until each other's commit. No index on the events' user or anonymous ids:
+        // one cost 40 % of ingest in the load test (docs/collector.md), for lookups only deletion requests and the
+        // console's identity view make; those scan.
         sqlite: "
 CREATE TABLE ingest_counters (name TEXT NOT NULL, shard INTEGER NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (name, shard));
 INSERT INTO ingest_counters (name, shard, value) SELECT name, 0, value FROM counters WHERE name IN ('duplicates', 'batches');
 DELETE FROM counters WHERE name IN ('duplicates', 'batches');
-CREATE INDEX events_user_id ON events (user_id);
-CREATE INDEX events_anonymous_id ON events (anonymous_id);
 ",
         postgres: "
 CREATE TABLE ingest_counters (name TEXT NOT NULL, shard BIGINT NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (name, shard));
 INSERT INTO ingest_counters (name, shard, value) SELECT name, 0, value FROM counters WHERE name IN ('duplicates', 'batches');
 DELETE FROM counters WHERE name IN ('duplicates', 'batches');
-CREATE INDEX events_user_id ON events (user_id);
-CREATE INDEX events_anonymous_id ON events (anonymous_id);
 ",
     },
 ];
@@ -133,6 +130,13 @@ CREATE INDEX events_anonymous_id ON events (anonymous_id);
 /// Rows per `INSERT` of events (13 arguments each: far below either engine's limit).
 const EVENTS_PER_INSERT: usize = 50;
 const EVENT_COLUMNS: usize = 13;
+
+/// [`insert_events`] of a full chunk, built once: the statement text is also the key of the prepared statement
+/// cache, and rebuilding a 650-placeholder string per chunk showed in profiles.
+fn full_insert() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| insert_events(EVENTS_PER_INSERT))
+}
 
 /// `INSERT INTO events … VALUES (?1 … ?13), (?14 … ?26), … ON CONFLICT (id) DO NOTHING` for `rows` rows.
 fn insert_events(rows: usize) -> String {
@@ -279,7 +283,10 @@ impl Store {
                         &m.raw
                     ]);
                 }
-                let inserted = tx.execute(&insert_events(chunk.len()), &values)?;
+                let inserted = match chunk.len() {
+                    EVENTS_PER_INSERT => tx.execute(full_insert(), &values)?,
+                    rows => tx.execute(&insert_events(rows), &values)?,
+                };
                 stored.accepted += inserted;
                 stored.duplicates += chunk.len() as u64 - inserted;
             }
