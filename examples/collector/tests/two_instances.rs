@@ -11,7 +11,7 @@ use common::database::database;
 use common::wallet::{code, device, now, redemption, rfc3339, Issuer, REDEMPTIONS};
 use common::{batch, id, track, Conn};
 use footfall_collector::wallet::read_redemptions;
-use footfall_collector::{read_events, read_stats, Collector, CollectorConfig, Stats};
+use footfall_collector::{read_deletion_requests, read_events, read_stats, Collector, CollectorConfig, Stats};
 use footfall_core::wallet::{device_id, DeviceSigner};
 use serde_json::{json, Value};
 
@@ -19,8 +19,8 @@ const ROUNDS: u32 = 20;
 const PER_BATCH: u32 = 50;
 
 /// Posts `bodies[i]` to `collectors[i]` at the same moment (each from its own thread, released together), and
-/// returns the answers in the same order.
-fn at_once(collectors: [&Collector; 2], path: &str, bodies: [&Value; 2]) -> Vec<Value> {
+/// returns the answers in the same order, each checked to have `status`.
+fn at_once(collectors: [&Collector; 2], path: &str, bodies: [&Value; 2], status: u16) -> Vec<Value> {
     let gate = Barrier::new(2);
     std::thread::scope(|scope| {
         let sent: Vec<_> = collectors
@@ -32,7 +32,7 @@ fn at_once(collectors: [&Collector; 2], path: &str, bodies: [&Value; 2]) -> Vec<
                 scope.spawn(move || {
                     gate.wait();
                     let resp = conn.post_to(path, body).expect("a response");
-                    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+                    assert_eq!(resp.status, status, "{}", String::from_utf8_lossy(&resp.body));
                     resp.json()
                 })
             })
@@ -50,7 +50,7 @@ fn a_batch_sent_to_both_instances_at_once_is_stored_once() {
 
     for round in 0..ROUNDS {
         let body = batch((0..PER_BATCH).map(|i| track(round * PER_BATCH + i, "product_viewed")).collect());
-        let answers = at_once([&a, &b], "/v1/batch", [&body, &body]);
+        let answers = at_once([&a, &b], "/v1/batch", [&body, &body], 200);
         let accepted: u64 = answers.iter().map(|r| r["accepted"].as_u64().unwrap()).sum();
         let duplicates: u64 = answers.iter().map(|r| r["duplicates"].as_u64().unwrap()).sum();
         assert_eq!((accepted, duplicates), (u64::from(PER_BATCH), u64::from(PER_BATCH)), "round {round}: {answers:?}");
@@ -60,6 +60,24 @@ fn a_batch_sent_to_both_instances_at_once_is_stored_once() {
     assert_eq!(read_stats(&db).unwrap(), Stats { events: total, duplicates: total, batches: 2 * u64::from(ROUNDS) });
     let ids: HashSet<String> = read_events(&db).unwrap().into_iter().map(|e| e.id).collect();
     assert_eq!(ids, (0..ROUNDS * PER_BATCH).map(id).collect::<HashSet<_>>(), "every event once, none lost");
+}
+
+#[test]
+fn a_deletion_request_sent_to_both_instances_at_once_is_recorded_and_honoured_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let a = Collector::start(CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db)).unwrap();
+    let b = Collector::start(CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db)).unwrap();
+    let stored = batch((0..PER_BATCH).map(|n| track(n, "product_viewed")).collect());
+    at_once([&a, &b], "/v1/batch", [&stored, &stored], 200);
+
+    let request =
+        json!({"requestId": id(9_999), "anonymousIds": ["anon-1"], "requestedAt": "2026-11-22T10:15:30.123Z"});
+    at_once([&a, &b], "/v1/rights/deletion", [&request, &request], 202);
+    let recorded = read_deletion_requests(&db).unwrap();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!((recorded[0].duplicates, recorded[0].erased_events), (1, Some(u64::from(PER_BATCH))));
+    assert!(read_events(&db).unwrap().is_empty(), "every event of the id erased");
 }
 
 #[test]
@@ -84,7 +102,7 @@ fn a_redemption_sent_to_both_instances_at_once_is_accepted_once() {
         let n = n as u32;
         // The same redemption (a retry that went to the other instance): both answers are the one decision.
         let same = redemption(100 + n, &code(grant, &phone, u64::from(n) + 1, at), at);
-        let answers = at_once([&issuer.collector, &other], REDEMPTIONS, [&body(&same), &body(&same)]);
+        let answers = at_once([&issuer.collector, &other], REDEMPTIONS, [&body(&same), &body(&same)], 200);
         for answer in &answers {
             assert_eq!(answer["results"][0]["status"], "accepted", "{answers:?}");
         }
@@ -92,7 +110,7 @@ fn a_redemption_sent_to_both_instances_at_once_is_accepted_once() {
         // from the phone, one at each instance: still only the phone's first use counts.
         let copy = redemption(200 + n, &code(grant, &tablet, u64::from(n) + 1, at + 1), at + 1);
         let again = redemption(300 + n, &code(grant, &phone, u64::from(n) + 100, at + 1), at + 1);
-        let answers = at_once([&issuer.collector, &other], REDEMPTIONS, [&body(&copy), &body(&again)]);
+        let answers = at_once([&issuer.collector, &other], REDEMPTIONS, [&body(&copy), &body(&again)], 200);
         for answer in &answers {
             assert_eq!(answer["results"][0]["status"], "double_spend", "{answers:?}");
         }
