@@ -22,6 +22,7 @@
 pub mod clock;
 pub mod config;
 pub mod consent;
+pub mod crypto;
 pub mod error;
 pub mod event;
 mod ids;
