@@ -89,6 +89,7 @@ CERTIFICATE_PROBLEMS = {
     "CaUsedAsEndEntity": "a CA certificate used as the server's own",
     "Revoked": "revoked",
     "WrongPurpose": "not valid for server authentication",
+    "PinMismatch": "a public key the app's pins do not cover",
 }
 RESERVED = {
     ("/v1/proximity/registry", "get"),

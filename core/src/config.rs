@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::sync::pinning::PinSet;
 
 /// How an SDK instance is set up. Build with [`Config::new`] and adjust fields.
 #[derive(Debug, Clone)]
@@ -22,6 +23,10 @@ pub struct Config {
     pub session_timeout: Duration,
     /// Extra trust anchors (PEM) for the built-in HTTPS transport, e.g. a private CA in a staging environment.
     pub extra_root_certs_pem: Vec<String>,
+    /// Public-key pins for the built-in HTTPS transport, with their expiry (see [`PinSet`]). `None`, the default:
+    /// no pinning. An instance given the app's own transport refuses to open with pins set: that transport must
+    /// pin in the platform's stack (`docs/guides/certificate-pinning.md`).
+    pub certificate_pins: Option<PinSet>,
     /// The host app's version, recorded in every consent record.
     pub app_version: String,
     /// Gate collection and upload on consent (default deny, the default). An app that gates elsewhere turns it
@@ -42,6 +47,9 @@ pub struct Config {
     pub proximity: Option<String>,
     /// The shopper's IANA time zone for quiet hours and the daily offer cap. `None`: the device's zone.
     pub time_zone: Option<String>,
+    /// How personal values are encrypted at rest: under a data key wrapped by the platform's key store (the
+    /// platform layers set it), or by an owner-only key file in the data directory (the default; weaker).
+    pub encryption: crate::crypto::Encryption,
 }
 
 /// Where decisions about `analytics`, `personalization`, `marketing` and `location` come from.
@@ -68,6 +76,7 @@ impl Config {
             handoff: HandoffLimits::default(),
             session_timeout: Duration::from_secs(30 * 60),
             extra_root_certs_pem: Vec::new(),
+            certificate_pins: None,
             app_version: String::new(),
             enforce_consent: true,
             consent_refresh_interval: Some(Duration::from_secs(60 * 60)),
@@ -75,6 +84,7 @@ impl Config {
             wallet_keyset: None,
             proximity: None,
             time_zone: None,
+            encryption: crate::crypto::Encryption::default(),
         }
     }
 
@@ -97,6 +107,13 @@ impl Config {
 
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Pins the built-in transport to these public keys until they expire: `PinSet::new(["sha256/…", "sha256/…"],
+    /// expires_at)?` (at least two pins, one a backup key; see [`PinSet::new`]).
+    pub fn with_certificate_pins(mut self, pins: PinSet) -> Self {
+        self.certificate_pins = Some(pins);
         self
     }
 

@@ -41,7 +41,7 @@ fn request_head(headers: Vec<(String, String)>) -> String {
         socket.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").unwrap();
         String::from_utf8(head).unwrap()
     });
-    let transport = ReqwestTransport::new(&[]).unwrap();
+    let transport = ReqwestTransport::new(&[], None).unwrap();
     let request =
         HttpRequest { method: "POST".into(), url, headers, body: Vec::new(), timeout: Duration::from_secs(10) };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

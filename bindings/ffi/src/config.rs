@@ -30,6 +30,11 @@ pub struct FootfallConfig {
     /// Extra trust anchors (PEM) for the built-in HTTPS client, e.g. a staging CA.
     #[uniffi(default = [])]
     pub extra_root_certs_pem: Vec<String>,
+    /// Public-key pins for the built-in HTTPS client, with their expiry. None: no pinning. The Android and iOS
+    /// libraries have no built-in client: with pins set, opening with the app's transport is a `Config` error (pin
+    /// in the platform's stack instead: network security config, a URLSession delegate).
+    #[uniffi(default = None)]
+    pub certificate_pins: Option<CertificatePins>,
     /// The host app's version, recorded in every consent record.
     #[uniffi(default = "")]
     pub app_version: String,
@@ -48,6 +53,18 @@ pub struct FootfallConfig {
     /// better than the device; None: the device's zone. An unknown zone is a `Config` error.
     #[uniffi(default = None)]
     pub time_zone: Option<String>,
+}
+
+/// Public-key pins (docs/guides/certificate-pinning.md). A refused server pauses uploads like any refused
+/// certificate (`certificate_invalid`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CertificatePins {
+    /// `sha256/<base64>` (OkHttp's form) or the bare base64 of the SHA-256 of a SubjectPublicKeyInfo; at least two
+    /// distinct pins, the key in use and a backup key. A malformed pin is a `Config` error.
+    pub pins: Vec<String>,
+    /// UTC seconds (not milliseconds) since 1970 from which pinning is off, so an app version still in use after a
+    /// key rotation keeps uploading.
+    pub expires_at_epoch_seconds: i64,
 }
 
 /// How consent is gated and where decisions come from.
@@ -158,6 +175,7 @@ pub fn default_config(data_dir: String) -> FootfallConfig {
         session_timeout_ms: millis(core.session_timeout),
         request_timeout_ms: millis(core.retry.request_timeout),
         extra_root_certs_pem: Vec::new(),
+        certificate_pins: None,
         app_version: String::new(),
         consent: ConsentSettings::default(),
         wallet_keyset: core.wallet_keyset,
@@ -200,6 +218,10 @@ impl FootfallConfig {
         config.retry.request_timeout =
             Duration::from_millis(non_negative("requestTimeoutMs", self.request_timeout_ms)?);
         config.extra_root_certs_pem = self.extra_root_certs_pem.clone();
+        if let Some(pins) = &self.certificate_pins {
+            let expires_at = non_negative("certificatePins.expiresAtEpochSeconds", pins.expires_at_epoch_seconds)?;
+            config.certificate_pins = Some(footfall_core::sync::PinSet::new(&pins.pins, expires_at)?);
+        }
         config.app_version = self.app_version.clone();
         let c = &self.consent;
         config.enforce_consent = c.enforce;
@@ -288,5 +310,29 @@ mod tests {
         config.consent.tcf_import = true;
         config.consent.tcf_vendor_id = Some(70_000);
         assert!(matches!(config.to_core(), Err(FootfallError::Config { reason }) if reason.contains("tcfVendorId")));
+    }
+
+    #[test]
+    fn certificate_pins_cross_as_the_cores_pin_set() {
+        let (current, backup) =
+            ("sha256/C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=", "sha256/".to_string() + &"A".repeat(43) + "=");
+        let with = |pins: Vec<String>, expires_at_epoch_seconds| {
+            let mut config = default_config("/tmp/x".into());
+            config.certificate_pins = Some(CertificatePins { pins, expires_at_epoch_seconds });
+            config.to_core()
+        };
+        let core = with(vec![current.into(), backup.clone()], 1_893_456_000).unwrap();
+        let pins = core.certificate_pins.expect("pins");
+        assert_eq!((pins.pins(), pins.expires_at()), (vec![current.to_string(), backup.clone()], 1_893_456_000));
+        assert_eq!(default_config("/tmp/x".into()).to_core().unwrap().certificate_pins, None);
+
+        let refused = |result: Result<footfall_core::Config>, needle: &str| match result {
+            Err(FootfallError::Config { reason }) => assert!(reason.contains(needle), "{needle}: {reason}"),
+            other => panic!("{needle}: {other:?}"),
+        };
+        refused(with(vec![current.into()], 1_893_456_000), "at least 2 distinct pins");
+        refused(with(vec![current.into(), "sha1/abc=".into()], 1_893_456_000), "only sha256/");
+        refused(with(vec![current.into(), backup.clone()], -1), "certificatePins.expiresAtEpochSeconds");
+        refused(with(vec![current.into(), backup], 1_893_456_000_000), "milliseconds");
     }
 }

@@ -10,3 +10,27 @@ mod provider;
 
 pub use data_key::{Binding, DataKey, Opened, SEAL_OVERHEAD};
 pub use provider::{FileKeyProvider, KeyError, KeyProvider, KEY_FILE};
+
+use std::sync::Arc;
+
+/// Where the key that wraps the data key comes from (the SDK configuration's `encryption`).
+#[derive(Clone, Default)]
+pub enum Encryption {
+    /// [`FileKeyProvider`] in the data directory: the default for the CLI and desktops.
+    #[default]
+    KeyFile,
+    /// The platform's key store (Android Keystore, the iOS Keychain), through the bindings.
+    Provider(Arc<dyn KeyProvider>),
+    /// Nothing encrypted: for measuring what encryption costs (`footfall bench`), never for an app.
+    Off,
+}
+
+impl std::fmt::Debug for Encryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Encryption::KeyFile => f.write_str("KeyFile"),
+            Encryption::Provider(p) => write!(f, "Provider({})", p.describe()),
+            Encryption::Off => f.write_str("Off"),
+        }
+    }
+}

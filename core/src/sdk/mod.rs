@@ -167,6 +167,10 @@ impl Builder {
         let sync = match endpoint {
             Some(endpoint) => {
                 let transport = match transport {
+                    // Pins the app's transport would ignore are refused, not silently dropped.
+                    Some(_) if config.certificate_pins.is_some() => {
+                        return Err(Error::Config(PINS_NEED_BUILTIN.into()))
+                    }
                     Some(t) => t,
                     None => default_transport(&config)?,
                 };
@@ -197,6 +201,7 @@ impl Builder {
         let stored = sync.as_ref().map(|s| s.stored_handle());
         let setup = WriterSetup {
             data_dir: config.data_dir.clone(),
+            encryption: config.encryption.clone(),
             limits: config.limits,
             session_timeout_ms: config.session_timeout.as_millis() as i64,
             count_threshold: config.flush.count_threshold,
@@ -240,8 +245,15 @@ impl Builder {
 
 #[cfg(feature = "reqwest-transport")]
 fn default_transport(config: &Config) -> Result<Arc<dyn HttpTransport>> {
-    Ok(Arc::new(crate::sync::reqwest_transport::ReqwestTransport::new(&config.extra_root_certs_pem)?))
+    Ok(Arc::new(crate::sync::reqwest_transport::ReqwestTransport::new(
+        &config.extra_root_certs_pem,
+        config.certificate_pins.clone(),
+    )?))
 }
+
+/// Why an instance given the app's own transport cannot take `certificate_pins`.
+const PINS_NEED_BUILTIN: &str = "certificate_pins apply to the built-in HTTPS transport only; this instance sends \
+     through the app's own transport, which must pin in the platform's stack (docs/guides/certificate-pinning.md)";
 
 /// Why an instance with an endpoint and no transport cannot open in a build without the built-in one (the
 /// Android and iOS libraries): the platform's HTTP stack must be passed in.

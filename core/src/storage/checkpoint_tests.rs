@@ -3,6 +3,7 @@ use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 use super::*;
+use crate::crypto::Encryption;
 use crate::event::{MessageKind, PendingMessage};
 use crate::storage::{Identity, Storage, DB_FILE};
 
@@ -78,7 +79,7 @@ fn commits_below_the_interval_ask_for_nothing_and_stopping_ends_the_thread() {
 #[test]
 fn a_requested_checkpoint_is_copied_into_the_database_by_the_time_stop_returns() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open_with(dir.path(), Policy::new(50, 10_000)).unwrap();
+    let storage = Storage::open_with(dir.path(), Policy::new(50, 10_000), &Encryption::default()).unwrap();
     let before = len(&storage, "");
     storage.append(&page_sized_rows(80), &(identity(), 1_000)).unwrap();
     let (counts, _) = storage.checkpoint_counts();
@@ -96,7 +97,8 @@ fn a_requested_checkpoint_is_copied_into_the_database_by_the_time_stop_returns()
 fn the_wal_stays_under_its_bound_however_many_commits() {
     let dir = tempfile::tempdir().unwrap();
     let (request_every, max_pages) = (50, 400);
-    let storage = Storage::open_with(dir.path(), Policy::new(request_every, max_pages)).unwrap();
+    let storage =
+        Storage::open_with(dir.path(), Policy::new(request_every, max_pages), &Encryption::default()).unwrap();
     let rows_per_commit = 40;
     // A commit adds its rows' pages and a few more (the tree's interior, meta, counters, sqlite_sequence). One
     // commit more of slack: a rewind can miss once if the checkpointer holds a read lock at that instant.
@@ -119,7 +121,7 @@ fn the_wal_stays_under_its_bound_however_many_commits() {
 #[test]
 fn the_files_as_a_killed_app_leaves_them_mid_checkpoint_hold_every_committed_row() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open_with(dir.path(), Policy::new(50, 10_000)).unwrap();
+    let storage = Storage::open_with(dir.path(), Policy::new(50, 10_000), &Encryption::default()).unwrap();
     let mut committed = 0;
     let killed = tempfile::tempdir().unwrap();
     for round in 0..6 {
@@ -136,6 +138,8 @@ fn the_files_as_a_killed_app_leaves_them_mid_checkpoint_hold_every_committed_row
                 std::fs::copy(&from, snapshot.join(format!("{DB_FILE}{suffix}"))).unwrap();
             }
         }
+        // The key file is written once, at creation: a killed app leaves it as it was.
+        std::fs::copy(dir.path().join(crate::crypto::KEY_FILE), snapshot.join(crate::crypto::KEY_FILE)).unwrap();
         let reopened = Storage::open(&snapshot).unwrap();
         assert_eq!(reopened.queued().unwrap(), committed as u64, "after kill {round}");
     }

@@ -27,6 +27,10 @@ pub enum Counter {
     StorageErrors,
     PurgedByConsent,
     ConsentRefused,
+    /// The platform's key was lost (data restored on another device, key store wiped): sealed data started over.
+    KeyResets,
+    /// Sealed values that did not open (altered, or moved to another row): removed, never shown.
+    UnreadableValues,
 }
 
 impl Counter {
@@ -48,6 +52,8 @@ impl Counter {
             Counter::StorageErrors => "storage_errors",
             Counter::PurgedByConsent => "purged_by_consent",
             Counter::ConsentRefused => "consent_refused",
+            Counter::KeyResets => "key_resets",
+            Counter::UnreadableValues => "unreadable_values",
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum MetaKey {
     WalletServerOffsetMs,
     /// Proximity: the last configuration document the server sent (applied at start-up when newer than the app's).
     ProximityConfig,
+    /// Encryption at rest: the data key's id and the key wrapped by the platform (`at_rest`); never the key.
+    DataKey,
 }
 
 impl MetaKey {
@@ -50,6 +52,7 @@ impl MetaKey {
             MetaKey::WalletKeySet => "wallet_keyset",
             MetaKey::WalletServerOffsetMs => "wallet_server_offset_ms",
             MetaKey::ProximityConfig => "proximity_config",
+            MetaKey::DataKey => "data_key",
         }
     }
 }

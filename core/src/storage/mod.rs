@@ -1,6 +1,7 @@
 //! The one type that owns the SQLite database. Domain modules use its methods (grouped per domain in the
 //! sibling files); nothing else opens the file.
 
+pub(crate) mod at_rest;
 mod checkpoint;
 mod consent;
 mod counters;
@@ -18,8 +19,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+use at_rest::AtRest;
 use checkpoint::{Checkpoints, Policy};
 
+pub use at_rest::KeyOutcome;
 pub use checkpoint::CheckpointCounts;
 pub use consent::StoredConsent;
 pub use counters::{Counter, Counters};
@@ -32,6 +35,7 @@ pub use wallet::{
     CouponTombstone, CouponUpsert, NewRedemption, RedemptionResult, StoredCoupon, WalletOutboxItem, WalletOutboxKind,
 };
 
+use crate::crypto::Encryption;
 use crate::error::{Error, Result};
 
 pub const DB_FILE: &str = "footfall.db";
@@ -44,6 +48,7 @@ pub struct Storage {
 /// An open write transaction (see [`Storage::write`]).
 pub struct Tx<'a> {
     conn: &'a Connection,
+    at_rest: &'a AtRest,
 }
 
 struct Inner {
@@ -51,6 +56,8 @@ struct Inner {
     /// The context row the latest appended message used, so consecutive messages share it.
     current_ctx: Option<(Identity, i64)>,
     checkpoints: Checkpoints,
+    /// The data key personal columns are sealed with.
+    at_rest: AtRest,
 }
 
 impl Drop for Inner {
@@ -64,15 +71,24 @@ impl Drop for Inner {
 impl Storage {
     /// Opens (creating, migrating or recovering) the database in `dir`. A corrupt or incompatible file is moved
     /// aside and recreated, and the recovery counted; a locked file returns a retryable error and is left alone.
+    /// Personal columns are sealed under a key the default provider (an owner-only file in `dir`) wraps.
     pub fn open(dir: &Path) -> Result<Storage> {
-        Storage::open_with(dir, Policy::default())
+        Storage::open_encrypted(dir, &Encryption::default())
     }
 
-    fn open_with(dir: &Path, policy: Policy) -> Result<Storage> {
+    /// [`Storage::open`] with the data key wrapped as `encryption` says (the platform's key store, say). A key
+    /// the platform has lost starts the sealed data over, counted as `key_resets`; one unavailable for now (a
+    /// locked device) is a retryable error.
+    pub fn open_encrypted(dir: &Path, encryption: &Encryption) -> Result<Storage> {
+        Storage::open_with(dir, Policy::default(), encryption)
+    }
+
+    fn open_with(dir: &Path, policy: Policy, encryption: &Encryption) -> Result<Storage> {
         let (mut conn, recovered) = open::open_or_recover(dir)?;
+        let (at_rest, _) = AtRest::load(&conn, dir, encryption)?;
         let path = dir.join(DB_FILE);
         let checkpoints = Checkpoints::start(&path, &mut conn, policy).map_err(sql_err)?;
-        let storage = Storage { inner: Mutex::new(Inner { conn, current_ctx: None, checkpoints }), path };
+        let storage = Storage { inner: Mutex::new(Inner { conn, current_ctx: None, checkpoints, at_rest }), path };
         if recovered {
             storage.add_counters(&[(Counter::StorageRecoveries, 1)])?;
         }
@@ -97,7 +113,7 @@ impl Storage {
     pub fn write<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let inner = self.lock();
         let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
-        let out = f(&Tx { conn: &tx })?;
+        let out = f(&Tx { conn: &tx, at_rest: &inner.at_rest })?;
         tx.commit().map_err(sql_err)?;
         Ok(out)
     }
@@ -126,5 +142,7 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
     Error::Storage { message: e.to_string(), retryable }
 }
 
+#[cfg(test)]
+mod at_rest_tests;
 #[cfg(test)]
 mod tests;

@@ -4,9 +4,12 @@
 use std::borrow::Borrow;
 use std::sync::OnceLock;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use uuid::Uuid;
 
+use super::at_rest::{
+    context_row, get_sealed_meta, set_sealed_meta, AtRest, CONTEXT_USER_ID, EVENT_PAYLOAD, META_USER_ID,
+};
 use super::counters::{self, get_meta, set_meta, Counter};
 use super::meta::MetaKey;
 use super::{sql_err, Storage, Tx};
@@ -72,7 +75,8 @@ impl Storage {
             else {
                 return Ok(None);
             };
-            let user_id = get_meta(conn, MetaKey::UserId)?;
+            // A user id that does not open (altered) is as good as none: the next identify sets it again.
+            let user_id = get_sealed_meta(conn, &inner.at_rest, MetaKey::UserId, META_USER_ID)?.unwrap_or(None);
             let last = get_meta(conn, MetaKey::SessionLastMs)?.and_then(|v| v.parse().ok()).unwrap_or(0);
             Ok(Some((Identity { anonymous_id, user_id, session_id }, last)))
         };
@@ -85,6 +89,7 @@ impl Storage {
     pub fn append<I: Borrow<Identity>>(&self, messages: &[(PendingMessage, I)], state: &(Identity, i64)) -> Result<()> {
         let mut inner = self.lock();
         let inner = &mut *inner;
+        let at_rest = &inner.at_rest;
         let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
         let mut current = inner.current_ctx.clone();
         let result = (|| -> rusqlite::Result<()> {
@@ -99,7 +104,7 @@ impl Storage {
                     }
                     _ => {}
                 }
-                let id = context_id(&tx, identity)?;
+                let id = context_id(&tx, at_rest, identity)?;
                 current = Some((identity.clone(), id));
                 last = Some((identity, id));
                 Ok(id)
@@ -109,7 +114,7 @@ impl Storage {
                 let mut insert = tx.prepare_cached(insert_chunk_sql())?;
                 for chunk in chunks.by_ref() {
                     for (row, (message, identity)) in chunk.iter().enumerate() {
-                        bind_event(&mut insert, row * EVENT_COLUMNS, message, ctx_of(identity.borrow())?)?;
+                        bind_event(&mut insert, row * EVENT_COLUMNS, at_rest, message, ctx_of(identity.borrow())?)?;
                     }
                     insert.raw_execute()?;
                 }
@@ -118,12 +123,12 @@ impl Storage {
             if !rest.is_empty() {
                 let mut insert = tx.prepare_cached(INSERT_EVENT)?;
                 for (message, identity) in rest {
-                    insert_event(&mut insert, message, ctx_of(identity.borrow())?)?;
+                    insert_event(&mut insert, at_rest, message, ctx_of(identity.borrow())?)?;
                 }
             }
             let (identity, last_ms) = state;
             set_meta(&tx, MetaKey::AnonymousId, Some(&identity.anonymous_id))?;
-            set_meta(&tx, MetaKey::UserId, identity.user_id.as_deref())?;
+            set_sealed_meta(&tx, at_rest, MetaKey::UserId, META_USER_ID, identity.user_id.as_deref())?;
             set_meta(&tx, MetaKey::SessionId, Some(&identity.session_id))?;
             set_meta(&tx, MetaKey::SessionLastMs, Some(&last_ms.to_string()))?;
             counters::add(&tx, &[(Counter::Tracked, messages.len() as u64)])?;
@@ -166,6 +171,7 @@ impl Storage {
         let inner = self.lock();
         let tx = inner.conn.unchecked_transaction().map_err(sql_err)?;
         let mut leased = Vec::new();
+        let mut unreadable = Vec::new();
         {
             let mut select = tx
                 .prepare_cached(
@@ -177,10 +183,15 @@ impl Storage {
                      ORDER BY e.seq LIMIT ?2",
                 )
                 .map_err(sql_err)?;
-            let rows =
-                select.query_map(params![now_ms, max_events as i64, excluded], leased_from_row).map_err(sql_err)?;
-            for row in rows {
-                let message = row.map_err(sql_err)?;
+            let mut rows = select.query(params![now_ms, max_events as i64, excluded]).map_err(sql_err)?;
+            while let Some(row) = rows.next().map_err(sql_err)? {
+                let message = match leased_from_row(row, &inner.at_rest).map_err(sql_err)? {
+                    Ok(message) => message,
+                    Err(seq) => {
+                        unreadable.push(seq);
+                        continue;
+                    }
+                };
                 if !take(&message) {
                     break;
                 }
@@ -192,6 +203,12 @@ impl Storage {
             for message in &leased {
                 mark.execute(params![lease_until_ms, message.seq]).map_err(sql_err)?;
             }
+        }
+        if !unreadable.is_empty() {
+            // Altered on disk, or moved from another row: never sent, never shown; removed and counted.
+            tracing::warn!(rows = unreadable.len(), "queued events that do not decrypt were removed");
+            delete_seqs(&tx, &unreadable).map_err(sql_err)?;
+            counters::add(&tx, &[(Counter::UnreadableValues, unreadable.len() as u64)]).map_err(sql_err)?;
         }
         tx.commit().map_err(sql_err)?;
         Ok(leased)
@@ -358,9 +375,9 @@ impl Tx<'_> {
     /// Appends one message inside another domain's transaction (a visit and its event commit together, so a
     /// process death can neither keep the visit without its event nor send the event of a visit it forgot).
     pub fn append_event(&self, message: &PendingMessage, identity: &Identity) -> Result<()> {
-        let ctx = context_id(self.conn, identity).map_err(sql_err)?;
+        let ctx = context_id(self.conn, self.at_rest, identity).map_err(sql_err)?;
         let mut insert = self.conn.prepare_cached(INSERT_EVENT).map_err(sql_err)?;
-        insert_event(&mut insert, message, ctx).map_err(sql_err)?;
+        insert_event(&mut insert, self.at_rest, message, ctx).map_err(sql_err)?;
         counters::add(self.conn, &[(Counter::Tracked, 1)]).map_err(sql_err)
     }
 }
@@ -387,10 +404,11 @@ fn insert_chunk_sql() -> &'static str {
 /// One queue row, through a statement the caller prepared once (the writer's group commit runs it per message).
 fn insert_event(
     insert: &mut rusqlite::CachedStatement<'_>,
+    at_rest: &AtRest,
     message: &PendingMessage,
     ctx: i64,
 ) -> rusqlite::Result<()> {
-    bind_event(insert, 0, message, ctx)?;
+    bind_event(insert, 0, at_rest, message, ctx)?;
     insert.raw_execute()?;
     Ok(())
 }
@@ -399,29 +417,37 @@ fn insert_event(
 fn bind_event(
     insert: &mut rusqlite::CachedStatement<'_>,
     offset: usize,
+    at_rest: &AtRest,
     message: &PendingMessage,
     ctx: i64,
 ) -> rusqlite::Result<()> {
-    insert.raw_bind_parameter(offset + 1, message.id.as_bytes().as_slice())?;
+    let id = message.id.as_bytes().as_slice();
+    insert.raw_bind_parameter(offset + 1, id)?;
     insert.raw_bind_parameter(offset + 2, message.kind as i64)?;
     insert.raw_bind_parameter(offset + 3, message.name())?;
-    insert.raw_bind_parameter(offset + 4, message.payload())?;
+    // Properties and traits sealed, bound to the event's id; the size stays the plaintext's (queue limits).
+    insert.raw_bind_parameter(offset + 4, at_rest.seal(EVENT_PAYLOAD, id, message.payload())?)?;
     insert.raw_bind_parameter(offset + 5, message.purpose())?;
     insert.raw_bind_parameter(offset + 6, message.timestamp_ms)?;
     insert.raw_bind_parameter(offset + 7, ctx)?;
     insert.raw_bind_parameter(offset + 8, message.size() as i64)
 }
 
-fn context_id(conn: &Connection, identity: &Identity) -> rusqlite::Result<i64> {
-    let existing = conn
-        .prepare_cached("SELECT id FROM contexts WHERE anonymous_id = ?1 AND user_id IS ?2 AND session_id = ?3")?
-        .query_row(params![identity.anonymous_id, identity.user_id, identity.session_id], |r| r.get(0))
-        .optional()?;
-    if let Some(id) = existing {
-        return Ok(id);
+fn context_id(conn: &Connection, at_rest: &AtRest, identity: &Identity) -> rusqlite::Result<i64> {
+    // Sealed user ids differ byte for byte each time, so the match on the user id is made on the opened values
+    // (an install has a handful of contexts per session at most).
+    let row = context_row(&identity.anonymous_id, &identity.session_id);
+    let mut candidates =
+        conn.prepare_cached("SELECT id, user_id FROM contexts WHERE anonymous_id = ?1 AND session_id = ?2")?;
+    let mut rows = candidates.query(params![identity.anonymous_id, identity.session_id])?;
+    while let Some(r) = rows.next()? {
+        if at_rest.open(CONTEXT_USER_ID, &row, r.get_ref(1)?).ok().as_ref() == Some(&identity.user_id) {
+            return r.get(0);
+        }
     }
+    let user_id = identity.user_id.as_deref().map(|u| at_rest.seal(CONTEXT_USER_ID, &row, u)).transpose()?;
     conn.prepare_cached("INSERT INTO contexts(anonymous_id, user_id, session_id) VALUES (?1, ?2, ?3)")?
-        .execute(params![identity.anonymous_id, identity.user_id, identity.session_id])?;
+        .execute(params![identity.anonymous_id, user_id, identity.session_id])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -493,17 +519,24 @@ fn clamp_i64(limit: u64) -> i64 {
     limit.min(i64::MAX as u64) as i64
 }
 
-fn leased_from_row(r: &Row<'_>) -> rusqlite::Result<LeasedMessage> {
-    Ok(LeasedMessage {
-        seq: r.get(0)?,
-        id: uuid_from(r.get::<_, Vec<u8>>(1)?),
+/// A leased row with its payload and user id opened; `Err(seq)` for a row whose sealed values do not open.
+fn leased_from_row(r: &Row<'_>, at_rest: &AtRest) -> rusqlite::Result<std::result::Result<LeasedMessage, i64>> {
+    let seq: i64 = r.get(0)?;
+    let id: Vec<u8> = r.get(1)?;
+    let (anonymous_id, session_id): (String, String) = (r.get(7)?, r.get(9)?);
+    let payload = at_rest.open(EVENT_PAYLOAD, &id, r.get_ref(4)?);
+    let user_id = at_rest.open(CONTEXT_USER_ID, &context_row(&anonymous_id, &session_id), r.get_ref(8)?);
+    let (Ok(Some(payload)), Ok(user_id)) = (payload, user_id) else { return Ok(Err(seq)) };
+    Ok(Ok(LeasedMessage {
+        seq,
+        id: uuid_from(id),
         kind: MessageKind::from_i64(r.get(2)?),
         name: r.get(3)?,
-        payload: r.get(4)?,
+        payload,
         purpose: r.get(5)?,
         timestamp_ms: r.get(6)?,
-        identity: Identity { anonymous_id: r.get(7)?, user_id: r.get(8)?, session_id: r.get(9)? },
-    })
+        identity: Identity { anonymous_id, user_id, session_id },
+    }))
 }
 
 fn uuid_from(bytes: Vec<u8>) -> Uuid {

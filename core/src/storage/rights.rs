@@ -6,6 +6,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::at_rest::{get_sealed_meta, EVENT_PAYLOAD, META_USER_ID};
 use super::counters::{get_meta, set_meta};
 use super::meta::MetaKey;
 use super::queue::Identity;
@@ -116,7 +117,8 @@ impl Storage {
                     ids.push(id);
                 }
             }
-            let user_id = current.user_id.clone().or(get_meta(&tx, MetaKey::UserId)?);
+            let stored_user = get_sealed_meta(&tx, &inner.at_rest, MetaKey::UserId, META_USER_ID)?.unwrap_or(None);
+            let user_id = current.user_id.clone().or(stored_user);
             let mut body = serde_json::json!({
                 "requestId": request_id,
                 "anonymousIds": ids,
@@ -232,7 +234,8 @@ impl Storage {
         let rows = stmt
             .query_map([], |r| {
                 let id: Vec<u8> = r.get(0)?;
-                let payload: String = r.get(3)?;
+                // A value that does not open is exported as null, never as what it holds.
+                let payload = inner.at_rest.open(EVENT_PAYLOAD, &id, r.get_ref(3)?).ok().flatten().unwrap_or_default();
                 Ok(ExportedEvent {
                     id: Uuid::from_slice(&id).unwrap_or_default().to_string(),
                     kind: if r.get::<_, i64>(1)? == 1 { "identify" } else { "track" },

@@ -166,7 +166,7 @@ impl Storage {
     pub fn wallet_coupons(&self) -> Result<Vec<StoredCoupon>> {
         // One statement: a read needs no transaction of its own.
         let inner = self.lock();
-        Tx { conn: &inner.conn }.wallet_coupons()
+        Tx { conn: &inner.conn, at_rest: &inner.at_rest }.wallet_coupons()
     }
 
     /// Every outbox item, oldest first (for the export).
@@ -197,7 +197,7 @@ impl Storage {
     pub fn software_device_key(&self, generate: impl FnOnce() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
         let existing = {
             let inner = self.lock();
-            Tx { conn: &inner.conn }.software_device_key()?
+            Tx { conn: &inner.conn, at_rest: &inner.at_rest }.software_device_key()?
         };
         if let Some(existing) = existing {
             return Ok(existing);

@@ -1,5 +1,6 @@
 //! Getting data to the backend, in layers that import downwards only:
-//! - the port and its pieces: [`transport`] (and the built-in [`reqwest_transport`]), [`endpoint`], [`wire`];
+//! - the port and its pieces: [`transport`] (and the built-in [`reqwest_transport`], with optional [`pinning`]),
+//!   [`endpoint`], [`wire`];
 //! - what every request shares: `request` (headers, one bounded send); [`verdict`], the status table as a pure function;
 //! - what every lane shares: [`lane`] (failures, backoff, the server's hold, pauses; persisted), `halves`
 //!   (bisection), `outbox` (durable items drained oldest first);
@@ -16,6 +17,7 @@ pub(crate) mod essential;
 pub(crate) mod halves;
 pub mod lane;
 pub(crate) mod outbox;
+pub mod pinning;
 pub(crate) mod pull;
 pub mod remote_config;
 pub(crate) mod request;
@@ -32,6 +34,7 @@ pub mod wire;
 
 pub use endpoint::Endpoint;
 pub use lane::{LaneCondition, LaneStatus};
+pub use pinning::PinSet;
 pub use remote_config::PolicyRefresh;
 pub use transport::{CertificateProblem, HttpRequest, HttpResponse, HttpTransport, TransportError};
 pub use uploader::{FlushOutcome, FlushReport};

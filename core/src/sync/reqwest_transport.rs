@@ -1,8 +1,10 @@
 //! The built-in transport: reqwest over rustls with the `ring` provider and Mozilla's root store (no OpenSSL,
-//! no platform TLS). Redirects are never followed, so credentials cannot be forwarded or downgraded.
+//! no platform TLS). Redirects are never followed, so credentials cannot be forwarded or downgraded. Optional
+//! public-key pins ([`PinSet`]) narrow trust further (see [`super::pinning`]).
 
 use std::sync::Arc;
 
+use super::pinning::{PinSet, PinningVerifier};
 use super::transport::{CertificateProblem, HttpRequest, HttpResponse, HttpTransport, TransportError};
 use crate::error::{Error, Result};
 
@@ -11,8 +13,9 @@ pub struct ReqwestTransport {
 }
 
 impl ReqwestTransport {
-    /// `extra_roots_pem`: additional trust anchors (PEM), e.g. a staging CA.
-    pub fn new(extra_roots_pem: &[String]) -> Result<Self> {
+    /// `extra_roots_pem`: additional trust anchors (PEM), e.g. a staging CA. `pins`: the server must also present
+    /// a chain with a pinned public key until the set expires (refused as [`CertificateProblem::PinMismatch`]).
+    pub fn new(extra_roots_pem: &[String], pins: Option<PinSet>) -> Result<Self> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::CertificateDer;
 
@@ -24,11 +27,17 @@ impl ReqwestTransport {
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Config(format!("TLS setup failed: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .map_err(|e| Error::Config(format!("TLS setup failed: {e}")))?;
+        let tls = match pins {
+            None => builder.with_root_certificates(roots).with_no_client_auth(),
+            // `dangerous()` is rustls' door to a custom verifier; this one runs the full WebPKI check first.
+            Some(pins) => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinningVerifier::new(roots, provider, pins)?))
+                .with_no_client_auth(),
+        };
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())
@@ -122,6 +131,8 @@ fn describe(error: &rustls::CertificateError) -> CertificateProblem {
         E::NotValidForName | E::NotValidForNameContext { .. } => CertificateProblem::NameMismatch,
         E::Revoked => CertificateProblem::Revoked,
         E::InvalidPurpose | E::InvalidPurposeContext { .. } => CertificateProblem::WrongPurpose,
+        // Only the pinning verifier rejects a chain webpki accepted.
+        E::ApplicationVerificationFailure => CertificateProblem::PinMismatch,
         // webpki reports this one as an opaque "other" error that rustls passes through.
         E::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => CertificateProblem::CaUsedAsEndEntity,
         other => CertificateProblem::Other(other.to_string()),

@@ -59,6 +59,13 @@ pub enum CertificateProblem {
     Revoked,
     #[error("not valid for server authentication (extended key usage)")]
     WrongPurpose,
+    /// The chain is trusted but no certificate on it has a public key the app pins (`Config::certificate_pins`):
+    /// the server moved to a key the app does not know, or something is intercepting the connection.
+    #[error(
+        "public key not pinned (no certificate on the verified chain has a key in the app's certificate pins: a \
+         server key the pins do not cover, or an intercepting proxy)"
+    )]
+    PinMismatch,
     #[error("{0}")]
     Other(String),
 }

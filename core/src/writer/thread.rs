@@ -29,6 +29,8 @@ const AGE_CHECK_EVERY_MS: i64 = 60_000;
 
 pub(crate) struct WriterSetup {
     pub data_dir: PathBuf,
+    /// How the database's personal columns are sealed (the platform's key store, or the default key file).
+    pub encryption: crate::crypto::Encryption,
     pub limits: StorageLimits,
     pub session_timeout_ms: i64,
     pub count_threshold: u64,
@@ -130,7 +132,7 @@ impl Writer {
     fn open(&mut self) -> Result<()> {
         let mut delay = Duration::from_millis(50);
         let storage = loop {
-            match Storage::open(&self.setup.data_dir) {
+            match Storage::open_encrypted(&self.setup.data_dir, &self.setup.encryption) {
                 Ok(storage) => break Arc::new(storage),
                 Err(Error::Storage { retryable: true, message }) => {
                     if self.shared.closed.load(Ordering::Acquire) {

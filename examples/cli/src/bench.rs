@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use footfall_core::consent::record::Method;
+use footfall_core::crypto::Encryption;
 use footfall_core::{Config, Error, Event, Footfall, HttpRequest, HttpResponse, HttpTransport, TransportError};
 use serde_json::{json, Value};
 
@@ -45,6 +46,8 @@ pub fn run(events: usize, pairs: usize, queue_only: bool, idle_secs: u64) -> Cmd
     let autocommit_wal =
         sqlite_autocommit(&dir.path().join("autocommit-wal.db"), (10 * AUTOCOMMIT_SAMPLE).min(events), true)?;
 
+    let encryption = encryption_pairs(dir.path(), events, pairs)?;
+
     let p50 = percentile(&queue.latencies, 0.50);
     let p99 = percentile(&queue.latencies, 0.99);
     let durable_per_s = median(&queue.durable);
@@ -78,6 +81,7 @@ pub fn run(events: usize, pairs: usize, queue_only: bool, idle_secs: u64) -> Cmd
         },
         "notes": "durable and one_tx: medians of `pairs` interleaved runs (SDK then baseline, then the other way round), durable_vs_one_tx the median of the pairs' ratios with its range; one_tx: plain rusqlite, WAL + synchronous=NORMAL, one transaction; autocommit: SQLite defaults (rollback journal, synchronous=FULL), one transaction per insert; autocommit_wal: the same with WAL + synchronous=NORMAL; bare_signature_pairs: one Ed25519 and one P-256 verification with ring alone, the floor under wallet_verify"
     });
+    report["encryption"] = encryption;
     if let (Value::Object(report), Value::Object(startup)) = (&mut report, startup) {
         report.extend(startup);
     }
@@ -92,6 +96,59 @@ pub fn run(events: usize, pairs: usize, queue_only: bool, idle_secs: u64) -> Cmd
     }
     println!("{report}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What encryption at rest costs: the SDK with personal values sealed (the default) and with encryption off,
+/// alternately (every other pair the other way round), so both see the same machine: track() p50 and p99, durable
+/// events/s, and bytes on disk per event, each side's median, and the median of the pairs' ratios.
+fn encryption_pairs(dir: &Path, events: usize, pairs: usize) -> Result<Value, String> {
+    struct Side {
+        p50: Vec<f64>,
+        p99: Vec<f64>,
+        durable: Vec<f64>,
+        bytes: Vec<f64>,
+    }
+    let mut on = Side { p50: Vec::new(), p99: Vec::new(), durable: Vec::new(), bytes: Vec::new() };
+    let mut off = Side { p50: Vec::new(), p99: Vec::new(), durable: Vec::new(), bytes: Vec::new() };
+    let run = |side: &mut Side, name: String, encryption: Encryption| -> Result<(), String> {
+        let run_dir = dir.join(name);
+        let (latencies, durable, _) = track_and_persist_with(&run_dir, events, encryption)?;
+        side.p50.push(percentile(&latencies, 0.50) as f64);
+        side.p99.push(percentile(&latencies, 0.99) as f64);
+        side.durable.push(durable);
+        side.bytes.push(db_bytes(&run_dir.join(footfall_core::storage::DB_FILE)) as f64 / events as f64);
+        let _ = std::fs::remove_dir_all(&run_dir);
+        Ok(())
+    };
+    for pair in 0..pairs {
+        if pair % 2 == 0 {
+            run(&mut on, format!("sealed-{pair}"), Encryption::default())?;
+            run(&mut off, format!("clear-{pair}"), Encryption::Off)?;
+        } else {
+            run(&mut off, format!("clear-{pair}"), Encryption::Off)?;
+            run(&mut on, format!("sealed-{pair}"), Encryption::default())?;
+        }
+    }
+    let ratios = |a: &[f64], b: &[f64]| -> f64 {
+        round2(median(&a.iter().zip(b).map(|(x, y)| if *y > 0.0 { x / y } else { 0.0 }).collect::<Vec<_>>()))
+    };
+    let side = |s: &Side| {
+        json!({
+            "track_p50_ns": median(&s.p50).round(),
+            "track_p99_ns": median(&s.p99).round(),
+            "durable_events_per_s": median(&s.durable).round(),
+            "disk_bytes_per_event": (median(&s.bytes) * 10.0).round() / 10.0,
+        })
+    };
+    Ok(json!({
+        "on": side(&on),
+        "off": side(&off),
+        "durable_on_vs_off": ratios(&on.durable, &off.durable),
+        "durable_on_vs_off_pairs": on.durable.iter().zip(&off.durable).map(|(a, b)| round2(a / b)).collect::<Vec<_>>(),
+        "track_p50_on_vs_off": ratios(&on.p50, &off.p50),
+        "disk_bytes_on_vs_off": ratios(&on.bytes, &off.bytes),
+        "notes": "on: properties, traits and user ids sealed with AES-256-GCM (the default, key file provider); off: Encryption::Off; pairs interleaved, medians",
+    }))
 }
 
 /// Fewer pairs than this and one disturbed pair moves the median.
@@ -159,7 +216,13 @@ fn ratio(a: f64, b: f64) -> f64 {
 /// The SDK as an app runs it: consent enforced, the shopper having granted `analytics` (so every timed
 /// `track()` includes the consent check).
 fn open(dir: &Path, events: usize) -> Result<Footfall, String> {
+    open_with(dir, events, Encryption::default())
+}
+
+/// [`open`] with personal values sealed as `encryption` says (on, the default, with the key file; or off).
+fn open_with(dir: &Path, events: usize, encryption: Encryption) -> Result<Footfall, String> {
     let mut config = Config::new(dir);
+    config.encryption = encryption;
     config.limits.max_events = (events as u64) * 2;
     config.limits.max_bytes = u64::MAX / 2;
     let sdk = Footfall::open(config).map_err(|e| e.to_string())?;
@@ -179,7 +242,11 @@ fn warm_up(dir: &Path) -> Result<(), String> {
 /// Tracks `events` events as fast as one thread can and times each call; returns the latencies, the durable
 /// rate (until `flush_to_disk()` returns) and how often the hand-off was full.
 fn track_and_persist(dir: &Path, events: usize) -> Result<(Vec<u64>, f64, u64), String> {
-    let sdk = open(dir, events)?;
+    track_and_persist_with(dir, events, Encryption::default())
+}
+
+fn track_and_persist_with(dir: &Path, events: usize, encryption: Encryption) -> Result<(Vec<u64>, f64, u64), String> {
+    let sdk = open_with(dir, events, encryption)?;
     sdk.flush_to_disk().map_err(|e| e.to_string())?;
     let prepared: Vec<Event> = (0..events).map(event).collect();
     let mut latencies = Vec::with_capacity(events);

@@ -156,7 +156,7 @@ struct Report {
 
 /// Loads the collectors at `urls`, connection `i` sending to `urls[i % len]`.
 async fn load(args: &LoadArgs, urls: &[String]) -> Result<Report, String> {
-    let transport = Arc::new(ReqwestTransport::new(&[]).map_err(|e| e.to_string())?);
+    let transport = Arc::new(ReqwestTransport::new(&[], None).map_err(|e| e.to_string())?);
     let auth = args
         .api_key
         .as_ref()

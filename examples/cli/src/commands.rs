@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use footfall_collector::{AdminCredential, Collector, CollectorConfig, DatabaseUrl, FaultConfig};
+use footfall_collector::{AdminCredential, Collector, CollectorConfig, DatabaseUrl, FaultConfig, RateLimit};
 use footfall_core::clock::rfc3339_ms;
 use footfall_core::sync::LaneCondition;
 use footfall_core::{Config, Error, Event, FlushOutcome, Footfall};
@@ -88,6 +88,14 @@ pub struct ServeArgs {
     latency_ms: u64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Rate limit on the protocol endpoints: requests per second (sustained) per API key, or per client
+    /// address without --api-key; beyond it, 429 with Retry-After. Off by default.
+    #[arg(long, value_name = "REQUESTS_PER_SECOND")]
+    rate_limit_per_key: Option<f64>,
+    /// Requests a key (or address) may make at once after a quiet spell (the bucket's size). Default: ten
+    /// seconds' worth of --rate-limit-per-key.
+    #[arg(long, value_name = "REQUESTS", requires = "rate_limit_per_key")]
+    rate_limit_burst: Option<u32>,
     /// JSON file served by GET /v1/config (`{"consent": {...}}`), re-read on every request: edit it to change
     /// the policy without a restart. Without it that endpoint answers 404.
     #[arg(long)]
@@ -308,6 +316,9 @@ pub fn serve(args: ServeArgs) -> CmdResult {
     }
     let mut config = CollectorConfig::new(args.listen, args.db);
     config.api_key = args.api_key;
+    config.rate_limit = args.rate_limit_per_key.map(|per_second| {
+        RateLimit::new(per_second, args.rate_limit_burst.unwrap_or_else(|| RateLimit::default_burst(per_second)))
+    });
     config.config_path = args.config;
     if let (Some(user), Some(file)) = (args.admin_user, args.admin_password_file) {
         let text =

@@ -1,18 +1,21 @@
-//! What every protocol endpoint shares: the request counter, API-key check, fault injection, and for uploads the
-//! body pipeline (Content-Encoding, size limit, gzip-bomb-safe decompression, blocking work off the workers).
+//! What every protocol endpoint shares: the rate limit, the request counter, API-key check, fault injection, and
+//! for uploads the body pipeline (Content-Encoding, size limit, gzip-bomb-safe decompression, blocking work off
+//! the workers).
 
 use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use base64::Engine;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use hyper::header::{HeaderValue, CONTENT_ENCODING, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, CONTENT_ENCODING, DATE, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{HeaderMap, Response, StatusCode};
 
 use crate::config::Endpoint;
 use crate::faults::Plan;
 use crate::http::{error, AbortConnection, Body, Req, Shared};
+use crate::rate_limit::Client;
 
 /// A request let through by [`admit`], with what fault injection still has to do to its answer.
 pub(crate) struct Admitted {
@@ -168,6 +171,47 @@ async fn read(shared: &Shared, req: Req) -> Result<Result<RawBody, Reject>, Abor
     }
 }
 
+/// The rate limit, checked by the router before the endpoint runs: before [`admit`], so before faults and before
+/// any body is read. `Some(429)` when the client's bucket is empty, counted like every other refusal. The client
+/// is the API key when the collector has one, otherwise the address the request came from (`peer`). A request
+/// without the right key is let through to get its 401 from [`admit`]: it spends nobody's budget and takes no
+/// room in the limiter's table, so forged keys can neither exhaust the real key's budget nor fill the table.
+pub(crate) fn over_rate_limit(
+    shared: &Shared,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Option<Response<Body>> {
+    let limiter = shared.rate_limiter.as_ref()?;
+    let client = match shared.api_key.as_deref() {
+        Some(key) if authorized(Some(key), headers) => Client::ApiKey,
+        Some(_) => return None,
+        // Always known in practice (the accept loop records it); a missing one shares one bucket.
+        None => Client::address(peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip())),
+    };
+    let wait = limiter.take(client).err()?;
+    shared.requests[endpoint.index()].fetch_add(1, Ordering::SeqCst);
+    // Whole seconds, rounded up so a client that waits as told finds a token; at least 1 (`0` would mean now).
+    let secs = u64::try_from(wait.as_nanos().div_ceil(1_000_000_000)).unwrap_or(u64::MAX).max(1);
+    let whom = if shared.api_key.is_some() { "this API key" } else { "this client address" };
+    let mut resp = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        &format!("too many requests from {whom}: retry after {secs} s"),
+    );
+    resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    if matches!(endpoint, Endpoint::WalletChanges | Endpoint::WalletClips | Endpoint::WalletRedemptions) {
+        // Every wallet answer carries `Date` from the collector's clock, as `wallet::answer::dated` sets it.
+        if let Ok(value) = HeaderValue::from_str(&crate::timefmt::imf_fixdate(shared.now_secs())) {
+            resp.headers_mut().insert(DATE, value);
+        }
+    }
+    Some(resp)
+}
+
+/// Whether `headers` carry `Authorization: Basic base64(key + ":")` for the collector's key (any, without one).
+/// The comparison takes the same time wherever the presented credentials differ from the key; it does reveal
+/// whether their length matches (see [`crate::compare::constant_time_eq`]).
 fn authorized(api_key: Option<&str>, headers: &HeaderMap) -> bool {
     let Some(key) = api_key else { return true };
     let Some(header) = headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {

@@ -9,6 +9,7 @@ use crate::config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault};
 use crate::console::state::Console;
 use crate::error::CollectorError;
 use crate::faults::Faults;
+use crate::rate_limit::RateLimiter;
 use crate::server::{accept_loop, Shared};
 use crate::store::{Stats, Store, StoredConsentRecord, StoredDeletionRequest, StoredEvent};
 use crate::timefmt::unix_now_secs;
@@ -28,6 +29,8 @@ impl Collector {
     /// Opens the database and binds the socket before returning, so `addr()` is immediately connectable.
     pub fn start(config: CollectorConfig) -> Result<Collector, CollectorError> {
         let secure_cookies = config.tls.is_some() || !config.listen.ip().is_loopback();
+        let rate_limiter =
+            config.rate_limit.as_ref().map(RateLimiter::new).transpose().map_err(CollectorError::RateLimit)?;
         let (store, wallet, console) = outside_runtime(|| open_storage(&config, secure_cookies))?;
         let acceptor = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = std::net::TcpListener::bind(config.listen)
@@ -52,6 +55,7 @@ impl Collector {
             max_body_bytes: config.max_body_bytes,
             reject_event_names: config.reject_event_names,
             config_path: config.config_path,
+            rate_limiter,
             faults: Faults::new(config.faults),
             requests: Default::default(),
             store,
@@ -131,7 +135,8 @@ impl Collector {
         outside_runtime(|| self.shared.store.deletion_requests())
     }
 
-    /// Batch requests received, whatever their outcome (401s, injected faults and dropped connections included).
+    /// Batch requests received, whatever their outcome (401s, 429s, injected faults and dropped connections
+    /// included).
     pub fn requests(&self) -> u64 {
         self.requests_to(Endpoint::Batch)
     }
@@ -139,6 +144,11 @@ impl Collector {
     /// Requests to `endpoint` received, whatever their outcome (as [`Collector::requests`] counts batches).
     pub fn requests_to(&self, endpoint: Endpoint) -> u64 {
         self.shared.requests[endpoint.index()].load(Ordering::SeqCst)
+    }
+
+    /// Clients the rate limiter tracks now (at most [`crate::RateLimit::max_clients`]); 0 without a rate limit.
+    pub fn rate_limited_clients(&self) -> usize {
+        self.shared.rate_limiter.as_ref().map_or(0, RateLimiter::tracked)
     }
 
     /// Stops serving: open connections and delayed responses are dropped, the socket is closed.

@@ -1,5 +1,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Decompressed body limit when none is configured; twice the SDK's default batch cap of 500 KB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -33,6 +34,9 @@ pub struct CollectorConfig {
     /// Serve the console (`/console`) to this admin. The remote config then lives in the database as revisions
     /// the console publishes (`config_path`, if given, is imported once as the first).
     pub console: Option<crate::AdminCredential>,
+    /// Per-client request rate limit on the seven protocol endpoints (429 with `Retry-After` beyond it). `None`
+    /// (the default): no limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl CollectorConfig {
@@ -49,7 +53,70 @@ impl CollectorConfig {
             issuer_key: None,
             keyset_rotation: None,
             console: None,
+            rate_limit: None,
         }
+    }
+}
+
+/// How many clients the rate limiter tracks at most when none is configured: a few MB of buckets.
+pub const DEFAULT_RATE_LIMIT_CLIENTS: usize = 100_000;
+
+/// A token bucket per client on the protocol endpoints (`docs/collector.md` § Rate limits). The client is the API
+/// key when the collector has one (every request with the right key spends the same budget; a request with a
+/// wrong key gets its 401 and spends none), otherwise the client's address (IPv6 by /64). All seven endpoints
+/// draw on the client's one bucket. A request that finds it empty is answered `429 rate_limited` with
+/// `Retry-After` (whole seconds until the next token), before its body is read.
+#[derive(Clone)]
+pub struct RateLimit {
+    /// Sustained requests per second a client may make: a token comes back every `1 / per_second` seconds.
+    /// At least [`RateLimit::MIN_PER_SECOND`] (one an hour).
+    pub per_second: f64,
+    /// The bucket's size: requests a client that has been quiet may make at once. From 1 to
+    /// [`RateLimit::MAX_BURST`].
+    pub burst: u32,
+    /// Clients tracked at once, at least 1. A full table first forgets the clients whose buckets have refilled
+    /// (nothing is lost: a new client gets a full bucket too), then the least recently seen, so a flood of new
+    /// addresses cannot grow memory.
+    pub max_clients: usize,
+    /// The time the buckets refill by; only its monotonic side ([`footfall_core::Clock::monotonic_ms`]) is read.
+    /// The system's by default; tests share a [`footfall_core::ManualClock`] to refill without sleeping.
+    pub clock: Arc<dyn footfall_core::Clock>,
+}
+
+impl RateLimit {
+    /// Requests a second and burst, tracking up to [`DEFAULT_RATE_LIMIT_CLIENTS`] clients on the system clock.
+    pub fn new(per_second: f64, burst: u32) -> RateLimit {
+        RateLimit {
+            per_second,
+            burst,
+            max_clients: DEFAULT_RATE_LIMIT_CLIENTS,
+            clock: Arc::new(footfall_core::SystemClock::default()),
+        }
+    }
+
+    /// The burst when only a rate is given (`footfall collector serve --rate-limit-per-key N`): ten seconds'
+    /// worth of requests, between 1 and [`RateLimit::MAX_BURST`].
+    pub fn default_burst(per_second: f64) -> u32 {
+        let burst = (per_second * 10.0).ceil();
+        if burst.is_nan() {
+            return 1;
+        }
+        burst.clamp(1.0, f64::from(RateLimit::MAX_BURST)) as u32
+    }
+
+    /// The largest burst the collector accepts.
+    pub const MAX_BURST: u32 = 1_000_000;
+    /// The slowest rate the collector accepts: one request an hour.
+    pub const MIN_PER_SECOND: f64 = 1.0 / 3600.0;
+}
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("per_second", &self.per_second)
+            .field("burst", &self.burst)
+            .field("max_clients", &self.max_clients)
+            .finish_non_exhaustive()
     }
 }
 

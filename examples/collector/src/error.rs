@@ -15,6 +15,8 @@ pub enum CollectorError {
     Database { database: String, source: crate::db::DbError },
     #[error("invalid TLS configuration: {0}")]
     Tls(String),
+    #[error("invalid rate limit: {0}")]
+    RateLimit(String),
     #[error("the collector has stopped")]
     Stopped,
     #[error("issuer key file {path}: {problem}")]

@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::config::Endpoint;
 use crate::console::state::Console;
 use crate::faults::Faults;
+use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 use crate::timefmt::unix_now_secs;
 use crate::wallet::issuer::WalletIssuer;
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub max_body_bytes: usize,
     pub reject_event_names: Vec<String>,
     pub config_path: Option<PathBuf>,
+    /// Per-client token buckets on the protocol endpoints; `None`: no rate limit.
+    pub rate_limiter: Option<RateLimiter>,
     pub faults: Faults,
     /// Requests received per endpoint (indexed by [`Endpoint::index`]), whatever their outcome.
     pub requests: [AtomicU64; Endpoint::ALL.len()],
@@ -42,6 +45,11 @@ impl Shared {
         unix_now_secs().saturating_add(self.clock_offset_secs.load(Ordering::SeqCst))
     }
 }
+
+/// The address a request came from (the TCP peer: a proxy in front of the collector, if there is one), put in the
+/// request's extensions by the accept loop.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClientAddr(pub std::net::SocketAddr);
 
 /// Returned by the service to make hyper drop the connection without writing a response.
 #[derive(Debug)]

@@ -24,6 +24,7 @@ mod deletion_request;
 mod error;
 mod faults;
 mod http;
+mod rate_limit;
 mod record;
 mod server;
 mod store;
@@ -33,7 +34,10 @@ mod validate;
 pub mod wallet;
 
 pub use collector::Collector;
-pub use config::{CollectorConfig, Endpoint, FaultConfig, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES};
+pub use config::{
+    CollectorConfig, Endpoint, FaultConfig, RateLimit, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_RATE_LIMIT_CLIENTS,
+};
 pub use console::AdminCredential;
 pub use db::{DatabaseUrl, DbError};
 pub use error::CollectorError;

@@ -2,6 +2,7 @@
 //! `config_endpoint`, `consent_records`, `deletion`, the wallet's `changes`, `clips`, `redemptions`, and the
 //! `console`); what they share is in `body` and `http`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,13 +19,21 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::config::Endpoint;
 pub(crate) use crate::http::Shared;
-use crate::http::{error, method_not_allowed, response, AbortConnection, Body, Req};
+use crate::http::{error, method_not_allowed, response, AbortConnection, Body, ClientAddr, Req};
 
-/// An endpoint module's `handle(&Shared, Req)` as an axum handler.
+/// An endpoint module's `handle(&Shared, Req)` as an axum handler, behind the rate limit (checked first, so a
+/// refused request costs no body read).
 macro_rules! endpoint {
-    ($handle:path) => {
-        |State(shared): State<Arc<Shared>>, req: Req| async move { respond($handle(&shared, req).await) }
+    ($endpoint:expr, $handle:path) => {
+        |State(shared): State<Arc<Shared>>, req: Req| async move {
+            let peer = req.extensions().get::<ClientAddr>().map(|addr| addr.0);
+            match crate::body::over_rate_limit(&shared, $endpoint, req.headers(), peer) {
+                Some(refused) => refused.into_response(),
+                None => respond($handle(&shared, req).await),
+            }
+        }
     };
 }
 
@@ -40,8 +49,8 @@ pub(crate) async fn accept_loop(
 ) {
     let router = router(shared);
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             // e.g. out of file descriptors: back off instead of spinning, and keep serving.
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -53,10 +62,10 @@ pub(crate) async fn accept_loop(
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(TokioIo::new(stream), router).await,
+                None => serve_connection(TokioIo::new(stream), peer, router).await,
                 Some(acceptor) => {
                     if let Ok(Ok(stream)) = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        serve_connection(TokioIo::new(stream), router).await;
+                        serve_connection(TokioIo::new(stream), peer, router).await;
                     }
                 }
             }
@@ -64,14 +73,16 @@ pub(crate) async fn accept_loop(
     }
 }
 
-async fn serve_connection<I>(io: I, router: Router)
+async fn serve_connection<I>(io: I, peer: SocketAddr, router: Router)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service = service_fn(move |req: Request<Incoming>| {
         let router = router.clone();
+        let mut req = req.map(axum::body::Body::new);
+        req.extensions_mut().insert(ClientAddr(peer));
         async move {
-            let Ok(resp) = router.oneshot(req.map(axum::body::Body::new)).await;
+            let Ok(resp) = router.oneshot(req).await;
             // An endpoint asked for the connection to be dropped without an answer (a fault, a vanished client).
             if resp.extensions().get::<Abort>().is_some() {
                 return Err(AbortConnection);
@@ -107,13 +118,22 @@ fn router(shared: Arc<Shared>) -> Router {
         }
     };
     Router::new()
-        .route("/v1/batch", only(post(endpoint!(crate::batch::handle)), "POST"))
-        .route("/v1/config", only(get(endpoint!(crate::config_endpoint::handle)), "GET, HEAD"))
-        .route("/v1/consent-records", only(post(endpoint!(crate::consent_records::handle)), "POST"))
-        .route("/v1/rights/deletion", only(post(endpoint!(crate::deletion::handle)), "POST"))
-        .route("/v1/wallet/changes", only(get(endpoint!(crate::wallet::changes::handle)), "GET"))
-        .route("/v1/wallet/clips", only(post(endpoint!(crate::wallet::clips::handle)), "POST"))
-        .route("/v1/wallet/redemptions", only(post(endpoint!(crate::wallet::redemptions::handle)), "POST"))
+        .route("/v1/batch", only(post(endpoint!(Endpoint::Batch, crate::batch::handle)), "POST"))
+        .route("/v1/config", only(get(endpoint!(Endpoint::Config, crate::config_endpoint::handle)), "GET, HEAD"))
+        .route(
+            "/v1/consent-records",
+            only(post(endpoint!(Endpoint::ConsentRecords, crate::consent_records::handle)), "POST"),
+        )
+        .route("/v1/rights/deletion", only(post(endpoint!(Endpoint::Deletion, crate::deletion::handle)), "POST"))
+        .route(
+            "/v1/wallet/changes",
+            only(get(endpoint!(Endpoint::WalletChanges, crate::wallet::changes::handle)), "GET"),
+        )
+        .route("/v1/wallet/clips", only(post(endpoint!(Endpoint::WalletClips, crate::wallet::clips::handle)), "POST"))
+        .route(
+            "/v1/wallet/redemptions",
+            only(post(endpoint!(Endpoint::WalletRedemptions, crate::wallet::redemptions::handle)), "POST"),
+        )
         .route("/healthz", only(get(|| async { response(StatusCode::OK, "text/plain", "ok") }), "GET, HEAD"))
         .fallback(|uri: Uri| async move {
             error(StatusCode::NOT_FOUND, "not_found", &format!("no route for {}", uri.path()))

@@ -16,6 +16,11 @@ import FootfallFFI
 /// ```
 public typealias FootfallConfig = FootfallFFI.FootfallConfig
 
+/// Public-key pins for the built-in HTTPS client (desktop and tests). The iOS library ships without it: pin in the
+/// app's `URLSession` delegate instead (docs/guides/certificate-pinning.md); pins with the app's transport are a
+/// configuration error at open.
+public typealias CertificatePins = FootfallFFI.CertificatePins
+
 /// What the queue keeps on disk (count, bytes, age); the oldest events are evicted first and counted.
 public typealias StorageLimits = FootfallFFI.StorageLimits
 

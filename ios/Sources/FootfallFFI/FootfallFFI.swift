@@ -2863,6 +2863,80 @@ public func FfiConverterTypeBatchReport_lower(_ value: BatchReport) -> RustBuffe
 }
 
 
+/**
+ * Public-key pins (docs/guides/certificate-pinning.md). A refused server pauses uploads like any refused
+ * certificate (`certificate_invalid`).
+ */
+public struct CertificatePins: Equatable, Hashable {
+    /**
+     * `sha256/<base64>` (OkHttp's form) or the bare base64 of the SHA-256 of a SubjectPublicKeyInfo; at least two
+     * distinct pins, the key in use and a backup key. A malformed pin is a `Config` error.
+     */
+    public let pins: [String]
+    /**
+     * UTC seconds (not milliseconds) since 1970 from which pinning is off, so an app version still in use after a
+     * key rotation keeps uploading.
+     */
+    public let expiresAtEpochSeconds: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `sha256/<base64>` (OkHttp's form) or the bare base64 of the SHA-256 of a SubjectPublicKeyInfo; at least two
+         * distinct pins, the key in use and a backup key. A malformed pin is a `Config` error.
+         */pins: [String], 
+        /**
+         * UTC seconds (not milliseconds) since 1970 from which pinning is off, so an app version still in use after a
+         * key rotation keeps uploading.
+         */expiresAtEpochSeconds: Int64) {
+        self.pins = pins
+        self.expiresAtEpochSeconds = expiresAtEpochSeconds
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CertificatePins: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCertificatePins: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CertificatePins {
+        return
+            try CertificatePins(
+                pins: FfiConverterSequenceString.read(from: &buf), 
+                expiresAtEpochSeconds: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CertificatePins, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.pins, into: &buf)
+        FfiConverterInt64.write(value.expiresAtEpochSeconds, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificatePins_lift(_ buf: RustBuffer) throws -> CertificatePins {
+    return try FfiConverterTypeCertificatePins.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificatePins_lower(_ value: CertificatePins) -> RustBuffer {
+    return FfiConverterTypeCertificatePins.lower(value)
+}
+
+
 public struct ConsentLog: Equatable, Hashable {
     public let records: [ConsentRecord]
     /**
@@ -3977,6 +4051,12 @@ public struct FootfallConfig: Equatable, Hashable {
      */
     public let extraRootCertsPem: [String]
     /**
+     * Public-key pins for the built-in HTTPS client, with their expiry. None: no pinning. The Android and iOS
+     * libraries have no built-in client: with pins set, opening with the app's transport is a `Config` error (pin
+     * in the platform's stack instead: network security config, a URLSession delegate).
+     */
+    public let certificatePins: CertificatePins?
+    /**
      * The host app's version, recorded in every consent record.
      */
     public let appVersion: String
@@ -4020,6 +4100,11 @@ public struct FootfallConfig: Equatable, Hashable {
          * Extra trust anchors (PEM) for the built-in HTTPS client, e.g. a staging CA.
          */extraRootCertsPem: [String] = [], 
         /**
+         * Public-key pins for the built-in HTTPS client, with their expiry. None: no pinning. The Android and iOS
+         * libraries have no built-in client: with pins set, opening with the app's transport is a `Config` error (pin
+         * in the platform's stack instead: network security config, a URLSession delegate).
+         */certificatePins: CertificatePins? = nil, 
+        /**
          * The host app's version, recorded in every consent record.
          */appVersion: String = "", consent: ConsentSettings = ConsentSettings(), 
         /**
@@ -4043,6 +4128,7 @@ public struct FootfallConfig: Equatable, Hashable {
         self.sessionTimeoutMs = sessionTimeoutMs
         self.requestTimeoutMs = requestTimeoutMs
         self.extraRootCertsPem = extraRootCertsPem
+        self.certificatePins = certificatePins
         self.appVersion = appVersion
         self.consent = consent
         self.walletKeyset = walletKeyset
@@ -4074,6 +4160,7 @@ public struct FfiConverterTypeFootfallConfig: FfiConverterRustBuffer {
                 sessionTimeoutMs: FfiConverterInt64.read(from: &buf), 
                 requestTimeoutMs: FfiConverterInt64.read(from: &buf), 
                 extraRootCertsPem: FfiConverterSequenceString.read(from: &buf), 
+                certificatePins: FfiConverterOptionTypeCertificatePins.read(from: &buf), 
                 appVersion: FfiConverterString.read(from: &buf), 
                 consent: FfiConverterTypeConsentSettings.read(from: &buf), 
                 walletKeyset: FfiConverterOptionString.read(from: &buf), 
@@ -4091,6 +4178,7 @@ public struct FfiConverterTypeFootfallConfig: FfiConverterRustBuffer {
         FfiConverterInt64.write(value.sessionTimeoutMs, into: &buf)
         FfiConverterInt64.write(value.requestTimeoutMs, into: &buf)
         FfiConverterSequenceString.write(value.extraRootCertsPem, into: &buf)
+        FfiConverterOptionTypeCertificatePins.write(value.certificatePins, into: &buf)
         FfiConverterString.write(value.appVersion, into: &buf)
         FfiConverterTypeConsentSettings.write(value.consent, into: &buf)
         FfiConverterOptionString.write(value.walletKeyset, into: &buf)
@@ -8184,6 +8272,30 @@ fileprivate struct FfiConverterOptionTypeLogSink: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeLogSink.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeCertificatePins: FfiConverterRustBuffer {
+    typealias SwiftType = CertificatePins?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCertificatePins.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCertificatePins.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

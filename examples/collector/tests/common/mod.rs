@@ -55,6 +55,23 @@ impl Conn {
         Conn { stream: Box::new(tcp_to(addr)), buf: Vec::new() }
     }
 
+    /// A plain connection to `addr` from the local address `source` (any of 127.0.0.0/8 on Linux), so a test can
+    /// be several clients.
+    pub fn from_source(addr: std::net::SocketAddr, source: std::net::IpAddr) -> Conn {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        let stream = runtime.block_on(async {
+            let socket =
+                if source.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
+                    .unwrap();
+            socket.bind(std::net::SocketAddr::new(source, 0)).unwrap();
+            socket.connect(addr).await.unwrap()
+        });
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        Conn { stream: Box::new(stream), buf: Vec::new() }
+    }
+
     pub fn tls(c: &Collector, ca_pem: &str) -> Conn {
         use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
         let mut roots = rustls::RootCertStore::empty();

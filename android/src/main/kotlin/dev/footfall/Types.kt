@@ -11,6 +11,13 @@ typealias FootfallConfig = dev.footfall.ffi.FootfallConfig
 /** How consent is gated (enforced, default deny), how often the policy is fetched, and TCF import mode. */
 typealias ConsentSettings = dev.footfall.ffi.ConsentSettings
 
+/**
+ * Public-key pins for the built-in HTTPS client (desktop and tests). The Android library ships without it: pin in
+ * the network security config instead (docs/guides/certificate-pinning.md); pins with the app's transport are a
+ * configuration error at open.
+ */
+typealias CertificatePins = dev.footfall.ffi.CertificatePins
+
 /** What the queue keeps on disk (count, bytes, age); the oldest events are evicted first and counted. */
 typealias StorageLimits = dev.footfall.ffi.StorageLimits
 

@@ -1,0 +1,225 @@
+//! Storage's side of encryption at rest ([`crate::crypto`]): the data key this database is sealed with — loaded at
+//! open through the platform's [`KeyProvider`], made for a new file, started over (counted) when the platform's
+//! key is lost — and the sealing and opening of each personal column. What stays in clear is what the queue needs
+//! to work (ids, timestamps, purposes, sizes): `docs/security.md` lists both.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+use super::counters::{self, get_meta, set_meta, Counter};
+use super::meta::MetaKey;
+use super::sql_err;
+use crate::crypto::{Binding, DataKey, Encryption, FileKeyProvider, KeyError, KeyProvider, Opened};
+use crate::error::{Error, Result};
+
+/// The sealed columns, by the name each value is bound to.
+pub(crate) const EVENT_PAYLOAD: &str = "event.payload";
+pub(crate) const CONTEXT_USER_ID: &str = "context.user_id";
+pub(crate) const META_USER_ID: &str = "meta.user_id";
+
+/// Rows a lost key makes unreadable, removed when it is replaced. The queue's tables go whole: a row without its
+/// payload or its identity is worth nothing to the backend.
+const SEALED_TABLES: &[&str] = &["events", "dead_letters", "contexts"];
+
+/// The data key as `meta` keeps it: its id and the bytes the platform's key wrapped.
+#[derive(Serialize, Deserialize)]
+struct StoredKey {
+    id: u32,
+    wrapped: String,
+    provider: String,
+}
+
+/// What opening the database did about the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOutcome {
+    Off,
+    Loaded,
+    /// A new database (or one from before encryption, whose values were sealed now).
+    Created,
+    /// The platform's key was lost: the sealed data started over under a new key.
+    Reset,
+}
+
+/// The data key in force, if encryption is on.
+pub(crate) struct AtRest {
+    key: Option<DataKey>,
+}
+
+impl AtRest {
+    pub fn off() -> AtRest {
+        AtRest { key: None }
+    }
+
+    /// The database's data key through `encryption`'s provider; see [`KeyOutcome`]. A key that is only
+    /// unavailable for now (a locked device) fails the open as retryable and changes nothing.
+    pub fn load(conn: &Connection, dir: &Path, encryption: &Encryption) -> Result<(AtRest, KeyOutcome)> {
+        let provider: Arc<dyn KeyProvider> = match encryption {
+            Encryption::Off => return Ok((AtRest::off(), KeyOutcome::Off)),
+            Encryption::KeyFile => Arc::new(FileKeyProvider::in_dir(dir)),
+            Encryption::Provider(provider) => provider.clone(),
+        };
+        let stored = get_meta(conn, MetaKey::DataKey).map_err(sql_err)?;
+        let Some(stored) = stored.and_then(|json| serde_json::from_str::<StoredKey>(&json).ok()) else {
+            let at_rest = AtRest { key: Some(new_key(conn, provider.as_ref(), 1)?) };
+            at_rest.seal_plaintext(conn).map_err(sql_err)?;
+            return Ok((at_rest, KeyOutcome::Created));
+        };
+        if stored.provider != provider.describe() {
+            // Another key store sealed this file (a tool opening an app's database with the default key file,
+            // say): refuse rather than take the other store's key for lost and start the data over.
+            return Err(Error::Config(format!(
+                "this database is encrypted with a key from '{}', not '{}'",
+                stored.provider,
+                provider.describe()
+            )));
+        }
+        let unwrapped = B64
+            .decode(&stored.wrapped)
+            .map_err(|_| KeyError::Lost("the stored data key is damaged".into()))
+            .and_then(|wrapped| provider.unwrap(&wrapped));
+        let lost = match unwrapped {
+            Ok(bytes) => match DataKey::from_bytes(stored.id, &bytes) {
+                Some(key) => return Ok((AtRest { key: Some(key) }, KeyOutcome::Loaded)),
+                None => "the unwrapped data key has the wrong length".to_string(),
+            },
+            Err(KeyError::Unavailable(why)) => {
+                return Err(Error::Storage {
+                    message: format!("the encryption key is unavailable: {why}"),
+                    retryable: true,
+                })
+            }
+            Err(KeyError::Lost(why)) => why,
+        };
+        // Says why, never what was lost (no personal data in logs).
+        tracing::warn!(reason = %lost, provider = %provider.describe(), "the data key is lost; encrypted data starts over");
+        let tx = conn.unchecked_transaction().map_err(sql_err)?;
+        for table in SEALED_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), []).map_err(sql_err)?;
+        }
+        set_meta(&tx, MetaKey::UserId, None).map_err(sql_err)?;
+        let key = new_key(&tx, provider.as_ref(), stored.id.wrapping_add(1).max(1))?;
+        counters::add(&tx, &[(Counter::KeyResets, 1)]).map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok((AtRest { key: Some(key) }, KeyOutcome::Reset))
+    }
+
+    /// `plain` as stored: sealed for (`what`, `row`), or as text when encryption is off.
+    pub fn seal(&self, what: &'static str, row: &[u8], plain: &str) -> rusqlite::Result<Value> {
+        match &self.key {
+            None => Ok(Value::Text(plain.to_owned())),
+            Some(key) => key
+                .seal(Binding::new(what, row), plain.as_bytes())
+                .map(Value::Blob)
+                .ok_or_else(|| rusqlite::Error::ToSqlConversionFailure("no randomness for an encryption nonce".into())),
+        }
+    }
+
+    /// A stored value back as text: a sealed blob opened, or text as it is (written before encryption, or with it
+    /// off). `Err` for a value that does not open: never shown, the caller removes its row and counts it.
+    pub fn open(
+        &self,
+        what: &'static str,
+        row: &[u8],
+        stored: ValueRef<'_>,
+    ) -> std::result::Result<Option<String>, Opened> {
+        match (stored, &self.key) {
+            (ValueRef::Null, _) => Ok(None),
+            (ValueRef::Text(text), _) => Ok(Some(String::from_utf8_lossy(text).into_owned())),
+            (ValueRef::Blob(sealed), Some(key)) => {
+                let plain = key.open(Binding::new(what, row), sealed)?;
+                String::from_utf8(plain).map(Some).map_err(|_| Opened::Tampered)
+            }
+            (_, _) => Err(Opened::Tampered),
+        }
+    }
+
+    /// Seals what a file from before encryption (or written with it off) holds in clear, once.
+    fn seal_plaintext(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let tx = conn.unchecked_transaction()?;
+        for table in ["events", "dead_letters"] {
+            let rows: Vec<(i64, Vec<u8>, String)> = tx
+                .prepare(&format!("SELECT seq, id, payload FROM {table} WHERE typeof(payload) = 'text'"))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (seq, id, payload) in rows {
+                let sealed = self.seal(EVENT_PAYLOAD, &id, &payload)?;
+                tx.execute(&format!("UPDATE {table} SET payload = ?1 WHERE seq = ?2"), params![sealed, seq])?;
+            }
+        }
+        let contexts: Vec<(i64, String, String, String)> = tx
+            .prepare("SELECT id, anonymous_id, session_id, user_id FROM contexts WHERE typeof(user_id) = 'text'")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, anonymous_id, session_id, user_id) in contexts {
+            let sealed = self.seal(CONTEXT_USER_ID, &context_row(&anonymous_id, &session_id), &user_id)?;
+            tx.execute("UPDATE contexts SET user_id = ?1 WHERE id = ?2", params![sealed, id])?;
+        }
+        if let Some(user_id) = get_meta(&tx, MetaKey::UserId)? {
+            set_sealed_meta(&tx, self, MetaKey::UserId, META_USER_ID, Some(&user_id))?;
+        }
+        tx.commit()
+    }
+}
+
+/// What a context's user id is bound to: its anonymous id and session.
+pub(crate) fn context_row(anonymous_id: &str, session_id: &str) -> Vec<u8> {
+    let mut row = Vec::with_capacity(anonymous_id.len() + session_id.len() + 1);
+    row.extend_from_slice(anonymous_id.as_bytes());
+    row.push(0);
+    row.extend_from_slice(session_id.as_bytes());
+    row
+}
+
+/// Writes a sealed `meta` value (a blob in the text column; `None` deletes it).
+pub(crate) fn set_sealed_meta(
+    conn: &Connection,
+    at_rest: &AtRest,
+    key: MetaKey,
+    what: &'static str,
+    value: Option<&str>,
+) -> rusqlite::Result<()> {
+    match value {
+        None => set_meta(conn, key, None),
+        Some(plain) => {
+            let sealed = at_rest.seal(what, b"", plain)?;
+            conn.prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")?
+                .execute(params![key.as_str(), sealed])?;
+            Ok(())
+        }
+    }
+}
+
+/// Reads a sealed `meta` value; one that does not open reads as absent (and is counted by the caller's reset).
+pub(crate) fn get_sealed_meta(
+    conn: &Connection,
+    at_rest: &AtRest,
+    key: MetaKey,
+    what: &'static str,
+) -> rusqlite::Result<std::result::Result<Option<String>, Opened>> {
+    use rusqlite::OptionalExtension as _;
+    let stored: Option<Value> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row(params![key.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(match stored {
+        None => Ok(None),
+        Some(value) => at_rest.open(what, b"", ValueRef::from(&value)),
+    })
+}
+
+fn new_key(conn: &Connection, provider: &dyn KeyProvider, id: u32) -> Result<DataKey> {
+    let unavailable =
+        |why: String| Error::Storage { message: format!("cannot make the encryption key: {why}"), retryable: true };
+    let bytes = DataKey::generate_bytes().ok_or_else(|| unavailable("no randomness".into()))?;
+    let wrapped = provider.wrap(&bytes).map_err(|e| unavailable(e.to_string()))?;
+    let stored = StoredKey { id, wrapped: B64.encode(wrapped), provider: provider.describe() };
+    let json = serde_json::to_string(&stored).map_err(Error::storage)?;
+    set_meta(conn, MetaKey::DataKey, Some(&json)).map_err(sql_err)?;
+    DataKey::from_bytes(id, &bytes).ok_or_else(|| unavailable("bad key length".into()))
+}

@@ -1,0 +1,175 @@
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use super::*;
+use crate::crypto::{FileKeyProvider, KeyError, KeyProvider, KEY_FILE};
+use crate::event::{MessageKind, PendingMessage};
+
+const SECRET_VALUE: &str = "4901234567894-secret-sku";
+const USER: &str = "shopper-8472@example.com";
+const TRAIT: &str = "Hanako Yamada";
+
+fn identity(user: Option<&str>) -> Identity {
+    Identity { anonymous_id: "anon-1".into(), user_id: user.map(str::to_owned), session_id: "s1".into() }
+}
+
+fn event(kind: MessageKind, name: &str, payload: &str) -> PendingMessage {
+    PendingMessage::new(Uuid::now_v7(), kind, name, payload, "analytics", 1_000, None)
+}
+
+/// A track with a property value and an identify with a trait, under a signed-in user.
+fn append_personal(storage: &Storage) {
+    let who = identity(Some(USER));
+    let rows = vec![
+        (event(MessageKind::Track, "product_viewed", &format!(r#"{{"sku":"{SECRET_VALUE}"}}"#)), who.clone()),
+        (event(MessageKind::Identify, "identify", &format!(r#"{{"name":"{TRAIT}"}}"#)), who.clone()),
+    ];
+    storage.append(&rows, &(who, 1_000)).unwrap();
+}
+
+fn files_contain(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    ["", "-wal"]
+        .iter()
+        .map(|suffix| dir.join(format!("{DB_FILE}{suffix}")))
+        .filter(|path| {
+            std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .map(|path| path.display().to_string())
+        .collect()
+}
+
+fn leased(storage: &Storage) -> Vec<LeasedMessage> {
+    storage.lease(i64::MAX - 1, 0, 1000, |_| true).unwrap()
+}
+
+#[test]
+fn property_values_user_ids_and_traits_are_not_in_the_files_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    append_personal(&storage);
+    for needle in [SECRET_VALUE, USER, TRAIT] {
+        assert_eq!(files_contain(dir.path(), needle), Vec::<String>::new(), "{needle} in clear");
+    }
+    // The test can fail: with encryption off the same flow leaves them readable.
+    let plain = tempfile::tempdir().unwrap();
+    append_personal(&Storage::open_encrypted(plain.path(), &Encryption::Off).unwrap());
+    for needle in [SECRET_VALUE, USER, TRAIT] {
+        assert!(!files_contain(plain.path(), needle).is_empty(), "{needle} should be visible without encryption");
+    }
+
+    let messages = leased(&storage);
+    assert!(messages[0].payload.contains(SECRET_VALUE) && messages[1].payload.contains(TRAIT));
+    assert_eq!(messages[0].identity.user_id.as_deref(), Some(USER));
+    assert_eq!(storage.load_identity().unwrap().unwrap().0.user_id.as_deref(), Some(USER));
+    drop(storage);
+    // Reopened (a new process): the same key from the key file.
+    let storage = Storage::open(dir.path()).unwrap();
+    assert_eq!(leased(&storage)[1].payload, format!(r#"{{"name":"{TRAIT}"}}"#));
+}
+
+#[test]
+fn a_lost_key_is_a_clean_counted_reset_never_a_crash_or_a_half_readable_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    append_personal(&Storage::open(dir.path()).unwrap());
+    // App data restored on another device: the database came along, the key did not.
+    std::fs::remove_file(dir.path().join(KEY_FILE)).unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    assert!(leased(&storage).is_empty());
+    assert_eq!(storage.load_identity().unwrap().unwrap().0.user_id, None);
+    assert_eq!(storage.counters().unwrap().get("key_resets"), Some(&1));
+    append_personal(&storage);
+    assert_eq!(leased(&storage).len(), 2, "the new key works");
+}
+
+#[test]
+fn a_tampered_or_moved_ciphertext_is_detected_counted_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    append_personal(&storage);
+    append_personal(&storage);
+    {
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        // One byte of the first payload flipped; the third row given the fourth's ciphertext.
+        let first: Vec<u8> = conn.query_row("SELECT payload FROM events WHERE seq = 1", [], |r| r.get(0)).unwrap();
+        let mut flipped = first.clone();
+        let middle = flipped.len() / 2;
+        flipped[middle] ^= 0x20;
+        conn.execute("UPDATE events SET payload = ?1 WHERE seq = 1", [flipped]).unwrap();
+        conn.execute("UPDATE events SET payload = (SELECT payload FROM events WHERE seq = 4) WHERE seq = 3", [])
+            .unwrap();
+    }
+    let messages = leased(&storage);
+    assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 4], "only the untouched rows");
+    assert_eq!(storage.counters().unwrap().get("unreadable_values"), Some(&2));
+    assert_eq!(storage.queued().unwrap(), 2, "the unreadable rows are gone");
+}
+
+struct Locked;
+
+impl KeyProvider for Locked {
+    fn wrap(&self, _: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
+        Err(KeyError::Unavailable("the device is locked".into()))
+    }
+    fn unwrap(&self, _: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
+        Err(KeyError::Unavailable("the device is locked".into()))
+    }
+    fn describe(&self) -> String {
+        "file".into()
+    }
+}
+
+#[test]
+fn a_key_unavailable_for_now_fails_the_open_as_retryable_and_resets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    append_personal(&Storage::open(dir.path()).unwrap());
+    let err = Storage::open_encrypted(dir.path(), &Encryption::Provider(Arc::new(Locked))).err().unwrap();
+    assert!(matches!(err, Error::Storage { retryable: true, .. }), "{err:?}");
+    let storage = Storage::open(dir.path()).unwrap();
+    assert_eq!(leased(&storage).len(), 2, "everything is still there once unlocked");
+    assert_eq!(storage.counters().unwrap().get("key_resets"), None);
+}
+
+#[test]
+fn another_key_store_is_refused_not_taken_for_a_lost_key() {
+    struct Keystore(FileKeyProvider);
+    impl KeyProvider for Keystore {
+        fn wrap(&self, k: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
+            self.0.wrap(k)
+        }
+        fn unwrap(&self, w: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
+            self.0.unwrap(w)
+        }
+        fn describe(&self) -> String {
+            "android-keystore".into()
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let keystore = Encryption::Provider(Arc::new(Keystore(FileKeyProvider::in_dir(keys.path()))));
+    append_personal(&Storage::open_encrypted(dir.path(), &keystore).unwrap());
+    // A tool opening the app's database with the default key file.
+    let err = Storage::open(dir.path()).err().unwrap();
+    assert!(err.to_string().contains("android-keystore"), "{err}");
+    assert_eq!(leased(&Storage::open_encrypted(dir.path(), &keystore).unwrap()).len(), 2);
+}
+
+#[test]
+fn a_database_written_in_clear_is_sealed_when_encryption_comes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    append_personal(&Storage::open_encrypted(dir.path(), &Encryption::Off).unwrap());
+    let storage = Storage::open(dir.path()).unwrap();
+    // Checkpointed, so the old clear pages are gone from the WAL too.
+    drop(storage);
+    let storage = Storage::open(dir.path()).unwrap();
+    let messages = leased(&storage);
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].identity.user_id.as_deref(), Some(USER));
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let clear: i64 =
+        conn.query_row("SELECT COUNT(*) FROM events WHERE typeof(payload) = 'text'", [], |r| r.get(0)).unwrap();
+    let clear_users: i64 =
+        conn.query_row("SELECT COUNT(*) FROM contexts WHERE typeof(user_id) = 'text'", [], |r| r.get(0)).unwrap();
+    assert_eq!((clear, clear_users), (0, 0));
+}
