@@ -1,4 +1,4 @@
-//! Nothing personal reaches the logs. The whole flow — consent, sign-in with traits, tracked properties, upload,
+//! Nothing personal reaches the logs, or the database file in clear. The whole flow — consent, sign-in with traits, tracked properties, upload,
 //! the wallet's sync, clip and presentation, a deletion request — runs against the reference collector with every
 //! `tracing` record at the most verbose level captured (formatted as the apps' log sinks receive them: message and
 //! fields, spans included), then the capture is searched for the user id, the traits, the property values and the
@@ -90,6 +90,15 @@ fn a_trace_level_capture_of_the_whole_flow_holds_no_user_id_property_value_or_co
     sdk.wallet_clip("xmas10").unwrap();
     let presented = sdk.wallet_present("xmas10", "tokyo-1", None).unwrap();
     sdk.wallet_sync().unwrap();
+
+    // The same secrets in the raw bytes of the SDK's database and its WAL, before the deletion wipes them.
+    for secret in [USER, NAME, PHONE, SKU, STORE_NOTE, &presented.code] {
+        for file in ["footfall.db", "footfall.db-wal"] {
+            let bytes = std::fs::read(dir.path().join("sdk").join(file)).unwrap_or_default();
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "{secret} is in {file} in clear");
+        }
+    }
     sdk.request_deletion().unwrap();
     sdk.flush().unwrap();
     sdk.close();

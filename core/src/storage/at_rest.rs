@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension as _};
 use serde::{Deserialize, Serialize};
 
 use super::counters::{self, get_meta, set_meta, Counter};
@@ -22,10 +22,15 @@ use crate::error::{Error, Result};
 pub(crate) const EVENT_PAYLOAD: &str = "event.payload";
 pub(crate) const CONTEXT_USER_ID: &str = "context.user_id";
 pub(crate) const META_USER_ID: &str = "meta.user_id";
+pub(crate) const WALLET_GRANT: &str = "wallet.grant";
+pub(crate) const WALLET_DISPLAY: &str = "wallet.display";
+pub(crate) const OUTBOX_BODY: &str = "wallet.outbox.body";
+pub(crate) const OUTBOX_CODE: &str = "wallet.outbox.code";
+pub(crate) const DEVICE_KEY: &str = "wallet.device_key";
 
 /// Rows a lost key makes unreadable, removed when it is replaced. The queue's tables go whole: a row without its
 /// payload or its identity is worth nothing to the backend.
-const SEALED_TABLES: &[&str] = &["events", "dead_letters", "contexts"];
+const SEALED_TABLES: &[&str] = &["events", "dead_letters", "contexts", "wallet_coupons", "wallet_outbox"];
 
 /// The data key as `meta` keeps it: its id and the bytes the platform's key wrapped.
 #[derive(Serialize, Deserialize)]
@@ -103,6 +108,10 @@ impl AtRest {
             tx.execute(&format!("DELETE FROM {table}"), []).map_err(sql_err)?;
         }
         set_meta(&tx, MetaKey::UserId, None).map_err(sql_err)?;
+        // The device key goes too (a new one is made on the next presentation); its counter stays, so a code is
+        // never repeated. The wallet's feed position goes with the coupons, so the next pull lists them again.
+        tx.execute("UPDATE wallet_device SET pkcs8 = NULL", []).map_err(sql_err)?;
+        set_meta(&tx, MetaKey::WalletFeed, None).map_err(sql_err)?;
         let key = new_key(&tx, provider.as_ref(), stored.id.wrapping_add(1).max(1))?;
         counters::add(&tx, &[(Counter::KeyResets, 1)]).map_err(sql_err)?;
         tx.commit().map_err(sql_err)?;
@@ -117,6 +126,33 @@ impl AtRest {
                 .seal(Binding::new(what, row), plain.as_bytes())
                 .map(Value::Blob)
                 .ok_or_else(|| rusqlite::Error::ToSqlConversionFailure("no randomness for an encryption nonce".into())),
+        }
+    }
+
+    /// Bytes as stored: sealed for (`what`, `row`), or as they are when encryption is off.
+    pub fn seal_bytes(&self, what: &'static str, row: &[u8], plain: &[u8]) -> rusqlite::Result<Value> {
+        match &self.key {
+            None => Ok(Value::Blob(plain.to_vec())),
+            Some(key) => key
+                .seal(Binding::new(what, row), plain)
+                .map(Value::Blob)
+                .ok_or_else(|| rusqlite::Error::ToSqlConversionFailure("no randomness for an encryption nonce".into())),
+        }
+    }
+
+    /// Stored bytes back: opened when encryption is on (every blob is sealed then: a database gets its key before
+    /// anything else, and values written before it are sealed when it is made), as they are when it is off.
+    pub fn open_bytes(
+        &self,
+        what: &'static str,
+        row: &[u8],
+        stored: ValueRef<'_>,
+    ) -> std::result::Result<Option<Vec<u8>>, Opened> {
+        match (stored, &self.key) {
+            (ValueRef::Null, _) => Ok(None),
+            (ValueRef::Blob(sealed), Some(key)) => key.open(Binding::new(what, row), sealed).map(Some),
+            (ValueRef::Blob(plain), None) => Ok(Some(plain.to_vec())),
+            (_, _) => Err(Opened::Tampered),
         }
     }
 
@@ -160,11 +196,48 @@ impl AtRest {
             let sealed = self.seal(CONTEXT_USER_ID, &context_row(&anonymous_id, &session_id), &user_id)?;
             tx.execute("UPDATE contexts SET user_id = ?1 WHERE id = ?2", params![sealed, id])?;
         }
+        let coupons: Vec<(String, String, Vec<u8>, Option<String>)> = tx
+            .prepare("SELECT coupon_id, serial, grant_bytes, display FROM wallet_coupons")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (coupon_id, serial, grant, display) in coupons {
+            let row = coupon_row(&coupon_id, &serial);
+            let display = display.map(|d| self.seal(WALLET_DISPLAY, &row, &d)).transpose()?;
+            tx.execute(
+                "UPDATE wallet_coupons SET grant_bytes = ?3, display = ?4 WHERE coupon_id = ?1 AND serial = ?2",
+                params![coupon_id, serial, self.seal_bytes(WALLET_GRANT, &row, &grant)?, display],
+            )?;
+        }
+        let items: Vec<(i64, String, String, Option<String>)> = tx
+            .prepare("SELECT seq, id, body, code FROM wallet_outbox")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (seq, id, body, code) in items {
+            let code = code.map(|c| self.seal(OUTBOX_CODE, id.as_bytes(), &c)).transpose()?;
+            tx.execute(
+                "UPDATE wallet_outbox SET body = ?2, code = ?3 WHERE seq = ?1",
+                params![seq, self.seal(OUTBOX_BODY, id.as_bytes(), &body)?, code],
+            )?;
+        }
+        let device: Option<Vec<u8>> = tx
+            .query_row("SELECT pkcs8 FROM wallet_device WHERE id = 1 AND pkcs8 IS NOT NULL", [], |r| r.get(0))
+            .optional()?;
+        if let Some(pkcs8) = device {
+            tx.execute(
+                "UPDATE wallet_device SET pkcs8 = ?1 WHERE id = 1",
+                params![self.seal_bytes(DEVICE_KEY, b"1", &pkcs8)?],
+            )?;
+        }
         if let Some(user_id) = get_meta(&tx, MetaKey::UserId)? {
             set_sealed_meta(&tx, self, MetaKey::UserId, META_USER_ID, Some(&user_id))?;
         }
         tx.commit()
     }
+}
+
+/// What a coupon's grant and display are bound to: its coupon id and serial.
+pub(crate) fn coupon_row(coupon_id: &str, serial: &str) -> Vec<u8> {
+    context_row(coupon_id, serial)
 }
 
 /// What a context's user id is bound to: its anonymous id and session.
@@ -202,15 +275,11 @@ pub(crate) fn get_sealed_meta(
     key: MetaKey,
     what: &'static str,
 ) -> rusqlite::Result<std::result::Result<Option<String>, Opened>> {
-    use rusqlite::OptionalExtension as _;
-    let stored: Option<Value> = conn
+    let opened = conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row(params![key.as_str()], |r| r.get(0))
+        .query_row(params![key.as_str()], |r| Ok(at_rest.open(what, b"", r.get_ref(0)?)))
         .optional()?;
-    Ok(match stored {
-        None => Ok(None),
-        Some(value) => at_rest.open(what, b"", ValueRef::from(&value)),
-    })
+    Ok(opened.unwrap_or(Ok(None)))
 }
 
 fn new_key(conn: &Connection, provider: &dyn KeyProvider, id: u32) -> Result<DataKey> {

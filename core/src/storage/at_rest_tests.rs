@@ -173,3 +173,80 @@ fn a_database_written_in_clear_is_sealed_when_encryption_comes_on() {
         conn.query_row("SELECT COUNT(*) FROM contexts WHERE typeof(user_id) = 'text'", [], |r| r.get(0)).unwrap();
     assert_eq!((clear, clear_users), (0, 0));
 }
+
+const GRANT: &[u8] = b"GRANT-BYTES-SIGNED-BY-THE-ISSUER";
+const TITLE: &str = "Hanako's birthday coupon";
+const CODE: &str = "FFR1-SECRET-REDEMPTION-CODE-0042";
+const DEVICE_KEY: &[u8] = b"PKCS8-DEVICE-PRIVATE-KEY-MATERIAL";
+
+/// A coupon with its display, a pending redemption with its code, and the software device key.
+fn hold_a_coupon(storage: &Storage) {
+    storage
+        .write(|tx| {
+            tx.upsert_coupon(
+                &CouponUpsert {
+                    coupon_id: "bday".into(),
+                    serial: "s-1".into(),
+                    grant: GRANT.to_vec(),
+                    display: Some(format!(r#"{{"title":"{TITLE}"}}"#)),
+                    uses_allowed: 1,
+                    server_uses: None,
+                },
+                1_000,
+            )?;
+            tx.record_redemption(
+                &NewRedemption {
+                    redemption_id: "r-1".into(),
+                    coupon_id: "bday".into(),
+                    serial: "s-1".into(),
+                    counter: 1,
+                    code: CODE.into(),
+                    store_id: "tokyo-1".into(),
+                    value_minor: 0,
+                    body: format!(r#"{{"code":"{CODE}"}}"#),
+                },
+                1_000,
+            )
+        })
+        .unwrap();
+    assert_eq!(storage.software_device_key(|| Ok(DEVICE_KEY.to_vec())).unwrap(), DEVICE_KEY);
+}
+
+#[test]
+fn coupons_their_codes_and_the_device_key_are_not_in_the_files_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    hold_a_coupon(&storage);
+    for needle in ["GRANT-BYTES-SIGNED", TITLE, CODE, "PKCS8-DEVICE-PRIVATE"] {
+        assert_eq!(files_contain(dir.path(), needle), Vec::<String>::new(), "{needle} in clear");
+    }
+    let plain = tempfile::tempdir().unwrap();
+    hold_a_coupon(&Storage::open_encrypted(plain.path(), &Encryption::Off).unwrap());
+    assert!(!files_contain(plain.path(), CODE).is_empty(), "visible without encryption");
+
+    drop(storage);
+    let storage = Storage::open(dir.path()).unwrap();
+    let coupons = storage.wallet_coupons().unwrap();
+    assert_eq!((coupons[0].grant.as_slice(), coupons[0].pending_code.as_deref()), (GRANT, Some(CODE)));
+    assert!(coupons[0].display.as_deref().unwrap().contains(TITLE));
+    assert_eq!(
+        storage.pending_wallet_items(WalletOutboxKind::Redemption, 10).unwrap()[0].body,
+        format!(r#"{{"code":"{CODE}"}}"#)
+    );
+    assert_eq!(storage.software_device_key(|| panic!("the stored key is used")).unwrap(), DEVICE_KEY);
+}
+
+#[test]
+fn an_altered_coupon_or_device_key_is_never_shown_or_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    hold_a_coupon(&storage);
+    {
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute("UPDATE wallet_coupons SET grant_bytes = grant_bytes || x'00'", []).unwrap();
+        conn.execute("UPDATE wallet_device SET pkcs8 = substr(pkcs8, 1, length(pkcs8) - 1) || x'ff'", []).unwrap();
+    }
+    assert!(storage.wallet_coupons().unwrap().is_empty(), "the altered coupon is not listed");
+    assert_eq!(storage.software_device_key(|| Ok(b"a new key".to_vec())).unwrap(), b"a new key");
+    assert_eq!(storage.counters().unwrap().get("unreadable_values"), Some(&2));
+}

@@ -5,8 +5,10 @@
 //!
 //! Storage keeps rows; what they mean (verification, validity, offline limits) is decided in `crate::wallet`.
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::at_rest::{coupon_row, AtRest, DEVICE_KEY, OUTBOX_BODY, OUTBOX_CODE, WALLET_DISPLAY, WALLET_GRANT};
+use super::counters::{self, Counter};
 use super::{sql_err, Storage, Tx};
 use crate::error::Result;
 use crate::wallet::lifecycle::CouponLifecycle;
@@ -121,14 +123,32 @@ const COUPON_COLUMNS: &str = "c.coupon_id, c.serial, c.grant_bytes, c.display, c
      (SELECT COALESCE(SUM(o.value_minor), 0) FROM wallet_outbox o WHERE o.kind = 'redemption' \
         AND o.state IN ('pending', 'sent') AND o.coupon_id = c.coupon_id AND o.serial = c.serial), \
      (SELECT o.code FROM wallet_outbox o WHERE o.kind = 'redemption' AND o.state IN ('pending', 'sent') \
+        AND o.coupon_id = c.coupon_id AND o.serial = c.serial ORDER BY o.seq DESC LIMIT 1), \
+     (SELECT o.id FROM wallet_outbox o WHERE o.kind = 'redemption' AND o.state IN ('pending', 'sent') \
         AND o.coupon_id = c.coupon_id AND o.serial = c.serial ORDER BY o.seq DESC LIMIT 1)";
 
-fn coupon_from_row(r: &Row<'_>) -> rusqlite::Result<StoredCoupon> {
-    Ok(StoredCoupon {
-        coupon_id: r.get(0)?,
-        serial: r.get(1)?,
-        grant: r.get(2)?,
-        display: r.get(3)?,
+/// A coupon row with its sealed values opened; `Err((coupon id, serial))` when one does not open.
+fn coupon_from_row(
+    r: &Row<'_>,
+    at_rest: &AtRest,
+) -> rusqlite::Result<std::result::Result<StoredCoupon, (String, String)>> {
+    let (coupon_id, serial): (String, String) = (r.get(0)?, r.get(1)?);
+    let row = coupon_row(&coupon_id, &serial);
+    let grant = at_rest.open_bytes(WALLET_GRANT, &row, r.get_ref(2)?);
+    let display = at_rest.open(WALLET_DISPLAY, &row, r.get_ref(3)?);
+    let outbox_id: Option<String> = r.get(16)?;
+    let code = match &outbox_id {
+        Some(id) => at_rest.open(OUTBOX_CODE, id.as_bytes(), r.get_ref(15)?),
+        None => Ok(None),
+    };
+    let (Ok(Some(grant)), Ok(display), Ok(pending_code)) = (grant, display, code) else {
+        return Ok(Err((coupon_id, serial)));
+    };
+    Ok(Ok(StoredCoupon {
+        coupon_id,
+        serial,
+        grant,
+        display,
         state: CouponLifecycle::parse(&r.get::<_, String>(4)?),
         reason: r.get(5)?,
         uses_allowed: r.get(6)?,
@@ -140,23 +160,73 @@ fn coupon_from_row(r: &Row<'_>) -> rusqlite::Result<StoredCoupon> {
         updated_ms: r.get(12)?,
         pending_uses: r.get(13)?,
         pending_value_minor: r.get::<_, i64>(14)?.max(0) as u64,
-        pending_code: r.get(15)?,
-    })
+        pending_code,
+    }))
 }
 
-fn outbox_from_row(r: &Row<'_>) -> rusqlite::Result<WalletOutboxItem> {
-    Ok(WalletOutboxItem {
-        seq: r.get(0)?,
-        id: r.get(1)?,
+/// Coupons whose sealed values do not open (altered on disk) are removed and counted, never shown; the next full
+/// listing of the feed brings back any that are still live.
+fn drop_unreadable_coupons(conn: &Connection, unreadable: &[(String, String)]) -> Result<()> {
+    if unreadable.is_empty() {
+        return Ok(());
+    }
+    tracing::warn!(coupons = unreadable.len(), "wallet coupons that do not decrypt were removed");
+    for (coupon_id, serial) in unreadable {
+        conn.execute("DELETE FROM wallet_coupons WHERE coupon_id = ?1 AND serial = ?2", params![coupon_id, serial])
+            .map_err(sql_err)?;
+    }
+    counters::add(conn, &[(Counter::UnreadableValues, unreadable.len() as u64)]).map_err(sql_err)
+}
+
+/// Outbox items whose sealed body does not open are removed and counted: never sent.
+fn drop_unreadable_items(conn: &Connection, unreadable: &[i64]) -> Result<()> {
+    if unreadable.is_empty() {
+        return Ok(());
+    }
+    tracing::warn!(items = unreadable.len(), "wallet outbox items that do not decrypt were removed");
+    for seq in unreadable {
+        conn.execute("DELETE FROM wallet_outbox WHERE seq = ?1", params![seq]).map_err(sql_err)?;
+    }
+    counters::add(conn, &[(Counter::UnreadableValues, unreadable.len() as u64)]).map_err(sql_err)
+}
+
+/// Runs `sql` and opens each outbox row, dropping (and counting) the ones that do not open.
+fn outbox_items(
+    conn: &Connection,
+    at_rest: &AtRest,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<WalletOutboxItem>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
+    let mut rows = stmt.query(args).map_err(sql_err)?;
+    let (mut items, mut unreadable) = (Vec::new(), Vec::new());
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        match outbox_from_row(row, at_rest).map_err(sql_err)? {
+            Ok(item) => items.push(item),
+            Err(seq) => unreadable.push(seq),
+        }
+    }
+    drop(rows);
+    drop_unreadable_items(conn, &unreadable)?;
+    Ok(items)
+}
+
+/// An outbox row with its body opened; `Err(seq)` when it does not open.
+fn outbox_from_row(r: &Row<'_>, at_rest: &AtRest) -> rusqlite::Result<std::result::Result<WalletOutboxItem, i64>> {
+    let (seq, id): (i64, String) = (r.get(0)?, r.get(1)?);
+    let Ok(Some(body)) = at_rest.open(OUTBOX_BODY, id.as_bytes(), r.get_ref(5)?) else { return Ok(Err(seq)) };
+    Ok(Ok(WalletOutboxItem {
+        seq,
+        id,
         kind: if r.get::<_, String>(2)? == "clip" { WalletOutboxKind::Clip } else { WalletOutboxKind::Redemption },
         coupon_id: r.get(3)?,
         serial: r.get(4)?,
-        body: r.get(5)?,
+        body,
         state: r.get(6)?,
         result: r.get(7)?,
         reason: r.get(8)?,
         counter: r.get::<_, Option<i64>>(9)?.map(|c| c as u64),
-    })
+    }))
 }
 
 const OUTBOX_COLUMNS: &str = "seq, id, kind, coupon_id, serial, body, state, result, reason, counter";
@@ -172,24 +242,26 @@ impl Storage {
     /// Every outbox item, oldest first (for the export).
     pub fn wallet_outbox(&self) -> Result<Vec<WalletOutboxItem>> {
         let inner = self.lock();
-        let mut stmt =
-            inner.conn.prepare(&format!("SELECT {OUTBOX_COLUMNS} FROM wallet_outbox ORDER BY seq")).map_err(sql_err)?;
-        let rows = stmt.query_map([], outbox_from_row).map_err(sql_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
+        outbox_items(
+            &inner.conn,
+            &inner.at_rest,
+            &format!("SELECT {OUTBOX_COLUMNS} FROM wallet_outbox ORDER BY seq"),
+            [],
+        )
     }
 
     /// The oldest items of `kind` the server has not answered yet.
     pub fn pending_wallet_items(&self, kind: WalletOutboxKind, limit: usize) -> Result<Vec<WalletOutboxItem>> {
         let inner = self.lock();
-        let mut stmt = inner
-            .conn
-            .prepare_cached(&format!(
+        outbox_items(
+            &inner.conn,
+            &inner.at_rest,
+            &format!(
                 "SELECT {OUTBOX_COLUMNS} FROM wallet_outbox WHERE kind = ?1 AND state IN ('pending', 'sent') \
                  ORDER BY seq LIMIT ?2"
-            ))
-            .map_err(sql_err)?;
-        let rows = stmt.query_map(params![kind.as_str(), limit as i64], outbox_from_row).map_err(sql_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
+            ),
+            params![kind.as_str(), limit as i64],
+        )
     }
 
     /// The software device key's PKCS#8, creating it with `generate` on first use. Concurrent first uses agree
@@ -205,8 +277,9 @@ impl Storage {
         let fresh = generate()?;
         self.write(|tx| {
             tx.ensure_device_row()?;
+            let sealed = tx.at_rest.seal_bytes(DEVICE_KEY, b"1", &fresh).map_err(sql_err)?;
             tx.conn
-                .execute("UPDATE wallet_device SET pkcs8 = ?1 WHERE id = 1 AND pkcs8 IS NULL", params![fresh])
+                .execute("UPDATE wallet_device SET pkcs8 = ?1 WHERE id = 1 AND pkcs8 IS NULL", params![sealed])
                 .map_err(sql_err)?;
             Ok(tx.software_device_key()?.unwrap_or(fresh))
         })
@@ -215,33 +288,48 @@ impl Storage {
 
 impl Tx<'_> {
     pub fn wallet_coupons(&self) -> Result<Vec<StoredCoupon>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
+        self.coupons(
+            &format!(
                 "SELECT {COUPON_COLUMNS} FROM wallet_coupons c \
                  ORDER BY c.state NOT IN ('available', 'clipped', 'pending_redeem'), c.coupon_id, c.serial"
-            ))
-            .map_err(sql_err)?;
-        let rows = stmt.query_map([], coupon_from_row).map_err(sql_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
+            ),
+            [],
+        )
+    }
+
+    fn coupons(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<StoredCoupon>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(sql_err)?;
+        let mut rows = stmt.query(args).map_err(sql_err)?;
+        let (mut coupons, mut unreadable) = (Vec::new(), Vec::new());
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            match coupon_from_row(row, self.at_rest).map_err(sql_err)? {
+                Ok(coupon) => coupons.push(coupon),
+                Err(key) => unreadable.push(key),
+            }
+        }
+        drop(rows);
+        drop_unreadable_coupons(self.conn, &unreadable)?;
+        Ok(coupons)
     }
 
     /// The coupon `coupon_id` names: the live serial if there is one, else the latest changed.
     pub fn wallet_coupon(&self, coupon_id: &str) -> Result<Option<StoredCoupon>> {
-        self.conn
-            .prepare_cached(&format!(
+        let coupons = self.coupons(
+            &format!(
                 "SELECT {COUPON_COLUMNS} FROM wallet_coupons c WHERE c.coupon_id = ?1 \
                  ORDER BY c.state NOT IN ('available', 'clipped', 'pending_redeem'), c.updated_ms DESC LIMIT 1"
-            ))
-            .map_err(sql_err)?
-            .query_row(params![coupon_id], coupon_from_row)
-            .optional()
-            .map_err(sql_err)
+            ),
+            params![coupon_id],
+        )?;
+        Ok(coupons.into_iter().next())
     }
 
     /// Stores a verified grant. A new coupon is `available`; a known one keeps its local state unless it was a
     /// tombstone (the issuer offers it again), and takes the server's use count when the feed gives one.
     pub fn upsert_coupon(&self, c: &CouponUpsert, now_ms: i64) -> Result<()> {
+        let row = coupon_row(&c.coupon_id, &c.serial);
+        let display =
+            c.display.as_deref().map(|d| self.at_rest.seal(WALLET_DISPLAY, &row, d)).transpose().map_err(sql_err)?;
         self.conn
             .prepare_cached(
                 "INSERT INTO wallet_coupons(coupon_id, serial, grant_bytes, display, state, uses_allowed, server_uses, \
@@ -253,7 +341,15 @@ impl Tx<'_> {
                     reason = CASE WHEN state IN ('revoked', 'expired', 'withdrawn') THEN NULL ELSE reason END",
             )
             .map_err(sql_err)?
-            .execute(params![c.coupon_id, c.serial, c.grant, c.display, c.uses_allowed, c.server_uses, now_ms])
+            .execute(params![
+                c.coupon_id,
+                c.serial,
+                self.at_rest.seal_bytes(WALLET_GRANT, &row, &c.grant).map_err(sql_err)?,
+                display,
+                c.uses_allowed,
+                c.server_uses,
+                now_ms
+            ])
             .map_err(sql_err)?;
         Ok(())
     }
@@ -379,15 +475,16 @@ impl Tx<'_> {
     /// Records the server's answer to a redemption (once: an answered item is not answered again) and returns
     /// the outbox item it answered.
     pub fn answer_redemption(&self, result: &RedemptionResult, now_ms: i64) -> Result<Option<WalletOutboxItem>> {
-        self.conn
-            .prepare_cached(&format!(
+        let answered = outbox_items(
+            self.conn,
+            self.at_rest,
+            &format!(
                 "UPDATE wallet_outbox SET state = 'acknowledged', result = ?2, reason = ?3, updated_ms = ?4 \
                  WHERE id = ?1 AND kind = 'redemption' AND state IN ('pending', 'sent') RETURNING {OUTBOX_COLUMNS}"
-            ))
-            .map_err(sql_err)?
-            .query_row(params![result.redemption_id, result.status, result.reason, now_ms], outbox_from_row)
-            .optional()
-            .map_err(sql_err)
+            ),
+            params![result.redemption_id, result.status, result.reason, now_ms],
+        )?;
+        Ok(answered.into_iter().next())
     }
 
     /// Sets a coupon's state with its detail (the wallet decided it).
@@ -416,12 +513,24 @@ impl Tx<'_> {
     }
 
     fn software_device_key(&self) -> Result<Option<Vec<u8>>> {
-        let key: Option<Option<Vec<u8>>> = self
+        let opened = self
             .conn
-            .query_row("SELECT pkcs8 FROM wallet_device WHERE id = 1", [], |r| r.get(0))
+            .query_row("SELECT pkcs8 FROM wallet_device WHERE id = 1", [], |r| {
+                Ok(self.at_rest.open_bytes(DEVICE_KEY, b"1", r.get_ref(0)?))
+            })
             .optional()
             .map_err(sql_err)?;
-        Ok(key.flatten())
+        match opened {
+            None => Ok(None),
+            Some(Ok(key)) => Ok(key),
+            Some(Err(_)) => {
+                // Altered: never used. A new key is made (the counter stays, so no code repeats); counted.
+                tracing::warn!("the software device key does not decrypt; a new one will be made");
+                self.conn.execute("UPDATE wallet_device SET pkcs8 = NULL WHERE id = 1", []).map_err(sql_err)?;
+                counters::add(self.conn, &[(Counter::UnreadableValues, 1)]).map_err(sql_err)?;
+                Ok(None)
+            }
+        }
     }
 
     fn ensure_device_row(&self) -> Result<()> {
@@ -453,8 +562,8 @@ impl Tx<'_> {
                 kind.as_str(),
                 coupon_id,
                 serial,
-                body,
-                code,
+                self.at_rest.seal(OUTBOX_BODY, id.as_bytes(), body).map_err(sql_err)?,
+                code.map(|c| self.at_rest.seal(OUTBOX_CODE, id.as_bytes(), c)).transpose().map_err(sql_err)?,
                 counter.map(|c| c as i64),
                 value_minor as i64,
                 now_ms
