@@ -27,10 +27,23 @@ pub(crate) const WALLET_DISPLAY: &str = "wallet.display";
 pub(crate) const OUTBOX_BODY: &str = "wallet.outbox.body";
 pub(crate) const OUTBOX_CODE: &str = "wallet.outbox.code";
 pub(crate) const DEVICE_KEY: &str = "wallet.device_key";
+pub(crate) const VISIT_ZONE: &str = "visit.zone";
+pub(crate) const VISIT_STORE: &str = "visit.store";
+pub(crate) const OFFER_ZONE: &str = "offer.zone";
+pub(crate) const PICKUP_STORE: &str = "pickup.store";
 
 /// Rows a lost key makes unreadable, removed when it is replaced. The queue's tables go whole: a row without its
 /// payload or its identity is worth nothing to the backend.
-const SEALED_TABLES: &[&str] = &["events", "dead_letters", "contexts", "wallet_coupons", "wallet_outbox"];
+const SEALED_TABLES: &[&str] = &[
+    "events",
+    "dead_letters",
+    "contexts",
+    "wallet_coupons",
+    "wallet_outbox",
+    "proximity_visits",
+    "proximity_offers",
+    "proximity_pickups",
+];
 
 /// The data key as `meta` keeps it: its id and the bytes the platform's key wrapped.
 #[derive(Serialize, Deserialize)]
@@ -227,6 +240,21 @@ impl AtRest {
                 "UPDATE wallet_device SET pkcs8 = ?1 WHERE id = 1",
                 params![self.seal_bytes(DEVICE_KEY, b"1", &pkcs8)?],
             )?;
+        }
+        for (table, key, column, what) in [
+            ("proximity_visits", "id", "zone", VISIT_ZONE),
+            ("proximity_visits", "id", "store", VISIT_STORE),
+            ("proximity_offers", "offer_id", "zone", OFFER_ZONE),
+            ("proximity_pickups", "order_id", "store", PICKUP_STORE),
+        ] {
+            let rows: Vec<(String, String)> = tx
+                .prepare(&format!("SELECT {key}, {column} FROM {table} WHERE typeof({column}) = 'text'"))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, plain) in rows {
+                let sealed = self.seal(what, id.as_bytes(), &plain)?;
+                tx.execute(&format!("UPDATE {table} SET {column} = ?1 WHERE {key} = ?2"), params![sealed, id])?;
+            }
         }
         if let Some(user_id) = get_meta(&tx, MetaKey::UserId)? {
             set_sealed_meta(&tx, self, MetaKey::UserId, META_USER_ID, Some(&user_id))?;

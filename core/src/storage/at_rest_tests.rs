@@ -250,3 +250,57 @@ fn an_altered_coupon_or_device_key_is_never_shown_or_used() {
     assert_eq!(storage.software_device_key(|| Ok(b"a new key".to_vec())).unwrap(), b"a new key");
     assert_eq!(storage.counters().unwrap().get("unreadable_values"), Some(&2));
 }
+
+const ZONE: &str = "shibuya-flagship/lingerie-aisle";
+const STORE: &str = "shibuya-flagship";
+
+fn visit_the_store(storage: &Storage) {
+    storage
+        .write(|tx| {
+            tx.open_visit(&StoredVisit {
+                id: "v-1".into(),
+                zone: ZONE.into(),
+                store: STORE.into(),
+                entered_ms: 1_000,
+                last_seen_ms: 1_000,
+                dwell_ms: None,
+                exited_ms: None,
+                end_reason: None,
+            })?;
+            tx.record_offer(&StoredOffer {
+                offer_id: "o-1".into(),
+                campaign_id: "welcome".into(),
+                zone: Some(ZONE.into()),
+                visit_id: Some("v-1".into()),
+                coupon_id: None,
+                at_ms: 1_000,
+            })?;
+            tx.expect_pickup(&StoredPickup {
+                order_id: "order-1".into(),
+                store: STORE.into(),
+                from_ms: 0,
+                until_ms: 10_000,
+                arrived_ms: None,
+                visit_id: None,
+                created_ms: 1_000,
+            })
+        })
+        .unwrap();
+}
+
+#[test]
+fn where_the_shopper_was_is_not_in_the_files_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    visit_the_store(&storage);
+    assert_eq!(files_contain(dir.path(), STORE), Vec::<String>::new());
+    let plain = tempfile::tempdir().unwrap();
+    visit_the_store(&Storage::open_encrypted(plain.path(), &Encryption::Off).unwrap());
+    assert!(!files_contain(plain.path(), STORE).is_empty(), "visible without encryption");
+
+    assert_eq!(storage.open_visits().unwrap()[0].zone, ZONE);
+    assert_eq!(storage.offers_since(0).unwrap()[0].zone.as_deref(), Some(ZONE));
+    let waiting = storage.write(|tx| tx.waiting_pickups(STORE, 5_000)).unwrap();
+    assert_eq!(waiting.iter().map(|p| p.order_id.as_str()).collect::<Vec<_>>(), ["order-1"]);
+    assert!(storage.write(|tx| tx.waiting_pickups("another-store", 5_000)).unwrap().is_empty());
+}

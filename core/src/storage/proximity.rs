@@ -3,9 +3,11 @@
 //! the shopper will collect) and `audience_tally` (per-day counts of the events audience rules watch). What the
 //! rows mean is decided in `crate::proximity`; sightings are never stored.
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
+use super::at_rest::{AtRest, OFFER_ZONE, PICKUP_STORE, VISIT_STORE, VISIT_ZONE};
+use super::counters::{self, Counter};
 use super::{sql_err, Storage, Tx};
 use crate::error::Result;
 
@@ -49,74 +51,133 @@ const VISIT_COLUMNS: &str = "id, zone, store, entered_ms, last_seen_ms, dwell_ms
 const OFFER_COLUMNS: &str = "offer_id, campaign_id, zone, visit_id, coupon_id, at_ms";
 const PICKUP_COLUMNS: &str = "order_id, store, from_ms, until_ms, arrived_ms, visit_id, created_ms";
 
-fn visit(r: &Row<'_>) -> rusqlite::Result<StoredVisit> {
-    Ok(StoredVisit {
-        id: r.get(0)?,
-        zone: r.get(1)?,
-        store: r.get(2)?,
+/// A visit with its zone and store opened; `None` when they do not open (the row is then dropped, counted).
+fn visit(r: &Row<'_>, at_rest: &AtRest) -> rusqlite::Result<Option<StoredVisit>> {
+    let id: String = r.get(0)?;
+    let zone = at_rest.open(VISIT_ZONE, id.as_bytes(), r.get_ref(1)?);
+    let store = at_rest.open(VISIT_STORE, id.as_bytes(), r.get_ref(2)?);
+    let (Ok(Some(zone)), Ok(Some(store))) = (zone, store) else { return Ok(None) };
+    Ok(Some(StoredVisit {
+        id,
+        zone,
+        store,
         entered_ms: r.get(3)?,
         last_seen_ms: r.get(4)?,
         dwell_ms: r.get(5)?,
         exited_ms: r.get(6)?,
         end_reason: r.get(7)?,
-    })
+    }))
 }
 
-fn offer(r: &Row<'_>) -> rusqlite::Result<StoredOffer> {
-    Ok(StoredOffer {
-        offer_id: r.get(0)?,
+fn offer(r: &Row<'_>, at_rest: &AtRest) -> rusqlite::Result<Option<StoredOffer>> {
+    let offer_id: String = r.get(0)?;
+    let Ok(zone) = at_rest.open(OFFER_ZONE, offer_id.as_bytes(), r.get_ref(2)?) else { return Ok(None) };
+    Ok(Some(StoredOffer {
+        offer_id,
         campaign_id: r.get(1)?,
-        zone: r.get(2)?,
+        zone,
         visit_id: r.get(3)?,
         coupon_id: r.get(4)?,
         at_ms: r.get(5)?,
-    })
+    }))
 }
 
-fn pickup(r: &Row<'_>) -> rusqlite::Result<StoredPickup> {
-    Ok(StoredPickup {
-        order_id: r.get(0)?,
-        store: r.get(1)?,
+fn pickup(r: &Row<'_>, at_rest: &AtRest) -> rusqlite::Result<Option<StoredPickup>> {
+    let order_id: String = r.get(0)?;
+    let Ok(Some(store)) = at_rest.open(PICKUP_STORE, order_id.as_bytes(), r.get_ref(1)?) else { return Ok(None) };
+    Ok(Some(StoredPickup {
+        order_id,
+        store,
         from_ms: r.get(2)?,
         until_ms: r.get(3)?,
         arrived_ms: r.get(4)?,
         visit_id: r.get(5)?,
         created_ms: r.get(6)?,
-    })
+    }))
 }
+
+/// Rows whose sealed columns open, in order; the others are deleted from `table` (by `key`) and counted: never
+/// shown, never acted on.
+fn opened_rows<T>(
+    conn: &Connection,
+    at_rest: &AtRest,
+    sql: &str,
+    params: impl rusqlite::Params,
+    (table, key): (&str, &str),
+    map: fn(&Row<'_>, &AtRest) -> rusqlite::Result<Option<T>>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
+    let mut rows = stmt.query(params).map_err(sql_err)?;
+    let (mut opened, mut unreadable) = (Vec::new(), Vec::<String>::new());
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        match map(row, at_rest).map_err(sql_err)? {
+            Some(value) => opened.push(value),
+            None => unreadable.push(row.get(0).map_err(sql_err)?),
+        }
+    }
+    drop(rows);
+    if !unreadable.is_empty() {
+        tracing::warn!(table, rows = unreadable.len(), "proximity rows that do not decrypt were removed");
+        for id in &unreadable {
+            conn.execute(&format!("DELETE FROM {table} WHERE {key} = ?1"), params![id]).map_err(sql_err)?;
+        }
+        counters::add(conn, &[(Counter::UnreadableValues, unreadable.len() as u64)]).map_err(sql_err)?;
+    }
+    Ok(opened)
+}
+
+const VISITS: (&str, &str) = ("proximity_visits", "id");
+const OFFERS: (&str, &str) = ("proximity_offers", "offer_id");
+const PICKUPS: (&str, &str) = ("proximity_pickups", "order_id");
 
 impl Storage {
     /// Visits not closed yet (open when the process last stopped, or now).
     pub fn open_visits(&self) -> Result<Vec<StoredVisit>> {
-        self.query_rows(
+        let inner = self.lock();
+        opened_rows(
+            &inner.conn,
+            &inner.at_rest,
             &format!("SELECT {VISIT_COLUMNS} FROM proximity_visits WHERE exited_ms IS NULL ORDER BY entered_ms, id"),
             [],
+            VISITS,
             visit,
         )
     }
 
     /// The latest visits, newest first.
     pub fn visits(&self, limit: usize) -> Result<Vec<StoredVisit>> {
-        self.query_rows(
+        let inner = self.lock();
+        opened_rows(
+            &inner.conn,
+            &inner.at_rest,
             &format!("SELECT {VISIT_COLUMNS} FROM proximity_visits ORDER BY entered_ms DESC, id DESC LIMIT ?1"),
             [limit as i64],
+            VISITS,
             visit,
         )
     }
 
     /// Offers made at or after `since_ms`, oldest first.
     pub fn offers_since(&self, since_ms: i64) -> Result<Vec<StoredOffer>> {
-        self.query_rows(
+        let inner = self.lock();
+        opened_rows(
+            &inner.conn,
+            &inner.at_rest,
             &format!("SELECT {OFFER_COLUMNS} FROM proximity_offers WHERE at_ms >= ?1 ORDER BY at_ms, offer_id"),
             [since_ms],
+            OFFERS,
             offer,
         )
     }
 
     pub fn pickups(&self) -> Result<Vec<StoredPickup>> {
-        self.query_rows(
+        let inner = self.lock();
+        opened_rows(
+            &inner.conn,
+            &inner.at_rest,
             &format!("SELECT {PICKUP_COLUMNS} FROM proximity_pickups ORDER BY from_ms, order_id"),
             [],
+            PICKUPS,
             pickup,
         )
     }
@@ -157,7 +218,16 @@ impl Tx<'_> {
         self.conn
             .execute(
                 &format!("INSERT INTO proximity_visits({VISIT_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"),
-                params![v.id, v.zone, v.store, v.entered_ms, v.last_seen_ms, v.dwell_ms, v.exited_ms, v.end_reason],
+                params![
+                    v.id,
+                    self.at_rest.seal(VISIT_ZONE, v.id.as_bytes(), &v.zone).map_err(sql_err)?,
+                    self.at_rest.seal(VISIT_STORE, v.id.as_bytes(), &v.store).map_err(sql_err)?,
+                    v.entered_ms,
+                    v.last_seen_ms,
+                    v.dwell_ms,
+                    v.exited_ms,
+                    v.end_reason
+                ],
             )
             .map_err(sql_err)?;
         Ok(())
@@ -200,10 +270,8 @@ impl Tx<'_> {
     }
 
     pub fn visit(&self, id: &str) -> Result<Option<StoredVisit>> {
-        self.conn
-            .query_row(&format!("SELECT {VISIT_COLUMNS} FROM proximity_visits WHERE id = ?1"), [id], visit)
-            .optional()
-            .map_err(sql_err)
+        let sql = format!("SELECT {VISIT_COLUMNS} FROM proximity_visits WHERE id = ?1");
+        Ok(opened_rows(self.conn, self.at_rest, &sql, [id], VISITS, visit)?.into_iter().next())
     }
 
     /// Records an offer; false when that offer id exists (the same campaign in the same visit).
@@ -212,7 +280,18 @@ impl Tx<'_> {
             .conn
             .execute(
                 &format!("INSERT OR IGNORE INTO proximity_offers({OFFER_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6)"),
-                params![o.offer_id, o.campaign_id, o.zone, o.visit_id, o.coupon_id, o.at_ms],
+                params![
+                    o.offer_id,
+                    o.campaign_id,
+                    o.zone
+                        .as_deref()
+                        .map(|z| self.at_rest.seal(OFFER_ZONE, o.offer_id.as_bytes(), z))
+                        .transpose()
+                        .map_err(sql_err)?,
+                    o.visit_id,
+                    o.coupon_id,
+                    o.at_ms
+                ],
             )
             .map_err(sql_err)?;
         Ok(n == 1)
@@ -224,7 +303,13 @@ impl Tx<'_> {
             .execute(
                 "INSERT INTO proximity_pickups(order_id, store, from_ms, until_ms, created_ms) VALUES (?1,?2,?3,?4,?5) \
                  ON CONFLICT(order_id) DO UPDATE SET store = ?2, from_ms = ?3, until_ms = ?4 WHERE arrived_ms IS NULL",
-                params![p.order_id, p.store, p.from_ms, p.until_ms, p.created_ms],
+                params![
+                    p.order_id,
+                    self.at_rest.seal(PICKUP_STORE, p.order_id.as_bytes(), &p.store).map_err(sql_err)?,
+                    p.from_ms,
+                    p.until_ms,
+                    p.created_ms
+                ],
             )
             .map_err(sql_err)?;
         Ok(())
@@ -232,15 +317,13 @@ impl Tx<'_> {
 
     /// Pickups of `store` waiting at `at_ms` (inside their window, not arrived yet).
     pub fn waiting_pickups(&self, store: &str, at_ms: i64) -> Result<Vec<StoredPickup>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {PICKUP_COLUMNS} FROM proximity_pickups \
-                 WHERE store = ?1 AND arrived_ms IS NULL AND from_ms <= ?2 AND until_ms >= ?2 ORDER BY order_id"
-            ))
-            .map_err(sql_err)?;
-        let rows = stmt.query_map(params![store, at_ms], pickup).map_err(sql_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
+        // The store is sealed: the window is matched in SQL, the store once opened.
+        let sql = format!(
+            "SELECT {PICKUP_COLUMNS} FROM proximity_pickups \
+             WHERE arrived_ms IS NULL AND from_ms <= ?1 AND until_ms >= ?1 ORDER BY order_id"
+        );
+        let waiting = opened_rows(self.conn, self.at_rest, &sql, [at_ms], PICKUPS, pickup)?;
+        Ok(waiting.into_iter().filter(|p| p.store == store).collect())
     }
 
     /// Marks a pickup arrived once; false when it already was.
