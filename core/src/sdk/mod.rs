@@ -4,6 +4,7 @@
 mod consent;
 mod proximity;
 mod rights;
+mod security;
 mod tcf;
 mod wallet;
 

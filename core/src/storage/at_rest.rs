@@ -67,11 +67,13 @@ pub enum KeyOutcome {
 /// The data key in force, if encryption is on.
 pub(crate) struct AtRest {
     key: Option<DataKey>,
+    /// Who wraps the data key: asked again for each new key (rotation).
+    provider: Option<Arc<dyn KeyProvider>>,
 }
 
 impl AtRest {
     pub fn off() -> AtRest {
-        AtRest { key: None }
+        AtRest { key: None, provider: None }
     }
 
     /// The database's data key through `encryption`'s provider; see [`KeyOutcome`]. A key that is only
@@ -84,7 +86,7 @@ impl AtRest {
         };
         let stored = get_meta(conn, MetaKey::DataKey).map_err(sql_err)?;
         let Some(stored) = stored.and_then(|json| serde_json::from_str::<StoredKey>(&json).ok()) else {
-            let at_rest = AtRest { key: Some(new_key(conn, provider.as_ref(), 1)?) };
+            let at_rest = AtRest { key: Some(new_key(conn, provider.as_ref(), 1)?), provider: Some(provider) };
             at_rest.seal_plaintext(conn).map_err(sql_err)?;
             return Ok((at_rest, KeyOutcome::Created));
         };
@@ -103,7 +105,7 @@ impl AtRest {
             .and_then(|wrapped| provider.unwrap(&wrapped));
         let lost = match unwrapped {
             Ok(bytes) => match DataKey::from_bytes(stored.id, &bytes) {
-                Some(key) => return Ok((AtRest { key: Some(key) }, KeyOutcome::Loaded)),
+                Some(key) => return Ok((AtRest { key: Some(key), provider: Some(provider) }, KeyOutcome::Loaded)),
                 None => "the unwrapped data key has the wrong length".to_string(),
             },
             Err(KeyError::Unavailable(why)) => {
@@ -128,7 +130,28 @@ impl AtRest {
         let key = new_key(&tx, provider.as_ref(), stored.id.wrapping_add(1).max(1))?;
         counters::add(&tx, &[(Counter::KeyResets, 1)]).map_err(sql_err)?;
         tx.commit().map_err(sql_err)?;
-        Ok((AtRest { key: Some(key) }, KeyOutcome::Reset))
+        Ok((AtRest { key: Some(key), provider: Some(provider) }, KeyOutcome::Reset))
+    }
+
+    /// Replaces the data key: a new one, wrapped by the provider's key as it is now (so rotating the platform's
+    /// key is rotating this one too), every sealed value opened with the old key and sealed with the new one, in
+    /// one transaction. A value that does not open under the old key is removed and counted. Off: nothing to do.
+    pub fn rotate(&self, conn: &Connection) -> Result<Option<AtRest>> {
+        let (Some(old), Some(provider)) = (&self.key, &self.provider) else { return Ok(None) };
+        let tx = conn.unchecked_transaction().map_err(sql_err)?;
+        let new = AtRest {
+            key: Some(new_key(&tx, provider.as_ref(), old.id().wrapping_add(1).max(1))?),
+            provider: Some(provider.clone()),
+        };
+        let unreadable = reseal(&tx, self, &new).map_err(sql_err)?;
+        counters::add(&tx, &[(Counter::UnreadableValues, unreadable)]).map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(Some(new))
+    }
+
+    /// The id of the data key in force (`None`: encryption off).
+    pub fn key_id(&self) -> Option<u32> {
+        self.key.as_ref().map(DataKey::id)
     }
 
     /// `plain` as stored: sealed for (`what`, `row`), or as text when encryption is off.
@@ -319,4 +342,90 @@ fn new_key(conn: &Connection, provider: &dyn KeyProvider, id: u32) -> Result<Dat
     let json = serde_json::to_string(&stored).map_err(Error::storage)?;
     set_meta(conn, MetaKey::DataKey, Some(&json)).map_err(sql_err)?;
     DataKey::from_bytes(id, &bytes).ok_or_else(|| unavailable("bad key length".into()))
+}
+
+/// Every sealed column: its table, the columns that identify a row, the sealed column, what it is bound to, and
+/// whether it holds bytes (else text). The binding row is built from the identifying columns by [`binding_row`].
+const SEALED_COLUMNS: &[(&str, &str, &str, &'static str, bool)] = &[
+    ("events", "seq, id", "payload", EVENT_PAYLOAD, false),
+    ("dead_letters", "seq, id", "payload", EVENT_PAYLOAD, false),
+    ("contexts", "id, anonymous_id, session_id", "user_id", CONTEXT_USER_ID, false),
+    ("wallet_coupons", "coupon_id, serial", "grant_bytes", WALLET_GRANT, true),
+    ("wallet_coupons", "coupon_id, serial", "display", WALLET_DISPLAY, false),
+    ("wallet_outbox", "seq, id", "body", OUTBOX_BODY, false),
+    ("wallet_outbox", "seq, id", "code", OUTBOX_CODE, false),
+    ("wallet_device", "id", "pkcs8", DEVICE_KEY, true),
+    ("proximity_visits", "id", "zone", VISIT_ZONE, false),
+    ("proximity_visits", "id", "store", VISIT_STORE, false),
+    ("proximity_offers", "offer_id", "zone", OFFER_ZONE, false),
+    ("proximity_pickups", "order_id", "store", PICKUP_STORE, false),
+];
+
+/// What a row's sealed value is bound to, from its identifying columns (as [`SEALED_COLUMNS`] lists them).
+fn binding_row(table: &str, keys: &[rusqlite::types::Value]) -> Vec<u8> {
+    let text = |v: &rusqlite::types::Value| match v {
+        rusqlite::types::Value::Text(t) => t.as_bytes().to_vec(),
+        rusqlite::types::Value::Blob(b) => b.clone(),
+        rusqlite::types::Value::Integer(i) => i.to_string().into_bytes(),
+        _ => Vec::new(),
+    };
+    match table {
+        "events" | "dead_letters" | "wallet_outbox" => text(&keys[1]),
+        "contexts" => context_row(&String::from_utf8_lossy(&text(&keys[1])), &String::from_utf8_lossy(&text(&keys[2]))),
+        "wallet_coupons" => {
+            coupon_row(&String::from_utf8_lossy(&text(&keys[0])), &String::from_utf8_lossy(&text(&keys[1])))
+        }
+        _ => text(&keys[0]),
+    }
+}
+
+/// Opens every sealed value with `from` and seals it with `to`; the number of values that did not open (their
+/// rows are deleted).
+fn reseal(tx: &Connection, from: &AtRest, to: &AtRest) -> rusqlite::Result<u64> {
+    use rusqlite::types::Value as V;
+    let mut unreadable = 0;
+    for &(table, keys, column, what, bytes) in SEALED_COLUMNS {
+        let key_names: Vec<&str> = keys.split(", ").collect();
+        let rows: Vec<(Vec<V>, V)> = tx
+            .prepare(&format!("SELECT {keys}, {column} FROM {table} WHERE {column} IS NOT NULL"))?
+            .query_map([], |r| {
+                let ids = (0..key_names.len()).map(|i| r.get(i)).collect::<rusqlite::Result<Vec<V>>>()?;
+                Ok((ids, r.get(key_names.len())?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        // The row's identifying columns as placeholders from `?first` on.
+        let filter = |first: usize| {
+            key_names.iter().enumerate().map(|(i, k)| format!("{k} = ?{}", i + first)).collect::<Vec<_>>().join(" AND ")
+        };
+        for (ids, stored) in rows {
+            let row = binding_row(table, &ids);
+            let resealed = if bytes {
+                from.open_bytes(what, &row, (&stored).into()).map(|v| v.map(|b| to.seal_bytes(what, &row, &b)))
+            } else {
+                from.open(what, &row, (&stored).into()).map(|v| v.map(|t| to.seal(what, &row, &t)))
+            };
+            match resealed {
+                Ok(Some(value)) => {
+                    let args = std::iter::once(value?).chain(ids);
+                    let sql = format!("UPDATE {table} SET {column} = ?1 WHERE {}", filter(2));
+                    tx.execute(&sql, rusqlite::params_from_iter(args))?;
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    unreadable += 1;
+                    // Not carried to the new key: the row goes (the device's row keeps its counter, without a key).
+                    let sql = if table == "wallet_device" {
+                        format!("UPDATE {table} SET {column} = NULL WHERE {}", filter(1))
+                    } else {
+                        format!("DELETE FROM {table} WHERE {}", filter(1))
+                    };
+                    tx.execute(&sql, rusqlite::params_from_iter(ids))?;
+                }
+            }
+        }
+    }
+    if let Ok(Some(user_id)) = get_sealed_meta(tx, from, MetaKey::UserId, META_USER_ID)? {
+        set_sealed_meta(tx, to, MetaKey::UserId, META_USER_ID, Some(&user_id))?;
+    }
+    Ok(unreadable)
 }

@@ -304,3 +304,48 @@ fn where_the_shopper_was_is_not_in_the_files_in_clear() {
     assert_eq!(waiting.iter().map(|p| p.order_id.as_str()).collect::<Vec<_>>(), ["order-1"]);
     assert!(storage.write(|tx| tx.waiting_pickups("another-store", 5_000)).unwrap().is_empty());
 }
+
+/// The key id a sealed blob names (its bytes 1..5).
+fn key_id_of(blob: &[u8]) -> u32 {
+    u32::from_be_bytes([blob[1], blob[2], blob[3], blob[4]])
+}
+
+#[test]
+fn rotating_the_key_re_encrypts_everything_and_the_old_key_opens_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    append_personal(&storage);
+    hold_a_coupon(&storage);
+    visit_the_store(&storage);
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let payload_key = |conn: &Connection| -> u32 {
+        key_id_of(&conn.query_row("SELECT payload FROM events LIMIT 1", [], |r| r.get::<_, Vec<u8>>(0)).unwrap())
+    };
+    let stored_key = |conn: &Connection| -> String {
+        conn.query_row("SELECT value FROM meta WHERE key = 'data_key'", [], |r| r.get(0)).unwrap()
+    };
+    let (before_id, before_key) = (payload_key(&conn), stored_key(&conn));
+
+    assert_eq!(storage.rotate_encryption_key().unwrap(), Some(before_id + 1));
+    assert_eq!(payload_key(&conn), before_id + 1, "values are sealed under the new key");
+    assert_ne!(stored_key(&conn), before_key, "the new key is stored, wrapped");
+    let grant_key: Vec<u8> = conn.query_row("SELECT grant_bytes FROM wallet_coupons", [], |r| r.get(0)).unwrap();
+    let device_key: Vec<u8> = conn.query_row("SELECT pkcs8 FROM wallet_device", [], |r| r.get(0)).unwrap();
+    let zone: Vec<u8> = conn.query_row("SELECT zone FROM proximity_visits", [], |r| r.get(0)).unwrap();
+    assert_eq!([key_id_of(&grant_key), key_id_of(&device_key), key_id_of(&zone)], [before_id + 1; 3]);
+
+    // Everything reads back, in this process and in the next.
+    drop(storage);
+    let storage = Storage::open(dir.path()).unwrap();
+    let messages = leased(&storage);
+    assert_eq!((messages.len(), messages[0].identity.user_id.as_deref()), (2, Some(USER)));
+    assert_eq!(storage.load_identity().unwrap().unwrap().0.user_id.as_deref(), Some(USER));
+    assert_eq!(storage.wallet_coupons().unwrap()[0].pending_code.as_deref(), Some(CODE));
+    assert_eq!(storage.software_device_key(|| panic!("kept")).unwrap(), DEVICE_KEY);
+    assert_eq!(storage.open_visits().unwrap()[0].zone, ZONE);
+    assert_eq!(storage.counters().unwrap().get("unreadable_values"), None);
+    assert_eq!(storage.counters().unwrap().get("key_resets"), None);
+    for needle in [SECRET_VALUE, USER, TRAIT, CODE, STORE] {
+        assert_eq!(files_contain(dir.path(), needle), Vec::<String>::new(), "{needle} in clear");
+    }
+}

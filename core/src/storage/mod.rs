@@ -118,6 +118,20 @@ impl Storage {
         Ok(out)
     }
 
+    /// Replaces the data key (see `AtRest::rotate`): every sealed value re-encrypted under a new key the provider
+    /// wraps as it is now, in one transaction. The new key's id; `None` when encryption is off.
+    pub fn rotate_encryption_key(&self) -> Result<Option<u32>> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        match inner.at_rest.rotate(&inner.conn)? {
+            Some(rotated) => {
+                inner.at_rest = rotated;
+                Ok(inner.at_rest.key_id())
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Ends the checkpointer thread (the SDK is closing); the writer's connection checkpoints itself from here on.
     pub fn stop_checkpoints(&self) {
         let mut inner = self.lock();
