@@ -34,6 +34,13 @@ pub struct Status {
     pub purged_by_consent: u64,
     pub storage_recoveries: u64,
     pub storage_errors: u64,
+    /// Times the platform's key was lost (app data restored on another device, the key store wiped or the key
+    /// invalidated, the key file deleted): what was sealed under it (queued events, the user id) could never be
+    /// read again and started over. Not an error to handle; a count to watch.
+    pub key_resets: u64,
+    /// Sealed values that did not open (altered on disk, or moved to another row): their rows were removed,
+    /// never shown or sent. Anything but 0 means the app's files were tampered with or damaged.
+    pub unreadable_values: u64,
     pub last_error: Option<String>,
     pub last_error_at: Option<String>,
     pub last_successful_sync: Option<String>,
@@ -87,6 +94,8 @@ impl Status {
             purged_by_consent: get(Counter::PurgedByConsent),
             storage_recoveries: get(Counter::StorageRecoveries),
             storage_errors: get(Counter::StorageErrors),
+            key_resets: get(Counter::KeyResets),
+            unreadable_values: get(Counter::UnreadableValues),
             last_error,
             last_error_at,
             last_successful_sync,

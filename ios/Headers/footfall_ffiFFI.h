@@ -257,6 +257,27 @@ typedef void (*UniffiCallbackInterfaceDeviceSignerMethod1)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceKeyProviderMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_PROVIDER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_PROVIDER_METHOD1
+typedef void (*UniffiCallbackInterfaceKeyProviderMethod1)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_PROVIDER_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_KEY_PROVIDER_METHOD2
+typedef void (*UniffiCallbackInterfaceKeyProviderMethod2)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_EVENT_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_EVENT_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceEventListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -285,6 +306,17 @@ typedef struct UniffiVTableCallbackInterfaceDeviceSigner {
     UniffiCallbackInterfaceDeviceSignerMethod0 _Nonnull publicKey;
     UniffiCallbackInterfaceDeviceSignerMethod1 _Nonnull sign;
 } UniffiVTableCallbackInterfaceDeviceSigner;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_KEY_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_KEY_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceKeyProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceKeyProviderMethod0 _Nonnull wrap;
+    UniffiCallbackInterfaceKeyProviderMethod1 _Nonnull unwrap;
+    UniffiCallbackInterfaceKeyProviderMethod2 _Nonnull describe;
+} UniffiVTableCallbackInterfaceKeyProvider;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_EVENT_LISTENER
@@ -351,7 +383,7 @@ void uniffi_footfall_ffi_fn_free_footfall(uint64_t handle, RustCallStatus *_Nonn
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CONSTRUCTOR_FOOTFALL_NEW
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CONSTRUCTOR_FOOTFALL_NEW
-uint64_t uniffi_footfall_ffi_fn_constructor_footfall_new(RustBuffer config, RustBuffer transport, RustBuffer listener, RustBuffer device_signer, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_footfall_ffi_fn_constructor_footfall_new(RustBuffer config, RustBuffer transport, RustBuffer listener, RustBuffer device_signer, RustBuffer key_provider, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_APPLY_CONSENT_POLICY
@@ -459,6 +491,11 @@ RustBuffer uniffi_footfall_ffi_fn_method_footfall_identify(uint64_t ptr, RustBuf
 void uniffi_footfall_ffi_fn_method_footfall_reset(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_ROTATE_ENCRYPTION_KEY
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_ROTATE_ENCRYPTION_KEY
+RustBuffer uniffi_footfall_ffi_fn_method_footfall_rotate_encryption_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_STATUS
 RustBuffer uniffi_footfall_ffi_fn_method_footfall_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -547,6 +584,36 @@ RustBuffer uniffi_footfall_ffi_fn_method_footfall_wallet_present(uint64_t ptr, R
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_WALLET_SYNC
 uint64_t uniffi_footfall_ffi_fn_method_footfall_wallet_sync(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_KEYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_KEYPROVIDER
+uint64_t uniffi_footfall_ffi_fn_clone_keyprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_KEYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_FREE_KEYPROVIDER
+void uniffi_footfall_ffi_fn_free_keyprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_INIT_CALLBACK_VTABLE_KEYPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_INIT_CALLBACK_VTABLE_KEYPROVIDER
+void uniffi_footfall_ffi_fn_init_callback_vtable_keyprovider(const UniffiVTableCallbackInterfaceKeyProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_KEYPROVIDER_WRAP
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_KEYPROVIDER_WRAP
+RustBuffer uniffi_footfall_ffi_fn_method_keyprovider_wrap(uint64_t ptr, RustBuffer data_key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_KEYPROVIDER_UNWRAP
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_KEYPROVIDER_UNWRAP
+RustBuffer uniffi_footfall_ffi_fn_method_keyprovider_unwrap(uint64_t ptr, RustBuffer wrapped, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_KEYPROVIDER_DESCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_KEYPROVIDER_DESCRIBE
+RustBuffer uniffi_footfall_ffi_fn_method_keyprovider_describe(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_CLONE_EVENTLISTENER
@@ -1076,6 +1143,12 @@ uint16_t uniffi_footfall_ffi_checksum_method_footfall_reset(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_ROTATE_ENCRYPTION_KEY
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_ROTATE_ENCRYPTION_KEY
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_rotate_encryption_key(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_STATUS
 uint16_t uniffi_footfall_ffi_checksum_method_footfall_status(void
@@ -1181,6 +1254,24 @@ uint16_t uniffi_footfall_ffi_checksum_method_footfall_wallet_present(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_WALLET_SYNC
 uint16_t uniffi_footfall_ffi_checksum_method_footfall_wallet_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_KEYPROVIDER_WRAP
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_KEYPROVIDER_WRAP
+uint16_t uniffi_footfall_ffi_checksum_method_keyprovider_wrap(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_KEYPROVIDER_UNWRAP
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_KEYPROVIDER_UNWRAP
+uint16_t uniffi_footfall_ffi_checksum_method_keyprovider_unwrap(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_KEYPROVIDER_DESCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_KEYPROVIDER_DESCRIBE
+uint16_t uniffi_footfall_ffi_checksum_method_keyprovider_describe(void
     
 );
 #endif

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::config::FootfallConfig;
 use crate::device_signer::{self, DeviceSigner};
-use crate::error::Result;
+use crate::error::{FootfallError, Result};
+use crate::key_provider::{self, KeyProvider};
 use crate::listener::{self, EventListener};
 use crate::records::{DeadLetter, FlushReport, Status};
 use crate::transport::{self, HttpTransport};
@@ -56,15 +57,26 @@ impl Footfall {
     /// Starts an instance; no disk or network I/O happens on the calling thread. Without `transport` uploads
     /// use the built-in HTTPS client (a `Config` error in builds without it). `listener` hears SDK events.
     /// `device_signer` is the wallet's platform key (Android Keystore, Secure Enclave); without one the wallet
-    /// keeps a software key in its database.
-    #[uniffi::constructor(default(transport = None, listener = None, device_signer = None))]
+    /// keeps a software key in its database. `key_provider` is the platform's key store (Android Keystore, the
+    /// Keychain) that wraps the data key personal values are sealed with; without one the wrapping key is a file
+    /// in `data_dir` (`footfall.key`). A database is refused (`Config`) by a provider other than the one it was
+    /// sealed under, so pass the same one on every start.
+    #[uniffi::constructor(default(transport = None, listener = None, device_signer = None, key_provider = None))]
     pub fn new(
         config: FootfallConfig,
         transport: Option<Arc<dyn HttpTransport>>,
         listener: Option<Arc<dyn EventListener>>,
         device_signer: Option<Arc<dyn DeviceSigner>>,
+        key_provider: Option<Arc<dyn KeyProvider>>,
     ) -> Result<Arc<Self>> {
-        let mut builder = footfall_core::Footfall::builder(config.to_core()?);
+        let mut config = config.to_core()?;
+        if let Some(provider) = key_provider {
+            let provider = key_provider::ForeignKeyProvider::new(provider)
+                .map_err(|e| FootfallError::Config { reason: format!("the key provider did not name itself: {e}") })?;
+            let provider = Arc::new(provider);
+            config.encryption = footfall_core::crypto::Encryption::Provider(provider);
+        }
+        let mut builder = footfall_core::Footfall::builder(config);
         if let Some(transport) = transport {
             builder = builder.transport(Arc::new(transport::Foreign(transport)));
         }
@@ -143,6 +155,13 @@ impl Footfall {
 
     pub fn status(&self) -> Result<Status> {
         Ok(self.core.status()?.into())
+    }
+
+    /// Re-encrypts everything the SDK keeps encrypted under a new data key, wrapped by the key provider's key as
+    /// it is now (call it after rotating the Keystore or Keychain key). Events tracked before the call are
+    /// included. The new key's id; None when encryption is off.
+    pub fn rotate_encryption_key(&self) -> Result<Option<u32>> {
+        Ok(self.core.rotate_encryption_key()?)
     }
 
     /// The most recent dead letters, newest first.

@@ -5,7 +5,8 @@
 //! long-lived SDK object), [`consent`] (its consent and rights methods), [`consent_records`] (their records), [`records`] (what it reports), [`transport`] (the app's HTTP client as a foreign
 //! trait), [`log`] (`tracing` records to a foreign log sink), [`listener`] (SDK events to the app), [`wallet`]
 //! (the coupon wallet's methods and the till's check), [`wallet_records`] (their records), [`device_signer`]
-//! (the wallet's device key as a foreign trait), [`proximity`] (store proximity's methods) and
+//! (the wallet's device key as a foreign trait), [`key_provider`] (the platform's key store, which wraps the data
+//! key of encryption at rest, as a foreign trait), [`proximity`] (store proximity's methods) and
 //! [`proximity_records`] (their records).
 
 uniffi::setup_scaffolding!();
@@ -16,6 +17,7 @@ pub mod consent_records;
 pub mod device_signer;
 pub mod error;
 pub mod footfall;
+pub mod key_provider;
 pub mod listener;
 pub mod log;
 pub mod proximity;
@@ -29,6 +31,7 @@ pub use config::{ConsentSettings, FlushPolicy, FootfallConfig, StorageLimits};
 pub use device_signer::DeviceSigner;
 pub use error::{FootfallError, WalletErrorKind};
 pub use footfall::{BatchReport, Footfall, StampedEvent, TrackedEvent};
+pub use key_provider::{KeyProvider, KeyProviderError};
 pub use listener::{EventListener, FootfallEvent};
 pub use log::{LogLevel, LogRecord, LogSink};
 pub use proximity_records::{Ingested, Offer, Pickup, ProximityStatus, Visit, VisitPhase, ZonePresence};

@@ -71,6 +71,13 @@ pub struct Status {
     pub purged_by_consent: i64,
     pub storage_recoveries: i64,
     pub storage_errors: i64,
+    /// Times the platform's key that wraps the data key was lost (app data restored on another device, the key
+    /// store wiped or the key invalidated): the queued events and the user id sealed under it could never be read
+    /// again, so they were deleted and the SDK started over under a new key. Nothing to handle; a count to watch.
+    pub key_resets: i64,
+    /// Sealed values that did not open because they were altered on disk or moved to another row: their rows were
+    /// removed, never shown or sent. Anything but 0 means the app's files were tampered with or damaged.
+    pub unreadable_values: i64,
     pub last_error: Option<String>,
     /// RFC 3339.
     pub last_error_at: Option<String>,
@@ -147,6 +154,8 @@ impl From<footfall_core::Status> for Status {
             purged_by_consent: saturate(s.purged_by_consent),
             storage_recoveries: saturate(s.storage_recoveries),
             storage_errors: saturate(s.storage_errors),
+            key_resets: saturate(s.key_resets),
+            unreadable_values: saturate(s.unreadable_values),
             last_error: s.last_error,
             last_error_at: s.last_error_at,
             last_successful_sync: s.last_successful_sync,

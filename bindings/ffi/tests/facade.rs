@@ -70,6 +70,7 @@ async fn a_foreign_transport_carries_uploads_and_the_listener_hears_each_pass() 
         Some(transport.clone()),
         Some(events.clone()),
         None,
+        None,
     )
     .unwrap();
     let id = sdk.track("product_viewed".into(), r#"{"sku":"1"}"#.into(), Some("marketing".into())).unwrap();
@@ -107,7 +108,7 @@ async fn a_foreign_transport_carries_uploads_and_the_listener_hears_each_pass() 
 #[tokio::test]
 async fn errors_map_onto_the_one_enum_and_close_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
-    let sdk = Footfall::new(config(dir.path(), None), None, None, None).unwrap();
+    let sdk = Footfall::new(config(dir.path(), None), None, None, None, None).unwrap();
     assert!(matches!(sdk.track(String::new(), "{}".into(), None), Err(FootfallError::InvalidInput { .. })));
     assert!(
         matches!(sdk.track("e".into(), "[]".into(), None), Err(FootfallError::InvalidInput { reason }) if reason.contains("object"))
@@ -144,7 +145,7 @@ fn an_unexpected_foreign_exception_becomes_the_callback_variant() {
 #[test]
 fn with_the_builtin_transport_no_foreign_one_is_needed() {
     let dir = tempfile::tempdir().unwrap();
-    let sdk = Footfall::new(config(dir.path(), Some("https://collector.test")), None, None, None).unwrap();
+    let sdk = Footfall::new(config(dir.path(), Some("https://collector.test")), None, None, None, None).unwrap();
     sdk.close();
 }
 
@@ -152,13 +153,14 @@ fn with_the_builtin_transport_no_foreign_one_is_needed() {
 #[test]
 fn without_the_builtin_transport_an_endpoint_needs_a_foreign_one() {
     let dir = tempfile::tempdir().unwrap();
-    let err =
-        Footfall::new(config(dir.path(), Some("https://collector.test")), None, None, None).err().expect("refused");
+    let err = Footfall::new(config(dir.path(), Some("https://collector.test")), None, None, None, None)
+        .err()
+        .expect("refused");
     // A typed Config error (Kotlin FootfallException.Config, Swift FootfallError.config) that says what to do.
     assert_eq!(err, FootfallError::Config { reason: footfall_core::sdk::NO_BUILTIN_TRANSPORT.into() });
     // Recording without an endpoint, or uploading through the app's transport, still works.
-    Footfall::new(config(dir.path(), None), None, None, None).unwrap().close();
-    Footfall::new(config(dir.path(), Some("https://collector.test")), Some(Scripted::new(&[200])), None, None)
+    Footfall::new(config(dir.path(), None), None, None, None, None).unwrap().close();
+    Footfall::new(config(dir.path(), Some("https://collector.test")), Some(Scripted::new(&[200])), None, None, None)
         .unwrap()
         .close();
 }
@@ -170,7 +172,7 @@ async fn consent_and_rights_through_the_facade() {
     config.consent.enforce = true;
     config.app_version = "3.1.0".into();
     let events = Arc::new(Events::default());
-    let sdk = Footfall::new(config, None, Some(events.clone()), None).unwrap();
+    let sdk = Footfall::new(config, None, Some(events.clone()), None, None).unwrap();
     sdk.flush_to_disk().unwrap();
     let status = sdk.consent_status().unwrap();
     assert!(status.enforced && !status.tcf_import && !status.opt_out_mode);
@@ -226,7 +228,7 @@ async fn tcf_import_mode_through_the_facade() {
     let mut config = config(dir.path(), None);
     config.consent.enforce = true;
     config.consent.tcf_import = true;
-    let sdk = Footfall::new(config, None, None, None).unwrap();
+    let sdk = Footfall::new(config, None, None, None, None).unwrap();
     // @iabtcf/core's encoding of a string with TCF purposes 1-11 consented (tests/tcf-vectors: core-range-vendors).
     let tc = "CP-x2RrP-x2RrEsACBENDXEAAP_gAAAAAAAAJYQA4AAgSxAyAD6AJYAV5ABgBkBXgAAA";
     let import = sdk.import_tcf(Some(tc.into()), Some(true)).unwrap();

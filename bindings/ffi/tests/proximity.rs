@@ -41,7 +41,7 @@ impl EventListener for Events {
 
 fn open(dir: &std::path::Path, purposes: &[&str]) -> (Arc<Footfall>, Arc<Events>) {
     let events = Arc::new(Events::default());
-    let sdk = Footfall::new(config(dir), None, Some(events.clone()), None).unwrap();
+    let sdk = Footfall::new(config(dir), None, Some(events.clone()), None, None).unwrap();
     sdk.flush_to_disk().unwrap(); // the start-up job (open visits restored) has run
     sdk.grant(purposes.iter().map(|p| p.to_string()).collect(), ConsentMethod::Api).unwrap();
     (sdk, events)
@@ -118,11 +118,11 @@ fn a_document_or_zone_that_cannot_be_read_is_a_config_error_and_the_defaults_are
     let mut bad = config(dir.path());
     bad.proximity = Some(r#"{"proximity": {"version": 1, "zones": [{"id": "x"}]}}"#.into());
     assert!(
-        matches!(Footfall::new(bad, None, None, None), Err(FootfallError::Config { reason }) if reason.contains("proximity"))
+        matches!(Footfall::new(bad, None, None, None, None), Err(FootfallError::Config { reason }) if reason.contains("proximity"))
     );
     let mut bad = config(dir.path());
     bad.time_zone = Some("Mars/Olympus".into());
     assert!(
-        matches!(Footfall::new(bad, None, None, None), Err(FootfallError::Config { reason }) if reason.contains("Mars/Olympus"))
+        matches!(Footfall::new(bad, None, None, None, None), Err(FootfallError::Config { reason }) if reason.contains("Mars/Olympus"))
     );
 }

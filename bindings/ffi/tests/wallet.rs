@@ -155,6 +155,7 @@ async fn sync_clip_present_offline_then_the_issuers_answer_makes_it_redeemed() {
         Some(issuer.clone()),
         Some(events.clone()),
         Some(signer.clone()),
+        None,
     )
     .unwrap();
 
@@ -227,7 +228,7 @@ async fn sync_clip_present_offline_then_the_issuers_answer_makes_it_redeemed() {
 #[tokio::test]
 async fn without_a_key_set_the_wallet_is_off_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let sdk = Footfall::new(config(dir.path(), None), Some(unreachable_transport()), None, None).unwrap();
+    let sdk = Footfall::new(config(dir.path(), None), Some(unreachable_transport()), None, None, None).unwrap();
     for e in [
         sdk.wallet_coupons(None).unwrap_err(),
         sdk.wallet_clip("x".into()).unwrap_err(),
@@ -236,7 +237,8 @@ async fn without_a_key_set_the_wallet_is_off_and_says_so() {
         assert!(matches!(&e, FootfallError::Wallet { kind: WalletErrorKind::NotConfigured, .. }), "{e:?}");
     }
     sdk.close();
-    let bad = Footfall::new(config(dir.path(), Some("{}".into())), Some(unreachable_transport()), None, None).err();
+    let bad =
+        Footfall::new(config(dir.path(), Some("{}".into())), Some(unreachable_transport()), None, None, None).err();
     assert!(matches!(bad, Some(FootfallError::Config { .. })), "{bad:?}");
 }
 
@@ -250,8 +252,9 @@ async fn a_device_signer_that_throws_refuses_the_presentation_with_a_device_key_
         redeemed: AtomicBool::new(false),
         paths: Mutex::new(Vec::new()),
     });
-    let sdk = Footfall::new(config(dir.path(), Some(keyset_json())), Some(issuer), None, Some(Arc::new(FailingSigner)))
-        .unwrap();
+    let sdk =
+        Footfall::new(config(dir.path(), Some(keyset_json())), Some(issuer), None, Some(Arc::new(FailingSigner)), None)
+            .unwrap();
     sdk.wallet_sync().await.unwrap();
     let e = sdk.wallet_present("autumn10".into(), "tokyo-1".into(), None).unwrap_err();
     assert!(

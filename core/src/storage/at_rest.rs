@@ -346,7 +346,7 @@ fn new_key(conn: &Connection, provider: &dyn KeyProvider, id: u32) -> Result<Dat
 
 /// Every sealed column: its table, the columns that identify a row, the sealed column, what it is bound to, and
 /// whether it holds bytes (else text). The binding row is built from the identifying columns by [`binding_row`].
-const SEALED_COLUMNS: &[(&str, &str, &str, &'static str, bool)] = &[
+const SEALED_COLUMNS: &[(&str, &str, &str, &str, bool)] = &[
     ("events", "seq, id", "payload", EVENT_PAYLOAD, false),
     ("dead_letters", "seq, id", "payload", EVENT_PAYLOAD, false),
     ("contexts", "id, anonymous_id, session_id", "user_id", CONTEXT_USER_ID, false),

@@ -2,7 +2,7 @@ import Foundation
 import FootfallFFI
 
 /// The wallet's per-device P-256 key, which signs every presented code so a copied coupon cannot be presented
-/// from another phone. Pass one to ``Footfall/init(config:transport:deviceSigner:)`` to keep the key in hardware:
+/// from another phone. Pass one to ``Footfall/init(config:transport:deviceSigner:keyProvider:)`` to keep the key in hardware:
 /// ``SecureEnclaveDeviceSigner`` on devices that have a Secure Enclave. Without one the SDK keeps a software key in
 /// its database, which is weaker: a copy of the app's data can present as this device.
 ///

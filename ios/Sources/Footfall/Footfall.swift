@@ -51,12 +51,16 @@ public final class Footfall: Sendable {
     ///     library's built-in client elsewhere (the Linux host build the tests use).
     ///   - deviceSigner: the wallet's device key in hardware (``SecureEnclaveDeviceSigner`` where available); `nil`
     ///     keeps a software key in the SDK's database.
+    ///   - keyProvider: the platform's key store that wraps the key personal data is encrypted with on disk
+    ///     (``KeychainKeyProvider`` on Apple platforms); `nil` keeps the wrapping key in a file in `config.dataDir`.
+    ///     Pass the same one on every start: a database is refused by another (``KeyProvider/storeName``).
     /// - Throws: ``FootfallError/config(reason:)`` when the configuration cannot work (an `http://` endpoint that is
     ///   not loopback, a zero limit, a wallet key set that cannot be read, …).
     public init(
         config: FootfallConfig,
         transport: (any HttpTransport)? = nil,
-        deviceSigner: (any DeviceSigner)? = nil
+        deviceSigner: (any DeviceSigner)? = nil,
+        keyProvider: (any KeyProvider)? = nil
     ) throws {
         let hub = EventHub(bufferingNewest: Footfall.eventBufferSize)
         let consentFeed = ConsentStatusFeed()
@@ -75,7 +79,8 @@ public final class Footfall: Sendable {
                 config: config,
                 transport: adapter,
                 listener: listener,
-                deviceSigner: deviceSigner.map { DeviceSignerAdapter($0) }
+                deviceSigner: deviceSigner.map { DeviceSignerAdapter($0) },
+                keyProvider: keyProvider.map { KeyProviderAdapter($0) }
             )
         }
         self.tracks = TrackBuffer(native: native, consent: consentFeed)
@@ -127,7 +132,7 @@ public final class Footfall: Sendable {
     ///   purpose are refused (nothing is recorded), ``FootfallError/queueFull`` when the buffer in front of the
     ///   core is full (counted), ``FootfallError/closed`` after ``close()``.
     ///
-    /// In the first moments after ``init(config:transport:)``, before the SDK's writer has read the consent log,
+    /// In the first moments after ``init(config:transport:deviceSigner:keyProvider:)``, before the SDK's writer has read the consent log,
     /// the answer is not known yet: the event is accepted and the writer drops it if its purpose is denied
     /// (counted in `status().consentRefused`). Any awaited consent call (``consentStatus()``, say) waits for the
     /// log.
@@ -215,6 +220,14 @@ public final class Footfall: Sendable {
     /// The queue and the sync history, read from storage (blocking, brief).
     public func status() throws -> Status {
         try call { native in try native.status() }
+    }
+
+    /// Re-encrypts everything the SDK keeps encrypted under a new data key, wrapped by the ``KeyProvider``'s key as
+    /// it is now (call it after rotating the Keychain key). Events tracked before the call are included. Returns the
+    /// new key's id, or `nil` when encryption is off. Runs off the caller's thread.
+    @discardableResult
+    public func rotateEncryptionKey() async throws -> UInt32? {
+        try await blocking { native in try native.rotateEncryptionKey() }
     }
 
     /// The most recent events the server refused, newest first.

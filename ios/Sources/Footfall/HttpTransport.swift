@@ -5,7 +5,7 @@ import FoundationNetworking   // URLSession and friends on Linux (swift-corelibs
 #endif
 
 /// Carries the SDK's uploads through the app's own HTTP stack instead of the built-in client. Pass one to
-/// ``Footfall/init(config:transport:)``; ``URLSessionTransport`` is ready-made.
+/// ``Footfall/init(config:transport:deviceSigner:keyProvider:)``; ``URLSessionTransport`` is ready-made.
 ///
 /// Send the ``HttpRequest`` exactly as given (method, URL, headers, the already gzip-compressed body), do not
 /// follow redirects, and return whatever the server answered, whatever the status: the SDK decides what a status

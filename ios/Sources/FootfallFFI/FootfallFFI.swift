@@ -1231,6 +1231,13 @@ public protocol FootfallProtocol: AnyObject, Sendable {
      */
     func reset() throws 
     
+    /**
+     * Re-encrypts everything the SDK keeps encrypted under a new data key, wrapped by the key provider's key as
+     * it is now (call it after rotating the Keystore or Keychain key). Events tracked before the call are
+     * included. The new key's id; None when encryption is off.
+     */
+    func rotateEncryptionKey() throws  -> UInt32?
+    
     func status() throws  -> Status
     
     /**
@@ -1377,9 +1384,12 @@ open class Footfall: FootfallProtocol, @unchecked Sendable {
      * Starts an instance; no disk or network I/O happens on the calling thread. Without `transport` uploads
      * use the built-in HTTPS client (a `Config` error in builds without it). `listener` hears SDK events.
      * `device_signer` is the wallet's platform key (Android Keystore, Secure Enclave); without one the wallet
-     * keeps a software key in its database.
+     * keeps a software key in its database. `key_provider` is the platform's key store (Android Keystore, the
+     * Keychain) that wraps the data key personal values are sealed with; without one the wrapping key is a file
+     * in `data_dir` (`footfall.key`). A database is refused (`Config`) by a provider other than the one it was
+     * sealed under, so pass the same one on every start.
      */
-public convenience init(config: FootfallConfig, transport: HttpTransport? = nil, listener: EventListener? = nil, deviceSigner: DeviceSigner? = nil)throws  {
+public convenience init(config: FootfallConfig, transport: HttpTransport? = nil, listener: EventListener? = nil, deviceSigner: DeviceSigner? = nil, keyProvider: KeyProvider? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeFootfallError_lift) {
         uniffiCallStatus in
@@ -1387,7 +1397,8 @@ public convenience init(config: FootfallConfig, transport: HttpTransport? = nil,
         FfiConverterTypeFootfallConfig_lower(config),
         FfiConverterOptionTypeHttpTransport.lower(transport),
         FfiConverterOptionTypeEventListener.lower(listener),
-        FfiConverterOptionTypeDeviceSigner.lower(deviceSigner),uniffiCallStatus
+        FfiConverterOptionTypeDeviceSigner.lower(deviceSigner),
+        FfiConverterOptionTypeKeyProvider.lower(keyProvider),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -1684,6 +1695,20 @@ open func reset()throws   {try rustCallWithError(FfiConverterTypeFootfallError_l
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Re-encrypts everything the SDK keeps encrypted under a new data key, wrapped by the key provider's key as
+     * it is now (call it after rotating the Keystore or Keychain key). Events tracked before the call are
+     * included. The new key's id; None when encryption is off.
+     */
+open func rotateEncryptionKey()throws  -> UInt32?  {
+    return try  FfiConverterOptionUInt32.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_rotate_encryption_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 open func status()throws  -> Status  {
@@ -2228,6 +2253,315 @@ public func FfiConverterTypeHttpTransport_lift(_ handle: UInt64) throws -> HttpT
 #endif
 public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt64 {
     return FfiConverterTypeHttpTransport.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The key that wraps the SDK's data key, kept by the platform: implemented by the platform layer with Android
+ * Keystore or the iOS Keychain so the wrapping key stays on the device (never in a backup). Without one the SDK
+ * keeps the wrapping key in a file next to its database: weaker, since whoever can read the app's files reads
+ * both. Called on the SDK's writer thread when the database opens (`unwrap`) and when its data key is made
+ * (`wrap`: the first open, and after a lost key), never on the app's thread.
+ */
+public protocol KeyProvider: AnyObject, Sendable {
+    
+    /**
+     * `data_key` (32 random bytes) encrypted by the platform's key, as the bytes to store.
+     */
+    func wrap(dataKey: Data) throws  -> Data
+    
+    /**
+     * The data key back from what `wrap` returned (in this install, or in the one a backup came from).
+     */
+    func unwrap(wrapped: Data) throws  -> Data
+    
+    /**
+     * Which key store this is (`"android-keystore"`, `"ios-keychain"`): stored with the wrapped key, and a
+     * database wrapped by one key store is refused (a `Config` error) by a provider that names another, so the
+     * name must not change for the life of an install. Asked once, when the SDK is made: an error there is a
+     * configuration error for the app, never a failure on the SDK's threads.
+     */
+    func describe() throws  -> String
+    
+}
+/**
+ * The key that wraps the SDK's data key, kept by the platform: implemented by the platform layer with Android
+ * Keystore or the iOS Keychain so the wrapping key stays on the device (never in a backup). Without one the SDK
+ * keeps the wrapping key in a file next to its database: weaker, since whoever can read the app's files reads
+ * both. Called on the SDK's writer thread when the database opens (`unwrap`) and when its data key is made
+ * (`wrap`: the first open, and after a lost key), never on the app's thread.
+ */
+open class KeyProviderImpl: KeyProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_footfall_ffi_fn_clone_keyprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_footfall_ffi_fn_free_keyprovider(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * `data_key` (32 random bytes) encrypted by the platform's key, as the bytes to store.
+     */
+open func wrap(dataKey: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKeyProviderError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_keyprovider_wrap(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(dataKey),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The data key back from what `wrap` returned (in this install, or in the one a backup came from).
+     */
+open func unwrap(wrapped: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKeyProviderError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_keyprovider_unwrap(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(wrapped),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Which key store this is (`"android-keystore"`, `"ios-keychain"`): stored with the wrapped key, and a
+     * database wrapped by one key store is refused (a `Config` error) by a provider that names another, so the
+     * name must not change for the life of an install. Asked once, when the SDK is made: an error there is a
+     * configuration error for the app, never a failure on the SDK's threads.
+     */
+open func describe()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeKeyProviderError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_keyprovider_describe(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceKeyProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceKeyProvider = UniffiVTableCallbackInterfaceKeyProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeKeyProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface KeyProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeKeyProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface KeyProvider: handle missing in uniffiClone")
+            }
+        },
+        wrap: { (
+            uniffiHandle: UInt64,
+            dataKey: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeKeyProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.wrap(
+                     dataKey: try FfiConverterData.lift(dataKey)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKeyProviderError_lower
+            )
+        },
+        unwrap: { (
+            uniffiHandle: UInt64,
+            wrapped: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeKeyProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.unwrap(
+                     wrapped: try FfiConverterData.lift(wrapped)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKeyProviderError_lower
+            )
+        },
+        describe: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String in
+                guard let uniffiObj = try? FfiConverterTypeKeyProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.describe(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKeyProviderError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceKeyProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceKeyProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitKeyProvider() {
+    uniffi_footfall_ffi_fn_init_callback_vtable_keyprovider(UniffiCallbackInterfaceKeyProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeKeyProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<KeyProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = KeyProvider
+
+    public static func lift(_ handle: UInt64) throws -> KeyProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return KeyProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: KeyProvider) -> UInt64 {
+         if let rustImpl = value as? KeyProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KeyProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: KeyProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeyProvider_lift(_ handle: UInt64) throws -> KeyProvider {
+    return try FfiConverterTypeKeyProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeyProvider_lower(_ value: KeyProvider) -> UInt64 {
+    return FfiConverterTypeKeyProvider.lower(value)
 }
 
 
@@ -5644,6 +5978,17 @@ public struct Status: Equatable, Hashable {
     public let purgedByConsent: Int64
     public let storageRecoveries: Int64
     public let storageErrors: Int64
+    /**
+     * Times the platform's key that wraps the data key was lost (app data restored on another device, the key
+     * store wiped or the key invalidated): the queued events and the user id sealed under it could never be read
+     * again, so they were deleted and the SDK started over under a new key. Nothing to handle; a count to watch.
+     */
+    public let keyResets: Int64
+    /**
+     * Sealed values that did not open because they were altered on disk or moved to another row: their rows were
+     * removed, never shown or sent. Anything but 0 means the app's files were tampered with or damaged.
+     */
+    public let unreadableValues: Int64
     public let lastError: String?
     /**
      * RFC 3339.
@@ -5670,7 +6015,16 @@ public struct Status: Equatable, Hashable {
          */consentRefused: Int64, 
         /**
          * Queued events deleted because consent for their purpose was withdrawn.
-         */purgedByConsent: Int64, storageRecoveries: Int64, storageErrors: Int64, lastError: String?, 
+         */purgedByConsent: Int64, storageRecoveries: Int64, storageErrors: Int64, 
+        /**
+         * Times the platform's key that wraps the data key was lost (app data restored on another device, the key
+         * store wiped or the key invalidated): the queued events and the user id sealed under it could never be read
+         * again, so they were deleted and the SDK started over under a new key. Nothing to handle; a count to watch.
+         */keyResets: Int64, 
+        /**
+         * Sealed values that did not open because they were altered on disk or moved to another row: their rows were
+         * removed, never shown or sent. Anything but 0 means the app's files were tampered with or damaged.
+         */unreadableValues: Int64, lastError: String?, 
         /**
          * RFC 3339.
          */lastErrorAt: String?, 
@@ -5700,6 +6054,8 @@ public struct Status: Equatable, Hashable {
         self.purgedByConsent = purgedByConsent
         self.storageRecoveries = storageRecoveries
         self.storageErrors = storageErrors
+        self.keyResets = keyResets
+        self.unreadableValues = unreadableValues
         self.lastError = lastError
         self.lastErrorAt = lastErrorAt
         self.lastSuccessfulSync = lastSuccessfulSync
@@ -5740,6 +6096,8 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
                 purgedByConsent: FfiConverterInt64.read(from: &buf), 
                 storageRecoveries: FfiConverterInt64.read(from: &buf), 
                 storageErrors: FfiConverterInt64.read(from: &buf), 
+                keyResets: FfiConverterInt64.read(from: &buf), 
+                unreadableValues: FfiConverterInt64.read(from: &buf), 
                 lastError: FfiConverterOptionString.read(from: &buf), 
                 lastErrorAt: FfiConverterOptionString.read(from: &buf), 
                 lastSuccessfulSync: FfiConverterOptionString.read(from: &buf), 
@@ -5766,6 +6124,8 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
         FfiConverterInt64.write(value.purgedByConsent, into: &buf)
         FfiConverterInt64.write(value.storageRecoveries, into: &buf)
         FfiConverterInt64.write(value.storageErrors, into: &buf)
+        FfiConverterInt64.write(value.keyResets, into: &buf)
+        FfiConverterInt64.write(value.unreadableValues, into: &buf)
         FfiConverterOptionString.write(value.lastError, into: &buf)
         FfiConverterOptionString.write(value.lastErrorAt, into: &buf)
         FfiConverterOptionString.write(value.lastSuccessfulSync, into: &buf)
@@ -7406,6 +7766,104 @@ public func FfiConverterTypeJurisdiction_lower(_ value: Jurisdiction) -> RustBuf
 
 
 /**
+ * Why the platform could not wrap or unwrap the data key. Which one it is decides what happens to the data, so a
+ * key store that cannot tell says `Unavailable`: the SDK then retries, and never deletes anything.
+ */
+public 
+enum KeyProviderError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * Not now (the device is still locked after a restart, the key store is busy, an error the key store does not
+     * explain): nothing is reset; opening the SDK's storage fails as retryable and the SDK tries again.
+     */
+    case Unavailable(reason: String
+    )
+    /**
+     * Gone for good (app data restored on another device, the key invalidated or deleted, a wrapped key the key
+     * no longer opens): the sealed data can never be read again, so the SDK starts it over and counts it in
+     * `Status::key_resets`.
+     */
+    case Lost(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension KeyProviderError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeKeyProviderError: FfiConverterRustBuffer {
+    typealias SwiftType = KeyProviderError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KeyProviderError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Unavailable(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .Lost(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: KeyProviderError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Unavailable(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Lost(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeyProviderError_lift(_ buf: RustBuffer) throws -> KeyProviderError {
+    return try FfiConverterTypeKeyProviderError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeyProviderError_lower(_ value: KeyProviderError) -> RustBuffer {
+    return FfiConverterTypeKeyProviderError.lower(value)
+}
+
+
+/**
  * What an upload lane is doing.
  */
 
@@ -8064,6 +8522,30 @@ public func FfiConverterTypeWalletErrorKind_lower(_ value: WalletErrorKind) -> R
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
     typealias SwiftType = Int32?
 
@@ -8248,6 +8730,30 @@ fileprivate struct FfiConverterOptionTypeHttpTransport: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeHttpTransport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeKeyProvider: FfiConverterRustBuffer {
+    typealias SwiftType = KeyProvider?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeKeyProvider.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeKeyProvider.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -9039,6 +9545,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_footfall_reset() != 43040) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_footfall_ffi_checksum_method_footfall_rotate_encryption_key() != 16399) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_footfall_ffi_checksum_method_footfall_status() != 16513) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9093,6 +9602,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_footfall_wallet_sync() != 7791) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_footfall_ffi_checksum_method_keyprovider_wrap() != 18121) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_keyprovider_unwrap() != 37283) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_keyprovider_describe() != 50218) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_footfall_ffi_checksum_method_eventlistener_on_event() != 61826) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9108,7 +9626,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_till_redeem() != 22011) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_constructor_footfall_new() != 6143) {
+    if (uniffi_footfall_ffi_checksum_constructor_footfall_new() != 6916) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_constructor_till_new() != 25763) {
@@ -9118,6 +9636,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitDeviceSigner()
     uniffiCallbackInitEventListener()
     uniffiCallbackInitHttpTransport()
+    uniffiCallbackInitKeyProvider()
     uniffiCallbackInitLogSink()
     return InitializationResult.ok
 }()

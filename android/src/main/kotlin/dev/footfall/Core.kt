@@ -20,7 +20,12 @@ import dev.footfall.ffi.FootfallEvent as FfiEvent
  * wallet and proximity states and the dispatcher blocking calls run on. [Footfall], [ConsentCalls],
  * [RightsCalls], [Wallet] and [Proximity] call through it.
  */
-internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSigner: DeviceSigner? = null) {
+internal class Core(
+    config: FootfallConfig,
+    transport: HttpTransport?,
+    deviceSigner: DeviceSigner? = null,
+    keyProvider: KeyProvider? = null,
+) {
     val closed = AtomicBoolean(false)
 
     /** Where blocking native calls (consent changes, reads of the database) run. */
@@ -43,6 +48,7 @@ internal class Core(config: FootfallConfig, transport: HttpTransport?, deviceSig
             transport?.let(::TransportAdapter),
             Listener(events, consentState, walletState, proximityState),
             deviceSigner?.let(::DeviceSignerAdapter),
+            keyProvider?.let(::KeyProviderAdapter),
         )
     }
 

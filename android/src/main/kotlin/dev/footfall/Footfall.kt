@@ -34,10 +34,17 @@ class Footfall private constructor(private val core: Core) :
      * @param transport the app's HTTP client; null uses the built-in HTTPS client.
      * @param deviceSigner the wallet's device key in hardware (on Android `KeystoreDeviceSigner`); null keeps a
      *   software key in the SDK's database.
+     * @param keyProvider the platform's key store that wraps the key personal data is encrypted with on disk (on
+     *   Android `AndroidKeystoreKeyProvider`); null keeps the wrapping key in a file in [FootfallConfig.dataDir].
+     *   Pass the same one on every start: a database is refused by another ([KeyProvider.storeName]).
      * @throws FootfallException.Config when the configuration cannot work.
      */
-    constructor(config: FootfallConfig, transport: HttpTransport? = null, deviceSigner: DeviceSigner? = null) :
-        this(Core(config, transport, deviceSigner))
+    constructor(
+        config: FootfallConfig,
+        transport: HttpTransport? = null,
+        deviceSigner: DeviceSigner? = null,
+        keyProvider: KeyProvider? = null,
+    ) : this(Core(config, transport, deviceSigner, keyProvider))
 
     /** The coupon wallet: on when [FootfallConfig.walletKeyset] is set. */
     val wallet: Wallet = Wallet(core)
@@ -111,6 +118,13 @@ class Footfall private constructor(private val core: Core) :
 
     /** The queue and the sync history, read from storage (blocking, brief). */
     fun status(): Status = core.call { it.status() }
+
+    /**
+     * Re-encrypts everything the SDK keeps encrypted under a new data key, wrapped by the [KeyProvider]'s key as it
+     * is now (call it after rotating the Keystore key). Events tracked before the call are included. Returns the new
+     * key's id, or null when encryption is off. Runs on the IO dispatcher.
+     */
+    suspend fun rotateEncryptionKey(): Long? = core.io { it.rotateEncryptionKey() }?.toLong()
 
     /** The most recent events the server refused, newest first. */
     fun deadLetters(limit: Int = 100): List<DeadLetter> {

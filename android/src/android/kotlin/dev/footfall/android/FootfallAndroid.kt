@@ -7,6 +7,7 @@ import dev.footfall.DeviceSigner
 import dev.footfall.Footfall
 import dev.footfall.FootfallConfig
 import dev.footfall.HttpTransport
+import dev.footfall.KeyProvider
 import dev.footfall.LogLevel
 import dev.footfall.UrlConnectionTransport
 import java.io.File
@@ -61,6 +62,10 @@ object FootfallAndroid {
      * @param deviceSigner the coupon wallet's device key: by default a [KeystoreDeviceSigner] (Android Keystore,
      *   created on the first presentation); null keeps a software key in the SDK's database. Used only when the
      *   configuration sets `walletKeyset`.
+     * @param keyProvider the key store that wraps the key the SDK encrypts personal data on disk with: pass an
+     *   [AndroidKeystoreKeyProvider] to keep it in Android Keystore (recommended; the same one on every start). Null
+     *   keeps the wrapping key in a file next to the database. [UploadWorker], when it opens the SDK by itself, uses
+     *   the same [AndroidKeystoreKeyProvider] alias.
      * @param configure adjusts the configuration (limits, flush policy, `appVersion`, `consent`, `walletKeyset`)
      *   before the SDK starts. With `consent.tcfImport` a [TcfConsentBridge] imports the CMP's TC string now and on
      *   every change.
@@ -75,20 +80,23 @@ object FootfallAndroid {
         transport: HttpTransport? = null,
         flushOnBackground: Boolean = true,
         deviceSigner: DeviceSigner? = KeystoreDeviceSigner(),
+        keyProvider: KeyProvider? = null,
         configure: (FootfallConfig) -> FootfallConfig = { it },
     ): Footfall {
         synchronized(lock) {
             instance?.let { return it }
             val app = context.applicationContext
             val config = configure(FootfallConfig(dataDir = dataDirectory(app).path, endpoint = endpoint, apiKey = apiKey))
-            val footfall = Footfall(config, transport ?: UrlConnectionTransport(), deviceSigner)
+            val footfall = Footfall(config, transport ?: UrlConnectionTransport(), deviceSigner, keyProvider)
             instance = footfall
             if (config.consent.tcfImport) {
                 tcfBridge = TcfConsentBridge(app, footfall).also { it.start() }
             }
             val uploadEndpoint = config.endpoint
             if (flushOnBackground && uploadEndpoint != null) {
-                val settings = UploadWorker.Settings(config.dataDir, uploadEndpoint, config.apiKey, config.consent.enforce)
+                val keystoreAlias = (keyProvider as? AndroidKeystoreKeyProvider)?.alias
+                val settings =
+                    UploadWorker.Settings(config.dataDir, uploadEndpoint, config.apiKey, config.consent.enforce, keystoreAlias)
                 flusher = AppLifecycleFlusher(app, footfall, settings).also { it.install() }
             }
             return footfall

@@ -28,8 +28,11 @@ import kotlinx.coroutines.withContext
  *
  * It flushes the instance of [FootfallAndroid.init] when the process has one (the usual case: WorkManager starts
  * the process through `Application.onCreate`). Otherwise it opens the SDK on [Settings.dataDir] with default
- * limits, the platform's [UrlConnectionTransport], the app's consent enforcement and no policy fetch, flushes and
- * closes it (only what consent allows is uploaded, as always).
+ * limits, the platform's [UrlConnectionTransport], the app's consent enforcement, the app's
+ * [AndroidKeystoreKeyProvider] ([Settings.keystoreAlias]) and no policy fetch, flushes and closes it (only what
+ * consent allows is uploaded, as always). An app that passed another kind of key provider to [FootfallAndroid.init]
+ * must call it from `Application.onCreate`: the worker cannot rebuild that provider, and the database refuses the
+ * default key file (the work fails; the data stays queued for the next upload).
  *
  * Outcome mapping: drained → success; a transient failure (network, 5xx, 429, a busy database) → retry with
  * backoff; uploads paused by the server (401/403/404) → success, since retrying cannot help until the app fixes
@@ -46,6 +49,9 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
         val apiKey: String?,
         /** [dev.footfall.ConsentSettings.enforce] of the app's instance, so the worker gates uploads the same way. */
         val enforceConsent: Boolean = true,
+        /** The alias of the app's [AndroidKeystoreKeyProvider], so the worker opens the database with the same key;
+         *  null for the default key file. */
+        val keystoreAlias: String? = null,
     )
 
     /** Flushes and maps the report to a WorkManager result. */
@@ -79,11 +85,14 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
             // Short-lived: no policy fetch; decisions come from the consent log on disk.
             consent = ConsentSettings(enforce = inputData.getBoolean(KEY_ENFORCE_CONSENT, true), policyRefreshIntervalMs = 0),
         )
+        val keyProvider = inputData.getString(KEY_KEYSTORE_ALIAS)?.let { AndroidKeystoreKeyProvider(alias = it) }
         // On the IO dispatcher, not the worker's: a dispatcher that runs tasks inline (WorkManager's
         // SynchronousExecutor in app tests, Dispatchers.Unconfined) resumes after flush() on the SDK's own upload
         // thread, and close() there cannot join that thread (InternalException: "Resource deadlock avoided"),
         // which failed the work instead of succeeding or retrying.
-        return withContext(Dispatchers.IO) { Footfall(config, UrlConnectionTransport()).use { it.flush() } }
+        return withContext(Dispatchers.IO) {
+            Footfall(config, UrlConnectionTransport(), keyProvider = keyProvider).use { it.flush() }
+        }
     }
 
     companion object {
@@ -98,6 +107,7 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
         private const val KEY_ENDPOINT = "endpoint"
         private const val KEY_API_KEY = "apiKey"
         private const val KEY_ENFORCE_CONSENT = "enforceConsent"
+        private const val KEY_KEYSTORE_ALIAS = "keystoreAlias"
 
         /**
          * Schedules an upload for when the network is connected, unless one is already pending (the pending one
@@ -114,6 +124,7 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
                         KEY_ENDPOINT to settings.endpoint,
                         KEY_API_KEY to settings.apiKey,
                         KEY_ENFORCE_CONSENT to settings.enforceConsent,
+                        KEY_KEYSTORE_ALIAS to settings.keystoreAlias,
                     ),
                 )
                 .build()
