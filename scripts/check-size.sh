@@ -24,8 +24,10 @@ cd "$(dirname "$0")/.."
 # Budgets in bytes (decimal megabytes: 1 MB = 1 000 000 bytes). The goals of issue 14 are 2.0 MB (mobile) and 4.0 MB
 # (builtin); they are NOT reached yet, so the budgets are the sizes measured on 2026-12-06 plus about 2 %, to stop
 # growth while the remaining cuts are made (docs/benchmarks.md lists them). Lower a budget when a cut lands.
-readonly BUDGET_MOBILE=4015000  # measured 3 935 784 (relocations packed)
-readonly BUDGET_BUILTIN=5930000 # measured 5 815 344 (relocations packed)
+# Raised on purpose with issue 16 (encryption at rest: ring's AES-GCM linked into the mobile library for the first
+# time, the platform key provider and key rotation through the FFI, certificate pinning).
+readonly BUDGET_MOBILE=4216000  # measured 4 133 560 (relocations packed)
+readonly BUDGET_BUILTIN=6101000 # measured 5 981 760 (relocations packed)
 
 command -v strip > /dev/null || { echo "check-size: strip (binutils) is required" >&2; exit 2; }
 target_dir=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps --locked |

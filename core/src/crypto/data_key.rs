@@ -25,14 +25,46 @@ impl<'a> Binding<'a> {
         Binding { what, row }
     }
 
-    fn aad(&self, key_id: u32) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(self.what.len() + self.row.len() + 9);
-        aad.extend_from_slice(self.what.as_bytes());
-        aad.push(0);
-        aad.extend_from_slice(&(self.row.len() as u32).to_be_bytes());
-        aad.extend_from_slice(self.row);
-        aad.extend_from_slice(&key_id.to_be_bytes());
+    fn aad(&self, key_id: u32) -> Aad96 {
+        let len = self.what.len() + self.row.len() + 9;
+        let mut aad =
+            if len <= AAD_INLINE { Aad96::Inline([0; AAD_INLINE], 0) } else { Aad96::Heap(Vec::with_capacity(len)) };
+        aad.extend(self.what.as_bytes());
+        aad.extend(&[0]);
+        aad.extend(&(self.row.len() as u32).to_be_bytes());
+        aad.extend(self.row);
+        aad.extend(&key_id.to_be_bytes());
         aad
+    }
+}
+
+/// Additional data up to this many bytes is built on the stack (an event's binding is about 40): sealing runs once
+/// per queued event on the writer's thread, where an allocation per value showed.
+const AAD_INLINE: usize = 96;
+
+enum Aad96 {
+    Inline([u8; AAD_INLINE], usize),
+    Heap(Vec<u8>),
+}
+
+impl Aad96 {
+    fn extend(&mut self, bytes: &[u8]) {
+        match self {
+            Aad96::Inline(buf, len) => {
+                buf[*len..*len + bytes.len()].copy_from_slice(bytes);
+                *len += bytes.len();
+            }
+            Aad96::Heap(vec) => vec.extend_from_slice(bytes),
+        }
+    }
+}
+
+impl AsRef<[u8]> for Aad96 {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Aad96::Inline(buf, len) => &buf[..*len],
+            Aad96::Heap(vec) => vec,
+        }
     }
 }
 
@@ -156,6 +188,15 @@ mod tests {
         assert_eq!(new.open(here, &sealed), Err(Opened::OtherKey(1)));
         // The same id with other key material: authentication fails.
         assert_eq!(key(1).open(here, &sealed), Err(Opened::Tampered));
+    }
+
+    #[test]
+    fn long_bindings_are_bound_as_fully_as_short_ones() {
+        let k = key(4);
+        let (long, other) = ([7u8; 300], [8u8; 300]);
+        let sealed = k.seal(Binding::new("visit.zone", &long), b"x").unwrap();
+        assert_eq!(k.open(Binding::new("visit.zone", &long), &sealed).unwrap(), b"x");
+        assert_eq!(k.open(Binding::new("visit.zone", &other), &sealed), Err(Opened::Tampered));
     }
 
     #[test]
