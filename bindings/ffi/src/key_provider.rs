@@ -40,8 +40,8 @@ pub trait KeyProvider: Send + Sync {
     /// The data key back from what `wrap` returned (in this install, or in the one a backup came from).
     fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyProviderError>;
     /// Which key store this is (`"android-keystore"`, `"ios-keychain"`): stored with the wrapped key, and a
-    /// database wrapped by one key store is refused (a `Config` error) by a provider that names another, so the
-    /// name must not change for the life of an install. Asked once, when the SDK is made: an error there is a
+    /// database wrapped by one key store is refused (a `Config` error) by a provider that names another (one of the
+    /// default key file is moved to it, once), so the name must not change for the life of an install. Asked once, when the SDK is made: an error there is a
     /// configuration error for the app, never a failure on the SDK's threads.
     fn describe(&self) -> Result<String, KeyProviderError>;
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::counters::{self, get_meta, set_meta, Counter};
 use super::meta::MetaKey;
 use super::sql_err;
-use crate::crypto::{Binding, DataKey, Encryption, FileKeyProvider, KeyError, KeyProvider, Opened};
+use crate::crypto::{Binding, DataKey, Encryption, FileKeyProvider, KeyError, KeyProvider, Opened, KEY_FILE};
 use crate::error::{Error, Result};
 
 /// The sealed columns, by the name each value is bound to.
@@ -90,7 +90,9 @@ impl AtRest {
             at_rest.seal_plaintext(conn).map_err(sql_err)?;
             return Ok((at_rest, KeyOutcome::Created));
         };
-        if stored.provider != provider.describe() {
+        let file = FileKeyProvider::in_dir(dir);
+        let moving_to_store = stored.provider == file.describe() && provider.describe() != file.describe();
+        if stored.provider != provider.describe() && !moving_to_store {
             // Another key store sealed this file (a tool opening an app's database with the default key file,
             // say): refuse rather than take the other store's key for lost and start the data over.
             return Err(Error::Config(format!(
@@ -99,12 +101,21 @@ impl AtRest {
                 provider.describe()
             )));
         }
+        // An app that shipped with the default key file and now passes its platform's key store: the data key is
+        // unwrapped with the file once, then wrapped by the store (below), and the file is deleted.
+        let unwrapper: &dyn KeyProvider = if moving_to_store { &file } else { provider.as_ref() };
         let unwrapped = B64
             .decode(&stored.wrapped)
             .map_err(|_| KeyError::Lost("the stored data key is damaged".into()))
-            .and_then(|wrapped| provider.unwrap(&wrapped));
+            .and_then(|wrapped| unwrapper.unwrap(&wrapped));
         let lost = match unwrapped {
             Ok(bytes) => match DataKey::from_bytes(stored.id, &bytes) {
+                Some(key) if moving_to_store => {
+                    rewrap(conn, provider.as_ref(), stored.id, &bytes)?;
+                    // Only once the store's wrapping is committed: until then the file still opens the data.
+                    let _ = std::fs::remove_file(dir.join(KEY_FILE));
+                    return Ok((AtRest { key: Some(key), provider: Some(provider) }, KeyOutcome::Loaded));
+                }
                 Some(key) => return Ok((AtRest { key: Some(key), provider: Some(provider) }, KeyOutcome::Loaded)),
                 None => "the unwrapped data key has the wrong length".to_string(),
             },
@@ -331,6 +342,17 @@ pub(crate) fn get_sealed_meta(
         .query_row(params![key.as_str()], |r| Ok(at_rest.open(what, b"", r.get_ref(0)?)))
         .optional()?;
     Ok(opened.unwrap_or(Ok(None)))
+}
+
+/// Stores the data key `bytes` (of `id`) wrapped by `provider` in place of how it was wrapped before.
+fn rewrap(conn: &Connection, provider: &dyn KeyProvider, id: u32, bytes: &[u8]) -> Result<()> {
+    let wrapped = provider.wrap(bytes).map_err(|e| Error::Storage {
+        message: format!("cannot wrap the encryption key with {}: {e}", provider.describe()),
+        retryable: true,
+    })?;
+    let stored = StoredKey { id, wrapped: B64.encode(wrapped), provider: provider.describe() };
+    let json = serde_json::to_string(&stored).map_err(Error::storage)?;
+    set_meta(conn, MetaKey::DataKey, Some(&json)).map_err(sql_err)
 }
 
 fn new_key(conn: &Connection, provider: &dyn KeyProvider, id: u32) -> Result<DataKey> {

@@ -156,6 +156,35 @@ fn another_key_store_is_refused_not_taken_for_a_lost_key() {
 }
 
 #[test]
+fn an_app_moving_from_the_key_file_to_its_key_store_keeps_its_data_and_the_file_goes() {
+    struct Keystore(FileKeyProvider);
+    impl KeyProvider for Keystore {
+        fn wrap(&self, k: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
+            self.0.wrap(k)
+        }
+        fn unwrap(&self, w: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
+            self.0.unwrap(w)
+        }
+        fn describe(&self) -> String {
+            "ios-keychain".into()
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    append_personal(&Storage::open(dir.path()).unwrap());
+    assert!(dir.path().join(KEY_FILE).exists());
+
+    let keychain = Encryption::Provider(Arc::new(Keystore(FileKeyProvider::in_dir(keys.path()))));
+    let storage = Storage::open_encrypted(dir.path(), &keychain).unwrap();
+    assert_eq!(leased(&storage)[0].identity.user_id.as_deref(), Some(USER), "the data came along");
+    assert!(!dir.path().join(KEY_FILE).exists(), "the key file is gone once the key store wraps the data key");
+    drop(storage);
+    assert_eq!(leased(&Storage::open_encrypted(dir.path(), &keychain).unwrap()).len(), 2);
+    assert!(Storage::open(dir.path()).is_err(), "and the file no longer opens it");
+    assert_eq!(Storage::open_encrypted(dir.path(), &keychain).unwrap().counters().unwrap().get("key_resets"), None);
+}
+
+#[test]
 fn a_database_written_in_clear_is_sealed_when_encryption_comes_on() {
     let dir = tempfile::tempdir().unwrap();
     append_personal(&Storage::open_encrypted(dir.path(), &Encryption::Off).unwrap());

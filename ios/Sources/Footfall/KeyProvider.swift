@@ -9,7 +9,8 @@ import FootfallFFI
 /// backup, a jailbroken phone) reads both.
 ///
 /// Pass the same provider on every start: a database wrapped under one ``storeName`` is refused
-/// (``FootfallError/config(reason:)``) by a provider with another, rather than taken for a lost key.
+/// (``FootfallError/config(reason:)``) by a provider with another, rather than taken for a lost key. A database of
+/// the default key file (an app that shipped without a provider) is moved to the provider once, and the file deleted.
 ///
 /// Called on the SDK's writer thread, never the app's: ``unwrap(_:)`` when the database opens, ``wrap(_:)`` when its
 /// data key is made (the first start, and after a lost key). What they throw decides what happens to the data:

@@ -2281,8 +2281,8 @@ public protocol KeyProvider: AnyObject, Sendable {
     
     /**
      * Which key store this is (`"android-keystore"`, `"ios-keychain"`): stored with the wrapped key, and a
-     * database wrapped by one key store is refused (a `Config` error) by a provider that names another, so the
-     * name must not change for the life of an install. Asked once, when the SDK is made: an error there is a
+     * database wrapped by one key store is refused (a `Config` error) by a provider that names another (one of the
+     * default key file is moved to it, once), so the name must not change for the life of an install. Asked once, when the SDK is made: an error there is a
      * configuration error for the app, never a failure on the SDK's threads.
      */
     func describe() throws  -> String
@@ -2376,8 +2376,8 @@ open func unwrap(wrapped: Data)throws  -> Data  {
     
     /**
      * Which key store this is (`"android-keystore"`, `"ios-keychain"`): stored with the wrapped key, and a
-     * database wrapped by one key store is refused (a `Config` error) by a provider that names another, so the
-     * name must not change for the life of an install. Asked once, when the SDK is made: an error there is a
+     * database wrapped by one key store is refused (a `Config` error) by a provider that names another (one of the
+     * default key file is moved to it, once), so the name must not change for the life of an install. Asked once, when the SDK is made: an error there is a
      * configuration error for the app, never a failure on the SDK's threads.
      */
 open func describe()throws  -> String  {
@@ -9608,7 +9608,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_keyprovider_unwrap() != 37283) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_keyprovider_describe() != 50218) {
+    if (uniffi_footfall_ffi_checksum_method_keyprovider_describe() != 22321) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_eventlistener_on_event() != 61826) {

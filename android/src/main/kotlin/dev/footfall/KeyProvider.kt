@@ -12,7 +12,8 @@ import dev.footfall.ffi.KeyProviderException as FfiKeyProviderException
  * app's files (a backup, a rooted phone) reads both.
  *
  * Pass the same provider on every start: a database wrapped under one [storeName] is refused
- * ([FootfallException.Config]) by a provider with another, rather than taken for a lost key.
+ * ([FootfallException.Config]) by a provider with another, rather than taken for a lost key. A database of the
+ * default key file (an app that shipped without a provider) is moved to the provider once, and the file deleted.
  *
  * Called on the SDK's writer thread, never the app's: [unwrap] when the database opens, [wrap] when its data key is
  * made (the first start, and after a lost key). What they throw decides what happens to the data:
