@@ -106,6 +106,27 @@ fn a_tampered_or_moved_ciphertext_is_detected_counted_and_never_shown() {
     assert_eq!(storage.queued().unwrap(), 2, "the unreadable rows are gone");
 }
 
+/// A platform key store as the storage sees one: a named provider (the wrapping done here by a key file elsewhere).
+struct Keystore(&'static str, FileKeyProvider);
+
+impl Keystore {
+    fn new(name: &'static str, dir: &std::path::Path) -> Self {
+        Keystore(name, FileKeyProvider::in_dir(dir))
+    }
+}
+
+impl KeyProvider for Keystore {
+    fn wrap(&self, k: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
+        self.1.wrap(k)
+    }
+    fn unwrap(&self, w: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
+        self.1.unwrap(w)
+    }
+    fn describe(&self) -> String {
+        self.0.into()
+    }
+}
+
 struct Locked;
 
 impl KeyProvider for Locked {
@@ -133,21 +154,9 @@ fn a_key_unavailable_for_now_fails_the_open_as_retryable_and_resets_nothing() {
 
 #[test]
 fn another_key_store_is_refused_not_taken_for_a_lost_key() {
-    struct Keystore(FileKeyProvider);
-    impl KeyProvider for Keystore {
-        fn wrap(&self, k: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
-            self.0.wrap(k)
-        }
-        fn unwrap(&self, w: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
-            self.0.unwrap(w)
-        }
-        fn describe(&self) -> String {
-            "android-keystore".into()
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let keys = tempfile::tempdir().unwrap();
-    let keystore = Encryption::Provider(Arc::new(Keystore(FileKeyProvider::in_dir(keys.path()))));
+    let keystore = Encryption::Provider(Arc::new(Keystore::new("android-keystore", keys.path())));
     append_personal(&Storage::open_encrypted(dir.path(), &keystore).unwrap());
     // A tool opening the app's database with the default key file.
     let err = Storage::open(dir.path()).err().unwrap();
@@ -157,24 +166,12 @@ fn another_key_store_is_refused_not_taken_for_a_lost_key() {
 
 #[test]
 fn an_app_moving_from_the_key_file_to_its_key_store_keeps_its_data_and_the_file_goes() {
-    struct Keystore(FileKeyProvider);
-    impl KeyProvider for Keystore {
-        fn wrap(&self, k: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
-            self.0.wrap(k)
-        }
-        fn unwrap(&self, w: &[u8]) -> std::result::Result<Vec<u8>, KeyError> {
-            self.0.unwrap(w)
-        }
-        fn describe(&self) -> String {
-            "ios-keychain".into()
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let keys = tempfile::tempdir().unwrap();
     append_personal(&Storage::open(dir.path()).unwrap());
     assert!(dir.path().join(KEY_FILE).exists());
 
-    let keychain = Encryption::Provider(Arc::new(Keystore(FileKeyProvider::in_dir(keys.path()))));
+    let keychain = Encryption::Provider(Arc::new(Keystore::new("ios-keychain", keys.path())));
     let storage = Storage::open_encrypted(dir.path(), &keychain).unwrap();
     assert_eq!(leased(&storage)[0].identity.user_id.as_deref(), Some(USER), "the data came along");
     assert!(!dir.path().join(KEY_FILE).exists(), "the key file is gone once the key store wraps the data key");
