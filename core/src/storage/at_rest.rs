@@ -87,7 +87,7 @@ impl AtRest {
         let stored = get_meta(conn, MetaKey::DataKey).map_err(sql_err)?;
         let Some(stored) = stored.and_then(|json| serde_json::from_str::<StoredKey>(&json).ok()) else {
             let at_rest = AtRest { key: Some(new_key(conn, provider.as_ref(), 1)?), provider: Some(provider) };
-            at_rest.seal_plaintext(conn).map_err(sql_err)?;
+            at_rest.seal_plaintext(conn)?;
             return Ok((at_rest, KeyOutcome::Created));
         };
         let file = FileKeyProvider::in_dir(dir);
@@ -222,78 +222,12 @@ impl AtRest {
         }
     }
 
-    /// Seals what a file from before encryption (or written with it off) holds in clear, once.
-    fn seal_plaintext(&self, conn: &Connection) -> rusqlite::Result<()> {
-        let tx = conn.unchecked_transaction()?;
-        for table in ["events", "dead_letters"] {
-            let rows: Vec<(i64, Vec<u8>, String)> = tx
-                .prepare(&format!("SELECT seq, id, payload FROM {table} WHERE typeof(payload) = 'text'"))?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (seq, id, payload) in rows {
-                let sealed = self.seal(EVENT_PAYLOAD, &id, &payload)?;
-                tx.execute(&format!("UPDATE {table} SET payload = ?1 WHERE seq = ?2"), params![sealed, seq])?;
-            }
-        }
-        let contexts: Vec<(i64, String, String, String)> = tx
-            .prepare("SELECT id, anonymous_id, session_id, user_id FROM contexts WHERE typeof(user_id) = 'text'")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, anonymous_id, session_id, user_id) in contexts {
-            let sealed = self.seal(CONTEXT_USER_ID, &context_row(&anonymous_id, &session_id), &user_id)?;
-            tx.execute("UPDATE contexts SET user_id = ?1 WHERE id = ?2", params![sealed, id])?;
-        }
-        let coupons: Vec<(String, String, Vec<u8>, Option<String>)> = tx
-            .prepare("SELECT coupon_id, serial, grant_bytes, display FROM wallet_coupons")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (coupon_id, serial, grant, display) in coupons {
-            let row = coupon_row(&coupon_id, &serial);
-            let display = display.map(|d| self.seal(WALLET_DISPLAY, &row, &d)).transpose()?;
-            tx.execute(
-                "UPDATE wallet_coupons SET grant_bytes = ?3, display = ?4 WHERE coupon_id = ?1 AND serial = ?2",
-                params![coupon_id, serial, self.seal_bytes(WALLET_GRANT, &row, &grant)?, display],
-            )?;
-        }
-        let items: Vec<(i64, String, String, Option<String>)> = tx
-            .prepare("SELECT seq, id, body, code FROM wallet_outbox")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (seq, id, body, code) in items {
-            let code = code.map(|c| self.seal(OUTBOX_CODE, id.as_bytes(), &c)).transpose()?;
-            tx.execute(
-                "UPDATE wallet_outbox SET body = ?2, code = ?3 WHERE seq = ?1",
-                params![seq, self.seal(OUTBOX_BODY, id.as_bytes(), &body)?, code],
-            )?;
-        }
-        let device: Option<Vec<u8>> = tx
-            .query_row("SELECT pkcs8 FROM wallet_device WHERE id = 1 AND pkcs8 IS NOT NULL", [], |r| r.get(0))
-            .optional()?;
-        if let Some(pkcs8) = device {
-            tx.execute(
-                "UPDATE wallet_device SET pkcs8 = ?1 WHERE id = 1",
-                params![self.seal_bytes(DEVICE_KEY, b"1", &pkcs8)?],
-            )?;
-        }
-        for (table, key, column, what) in [
-            ("proximity_visits", "id", "zone", VISIT_ZONE),
-            ("proximity_visits", "id", "store", VISIT_STORE),
-            ("proximity_offers", "offer_id", "zone", OFFER_ZONE),
-            ("proximity_pickups", "order_id", "store", PICKUP_STORE),
-        ] {
-            let rows: Vec<(String, String)> = tx
-                .prepare(&format!("SELECT {key}, {column} FROM {table} WHERE typeof({column}) = 'text'"))?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (id, plain) in rows {
-                let sealed = self.seal(what, id.as_bytes(), &plain)?;
-                tx.execute(&format!("UPDATE {table} SET {column} = ?1 WHERE {key} = ?2"), params![sealed, id])?;
-            }
-        }
-        if let Some(user_id) = get_meta(&tx, MetaKey::UserId)? {
-            set_sealed_meta(&tx, self, MetaKey::UserId, META_USER_ID, Some(&user_id))?;
-        }
-        tx.commit()
+    /// Seals what a file from before encryption (or written with it off) holds in clear, once: the same pass as a
+    /// rotation, from "no key" (values read as they are) to this key.
+    fn seal_plaintext(&self, conn: &Connection) -> Result<()> {
+        let tx = conn.unchecked_transaction().map_err(sql_err)?;
+        reseal(&tx, &AtRest::off(), self).map_err(sql_err)?;
+        tx.commit().map_err(sql_err)
     }
 }
 
