@@ -42,6 +42,28 @@ fn denied_by_default_refused_at_track_and_counted() {
 }
 
 #[test]
+fn identify_while_analytics_is_denied_signs_in_without_recording_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::accepting();
+    let sdk = open_with(enforcing(dir.path()), &server, &ManualClock::new(T0));
+    sdk.flush_to_disk().unwrap();
+    let signed_in = sdk.identify("shopper-9", json!({"tier": "gold"})).unwrap();
+    assert_eq!(signed_in, None, "no identify message while analytics is denied");
+    // The shopper allows marketing only: its events name the signed-in shopper, as services like the wallet do.
+    sdk.grant(&["marketing"], API).unwrap();
+    sdk.track(Event::new("offer_opened").purpose("marketing")).unwrap();
+    sdk.flush().unwrap();
+    let delivered = server.delivered();
+    assert_eq!(server.delivered_names(), ["offer_opened"], "nothing of the identify message left");
+    assert_eq!(delivered[0]["userId"], "shopper-9");
+    assert!(!delivered[0].to_string().contains("gold"), "its traits were not kept");
+    assert_eq!(sdk.status().unwrap().consent_refused, 1);
+    drop(sdk);
+    let reopened = open_with(enforcing(dir.path()), &server, &ManualClock::new(T0 + 1_000));
+    assert_eq!(reopened.export_data().unwrap()["userId"], "shopper-9", "the sign-in is kept across restarts");
+}
+
+#[test]
 fn a_withdrawal_reaches_every_registered_table_dead_letters_included() {
     let dir = tempfile::tempdir().unwrap();
     // The server refuses marketing events, so one ends in the dead letters; analytics goes through.

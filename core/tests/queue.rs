@@ -102,6 +102,31 @@ fn identity_persists_across_restarts() {
 }
 
 #[test]
+fn a_reset_is_saved_by_its_own_commit_not_left_for_the_next_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::accepting();
+    let sdk = open(dir.path(), &server, &ManualClock::new(T0));
+    sdk.identify("shopper-7", json!({})).unwrap();
+    sdk.flush_to_disk().unwrap();
+    let signed_in = saved_anonymous_id(dir.path());
+    sdk.reset().unwrap();
+    // The shopper signed out and nothing is tracked after it: a consent change is the next thing the writer
+    // does, and it commits what came before it without adding an event or a barrier of its own.
+    sdk.grant(&["analytics"], footfall_core::consent::record::Method::Api).unwrap();
+    assert_ne!(
+        saved_anonymous_id(dir.path()),
+        signed_in,
+        "a process killed now would start with the signed-out shopper's ids"
+    );
+}
+
+/// The anonymous id the writer last saved, read from the database file as the next process would.
+fn saved_anonymous_id(dir: &std::path::Path) -> String {
+    let conn = rusqlite::Connection::open(dir.join(footfall_core::storage::DB_FILE)).unwrap();
+    conn.query_row("SELECT value FROM meta WHERE key = 'anonymous_id'", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
 fn a_new_session_starts_after_thirty_idle_minutes() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::accepting();

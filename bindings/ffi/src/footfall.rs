@@ -130,11 +130,12 @@ impl Footfall {
         })
     }
 
-    /// Links what follows to a known user and records an identify message with the traits (a JSON object).
+    /// Signs the shopper in and records an identify message with the traits (a JSON object) while `analytics` is
+    /// allowed: its id, or none when it is denied (the sign-in stands all the same).
     #[uniffi::method(default(traits_json = "{}"))]
-    pub fn identify(&self, user_id: String, traits_json: String) -> Result<String> {
+    pub fn identify(&self, user_id: String, traits_json: String) -> Result<Option<String>> {
         let traits = footfall_core::event::parse_object(&traits_json)?;
-        Ok(self.core.identify(&user_id, traits)?.to_string())
+        Ok(self.core.identify(&user_id, traits)?.map(|id| id.to_string()))
     }
 
     /// Forgets the user: a new anonymous id and session for everything tracked after.

@@ -376,11 +376,20 @@ impl Footfall {
         self.track(event)
     }
 
-    /// Links what follows to a known shopper and records an `identify` message with the traits.
-    pub fn identify(&self, user_id: &str, traits: Value) -> Result<Uuid> {
+    /// Signs the shopper in: everything after names them (the events of allowed purposes, and the wallet, a
+    /// service they asked for). The `identify` message with the traits is recorded only while its purpose
+    /// (`analytics`) is allowed: returns its id, or `None` when that is denied (the sign-in stands all the same).
+    pub fn identify(&self, user_id: &str, traits: Value) -> Result<Option<Uuid>> {
         event::validate_user_id(user_id)?;
         let text = MessageText::compose(String::new(), "", &traits, event::DEFAULT_PURPOSE).map_err(|(e, _)| e)?;
-        self.enqueue(MessageKind::Identify, text, Some(user_id.into()), None)
+        match self.enqueue(MessageKind::Identify, text, Some(user_id.into()), None) {
+            Ok(id) => Ok(Some(id)),
+            Err(Error::ConsentDenied { .. }) => {
+                self.handoff.send_control(Command::SignIn { user_id: user_id.into() })?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Forgets the shopper: a new anonymous id, no user id and a new session for everything tracked after.

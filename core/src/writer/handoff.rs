@@ -16,6 +16,10 @@ pub(crate) enum Command {
     Reset {
         anonymous_id: String,
     },
+    /// Sign the shopper in without an identify message (its purpose is denied): the identity still names them.
+    SignIn {
+        user_id: String,
+    },
     /// Answered once everything sent before it is committed.
     Barrier(mpsc::Sender<Result<()>>),
     /// Another domain's work (a consent change, a deletion request), run in order with the appends around it.

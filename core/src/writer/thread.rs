@@ -177,6 +177,8 @@ impl Writer {
         // answer for a purpose is looked up once per group; the bench's stream has a single purpose.
         let mut verdict: Option<(String, Option<bool>)> = None;
         let mut stop = false;
+        // A reset or sign-in with no message after it is still saved with this group, not with the next message.
+        let mut identity_changed = false;
         let mut refused = (0u64, 0usize);
         let now = self.setup.clock.now_ms();
         let consent = &self.setup.consent;
@@ -194,6 +196,12 @@ impl Writer {
                 Command::Append(message) if allowed(message.purpose()) == Some(false) => {
                     refused.0 += 1;
                     refused.1 += message.size();
+                    // The identify message goes; the sign-in it carried stands, as when `identify` knew at once.
+                    if message.kind == MessageKind::Identify {
+                        identity.user_id = message.user_id.clone();
+                        shared = None;
+                        identity_changed = true;
+                    }
                     self.shared.buffers.give_back([message.into_buffer()]);
                 }
                 Command::Append(message) => {
@@ -217,6 +225,12 @@ impl Writer {
                     }
                     *identity = new_identity(anonymous_id, None);
                     shared = None;
+                    identity_changed = true;
+                }
+                Command::SignIn { user_id } => {
+                    identity.user_id = Some(user_id);
+                    shared = None;
+                    identity_changed = true;
                 }
                 Command::Barrier(reply) => barriers.push(reply),
                 Command::Shutdown => stop = true,
@@ -230,7 +244,7 @@ impl Writer {
         }
         let state = (identity.clone(), *last_ms);
         let bytes: usize = messages.iter().map(|(m, _)| m.size()).sum();
-        let result = if messages.is_empty() && barriers.is_empty() && !stop {
+        let result = if messages.is_empty() && barriers.is_empty() && !stop && !identity_changed {
             Ok(())
         } else {
             storage.append(&messages, &state)

@@ -265,7 +265,8 @@ pub fn flush(args: FlushArgs) -> CmdResult {
     }
 }
 
-/// Sets the user id later events carry (an identify message, gated like `analytics` events).
+/// Signs the shopper in (later events carry the user id) and records an identify message, gated like `analytics`
+/// events: without that consent the sign-in stands and `messageId` is null.
 pub fn identify(args: IdentifyArgs) -> CmdResult {
     let traits = footfall_core::event::parse_object(&args.traits).map_err(|e| format!("--traits: {e}"))?;
     if !traits.is_object() {
@@ -274,20 +275,18 @@ pub fn identify(args: IdentifyArgs) -> CmdResult {
     let sdk = Footfall::open(sdk_config(&args.data_dir, None, None)).map_err(|e| e.to_string())?;
     // As in `track`: wait for the writer to read the consent log so a refusal is known here.
     sdk.flush_to_disk().map_err(|e| e.to_string())?;
-    let id = match sdk.identify(&args.user_id, traits) {
-        Ok(id) => id,
-        Err(Error::ConsentDenied { purpose }) => {
-            eprintln!(
-                "footfall: identify refused: consent for '{purpose}' is not given (footfall consent grant --data-dir {} {purpose})",
-                args.data_dir.display()
-            );
-            return Ok(ExitCode::from(3));
-        }
-        Err(e) => return Err(e.to_string()),
-    };
+    let id = sdk.identify(&args.user_id, traits).map_err(|e| e.to_string())?;
+    if id.is_none() {
+        eprintln!(
+            "footfall: signed in; no identify message recorded: consent for '{}' is not given (footfall consent grant --data-dir {} {})",
+            footfall_core::event::DEFAULT_PURPOSE,
+            args.data_dir.display(),
+            footfall_core::event::DEFAULT_PURPOSE
+        );
+    }
     sdk.flush_to_disk().map_err(|e| e.to_string())?;
     sdk.close();
-    println!("{}", serde_json::json!({"messageId": id.to_string(), "userId": args.user_id}));
+    println!("{}", serde_json::json!({"messageId": id.map(|id| id.to_string()), "userId": args.user_id}));
     Ok(ExitCode::SUCCESS)
 }
 

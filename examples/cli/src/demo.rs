@@ -101,7 +101,8 @@ pub fn run() -> CmdResult {
 
     println!();
     println!("3. The shopper signs in at the store entrance; still offline.");
-    demo.tracked.push(sdk.identify("shopper-42", json!({"tier": "gold"})).map_err(|e| e.to_string())?);
+    let identified = sdk.identify("shopper-42", json!({"tier": "gold"})).map_err(|e| e.to_string())?;
+    demo.tracked.push(identified.ok_or("the demo grants analytics, so identify records a message")?);
     println!("   + identify shopper-42 (later events carry the user id, earlier ones the same anonymous id)");
     demo.track(&sdk, "store_entered", json!({"store_id": "tokyo-shibuya-01"}))?;
     demo.track(&sdk, "coupon_viewed", json!({"coupon_id": "autumn-10"}))?;

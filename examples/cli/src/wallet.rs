@@ -153,14 +153,8 @@ fn open(target: &WalletTarget) -> Result<Footfall, String> {
         sdk.flush_to_disk().map_err(|e| e.to_string())?;
         let current = sdk.export_data().map_err(|e| e.to_string())?["userId"].as_str().map(String::from);
         if current.as_deref() != Some(user_id) {
-            sdk.identify(user_id, json!({})).map_err(|e| match e {
-                Error::ConsentDenied { purpose } => format!(
-                    "signing in as {user_id} is recorded as an identify event, and consent for '{purpose}' is not \
-                     given (footfall consent grant --data-dir {} {purpose})",
-                    target.data_dir.display()
-                ),
-                e => e.to_string(),
-            })?;
+            // Signing in needs no consent; the identify message it records does (`analytics`).
+            sdk.identify(user_id, json!({})).map_err(|e| e.to_string())?;
             sdk.flush_to_disk().map_err(|e| e.to_string())?;
         }
     }

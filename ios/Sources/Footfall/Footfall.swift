@@ -161,15 +161,15 @@ public final class Footfall: Sendable {
         }
     }
 
-    /// Links what is tracked from now on to a known user and records an identify message with `traits`.
+    /// Signs the shopper in: what is tracked from now on, and the wallet, name `userId`.
     ///
-    /// The identify message serves the `analytics` purpose: while that is denied it is refused like an event.
+    /// The identify message with `traits` serves the `analytics` purpose. While that is denied no message is
+    /// recorded, and the sign-in stands all the same.
     ///
-    /// - Returns: the identify message's id.
-    /// - Throws: ``FootfallError/invalidInput(reason:)`` for an empty or oversized user id or bad traits,
-    ///   ``FootfallError/consentDenied(purpose:)`` while `analytics` is denied.
+    /// - Returns: the identify message's id, or `nil` while `analytics` is denied.
+    /// - Throws: ``FootfallError/invalidInput(reason:)`` for an empty or oversized user id or bad traits.
     @discardableResult
-    public func identify(_ userId: String, traits: [String: FootfallValue] = [:]) throws -> String {
+    public func identify(_ userId: String, traits: [String: FootfallValue] = [:]) throws -> String? {
         try call { native in
             try native.identify(userId: userId, traitsJson: try FootfallValue.object(traits).jsonString())
         }

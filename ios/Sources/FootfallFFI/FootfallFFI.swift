@@ -1222,9 +1222,10 @@ public protocol FootfallProtocol: AnyObject, Sendable {
     func flushToDisk() throws 
     
     /**
-     * Links what follows to a known user and records an identify message with the traits (a JSON object).
+     * Signs the shopper in and records an identify message with the traits (a JSON object) while `analytics` is
+     * allowed: its id, or none when it is denied (the sign-in stands all the same).
      */
-    func identify(userId: String, traitsJson: String) throws  -> String
+    func identify(userId: String, traitsJson: String) throws  -> String?
     
     /**
      * Forgets the user: a new anonymous id and session for everything tracked after.
@@ -1673,10 +1674,11 @@ open func flushToDisk()throws   {try rustCallWithError(FfiConverterTypeFootfallE
 }
     
     /**
-     * Links what follows to a known user and records an identify message with the traits (a JSON object).
+     * Signs the shopper in and records an identify message with the traits (a JSON object) while `analytics` is
+     * allowed: its id, or none when it is denied (the sign-in stands all the same).
      */
-open func identify(userId: String, traitsJson: String = "{}")throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+open func identify(userId: String, traitsJson: String = "{}")throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeFootfallError_lift) {
         uniffiCallStatus in
     uniffi_footfall_ffi_fn_method_footfall_identify(
             self.uniffiCloneHandle(),
@@ -9539,7 +9541,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_footfall_flush_to_disk() != 12582) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_identify() != 16124) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_identify() != 17870) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_reset() != 43040) {

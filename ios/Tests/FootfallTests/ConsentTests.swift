@@ -33,15 +33,14 @@ final class ConsentTests: FootfallTestCase {
         XCTAssertThrowsError(try footfall.track("offer_shown", purpose: "marketing")) {
             XCTAssertEqual($0 as? FootfallError, .consentDenied(purpose: "marketing"))
         }
-        // The identify message serves analytics too.
-        XCTAssertThrowsError(try footfall.identify("user-42")) {
-            XCTAssertEqual($0 as? FootfallError, .consentDenied(purpose: "analytics"))
-        }
+        // Signing in needs no consent; the identify message it would record serves analytics.
+        XCTAssertNil(try footfall.identify("user-42", traits: ["tier": "gold"]))
         let essential = try footfall.track("app_opened", purpose: Footfall.essentialPurpose)
 
         let report = try await footfall.flush()
         XCTAssertEqual(report.delivered, 1)
         XCTAssertEqual(try collector.events().compactMap { $0.text("id") }, [essential])
+        XCTAssertEqual(try collector.events().compactMap { $0.text("user_id") }, ["user-42"], "the sign-in stood")
         let counters = try footfall.status()
         XCTAssertEqual(counters.consentRefused, 3)
         XCTAssertEqual(counters.tracked, 1)

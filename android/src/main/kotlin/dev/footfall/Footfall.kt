@@ -95,10 +95,11 @@ class Footfall private constructor(private val core: Core) :
         core.call { it.trackEvent(TrackedEvent(name, propertiesJson, purpose)) }
 
     /**
-     * Links what is tracked from now on to a known user and records an identify message with [traits] (under the
-     * purpose `analytics`: it throws [FootfallException.ConsentDenied] without it). Returns the message id.
+     * Signs the shopper in: what is tracked from now on, and the wallet, name [userId]. The identify message with
+     * [traits] serves the purpose `analytics`: returns its id, or null while that is denied (no message is recorded,
+     * and the sign-in stands all the same).
      */
-    fun identify(userId: String, traits: Map<String, Any?> = emptyMap()): String =
+    fun identify(userId: String, traits: Map<String, Any?> = emptyMap()): String? =
         core.call { it.identify(userId, Json.encodeObject(traits)) }
 
     /** Forgets the user: a new anonymous id and a new session for everything tracked after. */

@@ -39,11 +39,13 @@ class ConsentTest : CollectorTest() {
             // Default deny: refused with the purpose, nothing recorded; essential is never gated.
             val refused = assertThrows<FootfallException.ConsentDenied> { footfall.track("product_viewed") }
             assertEquals("analytics", refused.purpose)
-            assertThrows<FootfallException.ConsentDenied> { footfall.identify("shopper-1") }
+            // Signing in needs no consent; the identify message it would record does.
+            assertNull(footfall.identify("shopper-1", mapOf("tier" to "gold")))
             assertThrows<FootfallException.ConsentDenied> { footfall.track("offer_shown", purpose = "marketing") }
             val receipt = footfall.track("receipt_viewed", purpose = Footfall.ESSENTIAL_PURPOSE)
             assertEquals(1, footfall.flush().delivered)
             assertEquals(listOf(receipt), collector.events().map { it.text("id") })
+            assertEquals("shopper-1", collector.events().single().text("user_id"), "the sign-in stood")
 
             val granted = footfall.grantAnalytics()
             assertEquals(listOf("analytics"), granted.nowAllowed)
