@@ -96,6 +96,13 @@ pub struct ServeArgs {
     /// seconds' worth of --rate-limit-per-key.
     #[arg(long, value_name = "REQUESTS", requires = "rate_limit_per_key")]
     rate_limit_burst: Option<u32>,
+    /// Seconds a request's body may take to arrive once its headers are in; a slower one's connection is
+    /// closed unanswered (the SDK retries it).
+    #[arg(long, value_name = "SECONDS", default_value_t = footfall_collector::DEFAULT_BODY_TIMEOUT.as_secs())]
+    body_timeout_secs: u64,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    #[arg(long, default_value_t = footfall_collector::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// JSON file served by GET /v1/config (`{"consent": {...}}`), re-read on every request: edit it to change
     /// the policy without a restart. Without it that endpoint answers 404.
     #[arg(long)]
@@ -319,6 +326,11 @@ pub fn serve(args: ServeArgs) -> CmdResult {
         RateLimit::new(per_second, args.rate_limit_burst.unwrap_or_else(|| RateLimit::default_burst(per_second)))
     });
     config.config_path = args.config;
+    if args.body_timeout_secs == 0 || args.max_connections == 0 {
+        return Err("--body-timeout-secs and --max-connections must be at least 1".into());
+    }
+    config.body_timeout = std::time::Duration::from_secs(args.body_timeout_secs);
+    config.max_connections = args.max_connections;
     if let (Some(user), Some(file)) = (args.admin_user, args.admin_password_file) {
         let text =
             std::fs::read_to_string(&file).map_err(|e| format!("--admin-password-file {}: {e}", file.display()))?;

@@ -164,7 +164,10 @@ async fn read(shared: &Shared, req: Req) -> Result<Result<RawBody, Reject>, Abor
     // Gzip never grows incompressible data by more than a few bytes per 64 KiB block, so this raw cap only
     // refuses bodies that could not decompress to within `max` anyway.
     let raw_cap = if gzip { max.saturating_add(max / 8).saturating_add(4096) } else { max };
-    match Limited::new(req.into_body(), raw_cap).collect().await {
+    // A body still arriving after the timeout is a client too slow to keep (or one trickling on purpose): the
+    // connection goes, unanswered, like one the client dropped.
+    let collected = tokio::time::timeout(shared.body_timeout, Limited::new(req.into_body(), raw_cap).collect());
+    match collected.await.map_err(|_| AbortConnection)? {
         Ok(collected) => Ok(Ok(RawBody { bytes: collected.to_bytes(), gzip })),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Ok(Err(too_large(max))),
         Err(_) => Err(AbortConnection),

@@ -53,6 +53,7 @@ impl Collector {
         let shared = Arc::new(Shared {
             api_key: config.api_key,
             max_body_bytes: config.max_body_bytes,
+            body_timeout: config.body_timeout,
             reject_event_names: config.reject_event_names,
             config_path: config.config_path,
             rate_limiter,
@@ -64,7 +65,8 @@ impl Collector {
             console,
         });
         let (running, stopped) = mpsc::channel();
-        runtime.spawn(accept_loop(listener, acceptor, shared.clone(), running));
+        let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+        runtime.spawn(accept_loop(listener, acceptor, connections, shared.clone(), running));
         Ok(Collector {
             addr,
             https: config.tls.is_some(),

@@ -1,9 +1,17 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Decompressed body limit when none is configured; twice the SDK's default batch cap of 500 KB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a request's body may take to arrive once its headers are in, when none is configured: a gzip batch
+/// of the SDK's largest size (about 50 KB on the wire) still arrives at under 1 KB/s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Connections served at once when none is configured; more wait in the listen backlog until one closes.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// How a collector listens, stores and misbehaves.
 #[derive(Clone, Debug)]
@@ -18,6 +26,11 @@ pub struct CollectorConfig {
     pub faults: FaultConfig,
     /// Decompressed body limit; over it -> 413.
     pub max_body_bytes: usize,
+    /// A body that has not fully arrived this long after its headers closes the connection (no answer: the
+    /// client retries), so a client trickling bytes cannot hold a connection and its buffer.
+    pub body_timeout: Duration,
+    /// Connections served at once; the accept loop waits for one to close before it takes another.
+    pub max_connections: usize,
     /// Poison knob: a batch holding a track event with one of these names -> 400 `invalid_event`.
     pub reject_event_names: Vec<String>,
     /// Serve HTTPS with this certificate and key.
@@ -47,6 +60,8 @@ impl CollectorConfig {
             api_key: None,
             faults: FaultConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             reject_event_names: Vec::new(),
             tls: None,
             config_path: None,

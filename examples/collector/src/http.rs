@@ -23,6 +23,7 @@ use crate::wallet::issuer::WalletIssuer;
 pub(crate) struct Shared {
     pub api_key: Option<String>,
     pub max_body_bytes: usize,
+    pub body_timeout: std::time::Duration,
     pub reject_event_names: Vec<String>,
     pub config_path: Option<PathBuf>,
     /// Per-client token buckets on the protocol endpoints; `None`: no rate limit.

@@ -35,8 +35,8 @@ pub mod wallet;
 
 pub use collector::Collector;
 pub use config::{
-    CollectorConfig, Endpoint, FaultConfig, RateLimit, ScriptedFault, TlsConfig, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_RATE_LIMIT_CLIENTS,
+    CollectorConfig, Endpoint, FaultConfig, RateLimit, ScriptedFault, TlsConfig, DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_RATE_LIMIT_CLIENTS,
 };
 pub use console::AdminCredential;
 pub use db::{DatabaseUrl, DbError};

@@ -16,6 +16,7 @@ use hyper::service::service_fn;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
@@ -41,14 +42,18 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Accepts until the task is dropped with the runtime. `_running` is held so `Collector::wait` can block on it.
+/// Each connection holds one of `connections`' permits until it closes; with none left, the next connection
+/// waits in the listen backlog.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
+    connections: Arc<Semaphore>,
     shared: Arc<Shared>,
     _running: std::sync::mpsc::Sender<()>,
 ) {
     let router = router(shared);
     loop {
+        let Ok(permit) = connections.clone().acquire_owned().await else { return };
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             // e.g. out of file descriptors: back off instead of spinning, and keep serving.
@@ -61,6 +66,7 @@ pub(crate) async fn accept_loop(
         let router = router.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             match tls {
                 None => serve_connection(TokioIo::new(stream), peer, router).await,
                 Some(acceptor) => {
