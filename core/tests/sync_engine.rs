@@ -277,3 +277,53 @@ fn pending_events_are_uploaded_at_start_up() {
     wait_for(&arrived, "the start-up upload");
     assert_eq!(server.delivered_names(), vec!["left_over"]);
 }
+
+/// Automatic uploads whose only trigger is the count threshold: the injected clock never moves, so neither the
+/// interval nor a backoff ends on its own.
+fn on_threshold_only(dir: &std::path::Path) -> footfall_core::Config {
+    let mut config = manual_config(dir);
+    config.flush.automatic = true;
+    config.flush.count_threshold = 3;
+    config.flush.on_start = false;
+    config.flush.interval = Duration::from_secs(3600);
+    config
+}
+
+#[test]
+fn the_network_coming_back_retries_at_once_instead_of_waiting_out_the_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::new(|_, i| {
+        if i == 0 {
+            Err(TransportError::Connect("network is unreachable".into()))
+        } else {
+            ok(200, "{}")
+        }
+    });
+    let arrived = server.on_request();
+    let sdk = open_with(on_threshold_only(dir.path()), &server, &ManualClock::new(T0));
+    let ids = track_n(&sdk, "e", 3);
+    wait_for(&arrived, "the threshold upload, which finds no network");
+    sdk.network_available().unwrap();
+    wait_for(&arrived, "the retry the network's return set off");
+    let delivered: Vec<String> =
+        server.delivered().iter().map(|m| m["messageId"].as_str().unwrap().to_string()).collect();
+    assert_eq!(delivered, ids);
+}
+
+#[test]
+fn the_network_coming_back_leaves_the_servers_retry_after_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::new(|_, i| if i == 0 { with_header(503, "Retry-After", "60") } else { ok(200, "{}") });
+    let arrived = server.on_request();
+    let sdk = open_with(on_threshold_only(dir.path()), &server, &ManualClock::new(T0));
+    track_n(&sdk, "e", 3);
+    wait_for(&arrived, "the threshold upload, which the server holds back");
+    sdk.network_available().unwrap();
+    // The loop answers flushes before it looks at the network, so the second flush returns only after the pass
+    // the network's return set off.
+    for _ in 0..2 {
+        let report = sdk.flush().unwrap();
+        assert!(matches!(report.outcome, FlushOutcome::Held { .. }), "{report:?}");
+    }
+    assert_eq!(server.request_count(), 1, "nothing is sent before the server's Retry-After");
+}

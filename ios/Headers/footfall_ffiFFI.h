@@ -486,6 +486,11 @@ void uniffi_footfall_ffi_fn_method_footfall_flush_to_disk(uint64_t ptr, RustCall
 RustBuffer uniffi_footfall_ffi_fn_method_footfall_identify(uint64_t ptr, RustBuffer user_id, RustBuffer traits_json, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_NETWORK_AVAILABLE
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_NETWORK_AVAILABLE
+void uniffi_footfall_ffi_fn_method_footfall_network_available(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_RESET
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_FN_METHOD_FOOTFALL_RESET
 void uniffi_footfall_ffi_fn_method_footfall_reset(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1134,6 +1139,12 @@ uint16_t uniffi_footfall_ffi_checksum_method_footfall_flush_to_disk(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_IDENTIFY
 #define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_IDENTIFY
 uint16_t uniffi_footfall_ffi_checksum_method_footfall_identify(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_NETWORK_AVAILABLE
+#define UNIFFI_FFIDEF_UNIFFI_FOOTFALL_FFI_CHECKSUM_METHOD_FOOTFALL_NETWORK_AVAILABLE
+uint16_t uniffi_footfall_ffi_checksum_method_footfall_network_available(void
     
 );
 #endif

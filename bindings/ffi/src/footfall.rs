@@ -149,6 +149,12 @@ impl Footfall {
         Ok(self.core.flush_async().await?.into())
     }
 
+    /// The device's network came back: uploads waiting out a backoff try at once (the server's Retry-After and
+    /// a pause still hold). Never blocks; calls coalesce.
+    pub fn network_available(&self) -> Result<()> {
+        Ok(self.core.network_available()?)
+    }
+
     /// Blocks until everything tracked before the call is durable on disk.
     pub fn flush_to_disk(&self) -> Result<()> {
         Ok(self.core.flush_to_disk()?)

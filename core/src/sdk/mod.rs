@@ -463,6 +463,15 @@ impl Footfall {
         rx.await.map_err(|_| Error::Closed)?
     }
 
+    /// Tells the SDK the device's network came back (the platform layers call it from their connectivity
+    /// callbacks): uploads waiting out a backoff after a failure try at once instead of minutes later. The
+    /// server's `Retry-After` and a pause for credentials still hold. Calls coalesce; does nothing without
+    /// automatic uploads (`FlushPolicy::automatic`), where the app decides when to flush.
+    pub fn network_available(&self) -> Result<()> {
+        self.sync()?.network_available();
+        Ok(())
+    }
+
     fn sync(&self) -> Result<&SyncHandle> {
         if self.handoff.shared.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);

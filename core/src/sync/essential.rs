@@ -29,6 +29,11 @@ impl EssentialLane {
         self.wallet.as_ref().is_some_and(|w| w.answered.swap(false, std::sync::atomic::Ordering::AcqRel))
     }
 
+    /// See [`LaneState::network_available`].
+    pub fn network_available(&mut self) {
+        self.state.network_available();
+    }
+
     /// Milliseconds until the lane wants another run, when it is waiting on one.
     pub fn retry_in_ms(&self, now_mono: u64) -> Option<u64> {
         self.state.retry_in_ms(now_mono)

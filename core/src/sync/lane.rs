@@ -239,6 +239,12 @@ impl LaneState {
         due.map(|t| t.saturating_sub(now_mono))
     }
 
+    /// The device's network came back: our own backoff after a failure has nothing left to wait for, so the next
+    /// background pass tries at once. The server's hold and a pause (credentials, certificate) stay.
+    pub fn network_available(&mut self) {
+        self.backoff_until = None;
+    }
+
     pub fn on_success(&mut self, storage: &Storage) -> Result<()> {
         self.consecutive_failures = 0;
         self.backoff_until = None;

@@ -44,6 +44,7 @@ pub(crate) struct SyncHandle {
     wallet_syncs: mpsc::UnboundedSender<WalletReply>,
     wake: Arc<Notify>,
     stored: Arc<Notify>,
+    network: Arc<Notify>,
     shutdown: watch::Sender<bool>,
     thread: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -60,6 +61,7 @@ impl SyncHandle {
         let (wallet_syncs, wallet_rx) = mpsc::unbounded_channel();
         let wake = Arc::new(Notify::new());
         let stored = Arc::new(Notify::new());
+        let network = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         // Named, so the SDK's threads can be told apart (the bench counts their wake-ups): the blocking pool runs
         // the transport's DNS look-ups.
@@ -78,6 +80,7 @@ impl SyncHandle {
             wallet_rx,
             wake: wake.clone(),
             stored: stored.clone(),
+            network: network.clone(),
             shutdown: shutdown_rx,
             woke: Default::default(),
         };
@@ -86,7 +89,7 @@ impl SyncHandle {
             .spawn(move || runtime.block_on(loop_state.run()))
             .map_err(|e| Error::Internal(format!("cannot start the sync thread: {e}")))?;
         let thread = std::sync::Mutex::new(Some(thread));
-        Ok(SyncHandle { flushes, refreshes, wallet_syncs, wake, stored, shutdown, thread })
+        Ok(SyncHandle { flushes, refreshes, wallet_syncs, wake, stored, network, shutdown, thread })
     }
 
     /// The trigger the writer pulls when enough events are durable (coalesced with any pending one).
@@ -103,6 +106,12 @@ impl SyncHandle {
         if let Err(mpsc::error::SendError(reply)) = self.flushes.send(reply) {
             reply.send(Err(Error::Closed));
         }
+    }
+
+    /// The device's network came back (the platform layer says so): a background pass now, past our backoff;
+    /// calls while one is due coalesce.
+    pub fn network_available(&self) {
+        self.network.notify_one();
     }
 
     /// Fetches the consent policy on the sync thread (after any pass in progress).
@@ -140,6 +149,8 @@ struct SyncLoop {
     wake: Arc<Notify>,
     /// Something was committed (see [`SyncHandle::stored_handle`]).
     stored: Arc<Notify>,
+    /// The network came back (see [`SyncHandle::network_available`]).
+    network: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
     /// How often the loop woke after start-up, whatever woke it (the tests' witness that idle means asleep).
     woke: Arc<std::sync::atomic::AtomicU64>,
@@ -230,6 +241,10 @@ impl SyncLoop {
                     false
                 }
                 _ = self.wake.notified(), if policy.automatic => true,
+                _ = self.network.notified(), if policy.automatic => {
+                    uploader.network_available();
+                    true
+                }
                 // Nothing was pending when the timers were planned: a commit may have changed that.
                 _ = self.stored.notified(), if policy.automatic && !timers.tick_armed() => false,
                 _ = sleep, if due_in.is_some() => {

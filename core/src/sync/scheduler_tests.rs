@@ -141,6 +141,7 @@ impl Harness {
             wallet_rx,
             wake: Arc::new(Notify::new()),
             stored: stored.clone(),
+            network: Arc::new(Notify::new()),
             shutdown: shutdown_rx,
             woke: woke.clone(),
         };

@@ -1228,6 +1228,12 @@ public protocol FootfallProtocol: AnyObject, Sendable {
     func identify(userId: String, traitsJson: String) throws  -> String?
     
     /**
+     * The device's network came back: uploads waiting out a backoff try at once (the server's Retry-After and
+     * a pause still hold). Never blocks; calls coalesce.
+     */
+    func networkAvailable() throws 
+    
+    /**
      * Forgets the user: a new anonymous id and session for everything tracked after.
      */
     func reset() throws 
@@ -1686,6 +1692,18 @@ open func identify(userId: String, traitsJson: String = "{}")throws  -> String? 
         FfiConverterString.lower(traitsJson),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The device's network came back: uploads waiting out a backoff try at once (the server's Retry-After and
+     * a pause still hold). Never blocks; calls coalesce.
+     */
+open func networkAvailable()throws   {try rustCallWithError(FfiConverterTypeFootfallError_lift) {
+        uniffiCallStatus in
+    uniffi_footfall_ffi_fn_method_footfall_network_available(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -9542,6 +9560,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_identify() != 17870) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_footfall_ffi_checksum_method_footfall_network_available() != 10854) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_reset() != 43040) {

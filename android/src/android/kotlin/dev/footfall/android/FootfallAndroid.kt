@@ -15,7 +15,7 @@ import java.io.File
 /**
  * The Footfall SDK set up the Android way: one instance for the process, its data under
  * `context.noBackupFilesDir/footfall` (never in a backup), a flush whenever the app goes to the background, a WorkManager upload that runs
- * once the network is there, even after the process died, and in TCF import mode the CMP's answer followed from
+ * once the network is there, even after the process died, a retry as soon as the network comes back ([NetworkWatcher]), and in TCF import mode the CMP's answer followed from
  * the default SharedPreferences ([TcfConsentBridge]).
  *
  * ```kotlin
@@ -47,6 +47,9 @@ object FootfallAndroid {
 
     /** The background flusher [init] installed, if any. */
     private var flusher: AppLifecycleFlusher? = null
+
+    /** The network watcher [init] installed, if any. */
+    private var networkWatcher: NetworkWatcher? = null
 
     /**
      * Creates the process-wide instance, or returns it when it already exists (the arguments are then ignored).
@@ -93,6 +96,9 @@ object FootfallAndroid {
                 tcfBridge = TcfConsentBridge(app, footfall).also { it.start() }
             }
             val uploadEndpoint = config.endpoint
+            if (uploadEndpoint != null) {
+                networkWatcher = NetworkWatcher(app, footfall).also { it.install() }
+            }
             if (flushOnBackground && uploadEndpoint != null) {
                 val keystoreAlias = (keyProvider as? AndroidKeystoreKeyProvider)?.alias
                 val settings =
@@ -132,6 +138,8 @@ object FootfallAndroid {
         synchronized(lock) {
             flusher?.uninstall()
             flusher = null
+            networkWatcher?.uninstall()
+            networkWatcher = null
             tcfBridge?.close()
             tcfBridge = null
             instance?.close()
