@@ -6,6 +6,7 @@
 
 mod migrate;
 mod pg;
+mod pg_tls;
 mod sqlite;
 mod url;
 mod value;
@@ -58,18 +59,31 @@ pub enum DbError {
     Postgres(#[from] postgres::Error),
     #[error("unexpected value: {0}")]
     Conversion(String),
+    /// The TLS setup for PostgreSQL could not be made (an unreadable `sslrootcert`, say).
+    #[error("TLS to PostgreSQL: {0}")]
+    Tls(String),
     #[error(
         "the database was written by a newer collector (schema {component} version {found}, this one knows {known})"
     )]
     NewerSchema { component: String, found: i64, known: i64 },
 }
 
-/// PostgreSQL's own message (e.g. "duplicate key value violates …"), not only "db error".
+/// PostgreSQL's own message (e.g. "duplicate key value violates …"), not only "db error"; otherwise the client's
+/// with its causes ("error performing TLS handshake: invalid peer certificate: UnknownIssuer").
 fn pg_message(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.code().code(), db.message());
     }
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.ends_with(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = inner.source();
+    }
+    message
 }
 
 impl DbError {

@@ -8,8 +8,10 @@ use std::sync::{Condvar, Mutex};
 
 use bytes::BytesMut;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::pg_tls::PgTarget;
 use super::value::Value;
 use super::{url, Arg, DbError, Engine, Lock, Row, Sql};
 
@@ -20,6 +22,8 @@ const ATTEMPTS: usize = 3;
 
 pub(crate) struct PgPool {
     config: postgres::Config,
+    /// Used when the server offers TLS (`sslmode=prefer`, the default) or must (`require`): always verified.
+    tls: MakeRustlsConnect,
     described: String,
     idle: Mutex<Pool>,
     returned: Condvar,
@@ -38,9 +42,11 @@ struct PgConn {
 impl PgPool {
     /// Parses the URL and opens one connection, so a wrong URL or a server that is down fails at start-up.
     pub fn new(conn: &str) -> Result<PgPool, DbError> {
-        let config: postgres::Config = conn.parse()?;
+        let target = PgTarget::parse(conn);
+        let config: postgres::Config = target.url.parse()?;
         let pool = PgPool {
             config,
+            tls: target.connector()?,
             described: url::redact(conn),
             idle: Mutex::new(Pool { idle: Vec::new(), open: 0 }),
             returned: Condvar::new(),
@@ -63,7 +69,7 @@ impl PgPool {
             if pool.open < MAX_CONNECTIONS {
                 pool.open += 1;
                 drop(pool);
-                return match self.config.connect(NoTls) {
+                return match self.config.connect(self.tls.clone()) {
                     Ok(client) => Ok(PgConn { client, statements: HashMap::new() }),
                     Err(e) => {
                         self.forget();
@@ -295,5 +301,38 @@ mod tests {
             placeholders("SELECT x FROM t WHERE a = ?1 AND b = '?2' AND \"c?\" = ?12"),
             "SELECT x FROM t WHERE a = $1 AND b = '?2' AND \"c?\" = $12"
         );
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+
+    /// The server `scripts/postgres.sh` starts for the collector's PostgreSQL run (TLS with a certificate from a CA
+    /// made there), without the URL's options.
+    fn tls_server() -> Option<(String, String)> {
+        let url = std::env::var("FOOTFALL_TEST_POSTGRES").ok().filter(|u| !u.is_empty())?;
+        let ca = std::env::var("FOOTFALL_TEST_POSTGRES_CA").ok()?;
+        Some((url.split('?').next().unwrap_or(&url).to_string(), ca))
+    }
+
+    fn over_tls(pool: &PgPool) -> bool {
+        let query = "SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+        pool.transaction(None, |sql| sql.value::<i64>(query, &[])).unwrap() == 1
+    }
+
+    #[test]
+    fn the_server_is_verified_against_the_named_root_and_refused_without_it() {
+        let Some((server, ca)) = tls_server() else {
+            eprintln!("skipped: no TLS PostgreSQL server here (scripts/test-collector-postgres.sh starts one)");
+            return;
+        };
+        let verified = PgPool::new(&format!("{server}?sslmode=verify-full&sslrootcert={ca}")).unwrap();
+        assert!(over_tls(&verified), "the connection is TLS");
+        // The system's trust store does not hold the test CA: the server's certificate is refused, not ignored.
+        let unverified = PgPool::new(&format!("{server}?sslmode=require")).err().expect("refused").to_string();
+        assert!(unverified.to_lowercase().contains("certificate"), "{unverified}");
+        let plain = PgPool::new(&format!("{server}?sslmode=disable")).unwrap();
+        assert!(!over_tls(&plain), "sslmode=disable stays plain");
     }
 }

@@ -34,10 +34,12 @@ fn fresh_schema(server: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let schema = format!("t{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-    // On a thread of its own: the sync client refuses to run inside a test's async runtime.
+    // The schema is made over a plain connection (the URL's TLS options are the collector's, which it tests);
+    // on a thread of its own: the sync client refuses to run inside a test's async runtime.
+    let admin = server.split('?').next().unwrap_or(server);
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            let mut client = postgres::Client::connect(server, postgres::NoTls).expect("the test PostgreSQL server");
+            let mut client = postgres::Client::connect(admin, postgres::NoTls).expect("the test PostgreSQL server");
             client.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("a fresh schema");
         });
     });
