@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Barrier;
 
+use common::console::{admin, hidden, Browser, PASSWORD};
 use common::database::database;
 use common::wallet::{code, device, now, redemption, rfc3339, Issuer, REDEMPTIONS};
 use common::{batch, id, track, Conn};
@@ -126,4 +127,35 @@ fn a_redemption_sent_to_both_instances_at_once_is_accepted_once() {
         let tablet_try = of_serial.iter().find(|r| r.device.as_deref() == Some(tablet_id.as_str())).unwrap();
         assert_eq!(tablet_try.status, "double_spend", "attributed to the device that made it");
     }
+}
+
+#[test]
+fn a_console_session_and_the_sign_in_lock_hold_on_every_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let start = || {
+        let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), &db);
+        config.console = Some(admin());
+        Collector::start(config).unwrap()
+    };
+    let (a, b) = (start(), start());
+
+    // Signed in on A; the next requests land on B.
+    let mut on_a = Browser::new(&a);
+    assert_eq!(on_a.sign_in(PASSWORD).status, 303);
+    let mut on_b = on_a.on(&b);
+    let page = on_b.get("/console/audit");
+    assert_eq!(page.status, 200, "B knows the session A opened");
+    // Signed out on B: the same cookie no longer opens A either.
+    assert_eq!(on_b.post("/console/sign-out", &[("csrf", &hidden(&page, "csrf"))]).status, 303);
+    assert_eq!(on_a.get("/console/audit").status, 303, "back to the sign-in page");
+
+    // A guesser alternating between the instances is locked after five failures in all, on both.
+    let (mut guess_a, mut guess_b) = (Browser::new(&a), Browser::new(&b));
+    let statuses: Vec<u16> = (0..5)
+        .map(|i| if i % 2 == 0 { guess_a.sign_in("not the password") } else { guess_b.sign_in("not the password") })
+        .map(|resp| resp.status)
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 429], "the fifth failure locks, whichever instance saw it");
+    assert_eq!(Browser::new(&b).sign_in(PASSWORD).status, 429, "locked on B too, even for the right password");
 }

@@ -62,7 +62,7 @@ pub(super) async fn campaigns_page(
     headers: HeaderMap,
     Query(notice): Query<Notice>,
 ) -> Response {
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let Some((_, session)) = signed_in(&state, &headers).await else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || {
         shared

@@ -72,7 +72,7 @@ pub(super) async fn coupons_page(
     Query(notice): Query<Notice>,
     Query(sort): Query<SortQuery>,
 ) -> Response {
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let Some((_, session)) = signed_in(&state, &headers).await else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || {
         shared.store.db().read(|tx| Ok::<_, DbError>((coupons(tx)?, redemptions(tx, 200)?)))
@@ -106,7 +106,7 @@ pub(super) async fn coupons_page(
 
 pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
     let form = Form::parse(&body);
-    let (_, session) = match form_session(&state, &headers, &form) {
+    let (_, session) = match form_session(&state, &headers, &form).await {
         Ok(found) => found,
         Err(answer) => return *answer,
     };
@@ -132,7 +132,7 @@ pub(super) async fn issue(Extract(state): Extract<State>, headers: HeaderMap, bo
 
 pub(super) async fn revoke(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
     let form = Form::parse(&body);
-    let (_, session) = match form_session(&state, &headers, &form) {
+    let (_, session) = match form_session(&state, &headers, &form).await {
         Ok(found) => found,
         Err(answer) => return *answer,
     };

@@ -1,16 +1,18 @@
 //! The console's tables: every published remote config as an immutable revision (the newest is what
-//! `GET /v1/config` serves), and the audit log of every change and sign-in.
+//! `GET /v1/config` serves), the audit log of every change and sign-in, and the sessions and sign-in lock
+//! (`session.rs`, `throttle.rs`).
 
 use serde::Serialize;
 
 use crate::db::{args, migrate, Database, DbError, Migration, Row, Sql};
 use crate::timefmt::now_rfc3339_ms;
 
-const MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    name: "config revisions, audit log",
-    // IF NOT EXISTS: a file from before versioned migrations is adopted as it is.
-    sqlite: "
+const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "config revisions, audit log",
+        // IF NOT EXISTS: a file from before versioned migrations is adopted as it is.
+        sqlite: "
 CREATE TABLE IF NOT EXISTS config_revisions (
     revision    INTEGER PRIMARY KEY,              -- 1, 2, ...: never edited, never reused
     body        TEXT NOT NULL,                    -- the whole document served by GET /v1/config
@@ -27,7 +29,7 @@ CREATE TABLE IF NOT EXISTS console_audit (
     after       TEXT
 );
 ",
-    postgres: "
+        postgres: "
 CREATE TABLE config_revisions (
     revision    BIGINT PRIMARY KEY,
     body        TEXT NOT NULL,
@@ -44,7 +46,40 @@ CREATE TABLE console_audit (
     after       TEXT
 );
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "sessions and the sign-in lock, shared by every instance",
+        sqlite: "
+CREATE TABLE console_sessions (
+    token_hash  TEXT PRIMARY KEY,                 -- SHA-256 of the cookie, hex: the table alone opens no session
+    user_name   TEXT NOT NULL,
+    csrf        TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL                  -- Unix seconds
+);
+CREATE TABLE console_sign_in (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    failures    INTEGER NOT NULL,                 -- refused passwords in a row
+    locked_until INTEGER NOT NULL                 -- Unix seconds; 0: not locked
+);
+INSERT INTO console_sign_in(id, failures, locked_until) VALUES (1, 0, 0);
+",
+        postgres: "
+CREATE TABLE console_sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_name   TEXT NOT NULL,
+    csrf        TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE TABLE console_sign_in (
+    id          BIGINT PRIMARY KEY CHECK (id = 1),
+    failures    BIGINT NOT NULL,
+    locked_until BIGINT NOT NULL
+);
+INSERT INTO console_sign_in(id, failures, locked_until) VALUES (1, 0, 0);
+",
+    },
+];
 
 /// One published config document.
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -17,9 +17,10 @@ use super::remote_config::Change;
 use super::reports::{self, DeletionRow, TimelineEvent};
 use super::session::{self, COOKIE as SESSION_COOKIE, SESSION_SECS, SIGN_IN_COOKIE};
 use super::sorting::{fixed, sortable, Column, Header, SortQuery, Sorting};
+use super::throttle;
 use super::web::{
-    audit, cookie_header, forbidden, form_session, page, redirect, server_error, set_cookie, signed_in, Form, Message,
-    Notice, State,
+    audit, blocking, cookie_header, forbidden, form_session, page, redirect, server_error, set_cookie, signed_in, Form,
+    Message, Notice, State,
 };
 use super::{campaigns, charts, coupons};
 use crate::db::DbError;
@@ -136,7 +137,7 @@ async fn style() -> Response {
 }
 
 async fn sign_in_page(Extract(state): Extract<State>, headers: HeaderMap) -> Response {
-    if signed_in(&state, &headers).is_some() {
+    if signed_in(&state, &headers).await.is_some() {
         return redirect("/console/consent");
     }
     sign_in_form(&state, StatusCode::OK, None)
@@ -161,8 +162,8 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
     let now = state.shared.now_secs();
     // What was typed as the user name, cut short: a password typed into the wrong field stays mostly out.
     let tried: String = user.chars().take(32).collect();
-    let throttle = &state.console.throttle;
-    let wait = throttle.wait_secs(now);
+    let shared = state.shared.clone();
+    let Ok(wait) = blocking(move || throttle::wait_secs(shared.store.db(), now)).await else { return server_error() };
     if wait > 0 {
         // Not even the right password gets in while locked: a guesser learns nothing from trying.
         audit(&state, &tried, "sign-in refused: locked after repeated failures", None).await;
@@ -170,7 +171,10 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
         return locked_out(&state, &message, wait);
     }
     if !state.console.admin.accepts(user, password) {
-        let locked = throttle.failed(now);
+        let shared = state.shared.clone();
+        let Ok(locked) = blocking(move || throttle::failed(shared.store.db(), now)).await else {
+            return server_error();
+        };
         audit(&state, &tried, "sign-in refused", None).await;
         if locked > 0 {
             let message = format!("Too many failed sign-ins. Try again in {locked} seconds.");
@@ -178,8 +182,13 @@ async fn sign_in(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
         }
         return sign_in_form(&state, StatusCode::UNAUTHORIZED, Some("That user name and password do not match."));
     }
-    throttle.succeeded();
-    let token = state.console.sessions.open(user, now);
+    let (shared, name) = (state.shared.clone(), user.to_owned());
+    let opened = blocking(move || {
+        throttle::succeeded(shared.store.db())?;
+        session::open(shared.store.db(), &name, now)
+    })
+    .await;
+    let Ok(token) = opened else { return server_error() };
     audit(&state, user, "signed in", None).await;
     let mut resp = redirect("/console/consent");
     let secure = state.console.secure_cookies;
@@ -196,11 +205,14 @@ fn locked_out(state: &State, message: &str, wait_secs: i64) -> Response {
 }
 
 async fn sign_out(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes) -> Response {
-    let (token, session) = match form_session(&state, &headers, &Form::parse(&body)) {
+    let (token, session) = match form_session(&state, &headers, &Form::parse(&body)).await {
         Ok(found) => found,
         Err(answer) => return *answer,
     };
-    state.console.sessions.close(&token);
+    let shared = state.shared.clone();
+    if blocking(move || session::close(shared.store.db(), &token)).await.is_err() {
+        return server_error();
+    }
     audit(&state, &session.user, "signed out", None).await;
     let mut resp = redirect("/console/sign-in");
     set_cookie(&mut resp, &session::set_cookie(SESSION_COOKIE, "", 0, state.console.secure_cookies));
@@ -208,7 +220,7 @@ async fn sign_out(Extract(state): Extract<State>, headers: HeaderMap, body: Byte
 }
 
 async fn consent_page(Extract(state): Extract<State>, headers: HeaderMap, Query(notice): Query<Notice>) -> Response {
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let Some((_, session)) = signed_in(&state, &headers).await else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || {
         shared
@@ -300,7 +312,7 @@ struct Search {
 }
 
 async fn events_page(Extract(state): Extract<State>, headers: HeaderMap, Query(search): Query<Search>) -> Response {
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let Some((_, session)) = signed_in(&state, &headers).await else { return redirect("/console/sign-in") };
     let shopper = search.user.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
     let shared = state.shared.clone();
     let wanted = shopper.clone();
@@ -353,7 +365,7 @@ const DELETION_COLUMNS: [Column; 7] = [
 ];
 
 async fn deletions_page(Extract(state): Extract<State>, headers: HeaderMap, Query(sort): Query<SortQuery>) -> Response {
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let Some((_, session)) = signed_in(&state, &headers).await else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read =
         tokio::task::spawn_blocking(move || shared.store.db().read(|tx| reports::deletion_requests(tx, 500))).await;
@@ -383,7 +395,7 @@ async fn publish(Extract(state): Extract<State>, headers: HeaderMap, body: Bytes
 }
 
 async fn audit_page(Extract(state): Extract<State>, headers: HeaderMap) -> Response {
-    let Some((_, session)) = signed_in(&state, &headers) else { return redirect("/console/sign-in") };
+    let Some((_, session)) = signed_in(&state, &headers).await else { return redirect("/console/sign-in") };
     let shared = state.shared.clone();
     let read = tokio::task::spawn_blocking(move || shared.store.db().read(|tx| db::audit_log(tx, 200))).await;
     let Ok(Ok(entries)) = read else { return server_error() };

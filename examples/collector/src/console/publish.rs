@@ -12,7 +12,7 @@ use crate::timefmt::now_rfc3339_ms;
 
 /// Applies a change to the revision the form was made against, publishes it and audits it, in one transaction.
 pub(super) async fn change(state: State, headers: HeaderMap, form: &Form, change: Change, back: &str) -> Response {
-    let (_, session) = match form_session(&state, &headers, form) {
+    let (_, session) = match form_session(&state, &headers, form).await {
         Ok(found) => found,
         Err(answer) => return *answer,
     };

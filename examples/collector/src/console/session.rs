@@ -1,15 +1,16 @@
 //! Console sign-in: the admin credential given at start-up, server-side sessions behind an `HttpOnly`,
-//! `SameSite=Strict` cookie, and a CSRF token per session that every form carries back.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! `SameSite=Strict` cookie, and a CSRF token per session that every form carries back. Sessions live in the
+//! database, so every collector instance behind a load balancer knows them (no sticky routing); a session is
+//! found by a hash of its cookie, so the table alone opens none.
 
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::db::{args, Database, DbError, Lock, Sql};
+
 /// How long a session lasts without a new sign-in.
 pub(crate) const SESSION_SECS: i64 = 8 * 3600;
-/// Sessions kept at most; the oldest go first (a flood of sign-ins cannot grow memory without bound).
-const MAX_SESSIONS: usize = 1_000;
+/// Sessions kept at most; the oldest go first (a flood of sign-ins cannot grow the table without bound).
+const MAX_SESSIONS: i64 = 1_000;
 pub(crate) const COOKIE: &str = "footfall_console";
 /// Carries the sign-in form's CSRF token before there is a session (double submit).
 pub(crate) const SIGN_IN_COOKIE: &str = "footfall_console_sign_in";
@@ -40,39 +41,52 @@ impl AdminCredential {
 pub(crate) struct Session {
     pub user: String,
     pub csrf: String,
-    pub expires_at: i64,
 }
 
-#[derive(Default)]
-pub(crate) struct Sessions {
-    by_token: Mutex<HashMap<String, Session>>,
+/// A new session for `user`; returns its cookie token.
+pub(crate) fn open(db: &Database, user: &str, now: i64) -> Result<String, DbError> {
+    let (token, csrf) = (random_token(), random_token());
+    let key = token_hash(&token);
+    db.write(Lock::Rows, |tx: &mut dyn Sql| {
+        tx.execute("DELETE FROM console_sessions WHERE expires_at <= ?1", &args![now])?;
+        tx.execute(
+            "INSERT INTO console_sessions(token_hash, user_name, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &args![key.as_str(), user, csrf.as_str(), now + SESSION_SECS],
+        )?;
+        tx.execute(
+            "DELETE FROM console_sessions WHERE token_hash NOT IN
+                (SELECT token_hash FROM console_sessions ORDER BY expires_at DESC LIMIT ?1)",
+            &args![MAX_SESSIONS],
+        )?;
+        Ok::<_, DbError>(())
+    })?;
+    Ok(token)
 }
 
-impl Sessions {
-    /// A new session for `user`; returns its cookie token.
-    pub(crate) fn open(&self, user: &str, now: i64) -> String {
-        let token = random_token();
-        let session = Session { user: user.to_owned(), csrf: random_token(), expires_at: now + SESSION_SECS };
-        let mut sessions = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.retain(|_, s| s.expires_at > now);
-        if sessions.len() >= MAX_SESSIONS {
-            if let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.expires_at).map(|(t, _)| t.clone()) {
-                sessions.remove(&oldest);
-            }
-        }
-        sessions.insert(token.clone(), session);
-        token
-    }
+/// The live session a request's cookie names.
+pub(crate) fn find(db: &Database, token: &str, now: i64) -> Result<Option<Session>, DbError> {
+    let key = token_hash(token);
+    let row = db.read(|tx: &mut dyn Sql| {
+        tx.query_opt(
+            "SELECT user_name, csrf FROM console_sessions WHERE token_hash = ?1 AND expires_at > ?2",
+            &args![key.as_str(), now],
+        )
+    })?;
+    row.map(|row| Ok(Session { user: row.get(0)?, csrf: row.get(1)? })).transpose()
+}
 
-    /// The live session a request's cookie names.
-    pub(crate) fn find(&self, token: &str, now: i64) -> Option<Session> {
-        let sessions = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.get(token).filter(|s| s.expires_at > now).cloned()
-    }
+/// Signs a session out, on every instance.
+pub(crate) fn close(db: &Database, token: &str) -> Result<(), DbError> {
+    let key = token_hash(token);
+    db.write(Lock::Rows, |tx: &mut dyn Sql| {
+        tx.execute("DELETE FROM console_sessions WHERE token_hash = ?1", &args![key.as_str()])
+    })?;
+    Ok(())
+}
 
-    pub(crate) fn close(&self, token: &str) {
-        self.by_token.lock().unwrap_or_else(|p| p.into_inner()).remove(token);
-    }
+/// What the table keeps of a cookie token: its SHA-256, hex.
+fn token_hash(token: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 32 random bytes, hex.
@@ -100,15 +114,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sessions_expire_and_close() {
-        let sessions = Sessions::default();
-        let token = sessions.open("admin", 1_000);
-        assert_eq!(sessions.find(&token, 1_000).unwrap().user, "admin");
-        assert!(sessions.find(&token, 1_000 + SESSION_SECS).is_none(), "expired");
-        let token = sessions.open("admin", 2_000);
-        sessions.close(&token);
-        assert!(sessions.find(&token, 2_000).is_none(), "signed out");
-        assert!(sessions.find("forged", 2_000).is_none());
+    fn sessions_expire_close_and_are_kept_only_as_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&crate::DatabaseUrl::Sqlite(dir.path().join("c.db"))).unwrap();
+        super::super::db::init(&db).unwrap();
+        let token = open(&db, "admin", 1_000).unwrap();
+        assert_eq!(find(&db, &token, 1_000).unwrap().unwrap().user, "admin");
+        assert!(find(&db, &token, 1_000 + SESSION_SECS).unwrap().is_none(), "expired");
+        let stored: String =
+            db.read(|tx: &mut dyn Sql| tx.value("SELECT token_hash FROM console_sessions", &args![])).unwrap();
+        assert_ne!(stored, token, "the cookie itself is not in the table");
+        let later = 1_000 + SESSION_SECS;
+        let token = open(&db, "admin", later).unwrap();
+        close(&db, &token).unwrap();
+        assert!(find(&db, &token, later).unwrap().is_none(), "signed out");
+        assert!(find(&db, "forged", later).unwrap().is_none());
+        let count: i64 =
+            db.read(|tx: &mut dyn Sql| tx.value("SELECT COUNT(*) FROM console_sessions", &args![])).unwrap();
+        assert_eq!(count, 0, "the expired one went when the next was opened");
     }
 
     #[test]

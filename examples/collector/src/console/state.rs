@@ -1,11 +1,11 @@
-//! The console's own state, next to the collector's: the admin credential, the sessions, and whether cookies must
-//! be `Secure`; made at start-up, where the credential is checked and the config file imported.
+//! The console's own state, next to the collector's: the admin credential and whether cookies must be `Secure`
+//! (sessions and the sign-in lock are in the database, shared by every instance); made at start-up, where the
+//! credential is checked and the config file imported.
 
 use std::path::Path;
 
 use super::db;
-use super::session::{AdminCredential, Sessions};
-use super::throttle::SignInThrottle;
+use super::session::AdminCredential;
 use crate::db::Lock;
 use crate::error::CollectorError;
 use crate::store::Store;
@@ -17,8 +17,6 @@ const MIN_PASSWORD_CHARS: usize = 12;
 /// The console's own state, next to the collector's.
 pub(crate) struct Console {
     pub admin: AdminCredential,
-    pub sessions: Sessions,
-    pub throttle: SignInThrottle,
     /// Cookies carry `Secure` unless the collector serves plain HTTP (allowed on loopback only).
     pub secure_cookies: bool,
 }
@@ -56,6 +54,6 @@ impl Console {
                 .write(Lock::Config, |tx| db::publish(tx, None, &body, &now_rfc3339_ms(), "collector", &summary))
                 .map_err(CollectorError::db(database))?;
         }
-        Ok(Console { admin, sessions: Sessions::default(), throttle: SignInThrottle::default(), secure_cookies })
+        Ok(Console { admin, secure_cookies })
     }
 }

@@ -63,24 +63,43 @@ pub(super) fn cookie_header(headers: &HeaderMap) -> Option<&str> {
     headers.get(COOKIE).and_then(|v| v.to_str().ok())
 }
 
-pub(super) fn signed_in(state: &State, headers: &HeaderMap) -> Option<(String, Session)> {
-    let token = session::cookie(cookie_header(headers), SESSION_COOKIE)?;
-    let session = state.console.sessions.find(token, state.shared.now_secs())?;
-    Some((token.to_owned(), session))
+/// The session a request's cookie names, read from the database (every instance shares them); `None` when
+/// there is none, it expired, or the database could not be read.
+pub(super) async fn signed_in(state: &State, headers: &HeaderMap) -> Option<(String, Session)> {
+    let token = session::cookie(cookie_header(headers), SESSION_COOKIE)?.to_owned();
+    let (shared, key) = (state.shared.clone(), token.clone());
+    let found = blocking(move || session::find(shared.store.db(), &key, shared.now_secs())).await;
+    Some((token, found.ok()??))
 }
 
 /// The session behind a posted form, once its CSRF token matched; else the answer to send (to sign in, or 403).
 /// (The answer is boxed: it is the rare path, and a `Response` is large.)
-pub(super) fn form_session(
+pub(super) async fn form_session(
     state: &State,
     headers: &HeaderMap,
     form: &Form,
 ) -> Result<(String, Session), Box<Response>> {
-    let Some((token, session)) = signed_in(state, headers) else { return Err(Box::new(redirect("/console/sign-in"))) };
+    let Some((token, session)) = signed_in(state, headers).await else {
+        return Err(Box::new(redirect("/console/sign-in")));
+    };
     if !csrf_ok(&session, form) {
         return Err(Box::new(forbidden()));
     }
     Ok((token, session))
+}
+
+/// Runs a database call off the async workers, as every console call does; `Err` when it failed or panicked.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::db::DbError> + Send + 'static,
+) -> Result<T, ()> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => {
+            eprintln!("console: database call failed: {e}");
+            Err(())
+        }
+        Err(_) => Err(()),
+    }
 }
 
 /// Back to `page`, saying what a change did (`?done=` and its summary) or why it was not made (`?error=`).

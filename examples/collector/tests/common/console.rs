@@ -44,6 +44,11 @@ impl<'a> Browser<'a> {
         resp
     }
 
+    /// The same cookies, sent to another instance (as a load balancer would route the next request).
+    pub fn on(&self, collector: &'a Collector) -> Browser<'a> {
+        Browser { collector, cookies: self.cookies.clone() }
+    }
+
     pub fn get(&mut self, path: &str) -> Resp {
         self.request("GET", path, &[])
     }
