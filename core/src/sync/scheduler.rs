@@ -39,14 +39,19 @@ pub(crate) type RefreshReply = Reply<PolicyRefresh>;
 pub(crate) type WalletReply = Reply<WalletSyncReport>;
 
 pub(crate) struct SyncHandle {
-    flushes: mpsc::UnboundedSender<Reply>,
-    refreshes: mpsc::UnboundedSender<RefreshReply>,
-    wallet_syncs: mpsc::UnboundedSender<WalletReply>,
-    wake: Arc<Notify>,
-    stored: Arc<Notify>,
-    network: Arc<Notify>,
-    shutdown: watch::Sender<bool>,
+    ends: LoopEnds,
     thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The handle's ends of the loop's channels and triggers.
+pub(super) struct LoopEnds {
+    pub flushes: mpsc::UnboundedSender<Reply>,
+    pub refreshes: mpsc::UnboundedSender<RefreshReply>,
+    pub wallet_syncs: mpsc::UnboundedSender<WalletReply>,
+    pub wake: Arc<Notify>,
+    pub stored: Arc<Notify>,
+    pub network: Arc<Notify>,
+    pub shutdown: watch::Sender<bool>,
 }
 
 impl SyncHandle {
@@ -56,13 +61,6 @@ impl SyncHandle {
         handoff: Arc<Handoff>,
         consent_changes: Arc<ConsentChanges>,
     ) -> Result<SyncHandle> {
-        let (flushes, flush_rx) = mpsc::unbounded_channel();
-        let (refreshes, refresh_rx) = mpsc::unbounded_channel();
-        let (wallet_syncs, wallet_rx) = mpsc::unbounded_channel();
-        let wake = Arc::new(Notify::new());
-        let stored = Arc::new(Notify::new());
-        let network = Arc::new(Notify::new());
-        let (shutdown, shutdown_rx) = watch::channel(false);
         // Named, so the SDK's threads can be told apart (the bench counts their wake-ups): the blocking pool runs
         // the transport's DNS look-ups.
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -70,40 +68,26 @@ impl SyncHandle {
             .enable_all()
             .build()
             .map_err(|e| Error::Internal(format!("cannot start the sync runtime: {e}")))?;
-        let loop_state = SyncLoop {
-            setup: Some(setup),
-            cell,
-            handoff,
-            consent_changes,
-            flush_rx,
-            refresh_rx,
-            wallet_rx,
-            wake: wake.clone(),
-            stored: stored.clone(),
-            network: network.clone(),
-            shutdown: shutdown_rx,
-            woke: Default::default(),
-        };
+        let (loop_state, ends) = SyncLoop::new(setup, cell, handoff, consent_changes);
         let thread = std::thread::Builder::new()
             .name("footfall-sync".into())
             .spawn(move || runtime.block_on(loop_state.run()))
             .map_err(|e| Error::Internal(format!("cannot start the sync thread: {e}")))?;
-        let thread = std::sync::Mutex::new(Some(thread));
-        Ok(SyncHandle { flushes, refreshes, wallet_syncs, wake, stored, network, shutdown, thread })
+        Ok(SyncHandle { ends, thread: std::sync::Mutex::new(Some(thread)) })
     }
 
     /// The trigger the writer pulls when enough events are durable (coalesced with any pending one).
     pub fn wake_handle(&self) -> Arc<Notify> {
-        self.wake.clone()
+        self.ends.wake.clone()
     }
 
     /// What the writer pulls after each commit: the loop, asleep with nothing pending, arms its timers.
     pub fn stored_handle(&self) -> Arc<Notify> {
-        self.stored.clone()
+        self.ends.stored.clone()
     }
 
     pub fn flush(&self, reply: Reply) {
-        if let Err(mpsc::error::SendError(reply)) = self.flushes.send(reply) {
+        if let Err(mpsc::error::SendError(reply)) = self.ends.flushes.send(reply) {
             reply.send(Err(Error::Closed));
         }
     }
@@ -111,26 +95,26 @@ impl SyncHandle {
     /// The device's network came back (the platform layer says so): a background pass now, past our backoff;
     /// calls while one is due coalesce.
     pub fn network_available(&self) {
-        self.network.notify_one();
+        self.ends.network.notify_one();
     }
 
     /// Fetches the consent policy on the sync thread (after any pass in progress).
     pub fn refresh_config(&self, reply: RefreshReply) {
-        if let Err(mpsc::error::SendError(reply)) = self.refreshes.send(reply) {
+        if let Err(mpsc::error::SendError(reply)) = self.ends.refreshes.send(reply) {
             reply.send(Err(Error::Closed));
         }
     }
 
     /// Pulls the wallet feed on the sync thread (after any pass in progress).
     pub fn wallet_sync(&self, reply: WalletReply) {
-        if let Err(mpsc::error::SendError(reply)) = self.wallet_syncs.send(reply) {
+        if let Err(mpsc::error::SendError(reply)) = self.ends.wallet_syncs.send(reply) {
             reply.send(Err(Error::Closed));
         }
     }
 
     /// Stops the thread; an upload in flight is abandoned (its rows stay queued and are re-sent later).
     pub fn stop(&self) {
-        let _ = self.shutdown.send(true);
+        let _ = self.ends.shutdown.send(true);
         if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             crate::threads::join_unless_current(thread);
         }
@@ -157,6 +141,43 @@ struct SyncLoop {
 }
 
 impl SyncLoop {
+    /// The loop, waiting to run, and the handle's ends of its channels.
+    pub(super) fn new(
+        setup: UploaderSetup,
+        cell: Arc<StorageCell>,
+        handoff: Arc<Handoff>,
+        consent_changes: Arc<ConsentChanges>,
+    ) -> (SyncLoop, LoopEnds) {
+        let (flushes, flush_rx) = mpsc::unbounded_channel();
+        let (refreshes, refresh_rx) = mpsc::unbounded_channel();
+        let (wallet_syncs, wallet_rx) = mpsc::unbounded_channel();
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let ends = LoopEnds {
+            flushes,
+            refreshes,
+            wallet_syncs,
+            wake: Arc::new(Notify::new()),
+            stored: Arc::new(Notify::new()),
+            network: Arc::new(Notify::new()),
+            shutdown,
+        };
+        let sync_loop = SyncLoop {
+            setup: Some(setup),
+            cell,
+            handoff,
+            consent_changes,
+            flush_rx,
+            refresh_rx,
+            wallet_rx,
+            wake: ends.wake.clone(),
+            stored: ends.stored.clone(),
+            network: ends.network.clone(),
+            shutdown: shutdown_rx,
+            woke: Default::default(),
+        };
+        (sync_loop, ends)
+    }
+
     async fn run(mut self) {
         let storage = loop {
             match self.cell.wait(Some(Duration::from_millis(200))) {

@@ -6,8 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Notify};
-
 use super::SyncLoop;
 use crate::clock::{Clock, SeededRandom};
 use crate::config::{ConsentSource, FlushPolicy, RetryPolicy, StorageLimits};
@@ -64,15 +62,10 @@ impl Server {
 struct Harness {
     storage: Arc<Storage>,
     server: Arc<Server>,
-    stored: Arc<Notify>,
     woke: Arc<AtomicU64>,
-    shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
-    _senders: (
-        mpsc::UnboundedSender<super::Reply>,
-        mpsc::UnboundedSender<super::RefreshReply>,
-        mpsc::UnboundedSender<super::WalletReply>,
-    ),
+    /// The handle's ends: the senders live as long as the harness (a closed channel ends the loop).
+    ends: super::LoopEnds,
     _handoff_rx: std::sync::mpsc::Receiver<crate::writer::handoff::Command>,
     _dir: tempfile::TempDir,
 }
@@ -124,30 +117,10 @@ impl Harness {
             wallet: None,
             proximity: None,
         };
-        // The senders live as long as the harness: a closed channel ends the loop.
-        let (flushes, flush_rx) = mpsc::unbounded_channel();
-        let (refreshes, refresh_rx) = mpsc::unbounded_channel();
-        let (wallet_syncs, wallet_rx) = mpsc::unbounded_channel();
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let stored = Arc::new(Notify::new());
-        let woke = Arc::new(AtomicU64::new(0));
-        let sync_loop = SyncLoop {
-            setup: Some(setup),
-            cell,
-            handoff,
-            consent_changes,
-            flush_rx,
-            refresh_rx,
-            wallet_rx,
-            wake: Arc::new(Notify::new()),
-            stored: stored.clone(),
-            network: Arc::new(Notify::new()),
-            shutdown: shutdown_rx,
-            woke: woke.clone(),
-        };
+        let (sync_loop, ends) = SyncLoop::new(setup, cell, handoff, consent_changes);
+        let woke = sync_loop.woke.clone();
         let task = tokio::spawn(sync_loop.run());
-        let _senders = (flushes, refreshes, wallet_syncs);
-        Harness { storage, server, stored, woke, shutdown, task, _senders, _handoff_rx: handoff_rx, _dir: dir }
+        Harness { storage, server, woke, task, ends, _handoff_rx: handoff_rx, _dir: dir }
     }
 
     fn woke(&self) -> u64 {
@@ -155,7 +128,7 @@ impl Harness {
     }
 
     async fn stop(self) {
-        let _ = self.shutdown.send(true);
+        let _ = self.ends.shutdown.send(true);
         self.task.await.unwrap();
     }
 }
@@ -215,7 +188,7 @@ fn a_commit_while_asleep_arms_the_interval() {
         assert_eq!(sync.woke(), 0);
         // What the writer does after a commit.
         append_one(&sync.storage);
-        sync.stored.notify_one();
+        sync.ends.stored.notify_one();
         tokio::time::sleep(HOUR).await;
         let uploads = sync.server.uploads();
         assert_eq!(uploads.len(), 1);
