@@ -120,13 +120,13 @@ impl Uploader {
         }
     }
 
-    /// Milliseconds until the next background attempt is due, in either lane, if one is waiting.
     /// The network came back: both lanes stop waiting out their backoff (never a server's hold or a pause).
     pub fn network_available(&mut self) {
         self.lane.network_available();
         self.essential.network_available();
     }
 
+    /// Milliseconds until the next background attempt is due, in either lane, if one is waiting.
     pub fn retry_in_ms(&self) -> Option<u64> {
         let now = self.setup.request.clock.monotonic_ms();
         [self.lane.retry_in_ms(now), self.essential.retry_in_ms(now)].into_iter().flatten().min()
