@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use footfall_core::sync::CertificateProblem;
 use footfall_core::{Event, FlushOutcome, ManualClock, TransportError};
 use serde_json::json;
 use support::*;
@@ -326,4 +327,24 @@ fn the_network_coming_back_leaves_the_servers_retry_after_in_force() {
         assert!(matches!(report.outcome, FlushOutcome::Held { .. }), "{report:?}");
     }
     assert_eq!(server.request_count(), 1, "nothing is sent before the server's Retry-After");
+}
+
+#[test]
+fn the_network_coming_back_ends_the_wait_after_a_certificate_a_captive_portal_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::new(|_, i| {
+        if i == 0 {
+            // The café's portal answers for the collector with its own certificate.
+            Err(TransportError::Certificate(CertificateProblem::UnknownIssuer))
+        } else {
+            ok(200, "{}")
+        }
+    });
+    let arrived = server.on_request();
+    let sdk = open_with(on_threshold_only(dir.path()), &server, &ManualClock::new(T0));
+    track_n(&sdk, "e", 3);
+    wait_for(&arrived, "the threshold upload, refused by the portal's certificate");
+    sdk.network_available().unwrap();
+    wait_for(&arrived, "the retry on the next network");
+    assert_eq!(server.delivered().len(), 3);
 }

@@ -464,9 +464,10 @@ impl Footfall {
     }
 
     /// Tells the SDK the device's network came back (the platform layers call it from their connectivity
-    /// callbacks): uploads waiting out a backoff after a failure try at once instead of minutes later. The
-    /// server's `Retry-After` and a pause for credentials still hold. Calls coalesce; does nothing without
-    /// automatic uploads (`FlushPolicy::automatic`), where the app decides when to flush.
+    /// callbacks): uploads waiting out a backoff after a failure, or the hour after a refused certificate (a
+    /// captive portal's, perhaps), try at once. The server's `Retry-After` and a pause for credentials still hold.
+    /// Calls coalesce; does nothing without automatic uploads (`FlushPolicy::automatic`), where the app decides
+    /// when to flush.
     pub fn network_available(&self) -> Result<()> {
         self.sync()?.network_available();
         Ok(())

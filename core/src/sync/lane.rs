@@ -240,9 +240,14 @@ impl LaneState {
     }
 
     /// The device's network came back: our own backoff after a failure has nothing left to wait for, so the next
-    /// background pass tries at once. The server's hold and a pause (credentials, certificate) stay.
+    /// background pass tries at once; so does the long wait after a refused certificate, which on another network
+    /// may have been that network's (a captive portal answering for the collector). The server's hold and a pause
+    /// for credentials stay.
     pub fn network_available(&mut self) {
         self.backoff_until = None;
+        if self.pause.as_ref().is_some_and(|pause| pause.until_mono.is_some()) {
+            self.pause = None;
+        }
     }
 
     pub fn on_success(&mut self, storage: &Storage) -> Result<()> {
@@ -397,6 +402,25 @@ mod tests {
         assert_eq!((status.state, status.reason.as_deref()), (LaneCondition::Retrying, Some("connection refused")));
         let resumed = LaneState::load(Lane::Events, &storage, &retry, 0, 1_001).unwrap();
         assert_eq!(resumed.blocked(false, 0), None);
+    }
+
+    #[test]
+    fn the_network_coming_back_ends_our_waits_but_never_the_servers_hold_or_a_credentials_pause() {
+        let (_dir, storage) = storage();
+        let retry = RetryPolicy::default();
+        let mut lane = LaneState::load(Lane::Events, &storage, &retry, 0, 1_000).unwrap();
+        lane.on_retry(&storage, &retry, None, "connection refused", 0.9, 0, 1_000).unwrap();
+        lane.network_available();
+        assert_eq!(lane.blocked(false, 0), None, "our backoff");
+        lane.on_certificate_invalid(&storage, &retry, "unknown issuer", 0, 1_000).unwrap();
+        lane.network_available();
+        assert_eq!(lane.blocked(false, 0), None, "the hour after a refused certificate");
+        lane.on_retry(&storage, &retry, Some(Duration::from_secs(60)), "HTTP 503", 0.5, 0, 1_000).unwrap();
+        lane.network_available();
+        assert!(matches!(lane.blocked(false, 0), Some(Blocked::Held { .. })), "the server's Retry-After");
+        lane.on_pause(&storage, "HTTP 401: bad key").unwrap();
+        lane.network_available();
+        assert!(matches!(lane.blocked(false, 0), Some(Blocked::Paused { .. })), "a pause for credentials");
     }
 
     #[test]
