@@ -149,8 +149,8 @@ impl Footfall {
         Ok(self.core.flush_async().await?.into())
     }
 
-    /// The device's network came back: uploads waiting out a backoff try at once (the server's Retry-After and
-    /// a pause still hold). Never blocks; calls coalesce.
+    /// The device's network came back: uploads waiting out a backoff, or the hour after a refused certificate,
+    /// try at once (the server's Retry-After and a pause for credentials still hold). Never blocks; calls coalesce.
     pub fn network_available(&self) -> Result<()> {
         Ok(self.core.network_available()?)
     }

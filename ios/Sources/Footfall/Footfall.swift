@@ -196,8 +196,8 @@ public final class Footfall: Sendable {
         try await asyncCall { try await FlushReport($0.flush()) }
     }
 
-    /// Tells the SDK the device's network came back: uploads waiting out a backoff after a failure try at once
-    /// instead of minutes later (a server's Retry-After and a pause for credentials still hold). Never blocks;
+    /// Tells the SDK the device's network came back: uploads waiting out a backoff after a failure (or the hour
+    /// after a refused certificate) try at once (a server's Retry-After and a pause for credentials still hold). Never blocks;
     /// calls coalesce. ``NetworkWatcher`` calls it for you.
     public func networkAvailable() throws {
         try call { native in try native.networkAvailable() }

@@ -1228,8 +1228,8 @@ public protocol FootfallProtocol: AnyObject, Sendable {
     func identify(userId: String, traitsJson: String) throws  -> String?
     
     /**
-     * The device's network came back: uploads waiting out a backoff try at once (the server's Retry-After and
-     * a pause still hold). Never blocks; calls coalesce.
+     * The device's network came back: uploads waiting out a backoff, or the hour after a refused certificate,
+     * try at once (the server's Retry-After and a pause for credentials still hold). Never blocks; calls coalesce.
      */
     func networkAvailable() throws 
     
@@ -1695,8 +1695,8 @@ open func identify(userId: String, traitsJson: String = "{}")throws  -> String? 
 }
     
     /**
-     * The device's network came back: uploads waiting out a backoff try at once (the server's Retry-After and
-     * a pause still hold). Never blocks; calls coalesce.
+     * The device's network came back: uploads waiting out a backoff, or the hour after a refused certificate,
+     * try at once (the server's Retry-After and a pause for credentials still hold). Never blocks; calls coalesce.
      */
 open func networkAvailable()throws   {try rustCallWithError(FfiConverterTypeFootfallError_lift) {
         uniffiCallStatus in
@@ -9562,7 +9562,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_footfall_ffi_checksum_method_footfall_identify() != 17870) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_footfall_ffi_checksum_method_footfall_network_available() != 10854) {
+    if (uniffi_footfall_ffi_checksum_method_footfall_network_available() != 56024) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_footfall_ffi_checksum_method_footfall_reset() != 43040) {
