@@ -197,8 +197,8 @@ public final class Footfall: Sendable {
     }
 
     /// Tells the SDK the device's network came back: uploads waiting out a backoff after a failure (or the hour
-    /// after a refused certificate) try at once (a server's Retry-After and a pause for credentials still hold). Never blocks;
-    /// calls coalesce. ``NetworkWatcher`` calls it for you.
+    /// after a refused certificate) try at once (a server's Retry-After and a pause for credentials still hold).
+    /// Never blocks; calls coalesce. ``NetworkWatcher`` calls it for you.
     public func networkAvailable() throws {
         try call { native in try native.networkAvailable() }
     }

@@ -116,8 +116,8 @@ class Footfall private constructor(private val core: Core) :
 
     /**
      * Tells the SDK the device's network came back: uploads waiting out a backoff after a failure (or the hour
-     * after a refused certificate) try at once (a server's Retry-After and a pause for credentials still hold). Never blocks;
-     * calls coalesce. The Android layer's [dev.footfall.android.NetworkWatcher] calls it for you.
+     * after a refused certificate) try at once (a server's Retry-After and a pause for credentials still hold). Never
+     * blocks; calls coalesce. The Android layer's [dev.footfall.android.NetworkWatcher] calls it for you.
      */
     fun networkAvailable(): Unit = core.call { it.networkAvailable() }
 
