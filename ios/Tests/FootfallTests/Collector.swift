@@ -68,15 +68,17 @@ final class Collector {
         process.standardOutput = pipe
         process.standardError = pipe
         let output = OutputBuffer()
-        // Keeps draining the output so the child never blocks on a full pipe.
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
+        // Keeps draining the output so the child never blocks on a full pipe, on a thread of its own with blocking
+        // reads. Not `readabilityHandler`: on Linux it is a Dispatch source, and clearing it from inside its own
+        // handler at end of file crashed libdispatch's event loop once in CI (Signal 11 in the manager thread).
+        let reader = Thread {
+            let handle = pipe.fileHandleForReading
+            while case let data = handle.availableData, !data.isEmpty {
                 output.append(data)
             }
         }
+        reader.name = "collector-output"
+        reader.start()
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
