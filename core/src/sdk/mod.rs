@@ -466,8 +466,8 @@ impl Footfall {
     /// Tells the SDK the device's network came back (the platform layers call it from their connectivity
     /// callbacks): uploads waiting out a backoff after a failure, or the hour after a refused certificate (a
     /// captive portal's, perhaps), try at once. The server's `Retry-After` and a pause for credentials still hold.
-    /// Calls coalesce; does nothing without automatic uploads (`FlushPolicy::automatic`), where the app decides
-    /// when to flush.
+    /// Calls coalesce, and with nothing waiting (the platforms also report the network at start-up) no pass runs;
+    /// does nothing without automatic uploads (`FlushPolicy::automatic`), where the app decides when to flush.
     pub fn network_available(&self) -> Result<()> {
         self.sync()?.network_available();
         Ok(())

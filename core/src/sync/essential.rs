@@ -30,8 +30,8 @@ impl EssentialLane {
     }
 
     /// See [`LaneState::network_available`].
-    pub fn network_available(&mut self) {
-        self.state.network_available();
+    pub fn network_available(&mut self) -> bool {
+        self.state.network_available()
     }
 
     /// Milliseconds until the lane wants another run, when it is waiting on one.

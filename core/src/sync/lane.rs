@@ -243,11 +243,14 @@ impl LaneState {
     /// background pass tries at once; so does the long wait after a refused certificate, which on another network
     /// may have been that network's (a captive portal answering for the collector). The server's hold and a pause
     /// for credentials stay.
-    pub fn network_available(&mut self) {
-        self.backoff_until = None;
-        if self.pause.as_ref().is_some_and(|pause| pause.until_mono.is_some()) {
+    /// Returns whether the lane was waiting for one of them (else there is nothing to try again).
+    pub fn network_available(&mut self) -> bool {
+        let backing_off = self.backoff_until.take().is_some();
+        let certificate_wait = self.pause.as_ref().is_some_and(|pause| pause.until_mono.is_some());
+        if certificate_wait {
             self.pause = None;
         }
+        backing_off || certificate_wait
     }
 
     pub fn on_success(&mut self, storage: &Storage) -> Result<()> {
@@ -409,11 +412,12 @@ mod tests {
         let (_dir, storage) = storage();
         let retry = RetryPolicy::default();
         let mut lane = LaneState::load(Lane::Events, &storage, &retry, 0, 1_000).unwrap();
+        assert!(!lane.network_available(), "nothing was waiting: nothing to try again");
         lane.on_retry(&storage, &retry, None, "connection refused", 0.9, 0, 1_000).unwrap();
-        lane.network_available();
+        assert!(lane.network_available());
         assert_eq!(lane.blocked(false, 0), None, "our backoff");
         lane.on_certificate_invalid(&storage, &retry, "unknown issuer", 0, 1_000).unwrap();
-        lane.network_available();
+        assert!(lane.network_available());
         assert_eq!(lane.blocked(false, 0), None, "the hour after a refused certificate");
         lane.on_retry(&storage, &retry, Some(Duration::from_secs(60)), "HTTP 503", 0.5, 0, 1_000).unwrap();
         lane.network_available();

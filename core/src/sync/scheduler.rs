@@ -262,10 +262,9 @@ impl SyncLoop {
                     false
                 }
                 _ = self.wake.notified(), if policy.automatic => true,
-                _ = self.network.notified(), if policy.automatic => {
-                    uploader.network_available();
-                    true
-                }
+                // Only a lane that waited has something to try again: the platforms report a network at start-up
+                // too, which must not cost a pass.
+                _ = self.network.notified(), if policy.automatic => uploader.network_available(),
                 // Nothing was pending when the timers were planned: a commit may have changed that.
                 _ = self.stored.notified(), if policy.automatic && !timers.tick_armed() => false,
                 _ = sleep, if due_in.is_some() => {

@@ -121,9 +121,10 @@ impl Uploader {
     }
 
     /// The network came back: both lanes stop waiting out their backoff (never a server's hold or a pause).
-    pub fn network_available(&mut self) {
-        self.lane.network_available();
-        self.essential.network_available();
+    /// Whether either was waiting, so a pass is worth running.
+    pub fn network_available(&mut self) -> bool {
+        let events = self.lane.network_available();
+        self.essential.network_available() | events
     }
 
     /// Milliseconds until the next background attempt is due, in either lane, if one is waiting.
