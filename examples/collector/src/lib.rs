@@ -24,6 +24,7 @@ mod deletion_request;
 mod error;
 mod faults;
 mod http;
+mod percent;
 mod rate_limit;
 mod record;
 mod server;

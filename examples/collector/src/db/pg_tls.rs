@@ -28,7 +28,9 @@ impl PgTarget {
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
-                Some(("sslrootcert", path)) => root_cert = Some(PathBuf::from(percent_decode(path))),
+                Some(("sslrootcert", path)) => {
+                    root_cert = Some(PathBuf::from(crate::percent::decode(path).unwrap_or_else(|| path.to_string())))
+                }
                 // The client knows disable/prefer/require; it always verifies, so the stricter modes are require.
                 Some(("sslmode", "verify-ca" | "verify-full")) => kept.push("sslmode=require".to_string()),
                 _ => kept.push(pair.to_string()),
@@ -63,27 +65,6 @@ impl PgTarget {
             .with_no_client_auth();
         Ok(MakeRustlsConnect::new(config))
     }
-}
-
-/// `%XX` escapes decoded (a path in a URL query); anything malformed is kept as written.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ fn holder(headers: &HeaderMap) -> Result<Holder, String> {
             None => Ok(None),
             Some(Ok("")) => Ok(None),
             Some(Ok(value)) => {
-                percent_decode(value).map(Some).ok_or_else(|| format!("{name} is not percent-encoded UTF-8"))
+                crate::percent::decode(value).map(Some).ok_or_else(|| format!("{name} is not percent-encoded UTF-8"))
             }
             Some(Err(_)) => Err(format!("{name} must be visible ASCII")),
         }
@@ -81,24 +81,6 @@ fn holder(headers: &HeaderMap) -> Result<Holder, String> {
             Err("name the holder with X-Footfall-Anonymous-Id (and X-Footfall-User-Id if identified)".into())
         }
     }
-}
-
-/// The holder headers carry UTF-8 percent-encoded (docs/protocol.md § The wallet); None when that is broken.
-fn percent_decode(value: &str) -> Option<String> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The `since` query parameter; absent or empty is a full listing. Cursors are base64url: no percent-decoding.
